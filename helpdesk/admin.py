@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from .models import AgentProfile, Conversation, Customer, Post, Team
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_default"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "capacity", "is_online"]
+    filter_horizontal = ["teams"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["handle", "platform", "display_name", "follower_count", "is_verified"]
+    list_filter = ["platform", "is_verified"]
+    search_fields = ["handle", "display_name", "external_id"]
+
+
+class PostInline(admin.TabularInline):
+    model = Post
+    fields = ["direction", "created_at", "text", "intent", "priority", "delivery_status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "customer",
+        "account",
+        "status",
+        "team",
+        "assignee",
+        "priority",
+        "intent",
+        "created_at",
+        "first_response_at",
+    ]
+    list_filter = ["status", "team", "priority", "intent", "account__platform"]
+    list_select_related = ["customer", "account", "team", "assignee"]
+    search_fields = ["customer__handle"]
+    raw_id_fields = ["customer"]
+    inlines = [PostInline]
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "platform",
+        "external_id",
+        "direction",
+        "intent",
+        "priority",
+        "created_at",
+        "delivery_status",
+    ]
+    list_filter = ["platform", "direction", "intent", "delivery_status"]
+    search_fields = ["external_id", "text"]
+    raw_id_fields = ["conversation", "customer", "agent"]

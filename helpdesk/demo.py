@@ -1,0 +1,63 @@
+"""The demo set-up `make run` loads: teams, agents, a demo platform account, a rule, a policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from ingestion.models import PlatformAccount
+from routing.models import RoutingRule
+from sla.models import SlaPolicy
+
+from .models import AgentProfile, Platform, Priority, Team
+
+DEMO_BRAND_HANDLE = "parley_demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+
+
+@transaction.atomic
+def seed_demo(*, admin_password: str, agent_password: str) -> list[DemoLogin]:
+    """Create (or bring back) the demo data. Safe to run on every start."""
+    care, _ = Team.objects.get_or_create(
+        slug="customer-care", defaults={"name": "Customer care", "is_default": True}
+    )
+    priority_care, _ = Team.objects.get_or_create(
+        slug="priority-care", defaults={"name": "Priority care"}
+    )
+    PlatformAccount.objects.get_or_create(
+        platform=Platform.DEMO,
+        handle=DEMO_BRAND_HANDLE,
+        defaults={"display_name": "Parley demo brand"},
+    )
+    RoutingRule.objects.get_or_create(
+        name="Urgent, influencers and angry complaints",
+        defaults={"position": 10, "min_priority": Priority.HIGH, "team": priority_care},
+    )
+    SlaPolicy.objects.get_or_create(
+        name="Best practice: first answer within 15 minutes",
+        defaults={"position": 100, "first_response_minutes": 15},
+    )
+
+    User = get_user_model()
+    admin, _ = User.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    admin.set_password(admin_password)
+    admin.save()
+    agent, _ = User.objects.get_or_create(username="agent", defaults={"first_name": "Dana"})
+    agent.set_password(agent_password)
+    agent.save()
+    profile, _ = AgentProfile.objects.get_or_create(user=agent, defaults={"is_online": True})
+    profile.teams.add(care, priority_care)
+    return [
+        DemoLogin("agent", agent_password, "agent (Customer care, Priority care)"),
+        DemoLogin("admin", admin_password, "admin (sees every team, Django admin)"),
+    ]

@@ -1,0 +1,66 @@
+"""What `/healthz` reports: whether the database, the broker/cache and the channel layer
+answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+OK = "ok"
+CHECK_TIMEOUT_SECONDS = 2
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return OK
+
+
+def check_broker() -> str:
+    """The cache and, when REDIS_URL is set, the Redis broker behind Celery."""
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was written")
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT_SECONDS).ping()
+    return OK
+
+
+def check_channel_layer() -> str:
+    async def round_trip() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "healthz"})
+        received = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT_SECONDS)
+        if received.get("type") != "healthz":
+            raise RuntimeError("channel layer returned another message")
+
+    async_to_sync(round_trip)()
+    return OK
+
+
+CHECKS = {"database": check_database, "broker": check_broker, "channel_layer": check_channel_layer}
+
+
+def health_report() -> tuple[bool, dict[str, str]]:
+    report: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            report[name] = check()
+        except Exception as error:
+            logger.warning("Health check %s failed: %s", name, error)
+            report[name] = f"failed: {error}"
+    return all(value == OK for value in report.values()), report

@@ -1,0 +1,232 @@
+"""The domain every stage shares: teams and agents, customers, conversations and their posts."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Platform(models.TextChoices):
+    DEMO = "demo", "Demo"
+    TWITTER = "twitter", "X / Twitter"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+
+
+class Intent(models.TextChoices):
+    UNKNOWN = "", "Not triaged"
+    QUESTION = "question", "Question"
+    REQUEST = "request", "Request"
+    COMPLAINT = "complaint", "Complaint"
+    COMPLIMENT = "compliment", "Compliment"
+    FEEDBACK = "feedback", "Feedback"
+    SPAM = "spam", "Spam / no reply needed"
+    OTHER = "other", "Other"
+
+
+class Sentiment(models.TextChoices):
+    UNKNOWN = "", "Not triaged"
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+    POSITIVE = "positive", "Positive"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, "Low"
+    NORMAL = 1, "Normal"
+    HIGH = 2, "High"
+    URGENT = 3, "Urgent"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Catches every conversation no routing rule sends elsewhere."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    teams = models.ManyToManyField(Team, related_name="agents", blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=10, help_text="How many open conversations this agent can hold at once."
+    )
+    is_online = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class Customer(models.Model):
+    """One identity of a customer on one platform."""
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    external_id = models.CharField(max_length=100)
+    handle = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=200, blank=True)
+    follower_count = models.PositiveIntegerField(default=0)
+    is_verified = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "external_id"], name="customer_unique_per_platform"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.handle} ({self.get_platform_display()})"
+
+
+class ConversationStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending customer"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+ACTIVE_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
+
+
+class Conversation(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="conversations")
+    account = models.ForeignKey(
+        "ingestion.PlatformAccount", on_delete=models.PROTECT, related_name="conversations"
+    )
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.NEW
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    routed_by = models.ForeignKey(
+        "routing.RoutingRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The routing rule that chose the team; empty when the default queue did.",
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # SLA clocks, kept on the conversation so the inbox can filter and sort on them.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions = [("view_all_conversations", "Can see every team's conversations")]
+        indexes = [
+            models.Index(fields=["team", "status", "first_response_due_at"]),
+            models.Index(fields=["assignee", "status"]),
+            models.Index(fields=["customer", "account", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.customer}"
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        """Seconds between the first customer post and the first agent reply."""
+        if self.first_response_at is None:
+            return None
+        return (self.first_response_at - self.created_at).total_seconds()
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "From the customer"
+    OUTBOUND = "outbound", "From the brand"
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PENDING = "pending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Post(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="posts")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    # NULL (not "") for an outbound reply until the platform has accepted it, so unsent
+    # replies do not collide on the unique (platform, external_id) constraint.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="posts",
+        help_text="The author of an inbound post.",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The author of an outbound reply.",
+    )
+    text = models.TextField()
+    in_reply_to = models.CharField(
+        max_length=100, blank=True, help_text="External id of the post this one answers."
+    )
+    created_at = models.DateTimeField(help_text="When the post was made on the platform.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
+    delivery_error = models.TextField(blank=True)
+    # Replies carry a key so a retry can never publish the same answer twice.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    triage_confidence = models.FloatField(null=True, blank=True)
+    triage_reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "external_id"], name="post_unique_per_platform"
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.platform}:{self.external_id}"

@@ -1,0 +1,113 @@
+"""Importing posts from a JSON Lines file: one post per line, every line checked on its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from rest_framework import serializers
+
+from helpdesk.models import Platform
+
+from .connectors import InboundAuthor, InboundItem
+from .models import PlatformAccount
+from .services import ingest_item
+
+
+class ImportedPostSerializer(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    external_id = serializers.CharField(max_length=100)
+    author = serializers.CharField(max_length=100, help_text="The author's handle.")
+    author_id = serializers.CharField(max_length=100, required=False)
+    author_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    followers = serializers.IntegerField(min_value=0, required=False, default=0)
+    verified = serializers.BooleanField(required=False, default=False)
+    text = serializers.CharField(max_length=10_000, trim_whitespace=False)
+    created_at = serializers.DateTimeField()
+    in_reply_to = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_line(line: str) -> tuple[str, InboundItem]:
+    """The platform and the item of one line; raises ValueError saying what is wrong."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    serializer = ImportedPostSerializer(data=data)
+    if not serializer.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(str(message) for message in messages)}"
+            for name, messages in serializer.errors.items()
+        )
+        raise ValueError(problems)
+    post = serializer.validated_data
+    author = InboundAuthor(
+        external_id=post.get("author_id") or post["author"],
+        handle=post["author"].lstrip("@"),
+        display_name=post.get("author_name", ""),
+        follower_count=post["followers"],
+        is_verified=post["verified"],
+    )
+    item = InboundItem(
+        external_id=post["external_id"],
+        author=author,
+        text=post["text"],
+        created_at=post["created_at"],
+        in_reply_to=post.get("in_reply_to", ""),
+        raw=data,
+    )
+    return post["platform"], item
+
+
+def import_lines(
+    lines: Iterable[str],
+    *,
+    account: PlatformAccount | None = None,
+    on_line: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import each line; a bad line is recorded with its number and the rest go on.
+
+    Without `account`, each post goes to the first active account of its platform.
+    `on_line` is called after every line, for progress displays.
+    """
+    report = ImportReport()
+    accounts: dict[str, PlatformAccount | None] = {}
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                platform, item = parse_line(line)
+                target = account or _account_for(platform, accounts)
+                if target.platform != platform:
+                    raise ValueError(
+                        f"platform {platform!r} does not match account @{target.handle}"
+                    )
+                if ingest_item(account=target, item=item).created:
+                    report.imported += 1
+                else:
+                    report.duplicates += 1
+            except ValueError as error:
+                report.errors.append((number, str(error)))
+        if on_line is not None:
+            on_line()
+    return report
+
+
+def _account_for(platform: str, cache: dict[str, PlatformAccount | None]) -> PlatformAccount:
+    if platform not in cache:
+        cache[platform] = (
+            PlatformAccount.objects.filter(platform=platform, is_active=True).order_by("pk").first()
+        )
+    found = cache[platform]
+    if found is None:
+        raise ValueError(f"no active {platform} account to import into; add one in the admin")
+    return found

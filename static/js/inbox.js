@@ -1,0 +1,110 @@
+// Live inbox: listens on the inbox WebSocket and keeps the table (or the open conversation)
+// up to date without a reload. Post text is untrusted: it only ever goes in via textContent.
+(function () {
+  "use strict";
+
+  const rows = document.getElementById("conversation-rows");
+  const page = document.querySelector(".conversation-page");
+  const liveStatus = document.getElementById("live-status");
+  let retryDelay = 1000;
+
+  function setLive(state, label) {
+    if (!liveStatus) return;
+    liveStatus.dataset.state = state;
+    liveStatus.textContent = label;
+  }
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.textContent = text;
+    return td;
+  }
+
+  function renderRow(c) {
+    const tr = document.createElement("tr");
+    tr.className = "conversation priority-" + c.priority + " fresh";
+    tr.dataset.conversationId = c.id;
+    const who = document.createElement("td");
+    who.className = "who";
+    const link = document.createElement("a");
+    link.href = c.url;
+    link.textContent = c.customer;
+    const platform = document.createElement("small");
+    platform.textContent = c.platform;
+    who.append(link, platform);
+    const intent = document.createElement("td");
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = c.intent || "Not triaged";
+    intent.append(tag);
+    const prio = document.createElement("td");
+    const prioLabel = document.createElement("span");
+    prioLabel.className = "prio";
+    prioLabel.textContent = c.priority_label;
+    prio.append(prioLabel);
+    const sla = cell("", "sla");
+    sla.dataset.due = c.first_response_due_at || "";
+    sla.dataset.met = c.first_response_at || "";
+    tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
+      cell(c.status_label), sla);
+    return tr;
+  }
+
+  function upsertRow(c) {
+    const empty = rows.querySelector("tr.empty");
+    if (empty) empty.remove();
+    const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
+    const row = renderRow(c);
+    if (existing) existing.remove();
+    if (c.status === "resolved" || c.status === "closed") return;
+    rows.prepend(row);
+    refreshTimers();
+  }
+
+  function formatRemaining(ms) {
+    const sign = ms < 0 ? "-" : "";
+    const total = Math.floor(Math.abs(ms) / 1000);
+    const minutes = Math.floor(total / 60);
+    const seconds = String(total % 60).padStart(2, "0");
+    return sign + minutes + ":" + seconds;
+  }
+
+  function refreshTimers() {
+    document.querySelectorAll("td.sla").forEach(function (td) {
+      if (td.dataset.met) {
+        td.textContent = "answered";
+        td.dataset.state = "met";
+      } else if (td.dataset.due) {
+        const remaining = new Date(td.dataset.due) - new Date();
+        td.textContent = formatRemaining(remaining);
+        td.dataset.state = remaining < 0 ? "breached" : remaining < 5 * 60 * 1000 ? "at-risk" : "ok";
+      }
+    });
+  }
+
+  function onMessage(event) {
+    const data = JSON.parse(event.data);
+    if (rows) upsertRow(data.conversation);
+    if (page && String(data.conversation.id) === page.dataset.conversationId &&
+        data.event === "post.received") {
+      document.getElementById("new-activity").hidden = false;
+    }
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws/inbox/");
+    socket.addEventListener("open", function () { retryDelay = 1000; setLive("live", "live"); });
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", function () {
+      setLive("offline", "reconnecting…");
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+  }
+
+  connect();
+  refreshTimers();
+  setInterval(refreshTimers, 1000);
+})();
