@@ -1,0 +1,52 @@
+# Parley: `make run` serves the demo, `make test` runs the whole suite. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: venv run test test-embedded test-production lint format migrate demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The embedded defaults (SQLite, in-memory channel layer, eager tasks) always run; the
+# production shape (Postgres, Redis, a real Celery worker) runs too when its servers answer.
+test: lint test-embedded test-production
+
+test-embedded: venv
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+
+test-production: venv
+	@urls="$$($(PY) tests/production_env.py)"; \
+	if [ -z "$$urls" ]; then \
+		echo "Production-shape tests skipped: no PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 (set DATABASE_URL and REDIS_URL)."; \
+	else \
+		echo "Production shape: $$urls"; \
+		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser"; \
+	fi
+
+clean:
+	rm -rf $(VENV) parley.sqlite3* staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Shared fixtures, and the skips for tests that need a real PostgreSQL or Redis."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = connection.vendor == "postgresql"
+    skip_postgres = pytest.mark.skip(
+        reason="needs PostgreSQL: set DATABASE_URL=postgres://… "
+        "(`make test` does when 127.0.0.1:5432 answers)"
+    )
+    skip_redis = pytest.mark.skip(
+        reason="needs Redis: set REDIS_URL=redis://… (`make test` does when 127.0.0.1:6379 answers)"
+    )
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_postgres)
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture
+def default_team(db):
+    return TeamFactory(name="Customer care", slug="customer-care", is_default=True)
+
+
+@pytest.fixture
+def demo_account(db):
+    return PlatformAccountFactory()
+
+
+@pytest.fixture
+def agent(default_team):
+    """An online agent in the default team."""
+    return AgentFactory(teams=[default_team])
