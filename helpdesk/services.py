@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.services import route_conversation
-from sla.services import record_first_response, start_first_response_clock
+from sla.services import record_first_response, start_response_clocks
 from triage.services import triage_post
 
 from .models import Conversation, ConversationStatus, DeliveryStatus, Direction, Post
@@ -38,7 +38,7 @@ def process_inbound_post(*, post_id: int) -> Post:
         conversation.sentiment = post.sentiment
         conversation.priority = max(conversation.priority, post.priority)
         route_conversation(conversation=conversation, post=post)
-        start_first_response_clock(conversation)
+        start_response_clocks(conversation=conversation, post=post)
         conversation.save()
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="post.received")

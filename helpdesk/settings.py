@@ -126,6 +126,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingestion.tasks.poll_all_accounts",
         "schedule": INGESTION_POLL_SECONDS,
     },
+    "sweep-sla-timers": {
+        "task": "sla.tasks.sweep_sla_timers",
+        "schedule": SLA_SWEEP_SECONDS,
+    },
 }
 
 # The demo platform: posts per minute it produces when polled.
