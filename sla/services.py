@@ -103,10 +103,14 @@ def _retarget(timer: SlaTimer, policy: SlaPolicy, schedule: Schedule, *, at: dat
     if not timer.is_running:
         timer.at_risk_at = timer.due_at = None
         return
-    elapsed = business_elapsed(timer, schedule, at=at)
+    # Count from where the clock last (re)started: what elapsed before it is history, so the
+    # thresholds do not depend on when they are computed.
+    pauses = _pauses(timer)
+    anchor = max([timer.started_at, *(end for _, end in pauses)])
+    elapsed = business_time_between(timer.started_at, anchor, schedule, pauses=pauses)
     warn_after = target * policy.at_risk_percent / 100
-    timer.due_at = add_business_time(at, max(target - elapsed, timedelta(0)), schedule)
-    timer.at_risk_at = add_business_time(at, max(warn_after - elapsed, timedelta(0)), schedule)
+    timer.due_at = add_business_time(anchor, max(target - elapsed, timedelta(0)), schedule)
+    timer.at_risk_at = add_business_time(anchor, max(warn_after - elapsed, timedelta(0)), schedule)
     if timer.state == TimerState.BREACHED and timer.due_at > at:
         # A longer target (policy or window edited) un-breaches the timer; its alerts for
         # this cycle are not repeated.
