@@ -269,8 +269,8 @@ class SlaPolicy(models.Model):
     at_risk_percent = models.PositiveSmallIntegerField(
         default=DEFAULT_AT_RISK_PERCENT,
         validators=[
-            MinValueValidator(1, "At risk must be between 1 and 99 % of the target."),
-            MaxValueValidator(99, "At risk must be between 1 and 99 % of the target."),
+            MinValueValidator(1, "At risk must be between 1 and 99 percent of the target."),
+            MaxValueValidator(99, "At risk must be between 1 and 99 percent of the target."),
         ],
         help_text="Warn when this share of a target has passed.",
     )

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='slapolicy',
             name='at_risk_percent',
-            field=models.PositiveSmallIntegerField(default=80, help_text='Warn when this share of a target has passed.', validators=[django.core.validators.MinValueValidator(1, 'At risk must be between 1 and 99 % of the target.'), django.core.validators.MaxValueValidator(99, 'At risk must be between 1 and 99 % of the target.')]),
+            field=models.PositiveSmallIntegerField(default=80, help_text='Warn when this share of a target has passed.', validators=[django.core.validators.MinValueValidator(1, 'At risk must be between 1 and 99 percent of the target.'), django.core.validators.MaxValueValidator(99, 'At risk must be between 1 and 99 percent of the target.')]),
         ),
         migrations.AddField(
             model_name='slapolicy',
