@@ -368,9 +368,17 @@ def sweep_timers(*, now: datetime) -> SweepResult:
 def escalate_timer(*, timer_id: int, now: datetime) -> str | None:
     """Move one timer to at risk or breached if its threshold has passed, alerting once per
     threshold and cycle; returns the threshold crossed now, if any."""
+    conversation_id = (
+        SlaTimer.objects.filter(pk=timer_id).values_list("conversation_id", flat=True).first()
+    )
+    if conversation_id is None:
+        return None
     with transaction.atomic():
+        # Conversation first, then its timer: the order every other writer of both uses
+        # (processing a post, sending a reply, recomputing), so they cannot deadlock.
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
         timer = (
-            SlaTimer.objects.select_for_update()
+            SlaTimer.objects.select_for_update(of=("self",))
             .select_related("policy", "policy__reassign_team_on_breach")
             .filter(pk=timer_id, stopped_at=None, paused_since=None)
             .first()
@@ -392,7 +400,6 @@ def escalate_timer(*, timer_id: int, now: datetime) -> str | None:
             timer.at_risk_alerted_cycle = timer.cycle
             alert = True
         timer.save()
-        conversation = Conversation.objects.select_for_update().get(pk=timer.conversation_id)
         if alert and crossed == TimerState.BREACHED and timer.policy is not None:
             _apply_breach_actions(conversation, timer.policy)
         if alert:
