@@ -24,7 +24,7 @@ def process_inbound_post(*, post_id: int) -> Post:
     with transaction.atomic():
         post = Post.objects.select_related("customer").get(pk=post_id)
         conversation = (
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .select_related("account", "routed_by")
             .get(pk=post.conversation_id)
         )
@@ -57,7 +57,7 @@ def send_reply(*, conversation_id: int, agent: AbstractBaseUser, text: str) -> P
     now = timezone.now()
     with transaction.atomic():
         conversation = (
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .select_related("account")
             .get(pk=conversation_id)
         )
