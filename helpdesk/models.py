@@ -39,11 +39,20 @@ class Priority(models.IntegerChoices):
     URGENT = 3, "Urgent"
 
 
+class AssignmentStrategy(models.TextChoices):
+    MANUAL = "manual", "Manual: agents pick from the queue"
+    ROUND_ROBIN = "round_robin", "Round-robin among online agents"
+    LEAST_LOADED = "least_loaded", "Least-loaded online agent"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     is_default = models.BooleanField(
         default=False, help_text="Catches every conversation no routing rule sends elsewhere."
+    )
+    assignment_strategy = models.CharField(
+        max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.MANUAL
     )
 
     class Meta:
@@ -67,9 +76,21 @@ class AgentProfile(models.Model):
         default=10, help_text="How many open conversations this agent can hold at once."
     )
     is_online = models.BooleanField(default=False)
+    # Round-robin hands the next conversation to the online agent who waited longest.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.user.get_username()
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Customer(models.Model):
@@ -135,6 +156,10 @@ class Conversation(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    needs_reply = models.BooleanField(
+        default=True, help_text="False when a routing rule decided no answer is needed."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from routing.services import route_conversation
+from routing.services import auto_assign, route_conversation
 from sla.services import record_first_response, start_first_response_clock
 from triage.services import triage_post
 
@@ -38,7 +38,9 @@ def process_inbound_post(*, post_id: int) -> Post:
         conversation.sentiment = post.sentiment
         conversation.priority = max(conversation.priority, post.priority)
         route_conversation(conversation=conversation, post=post)
-        start_first_response_clock(conversation)
+        auto_assign(conversation=conversation)
+        if conversation.needs_reply:
+            start_first_response_clock(conversation)
         conversation.save()
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="post.received")
