@@ -14,6 +14,15 @@ class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
 
 
+# The longest public reply each platform accepts, in characters.
+REPLY_CHAR_LIMITS = {
+    Platform.DEMO: 280,
+    Platform.TWITTER: 280,
+    Platform.FACEBOOK: 8000,
+    Platform.INSTAGRAM: 2200,
+}
+
+
 class Intent(models.TextChoices):
     UNKNOWN = "", "Not triaged"
     QUESTION = "question", "Question"
@@ -168,6 +177,11 @@ class Conversation(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Hidden from the queue until then, unless the customer writes.",
+    )
 
     class Meta:
         permissions = [("view_all_conversations", "Can see every team's conversations")]
@@ -255,3 +269,59 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.platform}:{self.external_id}"
+
+
+class Note(models.Model):
+    """A private note agents leave on a conversation; never sent to the platform."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author} on #{self.conversation_id}"
+
+
+class ReplyTemplate(models.Model):
+    """A canned reply. The body may use {{ customer.name }}, {{ customer.handle }},
+    {{ agent.first_name }} and {{ brand.handle }}; a variant per platform can set the tone."""
+
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        help_text="Empty: offered to every team.",
+    )
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplyTemplateVariant(models.Model):
+    template = models.ForeignKey(ReplyTemplate, on_delete=models.CASCADE, related_name="variants")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "platform"], name="one_variant_per_platform"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.get_platform_display()})"
