@@ -39,4 +39,4 @@ def render_reply_template(
         },
         "brand": {"handle": f"@{conversation.account.handle}"},
     }
-    return _ENGINE.from_string(body).render(Context(context)).strip()
+    return _ENGINE.from_string(body).render(Context(context, autoescape=False)).strip()

@@ -65,7 +65,7 @@ def test_customer_text_in_variables_is_not_html_escaped(conversation, agent):
 
 
 def test_admin_rejects_a_template_with_broken_syntax():
-    form = ReplyTemplateForm(data={"name": "Broken", "body": "Hi {{ customer.name "})
+    form = ReplyTemplateForm(data={"name": "Broken", "body": "{% if customer.name %}Hi"})
 
     assert not form.is_valid()
     assert "Template error" in form.errors["body"][0]
