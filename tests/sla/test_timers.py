@@ -8,11 +8,12 @@ import pytest
 import time_machine
 
 from helpdesk.models import ConversationStatus, Direction, Post
+from helpdesk import services
 from helpdesk.services import send_reply
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item
 from sla.models import ScheduleKind, SlaTimer, TimerKind, TimerState
-from sla.services import conversation_status_changed, recompute_timers
+from sla.services import recompute_timers
 from tests.factories import InboundItemFactory
 from tests.sla.factories import ServiceWindowFactory, SlaPolicyFactory
 
@@ -57,9 +58,8 @@ def timer(conversation, kind: str) -> SlaTimer:
 
 
 def change_status(conversation, status: str, at: datetime) -> None:
-    conversation.status = status
-    conversation.save(update_fields=["status"])
-    conversation_status_changed(conversation=conversation, at=at)
+    with time_machine.travel(at, tick=False):
+        services.change_status(conversation_id=conversation.pk, status=status)
 
 
 def test_a_post_at_1955_with_a_15_minute_target_is_due_at_0810_next_day(office_hours, receive):
