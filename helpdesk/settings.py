@@ -122,6 +122,9 @@ CELERY_TIMEZONE = "UTC"
 # defaults.
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+# SLA thresholds nearer than this also get an exact check (a Celery task with an eta); keep
+# it below the broker's visibility timeout (Redis: 1 hour by default).
+SLA_EXACT_CHECK_HORIZON_SECONDS = env.float("SLA_EXACT_CHECK_HORIZON_SECONDS", default=3000.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-platform-accounts": {
         "task": "ingestion.tasks.poll_all_accounts",

@@ -163,7 +163,15 @@ def _check_on_time(timer: SlaTimer) -> None:
     safety net (and the only mechanism when tasks run eagerly, where an eta means nothing)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    instants = [instant for instant in (timer.at_risk_at, timer.due_at) if instant is not None]
+    # Redis redelivers a task not acknowledged within its visibility timeout (an hour by
+    # default), and an eta task waits unacknowledged; so only near instants get an exact
+    # check, and the sweep catches the rest with at most one sweep period's delay.
+    horizon = timezone.now() + timedelta(seconds=settings.SLA_EXACT_CHECK_HORIZON_SECONDS)
+    instants = [
+        instant
+        for instant in (timer.at_risk_at, timer.due_at)
+        if instant is not None and instant <= horizon
+    ]
     if not instants:
         return
 

@@ -268,3 +268,16 @@ def test_business_time_adds_up_over_consecutive_periods(schedule, start, first, 
 @given(st.sampled_from(ZONES), instants, durations)
 def test_around_the_clock_without_holidays_is_plain_elapsed_time(tz, start, duration):
     assert add_business_time(start, duration, Schedule.always(tz)) == start + duration
+
+
+@settings(max_examples=100, deadline=None)
+@given(schedules, instants, durations, durations, durations)
+def test_a_pause_removes_exactly_the_open_time_inside_it(schedule, start, before, length, after):
+    pause = (start + before, start + before + length)
+    end = pause[1] + after
+
+    with_pause = business_time_between(start, end, schedule, pauses=[pause])
+
+    assert with_pause == business_time_between(start, end, schedule) - business_time_between(
+        *pause, schedule
+    )

@@ -201,6 +201,27 @@ def test_with_a_worker_each_threshold_gets_an_exact_check(
     assert (first.pk, first.due_at) in scheduled
 
 
+def test_thresholds_beyond_the_horizon_are_left_to_the_sweep(
+    default_team, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.SLA_EXACT_CHECK_HORIZON_SECONDS = 30 * 60
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.check_sla_timer,
+        "apply_async",
+        lambda args, eta: scheduled.append((args[0], eta)),
+    )
+    post = PostFactory(conversation__team=default_team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_response_clocks(conversation=post.conversation, post=post)
+
+    resolution = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.RESOLUTION)
+    # 60-minute target: at risk at 48 minutes and due at 60, both past the 30-minute horizon.
+    assert [eta for timer_id, eta in scheduled if timer_id == resolution.pk] == []
+
+
 def test_the_check_task_is_idempotent(conversation):
     timer_id = first_response(conversation).pk
 
