@@ -5,10 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
+from helpdesk.models import Conversation
 from helpdesk.selectors import visible_conversations
 
-from .models import SlaTimer
+from .models import SlaTimer, TimerState
+
+# Worst first: what a conversation's SLA state is when its timers disagree.
+_STATE_RANK = Case(
+    When(state=TimerState.BREACHED, then=Value(0)),
+    When(state=TimerState.AT_RISK, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def with_sla(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate `sla_due_at` (the nearest running due instant) and `sla_state` (the worst
+    state of the running timers: breached, at_risk or ok; None without running timers), so
+    the inbox can filter and sort on them: `.filter(sla_state="breached")`,
+    `.order_by(F("sla_due_at").asc(nulls_last=True))`."""
+    running = SlaTimer.objects.filter(conversation=OuterRef("pk"), stopped_at=None)
+    return conversations.annotate(
+        sla_due_at=Subquery(
+            running.filter(due_at__isnull=False).order_by("due_at").values("due_at")[:1]
+        ),
+        sla_state=Subquery(
+            running.annotate(rank=_STATE_RANK).order_by("rank", "due_at").values("state")[:1]
+        ),
+    )
 
 
 def timers_of(user: AbstractBaseUser, conversation_id: int) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ def alert_user_group(user_id: int) -> str:
 
 
 def window_for(conversation: Conversation) -> ServiceWindow | None:
-    """The account's own window, else its platform's, else none (24/7 in UTC)."""
+    """The account's own window, else its platform's, else none (24/7 in TIME_ZONE)."""
     account = conversation.account
     return (
         ServiceWindow.objects.filter(

@@ -5,11 +5,14 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission
+from django.db.models import F
 from django.utils import timezone
 
 from helpdesk.asgi import application
+from helpdesk.models import Conversation
 from sla.consumers import SlaAlertConsumer
 from sla.models import SlaTimer
+from sla.selectors import with_sla
 from sla.services import recompute_timers, start_response_clocks, sweep_timers
 from tests.factories import AGENT_PASSWORD, AgentFactory, PostFactory, TeamFactory
 
@@ -87,3 +90,20 @@ def test_a_connected_supervisor_hears_a_breach_in_their_team(default_team):
     assert alert["event"] == "sla.breached"
     assert alert["conversation_id"] == conversation.pk
     assert alert["team_id"] == default_team.pk
+
+
+@pytest.mark.django_db
+def test_the_inbox_can_sort_by_the_nearest_due_instant_and_filter_breached(default_team):
+    calm, urgent, answered = (started_conversation(default_team) for _ in range(3))
+    SlaTimer.objects.filter(conversation=urgent).update(
+        started_at=timezone.now() - timezone.timedelta(minutes=20)
+    )
+    recompute_timers(conversation_id=urgent.pk, at=timezone.now())
+    sweep_timers(now=timezone.now())
+    SlaTimer.objects.filter(conversation=answered).update(stopped_at=timezone.now())
+
+    ordered = with_sla(Conversation.objects.all()).order_by(F("sla_due_at").asc(nulls_last=True))
+    breached = with_sla(Conversation.objects.all()).filter(sla_state="breached")
+
+    assert list(ordered) == [urgent, calm, answered]
+    assert list(breached) == [urgent]
