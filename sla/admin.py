@@ -13,6 +13,18 @@ def _recompute_after_commit() -> None:
     transaction.on_commit(recompute_active_timers.delay)
 
 
+class RecomputesTimers:
+    """Saving or deleting a window or policy moves every running timer's thresholds."""
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _recompute_after_commit()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        _recompute_after_commit()
+
+
 class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
     extra = 0
@@ -24,7 +36,7 @@ class ServiceWindowClosureInline(admin.TabularInline):
 
 
 @admin.register(ServiceWindow)
-class ServiceWindowAdmin(admin.ModelAdmin):
+class ServiceWindowAdmin(RecomputesTimers, admin.ModelAdmin):
     list_display = ["name", "account", "platform", "kind", "timezone", "holiday_country"]
     list_filter = ["kind", "platform"]
     inlines = [BusinessHoursInline, ServiceWindowClosureInline]
@@ -47,7 +59,7 @@ class ServiceWindowAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(RecomputesTimers, admin.ModelAdmin):
     list_display = [
         "position",
         "name",

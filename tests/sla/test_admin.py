@@ -1,10 +1,15 @@
 """Admin screens for service windows and SLA policies: valid input saves, invalid input gets
 a clear form error."""
 
+from datetime import time, timedelta
+
 import pytest
 from django.urls import reverse
 
-from sla.models import ServiceWindow, SlaPolicy
+from sla.models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind
+from sla.services import start_response_clocks
+from tests.factories import PostFactory
+from tests.sla.factories import ServiceWindowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +141,37 @@ def test_an_invalid_policy_target_is_refused(admin_client, field, value, message
     assert response.status_code == 200
     assert message in str(response.context["adminform"].form.errors)
     assert not SlaPolicy.objects.filter(name="VIP").exists()
+
+
+def test_saving_a_policy_in_the_admin_moves_running_timers(
+    admin_client, default_team, django_capture_on_commit_callbacks
+):
+    post = PostFactory(conversation__team=default_team)
+    start_response_clocks(conversation=post.conversation, post=post)
+    first = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.FIRST_RESPONSE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:sla_slapolicy_change", args=[first.policy.pk]),
+            policy_form(name=first.policy.name, position="100", first_response_minutes="45"),
+        )
+
+    moved = SlaTimer.objects.get(pk=first.pk)
+    assert response.status_code == 302
+    assert moved.due_at == first.started_at + timedelta(minutes=45)
+
+
+def test_removing_a_service_window_in_the_admin_moves_running_timers(
+    admin_client, default_team, django_capture_on_commit_callbacks
+):
+    window = ServiceWindowFactory(kind="daily", opens_at=time(0, 0), closes_at=time(0, 1))
+    post = PostFactory(conversation__team=default_team)
+    start_response_clocks(conversation=post.conversation, post=post)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:sla_servicewindow_delete", args=[window.pk]), {"post": "yes"}
+        )
+
+    first = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.FIRST_RESPONSE)
+    assert first.due_at == first.started_at + timedelta(minutes=15)
