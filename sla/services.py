@@ -254,7 +254,8 @@ def record_first_response(conversation: Conversation, *, responded_at: datetime)
 
 def conversation_status_changed(*, conversation: Conversation, at: datetime) -> None:
     """Pause the resolution clock while the customer owes an answer, resume it exactly when
-    they are back, and stop every clock when the conversation is resolved or closed."""
+    they are back, stop every clock when the conversation is resolved or closed, and start
+    a new resolution cycle when it is opened again."""
     schedule = schedule_for(conversation)
     with transaction.atomic():
         for timer in SlaTimer.objects.select_for_update().filter(
@@ -277,6 +278,13 @@ def conversation_status_changed(*, conversation: Conversation, at: datetime) -> 
             else:
                 continue
             timer.save()
+        reopened = conversation.status in (ConversationStatus.NEW, ConversationStatus.OPEN)
+        if reopened and conversation.sla_timers.filter(
+            kind=TimerKind.RESOLUTION, stopped_at__isnull=False
+        ):
+            # A resolved conversation opened again owes a resolution again, from now.
+            policy = policy_for(conversation) or FALLBACK_POLICY
+            _start(conversation, TimerKind.RESOLUTION, policy, schedule, started_at=at, at=at)
 
 
 def recompute_timers(*, conversation_id: int, at: datetime) -> None:

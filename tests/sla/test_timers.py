@@ -224,3 +224,15 @@ def test_an_accounts_own_window_wins_over_its_platforms(office_hours, receive, d
     first = timer(post.conversation, TimerKind.FIRST_RESPONSE)
     assert first.due_at == london(2026, 6, 11, 9, 10)
     assert first.due_at - first.started_at > 15 * MINUTE
+
+
+def test_reopening_a_resolved_conversation_starts_a_new_resolution_cycle(receive):
+    post = receive(london(2026, 6, 10, 10))
+    change_status(post.conversation, ConversationStatus.RESOLVED, london(2026, 6, 10, 10, 30))
+
+    change_status(post.conversation, ConversationStatus.OPEN, london(2026, 6, 10, 14))
+
+    resolution = timer(post.conversation, TimerKind.RESOLUTION)
+    assert resolution.cycle == 2
+    assert resolution.state == TimerState.OK
+    assert resolution.due_at == london(2026, 6, 10, 15)
