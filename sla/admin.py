@@ -2,9 +2,18 @@
 timers' thresholds (after commit, in a task)."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.forms.models import BaseInlineFormSet
 
-from .models import BusinessHours, ServiceWindow, ServiceWindowClosure, SlaPolicy, SlaTimer
+from .models import (
+    BusinessHours,
+    ScheduleKind,
+    ServiceWindow,
+    ServiceWindowClosure,
+    SlaPolicy,
+    SlaTimer,
+)
 
 
 def _recompute_after_commit() -> None:
@@ -25,8 +34,23 @@ class RecomputesTimers:
         _recompute_after_commit()
 
 
+class BusinessHoursFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.kind != ScheduleKind.WEEKLY:
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
+        ]
+        if not kept:
+            raise ValidationError("Business hours per weekday need at least one day's hours.")
+
+
 class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
+    formset = BusinessHoursFormSet
     extra = 0
 
 

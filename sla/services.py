@@ -60,7 +60,13 @@ def schedule_for(conversation: Conversation) -> Schedule:
     window = window_for(conversation)
     if window is None:
         return Schedule.always(timezone.get_default_timezone())
-    return window.schedule()
+    schedule = window.schedule()
+    if not any(schedule.hours):
+        # The admin refuses this; a window emptied some other way must not stop posts from
+        # being processed, so its clock runs around the clock until someone fixes it.
+        logger.error("Service window %s has no opening hours; counting 24/7.", window.pk)
+        return Schedule.always(schedule.timezone, closed_dates=schedule.closed_dates)
+    return schedule
 
 
 def policy_for(conversation: Conversation) -> SlaPolicy | None:

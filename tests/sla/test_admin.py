@@ -175,3 +175,29 @@ def test_removing_a_service_window_in_the_admin_moves_running_timers(
 
     first = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.FIRST_RESPONSE)
     assert first.due_at == first.started_at + timedelta(minutes=15)
+
+
+def test_weekly_business_hours_without_any_day_are_refused(admin_client):
+    response = add_window(admin_client, window_form(kind="weekly", opens_at="", closes_at=""))
+
+    assert "need at least one day" in str(
+        [formset.formset.non_form_errors() for formset in response.context["inline_admin_formsets"]]
+    )
+    assert not ServiceWindow.objects.exists()
+
+
+def test_weekly_business_hours_with_a_day_are_saved(admin_client):
+    data = window_form(kind="weekly", opens_at="", closes_at="")
+    data.update(
+        {
+            "business_hours-TOTAL_FORMS": "1",
+            "business_hours-0-weekday": "0",
+            "business_hours-0-opens_at": "09:00",
+            "business_hours-0-closes_at": "17:00",
+        }
+    )
+
+    response = add_window(admin_client, data)
+
+    assert response.status_code == 302
+    assert ServiceWindow.objects.get().business_hours.count() == 1

@@ -236,3 +236,11 @@ def test_reopening_a_resolved_conversation_starts_a_new_resolution_cycle(receive
     assert resolution.cycle == 2
     assert resolution.state == TimerState.OK
     assert resolution.due_at == london(2026, 6, 10, 15)
+
+
+def test_a_window_left_without_hours_counts_around_the_clock_instead_of_failing(receive):
+    ServiceWindowFactory(kind=ScheduleKind.WEEKLY)
+
+    post = receive(london(2026, 6, 10, 10))
+
+    assert timer(post.conversation, TimerKind.FIRST_RESPONSE).due_at == london(2026, 6, 10, 10, 15)
