@@ -7,6 +7,7 @@ the first response as recorded, on the conversation and back in the inbox.
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.demo_server import AGENT_PASSWORD, AGENT_USERNAME
@@ -34,12 +35,15 @@ def test_agent_sees_a_new_post_live_and_answers_it(parley_server, page):
     rows_before = conversation_ids(page)
     # A full page load would wipe this; it must survive the wait for the new row.
     page.evaluate("window.parleyE2eNoReload = true")
-    page.wait_for_function(
-        """([selector, known]) => [...document.querySelectorAll(selector)]
-            .some(row => !known.includes(row.dataset.conversationId))""",
-        arg=[ROWS, rows_before],
-        timeout=NEW_ROW_TIMEOUT_MS,
-    )
+    try:
+        page.wait_for_function(
+            """([selector, known]) => [...document.querySelectorAll(selector)]
+                .some(row => !known.includes(row.dataset.conversationId))""",
+            arg=[ROWS, rows_before],
+            timeout=NEW_ROW_TIMEOUT_MS,
+        )
+    except PlaywrightTimeoutError:
+        pytest.fail(f"no new conversation row within {NEW_ROW_TIMEOUT_MS // 1000} s of live inbox")
     assert page.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
     new_id = next(id_ for id_ in conversation_ids(page) if id_ not in rows_before)
     new_row = page.locator(f'{ROWS}[data-conversation-id="{new_id}"]')
