@@ -43,7 +43,7 @@ def test_agent_sees_a_new_post_live_and_answers_it(parley_server, page):
             timeout=NEW_ROW_TIMEOUT_MS,
         )
     except PlaywrightTimeoutError:
-        pytest.fail(f"no new conversation row within {NEW_ROW_TIMEOUT_MS // 1000} s of live inbox")
+        pytest.fail(f"no new conversation row appeared within {NEW_ROW_TIMEOUT_MS // 1000} s")
     assert page.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
     new_id = next(id_ for id_ in conversation_ids(page) if id_ not in rows_before)
     new_row = page.locator(f'{ROWS}[data-conversation-id="{new_id}"]')
