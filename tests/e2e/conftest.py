@@ -39,10 +39,10 @@ def _attach_screenshot(report, page, test_name: str) -> None:
         report.sections.append(("Screenshot", str(path)))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def parley_server():
     """A fresh Parley on a temporary SQLite file: migrated, seeded, serving, polling the demo
-    feed every second at 30 posts a minute."""
+    feed every second at 30 posts a minute. Shared by a module's tests, which only add to it."""
     with demo_server(posts_per_minute=30, poll_seconds=1) as server:
         yield server
 

@@ -47,9 +47,21 @@ SHUTDOWN_TIMEOUT_SECONDS = 10
 class DemoServer:
     base_url: str
     log_path: Path
+    env: dict[str, str]
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a management command against the server's database, as an operator would."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def log(self) -> str:
         """Everything the migrate, seed and serve commands printed so far."""
@@ -69,7 +81,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def embedded_env(*, database_path: Path, posts_per_minute: float, poll_seconds: float) -> dict:
+def embedded_env(
+    *, database_path: Path, posts_per_minute: float, poll_seconds: float
+) -> dict[str, str]:
     """The environment of a fresh `make run`: SQLite, no Redis, tasks in-process."""
     env = dict(os.environ)
     # The production-shape test pass exports these; the demo server must not inherit them.
@@ -97,7 +111,7 @@ def demo_server(*, posts_per_minute: float = 30, poll_seconds: float = 1) -> Ite
         )
         port = free_port()
         server = DemoServer(
-            base_url=f"http://127.0.0.1:{port}", log_path=workdir_path / "server.log"
+            base_url=f"http://127.0.0.1:{port}", log_path=workdir_path / "server.log", env=env
         )
         with server.log_path.open("ab") as log:
 
