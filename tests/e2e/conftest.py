@@ -15,6 +15,12 @@ from tests.e2e.demo_server import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, demo_serve
 FAILURE_SCREENSHOTS = REPO_ROOT / "test-results"
 
 
+def pytest_runtest_setup(item):
+    # Before any fixture runs, so a machine without chromium does not start a server first.
+    if "browser" in item.keywords and not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
@@ -49,8 +55,6 @@ def parley_server():
 
 @pytest.fixture(scope="session")
 def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
