@@ -17,6 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.e2e.demo_server import (  # noqa: E402
@@ -60,7 +61,12 @@ def take_screenshot(output: Path) -> None:
             # Let the highlight of rows that just arrived fade, and the countdowns tick.
             page.wait_for_timeout(2500)
             output.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=output)
+            try:
+                page.screenshot(path=output)
+            except PlaywrightError:
+                # Headless chromium on a busy machine sometimes fails one capture; once more.
+                page.wait_for_timeout(1000)
+                page.screenshot(path=output)
         finally:
             browser.close()
     print(f"Wrote {output} ({output.stat().st_size // 1024} KB)")
