@@ -123,7 +123,8 @@ CELERY_TIMEZONE = "UTC"
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 # SLA thresholds nearer than this also get an exact check (a Celery task with an eta); keep
-# it below the broker's visibility timeout (Redis: 1 hour by default).
+# it below the broker's visibility timeout (Redis: 1 hour by default). 0 leaves it all to the
+# sweep.
 SLA_EXACT_CHECK_HORIZON_SECONDS = env.float("SLA_EXACT_CHECK_HORIZON_SECONDS", default=3000.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-platform-accounts": {

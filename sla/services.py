@@ -167,7 +167,7 @@ def _start(
 def _check_on_time(timer: SlaTimer) -> None:
     """Have a worker re-check the timer exactly at its thresholds; the beat sweep is the
     safety net (and the only mechanism when tasks run eagerly, where an eta means nothing)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.SLA_EXACT_CHECK_HORIZON_SECONDS <= 0:
         return
     # Redis redelivers a task not acknowledged within its visibility timeout (an hour by
     # default), and an eta task waits unacknowledged; so only near instants get an exact
