@@ -135,6 +135,13 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
 
+# Webhooks: the Meta app secret signs deliveries (X-Hub-Signature-256), the verify token
+# answers Meta's subscription handshake, the X consumer secret signs Account Activity
+# deliveries. Secrets entered on an account in the admin are accepted too.
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
@@ -13,4 +13,5 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("ingestion.urls")),
 ]
