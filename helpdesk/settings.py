@@ -115,6 +115,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Lets a test run its own worker on a queue no other worker reads.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # How often each account is polled and the SLA sweep runs (seconds). Celery beat uses this
 # schedule in production; `manage.py serve` runs the same entries in-process on the embedded

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 
 from .models import PlatformAccount, WebhookDelivery
 
-# (credential key, label, platforms it applies to). Entered values are never shown back.
+# (credential key, label). Entered values are stored in `credentials`, never shown back.
 SECRET_FIELDS = [
     ("bearer_token", "X bearer token (reads)"),
     ("consumer_key", "X API key"),
@@ -18,7 +18,20 @@ SECRET_FIELDS = [
 ]
 
 
+def _secret_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+
+
 class PlatformAccountForm(forms.ModelForm):
+    bearer_token = _secret_field(dict(SECRET_FIELDS)["bearer_token"])
+    consumer_key = _secret_field(dict(SECRET_FIELDS)["consumer_key"])
+    consumer_secret = _secret_field(dict(SECRET_FIELDS)["consumer_secret"])
+    access_token = _secret_field(dict(SECRET_FIELDS)["access_token"])
+    access_token_secret = _secret_field(dict(SECRET_FIELDS)["access_token_secret"])
+    page_access_token = _secret_field(dict(SECRET_FIELDS)["page_access_token"])
+    app_secret = _secret_field(dict(SECRET_FIELDS)["app_secret"])
     read_direct_messages = forms.BooleanField(
         required=False, label="Read X direct messages (needs DM access on the X app)"
     )
@@ -39,15 +52,9 @@ class PlatformAccountForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stored = self.instance.credentials or {}
-        for key, label in SECRET_FIELDS:
-            hint = "Stored; leave blank to keep it." if stored.get(key) else ""
-            self.fields[key] = forms.CharField(
-                label=label,
-                required=False,
-                strip=True,
-                help_text=hint,
-                widget=forms.PasswordInput(render_value=False),
-            )
+        for key, _ in SECRET_FIELDS:
+            if stored.get(key):
+                self.fields[key].help_text = "Stored; leave blank to keep it."
         self.initial["read_direct_messages"] = bool(stored.get("read_direct_messages"))
 
     def save(self, commit=True):
