@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/", include("ingestion.urls")),
 ]

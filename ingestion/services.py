@@ -277,7 +277,8 @@ def deliver_reply(*, post_id: int) -> Post:
     now = timezone.now()
     with transaction.atomic():
         post = (
-            Post.objects.select_for_update()
+            # Lock only the post: Postgres refuses FOR UPDATE on the nullable side of a join.
+            Post.objects.select_for_update(of=("self",))
             .select_related("conversation__account", "conversation__customer")
             .get(pk=post_id, direction=Direction.OUTBOUND)
         )

@@ -180,15 +180,23 @@ def inbound_tweet(x_account):
     )
 
 
-def test_reply_over_280_characters_fails_clearly_without_calling_x(
-    inbound_tweet, agent, mocked_http, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        reply = _reply_to(inbound_tweet, agent, "x" * 281)
+def test_reply_over_280_characters_fails_clearly_without_calling_x(inbound_tweet, mocked_http):
+    # The reply form refuses these too; the connector is the last guard before the API, for
+    # replies stored by any other path.
+    reply = PostFactory(
+        conversation=inbound_tweet.conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        customer=None,
+        in_reply_to=inbound_tweet.external_id,
+        text="x" * 281,
+        delivery_status=DeliveryStatus.PENDING,
+    )
 
-    reply.refresh_from_db()
-    assert reply.delivery_status == DeliveryStatus.FAILED
-    assert reply.delivery_error == (
+    failed = deliver_reply(post_id=reply.pk)
+
+    assert failed.delivery_status == DeliveryStatus.FAILED
+    assert failed.delivery_error == (
         "A reply on X can be at most 280 characters; this one has 281. "
         "Shorten it or send it as a DM."
     )
