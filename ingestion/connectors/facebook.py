@@ -142,11 +142,11 @@ class FacebookPageConnector(_GraphConnector):
             feed = self.api.get_connections(self.account_id, "feed", **args)
             for post in feed.get("data", []):
                 if (post.get("from") or {}).get("id") != self.account_id:
-                    items.append(_fb_item(post, kind="post"))  # a visitor post
+                    items.append(fb_item(post, kind="post"))  # a visitor post
                 for comment in (post.get("comments") or {}).get("data", []):
                     if (comment.get("from") or {}).get("id") == self.account_id:
                         continue
-                    item = _fb_item(comment, kind="comment", parent=post["id"])
+                    item = fb_item(comment, kind="comment", parent=post["id"])
                     if since is None or item.created_at.timestamp() >= since:
                         items.append(item)
             conversations = self.api.get_connections(
@@ -159,7 +159,7 @@ class FacebookPageConnector(_GraphConnector):
                 for message in (conversation.get("messages") or {}).get("data", []):
                     if (message.get("from") or {}).get("id") == self.account_id:
                         continue
-                    item = _fb_item(message, kind="message")
+                    item = fb_item(message, kind="message")
                     if since is None or item.created_at.timestamp() >= since:
                         items.append(item)
         return self._result(items, cursor)
@@ -186,7 +186,7 @@ class InstagramConnector(_GraphConnector):
                     author = comment.get("from") or {}
                     if author.get("id") == self.account_id:
                         continue
-                    item = _ig_comment(comment, media_id=medium["id"])
+                    item = ig_comment(comment, media_id=medium["id"])
                     if since is None or item.created_at.timestamp() >= since:
                         items.append(item)
         return self._result(items, cursor)
@@ -238,7 +238,7 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
     if obj == "instagram" and change.get("field") == "comments":
         if (value.get("from") or {}).get("id") == account_id:
             return None
-        return _ig_comment(value, media_id=(value.get("media") or {}).get("id", ""))
+        return ig_comment(value, media_id=(value.get("media") or {}).get("id", ""))
     if obj != "page" or change.get("field") != "feed":
         return None
     if value.get("item") not in {"post", "status", "comment"}:
@@ -272,7 +272,8 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _fb_item(data: dict[str, Any], *, kind: str, parent: str = "") -> InboundItem:
+def fb_item(data: dict[str, Any], *, kind: str, parent: str = "") -> InboundItem:
+    """A Graph API post, comment or Messenger message."""
     author = data.get("from") or {}
     parent_id = (data.get("parent") or {}).get("id") or parent
     return InboundItem(
@@ -290,7 +291,8 @@ def _fb_item(data: dict[str, Any], *, kind: str, parent: str = "") -> InboundIte
     )
 
 
-def _ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
+def ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
+    """An Instagram Graph API comment (from a poll or a `comments` webhook change)."""
     author = data.get("from") or {}
     username = author.get("username") or data.get("username", "")
     return InboundItem(

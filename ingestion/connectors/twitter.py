@@ -138,7 +138,7 @@ class TwitterConnector:
             newest = newest or meta.get("newest_id")
             users = {user.id: user for user in (response.includes or {}).get("users", [])}
             for tweet in response.data or []:
-                found[str(tweet.id)] = _tweet_item(tweet.data, users.get(tweet.author_id))
+                found[str(tweet.id)] = tweet_item(tweet.data, users.get(tweet.author_id))
             token = meta.get("next_token")
             # Without a since_id the first page is enough: a new account starts from now,
             # not from its whole history.
@@ -315,7 +315,8 @@ def parse_account_activity(body: dict[str, Any]) -> list[WebhookItem]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _tweet_item(data: dict[str, Any], user: tweepy.User | None) -> InboundItem:
+def tweet_item(data: dict[str, Any], user: tweepy.User | None) -> InboundItem:
+    """An API v2 tweet object, with its author from the `includes.users` expansion."""
     replied_to = next(
         (ref["id"] for ref in data.get("referenced_tweets", []) if ref.get("type") == "replied_to"),
         "",
