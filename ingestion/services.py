@@ -45,6 +45,9 @@ MAX_BACKOFF_SECONDS = 3600
 # A claim on a reply older than this belongs to a worker that died mid-call: every HTTP call
 # has a 30-second timeout, so a live call cannot last this long.
 REPLY_CLAIM_SECONDS = 120
+# Work whose task has not run this long after commit is queued again, at most a batch a tick.
+STRANDED_AFTER_SECONDS = 60
+STRANDED_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -327,6 +330,32 @@ def deliver_reply(*, post_id: int) -> Post:
             post.external_id = external_id
         post.save(update_fields=["external_id", "delivery_status", "delivery_error"])
     return post
+
+
+def stranded_work(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Webhook deliveries never processed and replies never attempted, a minute on.
+
+    Their task was lost (the broker was down at commit, a worker died before acking); the
+    beat tick queues them again. Replies already attempted are left to their task's retries,
+    so a platform that is down is not called more often than the backoff allows.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=STRANDED_AFTER_SECONDS)
+    deliveries = list(
+        WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:STRANDED_BATCH]
+    )
+    replies = list(
+        Post.objects.filter(
+            direction=Direction.OUTBOUND,
+            delivery_status=DeliveryStatus.PENDING,
+            created_at__lt=cutoff,
+            reply_attempt__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:STRANDED_BATCH]
+    )
+    return deliveries, replies
 
 
 def give_up_reply(*, post_id: int) -> None:

@@ -13,9 +13,15 @@ MAX_REPLY_RETRIES = 6
 
 @shared_task
 def poll_all_accounts() -> None:
-    """Beat entry: queue a poll for each account whose own interval has come round."""
+    """Beat entry: queue a poll for each account whose own interval has come round, and
+    queue again the webhook deliveries and replies whose task was lost."""
     for account_id in services.accounts_due_for_polling():
         poll_account.delay(account_id)
+    deliveries, replies = services.stranded_work()
+    for delivery_id in deliveries:
+        process_webhook_delivery.delay(delivery_id)
+    for post_id in replies:
+        deliver_reply.delay(post_id)
 
 
 @shared_task
@@ -33,10 +39,9 @@ def deliver_reply(self, post_id: int) -> None:
     post = services.deliver_reply(post_id=post_id)
     if post.delivery_status != DeliveryStatus.PENDING:
         return
-    if self.request.is_eager:
-        # No worker to come back later: the reply stays pending with its error shown.
-        return
-    if self.request.retries >= MAX_REPLY_RETRIES:
+    if self.request.is_eager or self.request.retries >= MAX_REPLY_RETRIES:
+        # No worker to come back later, or no retries left: the agent sees the reply failed,
+        # with the platform's last answer, and can send it again.
         services.give_up_reply(post_id=post_id)
         return
     # Exponential backoff with jitter; the service checks the platform before resending.

@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ingestion.models import PlatformAccount
-from ingestion.services import accounts_due_for_polling, backoff_seconds
+from helpdesk.models import DeliveryStatus, Direction
+from ingestion.models import PlatformAccount, ReplyAttempt, WebhookDelivery
+from ingestion.services import accounts_due_for_polling, backoff_seconds, stranded_work
 from ingestion.tasks import poll_all_accounts
-from tests.factories import PlatformAccountFactory
+from tests.factories import PlatformAccountFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,25 @@ def test_backoff_grows_with_failures_and_stays_capped():
     assert 60 <= backoff_seconds(1, base=60) <= 120
     assert 60 <= backoff_seconds(5, base=60) <= 60 * 32
     assert all(backoff_seconds(30, base=60) <= 3600 for _ in range(50))
+
+
+def test_deliveries_and_replies_whose_task_was_lost_are_found_again(x_account):
+    old = timezone.now() - timedelta(minutes=5)
+    lost_delivery = WebhookDelivery.objects.create(platform="twitter", body={})
+    WebhookDelivery.objects.filter(pk=lost_delivery.pk).update(received_at=old)
+    WebhookDelivery.objects.create(platform="twitter", body={})  # just arrived
+    outbound = {
+        "direction": Direction.OUTBOUND,
+        "external_id": None,
+        "delivery_status": DeliveryStatus.PENDING,
+        "conversation__account": x_account,
+    }
+    lost_reply = PostFactory(created_at=old, **outbound)
+    retrying = PostFactory(created_at=old, **outbound)
+    ReplyAttempt.objects.create(post=retrying, attempts=1)
+    PostFactory(**outbound)  # just sent
+
+    deliveries, replies = stranded_work()
+
+    assert deliveries == [lost_delivery.pk]
+    assert replies == [lost_reply.pk]

@@ -287,3 +287,16 @@ def test_reply_claimed_by_a_worker_mid_call_is_not_sent_again(inbound_tweet, moc
 
     assert result.delivery_status == DeliveryStatus.PENDING
     assert len(mocked_http.calls) == 0
+
+
+def test_reply_x_cannot_take_now_is_shown_failed_with_the_reason_when_no_worker_retries(
+    inbound_tweet, agent, mocked_http, django_capture_on_commit_callbacks
+):
+    mocked_http.post(TWEETS, status=503, json={"title": "Service Unavailable", "status": 503})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = _reply_to(inbound_tweet, agent, "We're on it!")
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_error == "X server error: 503 Service Unavailable"
