@@ -300,3 +300,55 @@ def test_reply_x_cannot_take_now_is_shown_failed_with_the_reason_when_no_worker_
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.FAILED
     assert reply.delivery_error == "X server error: 503 Service Unavailable"
+
+
+def test_direct_messages_are_polled_when_the_account_reads_them(
+    x_account, default_team, mocked_http
+):
+    x_account.credentials = {**x_account.credentials, "read_direct_messages": True}
+    x_account.save()
+    mocked_http.get(MENTIONS, json={"meta": {"result_count": 0}})
+    mocked_http.get("https://api.twitter.com/2/dm_events", json=payload("x_dm_events.json"))
+
+    assert poll_account(account_id=x_account.pk) == 1
+
+    message = Post.objects.get()
+    assert message.text == "Hi, my order 123456 still hasn't shipped"
+    assert message.raw["parley_kind"] == "message"
+    assert message.customer.handle == "maria_travels"
+    x_account.refresh_from_db()
+    assert x_account.poll_cursor["dm_since_id"] == "1800000000000000901"
+
+
+def test_answer_to_a_direct_message_is_sent_as_a_direct_message(x_account, mocked_http):
+    message = PostFactory(
+        conversation__account=x_account,
+        conversation__customer__platform="twitter",
+        conversation__customer__external_id="2244994945",
+        external_id="1800000000000000901",
+        raw={"id": "1800000000000000901", "parley_kind": "message"},
+    )
+    reply = PostFactory(
+        conversation=message.conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        customer=None,
+        in_reply_to=message.external_id,
+        text="Sorry! It ships today.",
+        delivery_status=DeliveryStatus.PENDING,
+    )
+    mocked_http.post(
+        "https://api.twitter.com/2/dm_conversations/with/2244994945/messages",
+        status=201,
+        json={
+            "data": {
+                "dm_conversation_id": "1500000000-2244994945",
+                "dm_event_id": "1800000000000000950",
+            }
+        },
+    )
+
+    sent = deliver_reply(post_id=reply.pk)
+
+    assert sent.delivery_status == DeliveryStatus.SENT
+    assert sent.external_id == "1800000000000000950"
