@@ -138,6 +138,10 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
 
+# A customer's new post within this many minutes of an agent resolving their conversation
+# reopens it instead of starting a new one (0: always a new one).
+INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)
+
 # Webhooks: the Meta app secret signs deliveries (X-Hub-Signature-256), the verify token
 # answers Meta's subscription handshake, the X consumer secret signs Account Activity
 # deliveries. Secrets entered on an account in the admin are accepted too.

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils import timezone
 from helpdesk.models import (
     ACTIVE_STATUSES,
     Conversation,
+    ConversationStatus,
     Customer,
     DeliveryStatus,
     Direction,
@@ -400,7 +402,12 @@ def _conversation_for(
     *, account: PlatformAccount, customer: Customer, item: InboundItem
 ) -> Conversation:
     """The conversation a post belongs to: the one holding the post it answers, else the
-    customer's open conversation with this account, else a new one."""
+    customer's open conversation with this account, else the one an agent resolved within
+    `INGESTION_REOPEN_WINDOW_MINUTES` (reopened: "thanks, but it broke again"), else a new one.
+
+    The caller holds the customer's row lock, so two posts of one customer never open two
+    conversations.
+    """
     if item.in_reply_to:
         parent = (
             Post.objects.filter(platform=account.platform, external_id=item.in_reply_to)
@@ -416,6 +423,25 @@ def _conversation_for(
     )
     if open_conversation is not None:
         return open_conversation
+    window = settings.INGESTION_REOPEN_WINDOW_MINUTES
+    if window:
+        recently_resolved = (
+            Conversation.objects.filter(
+                customer=customer,
+                account=account,
+                status=ConversationStatus.RESOLVED,
+                # Conversations a rule closed as needing no reply (spam) stay closed.
+                needs_reply=True,
+                resolved_at__gte=timezone.now() - timedelta(minutes=window),
+            )
+            .order_by("-resolved_at")
+            .first()
+        )
+        if recently_resolved is not None:
+            recently_resolved.status = ConversationStatus.OPEN
+            recently_resolved.resolved_at = None
+            recently_resolved.save(update_fields=["status", "resolved_at", "updated_at"])
+            return recently_resolved
     return Conversation.objects.create(customer=customer, account=account)
 
 
