@@ -1,7 +1,7 @@
 """X / Twitter through tweepy's API v2 `Client`: mentions, listening searches and DMs in;
 reply tweets and DMs out; Account Activity webhook deliveries parsed.
 
-The cursor holds one since_id per stream (mentions, each listening query, DMs), so a stream
+The cursor holds the state of each stream (mentions, each listening query, DMs), so a stream
 resumes exactly where its last committed poll stopped.
 """
 
@@ -86,24 +86,23 @@ class TwitterConnector:
         items: dict[str, InboundItem] = {}
         next_cursor = dict(cursor)
         with _translated_errors():
-            since = cursor.get("mentions_since_id")
-            found, newest = self._paged(
+            found, next_cursor["mentions"] = self._stream(
                 self.client.get_users_mentions,
-                since,
+                cursor.get("mentions", {}),
                 token_param="pagination_token",
                 id=self.account_id,
             )
             items.update(found)
-            next_cursor["mentions_since_id"] = newest or since
-            searches = dict(cursor.get("search_since_ids", {}))
+            searches = cursor.get("searches", {})
+            next_cursor["searches"] = {}
             for query in self.queries:
-                since = searches.get(query)
-                found, newest = self._paged(
-                    self.client.search_recent_tweets, since, token_param="next_token", query=query
+                found, next_cursor["searches"][query] = self._stream(
+                    self.client.search_recent_tweets,
+                    searches.get(query, {}),
+                    token_param="next_token",
+                    query=query,
                 )
                 items.update(found)
-                searches[query] = newest or since
-            next_cursor["search_since_ids"] = searches
             if self.read_dms:
                 found, newest = self._direct_messages(cursor.get("dm_since_id"))
                 items.update(found)
@@ -116,17 +115,29 @@ class TwitterConnector:
             rate_limit=self.recorder.state,
         )
 
-    def _paged(
-        self, method, since_id: str | None, *, token_param: str, **params
-    ) -> tuple[dict[str, InboundItem], str | None]:
+    def _stream(
+        self, method, state: dict[str, str], *, token_param: str, **params
+    ) -> tuple[dict[str, InboundItem], dict[str, str]]:
+        """Read one stream (mentions, a search) since its stored state; return the new state.
+
+        X pages newest first. When there are more pages than one poll reads, the state keeps
+        the old `since_id` and reads on from `until_id` (the oldest tweet stored) next time,
+        remembering the newest id for when the gap is closed: no tweet is skipped.
+        """
+        since, until, pending_newest = (
+            state.get("since_id"),
+            state.get("until_id"),
+            state.get("newest"),
+        )
         found: dict[str, InboundItem] = {}
-        newest = None
-        token = None
+        newest = oldest = token = None
         for _ in range(MAX_PAGES):
             # Search pages with `next_token`, the timelines with `pagination_token`.
             page = {token_param: token} if token else {}
+            if until:
+                page["until_id"] = until
             response = method(
-                since_id=since_id,
+                since_id=since,
                 max_results=PAGE_SIZE,
                 tweet_fields=TWEET_FIELDS,
                 user_fields=USER_FIELDS,
@@ -136,15 +147,25 @@ class TwitterConnector:
             )
             meta = response.meta or {}
             newest = newest or meta.get("newest_id")
+            oldest = meta.get("oldest_id") or oldest
             users = {user.id: user for user in (response.includes or {}).get("users", [])}
             for tweet in response.data or []:
                 found[str(tweet.id)] = tweet_item(tweet.data, users.get(tweet.author_id))
             token = meta.get("next_token")
             # Without a since_id the first page is enough: a new account starts from now,
             # not from its whole history.
-            if not token or since_id is None:
-                break
-        return found, newest
+            if not token or since is None:
+                latest = pending_newest or newest or since
+                return found, {"since_id": latest} if latest else {}
+        return found, {
+            key: value
+            for key, value in {
+                "since_id": since,
+                "until_id": oldest or until,
+                "newest": pending_newest or newest,
+            }.items()
+            if value
+        }
 
     def _direct_messages(self, since_id: str | None) -> tuple[dict[str, InboundItem], str | None]:
         response = self.client.get_direct_message_events(

@@ -1,6 +1,8 @@
 """The X connector driven through real tweepy code against recorded API v2 payloads."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -46,7 +48,7 @@ def test_mentions_page_with_expansions_stores_customers_and_posts(
     assert "expansions=author_id" in request.url
     assert "public_metrics" in request.url
     x_account.refresh_from_db()
-    assert x_account.poll_cursor["mentions_since_id"] == "1800000000000000002"
+    assert x_account.poll_cursor["mentions"] == {"since_id": "1800000000000000002"}
 
 
 def test_second_poll_asks_since_the_newest_id_and_stores_only_new_posts(
@@ -71,7 +73,7 @@ def test_second_poll_asks_since_the_newest_id_and_stores_only_new_posts(
     assert follow_up.conversation_id == original.conversation_id
     assert Customer.objects.get(external_id="2244994945").follower_count == 1250
     x_account.refresh_from_db()
-    assert x_account.poll_cursor["mentions_since_id"] == "1800000000000000003"
+    assert x_account.poll_cursor["mentions"] == {"since_id": "1800000000000000003"}
 
 
 def test_listening_queries_are_searched_with_their_own_cursor(x_account, default_team, mocked_http):
@@ -89,8 +91,8 @@ def test_listening_queries_are_searched_with_their_own_cursor(x_account, default
     assert stored == 1
     assert Post.objects.get().customer.handle == "tom_h"
     x_account.refresh_from_db()
-    assert x_account.poll_cursor["search_since_ids"] == {
-        "#acmeapp -is:retweet": "1800000000000000010"
+    assert x_account.poll_cursor["searches"] == {
+        "#acmeapp -is:retweet": {"since_id": "1800000000000000010"}
     }
 
 
@@ -135,7 +137,7 @@ def test_rate_limit_records_the_reset_time_and_loses_no_posts(x_account, default
 
 
 def test_server_error_backs_off_without_moving_the_cursor(x_account, default_team, mocked_http):
-    x_account.poll_cursor = {"mentions_since_id": "1700000000000000000"}
+    x_account.poll_cursor = {"mentions": {"since_id": "1700000000000000000"}}
     x_account.save()
     mocked_http.get(MENTIONS, status=503, json={"title": "Service Unavailable", "status": 503})
     before = timezone.now()
@@ -143,7 +145,7 @@ def test_server_error_backs_off_without_moving_the_cursor(x_account, default_tea
     poll_account(account_id=x_account.pk)
 
     x_account.refresh_from_db()
-    assert x_account.poll_cursor == {"mentions_since_id": "1700000000000000000"}
+    assert x_account.poll_cursor == {"mentions": {"since_id": "1700000000000000000"}}
     assert x_account.consecutive_failures == 1
     assert x_account.next_poll_at >= before + timedelta(seconds=x_account.poll_interval_seconds)
     assert "X server error: 503" in x_account.last_poll_error
@@ -352,3 +354,58 @@ def test_answer_to_a_direct_message_is_sent_as_a_direct_message(x_account, mocke
 
     assert sent.delivery_status == DeliveryStatus.SENT
     assert sent.external_id == "1800000000000000950"
+
+
+def test_backlog_longer_than_one_poll_is_read_over_several_polls_without_gaps(
+    x_account, default_team, mocked_http, monkeypatch
+):
+    monkeypatch.setattr("ingestion.connectors.twitter.MAX_PAGES", 2)
+    x_account.poll_cursor = {"mentions": {"since_id": "100"}}
+    x_account.save()
+    posted = ["101", "102", "103"]
+
+    def mentions(request):
+        """X's paging, one tweet a page, newest first, honouring since_id and until_id."""
+        query = parse_qs(urlsplit(request.url).query)
+        since = int(query["since_id"][0])
+        until = int(query.get("until_id", ["999"])[0])
+        window = [i for i in reversed(posted) if since < int(i) < until]
+        start = int(query.get("pagination_token", ["0"])[0])
+        page = window[start : start + 1]
+        meta = {"result_count": len(page)}
+        if page:
+            meta |= {"newest_id": page[0], "oldest_id": page[-1]}
+        if start + 1 < len(window):
+            meta["next_token"] = str(start + 1)
+        tweets = [
+            {
+                "id": i,
+                "text": f"@acme post {i}",
+                "author_id": "783214",
+                "created_at": "2024-06-01T10:00:00.000Z",
+                "edit_history_tweet_ids": [i],
+            }
+            for i in page
+        ]
+        return 200, {}, json.dumps({"data": tweets, "meta": meta})
+
+    mocked_http.add_callback("GET", MENTIONS, callback=mentions, content_type="application/json")
+
+    assert poll_account(account_id=x_account.pk) == 2
+    x_account.refresh_from_db()
+    assert x_account.poll_cursor["mentions"] == {
+        "since_id": "100",
+        "until_id": "102",
+        "newest": "103",
+    }
+    assert poll_account(account_id=x_account.pk) == 1
+    x_account.refresh_from_db()
+    assert x_account.poll_cursor["mentions"] == {"since_id": "103"}
+    posted.append("104")
+    assert poll_account(account_id=x_account.pk) == 1
+    assert sorted(Post.objects.values_list("external_id", flat=True)) == [
+        "101",
+        "102",
+        "103",
+        "104",
+    ]
