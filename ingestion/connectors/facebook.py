@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import facebook
 import requests
@@ -35,6 +38,9 @@ from .base import (
 from .http import DEFAULT_TIMEOUT, RateLimitRecorder, session_with_timeout
 
 PAGE_SIZE = 50
+# Feed posts read per poll; a page with more new posts than this between two polls needs a
+# shorter poll interval (webhooks carry them anyway).
+MAX_FEED_POSTS = 1000
 # Graph API error codes: throttling (app, user, page, business use case) and bad access.
 RATE_LIMIT_CODES = {4, 17, 32, 613, *range(80001, 80010)}
 PERMANENT_CODES = {10, 102, 190, 200}
@@ -88,6 +94,17 @@ class _GraphConnector:
             result = self.api.put_object(object_id, "comments", message=text)
         return str(result["id"])
 
+    def _all_pages(self, connection: str, **args: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a connection, following `paging.next` (cursor or time based)."""
+        while True:
+            page = self.api.get_connections(self.account_id, connection, **args)
+            yield from page.get("data", [])
+            following = (page.get("paging") or {}).get("next")
+            if not following:
+                return
+            args = {k: v[0] for k, v in parse_qs(urlsplit(following).query).items()}
+            args.pop("access_token", None)  # the client adds its own
+
     def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
         """A Messenger / Instagram Direct message to a customer's page-scoped id."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
@@ -139,8 +156,9 @@ class FacebookPageConnector(_GraphConnector):
             args["since"] = since
         items: list[InboundItem] = []
         with _translated_errors(self.platform_name, self.recorder):
-            feed = self.api.get_connections(self.account_id, "feed", **args)
-            for post in feed.get("data", []):
+            # Every page since the cursor (Graph pages follow `paging.next`), up to a cap.
+            feed = islice(self._all_pages("feed", **args), MAX_FEED_POSTS)
+            for post in feed:
                 if (post.get("from") or {}).get("id") != self.account_id:
                     items.append(fb_item(post, kind="post"))  # a visitor post
                 for comment in (post.get("comments") or {}).get("data", []):

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from django.test import override_settings
+from responses import matchers
 
 from helpdesk.models import DeliveryStatus, Direction, Post
 from ingestion.connectors.facebook import make_graph_api
@@ -31,6 +32,12 @@ def test_graph_api_calls_go_to_the_configured_version(mocked_http):
 def test_page_poll_stores_visitor_posts_customer_comments_and_messenger_messages(
     facebook_page, default_team, mocked_http
 ):
+    # The feed's second page (its `paging.next`) is empty.
+    mocked_http.get(
+        f"{GRAPH}/{FACEBOOK_PAGE_ID}/feed",
+        json={"data": []},
+        match=[matchers.query_param_matcher({"after": "QVFIUjC"}, strict_match=False)],
+    )
     mocked_http.get(f"{GRAPH}/{FACEBOOK_PAGE_ID}/feed", json=payload("meta_page_feed.json"))
     mocked_http.get(
         f"{GRAPH}/{FACEBOOK_PAGE_ID}/conversations", json=payload("meta_conversations.json")
@@ -48,9 +55,10 @@ def test_page_poll_stores_visitor_posts_customer_comments_and_messenger_messages
     facebook_page.refresh_from_db()
     # 2024-06-01T09:50:00Z, the newest item: the next poll asks from there.
     assert facebook_page.poll_cursor == {"since": 1717235400}
-    feed_request = mocked_http.calls[0].request.url
+    feed_request, next_page = (call.request.url for call in mocked_http.calls[:2])
     assert "access_token=page-token" in feed_request
     assert "comments.limit" in feed_request
+    assert "after=QVFIUjC" in next_page
 
 
 def test_page_poll_sends_the_cursor_as_since(facebook_page, default_team, mocked_http):
