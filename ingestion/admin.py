@@ -4,7 +4,7 @@ poll interval, and what polling last saw: when, rate-limit state, errors."""
 from django import forms
 from django.contrib import admin, messages
 
-from .models import PlatformAccount, WebhookDelivery
+from .models import CustomerLink, LinkStatus, PlatformAccount, WebhookDelivery
 
 # (credential key, label). Entered values are stored in `credentials`, never shown back.
 SECRET_FIELDS = [
@@ -145,3 +145,24 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "platform", "received_at", "processed_at", "error"]
     list_filter = ["platform"]
     readonly_fields = ["platform", "body", "received_at", "processed_at", "error"]
+
+
+@admin.register(CustomerLink)
+class CustomerLinkAdmin(admin.ModelAdmin):
+    """Suggested and confirmed links between one person's identities; add one to link by hand."""
+
+    list_display = ["customer", "other", "status", "reason", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["customer", "other"]
+    autocomplete_fields = ["customer", "other"]
+    actions = ["confirm", "reject"]
+
+    @admin.action(description="Confirm: these identities are one person")
+    def confirm(self, request, queryset):
+        count = queryset.update(status=LinkStatus.CONFIRMED)
+        self.message_user(request, f"{count} link(s) confirmed.", messages.SUCCESS)
+
+    @admin.action(description="Reject: different people")
+    def reject(self, request, queryset):
+        count = queryset.update(status=LinkStatus.REJECTED)
+        self.message_user(request, f"{count} link(s) rejected.", messages.SUCCESS)

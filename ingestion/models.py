@@ -108,3 +108,36 @@ class ReplyAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Reply attempt for post {self.post_id}"
+
+
+class LinkStatus(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class CustomerLink(models.Model):
+    """Two identities of one person on different platforms (same customer, seen twice).
+
+    Parley suggests a link when a new identity has the handle of one on another platform;
+    an admin confirms or rejects it, or links two identities by hand.
+    """
+
+    customer = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=LinkStatus.choices, default=LinkStatus.SUGGESTED
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="customer_link_once"),
+            models.CheckConstraint(
+                condition=~models.Q(customer=models.F("other")), name="customer_link_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ↔ {self.other} ({self.get_status_display()})"

@@ -38,7 +38,7 @@ from .connectors import (
 )
 from .connectors.facebook import parse_meta_delivery
 from .connectors.twitter import parse_account_activity
-from .models import PlatformAccount, ReplyAttempt, WebhookDelivery
+from .models import CustomerLink, LinkStatus, PlatformAccount, ReplyAttempt, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -392,10 +392,44 @@ def _upsert_customer(*, platform: str, author: InboundAuthor) -> Customer:
         "follower_count": author.follower_count,
         "is_verified": author.is_verified,
     }
-    customer, _ = Customer.objects.update_or_create(
+    customer, created = Customer.objects.update_or_create(
         platform=platform, external_id=author.external_id, defaults=profile
     )
+    if created and author.handle:
+        _suggest_links(customer)
     return customer
+
+
+def _suggest_links(customer: Customer) -> None:
+    """Suggest linking a new identity to those with the same handle on other platforms."""
+    same_handle = Customer.objects.filter(handle__iexact=customer.handle).exclude(
+        platform=customer.platform
+    )
+    CustomerLink.objects.bulk_create(
+        [
+            CustomerLink(customer=customer, other=other, reason=f"same handle @{customer.handle}")
+            for other in same_handle
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def link_customers(*, customer_id: int, other_id: int) -> CustomerLink:
+    """Confirm that two identities are one person (an admin's manual merge)."""
+    if customer_id == other_id:
+        raise ValueError("An identity cannot be linked to itself.")
+    first, second = sorted([customer_id, other_id])
+    with transaction.atomic():
+        existing = CustomerLink.objects.filter(
+            Q(customer_id=first, other_id=second) | Q(customer_id=second, other_id=first)
+        ).first()
+        if existing is not None:
+            existing.status = LinkStatus.CONFIRMED
+            existing.save(update_fields=["status"])
+            return existing
+        return CustomerLink.objects.create(
+            customer_id=first, other_id=second, status=LinkStatus.CONFIRMED, reason="linked by hand"
+        )
 
 
 def _conversation_for(

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from ingestion.models import PlatformAccount
-from tests.factories import PlatformAccountFactory
+from helpdesk.models import Platform
+from ingestion.models import CustomerLink, LinkStatus, PlatformAccount
+from tests.factories import CustomerFactory, PlatformAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,16 @@ def test_list_shows_last_poll_rate_limit_and_error(admin_client):
 
     assert b"X rate limit reached: 429 Too Many Requests" in listing.content
     assert b"Rate limited until" in listing.content
+
+
+def test_admin_links_two_identities_by_hand(admin_client):
+    on_x = CustomerFactory(platform=Platform.TWITTER)
+    on_facebook = CustomerFactory(platform=Platform.FACEBOOK)
+
+    response = admin_client.post(
+        "/admin/ingestion/customerlink/add/",
+        {"customer": on_x.pk, "other": on_facebook.pk, "status": "confirmed", "reason": "same"},
+    )
+
+    assert response.status_code == 302, response.content
+    assert CustomerLink.objects.get().status == LinkStatus.CONFIRMED
