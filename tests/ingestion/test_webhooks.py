@@ -232,3 +232,37 @@ def test_x_deletion_event_marks_the_stored_tweet(
         post_x(client, delete, x_signature(delete))
 
     assert "parley_deleted_at" in Post.objects.get().raw
+
+
+def test_instagram_comment_by_webhook_is_stored_on_the_instagram_account(
+    client, instagram_account, default_team, django_capture_on_commit_callbacks
+):
+    delivery = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": instagram_account.external_id,
+                "time": 1717236000,
+                "changes": [
+                    {
+                        "field": "comments",
+                        "value": {
+                            "from": {"id": "17841400000000001", "username": "priya.codes"},
+                            "media": {"id": "17900000000000001", "media_product_type": "FEED"},
+                            "id": "17850000000000002",
+                            "text": "Is this in stock?",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(delivery).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_meta(client, body, meta_signature(body)).status_code == 200
+
+    comment = Post.objects.get()
+    assert (comment.platform, comment.customer.handle) == ("instagram", "priya.codes")
+    assert comment.in_reply_to == "17900000000000001"
+    assert comment.conversation.account == instagram_account
