@@ -243,6 +243,8 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
         return 0
     accounts: dict[str, PlatformAccount | None] = {}
     unknown: set[str] = set()
+    problems: list[str] = []
+    retry_later = False
     stored = 0
     for webhook_item in webhook_items:
         key = webhook_item.account_external_id
@@ -254,14 +256,32 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
         if account is None:
             unknown.add(key)
             continue
-        outcome = apply_item(account=account, item=webhook_item.item)
+        item = webhook_item.item
+        if item is None:
+            try:
+                item = connector_for(account).fetch_mention(**webhook_item.lookup)
+            except (TransientError, RateLimited) as error:
+                # Left unprocessed: the beat tick queues the delivery again, and what was
+                # already stored from it dedupes.
+                problems.append(str(error))
+                retry_later = True
+                continue
+            except ConnectorError as error:
+                problems.append(str(error))
+                continue
+            if item is None:
+                continue
+        outcome = apply_item(account=account, item=item)
         stored += bool(outcome and outcome.created)
-    error = ""
     if unknown:
         ids = ", ".join(sorted(unknown))
-        error = f"No active {delivery.get_platform_display()} account with id {ids}"
+        problems.append(f"No active {delivery.get_platform_display()} account with id {ids}")
+    error = "; ".join(problems)
+    if error:
         logger.warning("Webhook delivery %s: %s", delivery.pk, error)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), error=error)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        processed_at=None if retry_later else timezone.now(), error=error
+    )
     return stored
 
 

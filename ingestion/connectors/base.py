@@ -54,10 +54,15 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class WebhookItem:
-    """An item from a webhook delivery, with the id of the brand account it was sent for."""
+    """An item from a webhook delivery, with the id of the brand account it was sent for.
+
+    Some deliveries only point at the post (an Instagram mention): then `item` is None and
+    `lookup` says what the connector's `fetch_mention` must fetch.
+    """
 
     account_external_id: str
-    item: InboundItem
+    item: InboundItem | None
+    lookup: dict[str, str] = field(default_factory=dict)
 
 
 class ConnectorError(Exception):

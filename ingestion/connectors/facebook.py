@@ -209,6 +209,34 @@ class InstagramConnector(_GraphConnector):
                         items.append(item)
         return self._result(items, cursor)
 
+    def fetch_mention(self, *, media_id: str, comment_id: str = "") -> InboundItem | None:
+        """The comment or caption in which someone @mentioned the account."""
+        with _translated_errors(self.platform_name, self.recorder):
+            if comment_id:
+                found = self.api.get_object(
+                    self.account_id,
+                    fields=f"mentioned_comment.comment_id({comment_id})"
+                    "{id,text,timestamp,from{id,username},media{id}}",
+                ).get("mentioned_comment")
+                if not found:
+                    return None
+                media = (found.get("media") or {}).get("id", media_id)
+                return ig_comment(found, media_id=media)
+            found = self.api.get_object(
+                self.account_id,
+                fields=f"mentioned_media.media_id({media_id}){{id,caption,timestamp,username}}",
+            ).get("mentioned_media")
+        if not found:
+            return None
+        username = found.get("username", "")
+        return InboundItem(
+            external_id=str(found["id"]),
+            author=InboundAuthor(external_id=username, handle=username, display_name=username),
+            text=found.get("caption", ""),
+            created_at=_parse_graph_time(found["timestamp"]),
+            raw=found,
+        )
+
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
         """A reply under the customer's comment."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
@@ -227,6 +255,14 @@ def parse_meta_delivery(body: dict[str, Any]) -> list[WebhookItem]:
     for entry in body.get("entry", []):
         account_id = str(entry["id"])
         for change in entry.get("changes", []):
+            if body["object"] == "instagram" and change.get("field") == "mentions":
+                # Only ids: the mentioning comment or caption is fetched when processed.
+                value = change.get("value") or {}
+                lookup = {"media_id": str(value.get("media_id", ""))}
+                if value.get("comment_id"):
+                    lookup["comment_id"] = str(value["comment_id"])
+                found.append(WebhookItem(account_id, None, lookup))
+                continue
             item = _change_item(body["object"], change, account_id)
             if item is not None:
                 found.append(WebhookItem(account_id, item))

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import override_settings
@@ -266,3 +267,82 @@ def test_instagram_comment_by_webhook_is_stored_on_the_instagram_account(
     assert (comment.platform, comment.customer.handle) == ("instagram", "priya.codes")
     assert comment.in_reply_to == "17900000000000001"
     assert comment.conversation.account == instagram_account
+
+
+def _mention_delivery(account) -> bytes:
+    return json.dumps(
+        {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": account.external_id,
+                    "time": 1717236000,
+                    "changes": [
+                        {
+                            "field": "mentions",
+                            "value": {
+                                "media_id": "17900000000000055",
+                                "comment_id": "17850000000000066",
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+
+
+def test_instagram_mention_is_fetched_from_the_graph_api_and_stored(
+    client, instagram_account, default_team, mocked_http, django_capture_on_commit_callbacks
+):
+    mocked_http.get(
+        f"https://graph.facebook.com/v21.0/{instagram_account.external_id}",
+        json={
+            "mentioned_comment": {
+                "id": "17850000000000066",
+                "text": "@acme my parcel is lost",
+                "timestamp": "2024-06-01T11:00:00+0000",
+                "from": {"id": "17841400000000002", "username": "ben_outdoors"},
+                "media": {"id": "17900000000000055"},
+            },
+            "id": instagram_account.external_id,
+        },
+    )
+    body = _mention_delivery(instagram_account)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_meta(client, body, meta_signature(body))
+
+    mention = Post.objects.get()
+    assert (mention.external_id, mention.text) == ("17850000000000066", "@acme my parcel is lost")
+    assert mention.customer.handle == "ben_outdoors"
+    fields = parse_qs(urlsplit(mocked_http.calls[0].request.url).query)["fields"][0]
+    assert fields.startswith("mentioned_comment.comment_id(17850000000000066){")
+    assert WebhookDelivery.objects.get().processed_at is not None
+
+
+def test_mention_the_graph_api_cannot_serve_now_is_left_for_the_retry_sweep(
+    client, instagram_account, default_team, mocked_http, django_capture_on_commit_callbacks
+):
+    mocked_http.get(
+        f"https://graph.facebook.com/v21.0/{instagram_account.external_id}",
+        status=500,
+        json={
+            "error": {
+                "message": "An unknown error occurred",
+                "type": "OAuthException",
+                "code": 1,
+                "is_transient": True,
+                "fbtrace_id": "z",
+            }
+        },
+    )
+    body = _mention_delivery(instagram_account)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_meta(client, body, meta_signature(body)).status_code == 200
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.processed_at is None
+    assert delivery.error == "Instagram answered: An unknown error occurred (code 1)"
+    assert not Post.objects.exists()
