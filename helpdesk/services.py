@@ -41,6 +41,8 @@ def process_inbound_post(*, post_id: int) -> Post:
     """
     with transaction.atomic():
         post = Post.objects.select_related("customer").get(pk=post_id)
+        # Lock only the conversation row: Postgres refuses FOR UPDATE on the nullable side of
+        # the outer join that select_related("routed_by") adds.
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
             .select_related("account", "routed_by", "customer")
