@@ -116,6 +116,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Lets a test run its own worker on a queue no other worker reads.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # How often each account is polled and the SLA sweep runs (seconds). Celery beat uses this
 # schedule in production; `manage.py serve` runs the same entries in-process on the embedded
@@ -143,6 +145,17 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # facebook-sdk only knows Graph API versions up to 3.1; Parley sets a current one after
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
+
+# A customer's new post within this many minutes of an agent resolving their conversation
+# reopens it instead of starting a new one (0: always a new one).
+INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)
+
+# Webhooks: the Meta app secret signs deliveries (X-Hub-Signature-256), the verify token
+# answers Meta's subscription handshake, the X consumer secret signs Account Activity
+# deliveries. Secrets entered on an account in the admin are accepted too.
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

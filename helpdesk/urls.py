@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
     path("sla/", include("sla.urls")),
+    path("webhooks/", include("ingestion.urls")),
 ]
