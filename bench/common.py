@@ -1,0 +1,138 @@
+"""What the benchmarks share: the fixtures they run against, the servers they start, timing."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BRAND_ID = "1500000000"
+LOG_DIR = REPO_ROOT / "bench" / "logs"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (p95: fraction=0.95) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def median_ms(action: Callable[[], object], *, repeat: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        action()
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def reset_traffic() -> None:
+    """Empty what benchmarks write (customers, conversations, posts and what hangs off them),
+    keeping the configuration: teams, agents, accounts, SLA policies, routing rules."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE helpdesk_customer, helpdesk_conversation, helpdesk_post, "
+            "ingestion_webhookdelivery RESTART IDENTITY CASCADE"
+        )
+
+
+def ensure_fixtures():
+    """The team, the agents and the X account every benchmark uses; returns them."""
+    from helpdesk.models import AgentProfile, Platform, Team
+    from ingestion.models import PlatformAccount
+
+    team, _ = Team.objects.get_or_create(
+        slug="customer-care", defaults={"name": "Customer care", "is_default": True}
+    )
+    users = get_user_model()
+    agent, created = users.objects.get_or_create(username="bench-agent")
+    if created:
+        agent.set_unusable_password()
+        agent.save()
+    profile, _ = AgentProfile.objects.get_or_create(user=agent, defaults={"is_online": True})
+    profile.teams.add(team)
+    admin, _ = users.objects.get_or_create(
+        username="bench-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    account, _ = PlatformAccount.objects.get_or_create(
+        platform=Platform.TWITTER,
+        handle="brand",
+        defaults={"external_id": BRAND_ID, "display_name": "Brand"},
+    )
+    return team, agent, admin, account
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def background(command: list[str], *, name: str, env: dict | None = None) -> Iterator[Path]:
+    """Run `command` from the repository root for the duration of the block; its output goes
+    to bench/logs/<name>.log, whose path is yielded."""
+    LOG_DIR.mkdir(exist_ok=True)
+    log_path = LOG_DIR / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield log_path
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early; see {log_path}")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def celery_worker(*, concurrency: int, name: str = "celery-worker"):
+    queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
+    return background(
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", queue,
+         f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=WARNING",
+         "--without-mingle", "--without-gossip", "--hostname", f"bench-{os.getpid()}@%h"],
+        name=name,
+    )  # fmt: skip
+
+
+def wait_for_worker(timeout: float = 30.0) -> None:
+    from helpdesk.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("The Celery worker did not answer a ping; see bench/logs/.")
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"Nothing listens on port {port}; see bench/logs/.")

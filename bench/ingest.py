@@ -1,0 +1,125 @@
+"""Ingest throughput: a storm of X webhook deliveries through the whole real path.
+
+Each delivery is stored as the webhook view stores it and queued to Redis; Celery workers
+parse it with the X connector, store each post exactly once, and queue its processing
+(triage → route → SLA timers → broadcast on the channel layer), which workers run too.
+The clock stops when every post is triaged. The baseline writes the same customers,
+conversations and posts into the same tables with Django's bulk_create in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection
+from django.utils import timezone
+
+from . import data
+from .common import BRAND_ID, celery_worker, reset_traffic, wait_for_worker
+
+# A bound on waiting, not a target: the storm must drain well within it.
+DRAIN_TIMEOUT_SECONDS = 600
+
+
+def run(*, posts: int, per_delivery: int, concurrency: int) -> dict:
+    from helpdesk.celery import app
+    from helpdesk.models import Platform, Post
+    from ingestion.models import WebhookDelivery
+    from ingestion.tasks import process_webhook_delivery
+    from sla.models import SlaTimer
+
+    deliveries = data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=per_delivery)
+    reset_traffic()
+    app.control.purge()
+    with celery_worker(concurrency=concurrency):
+        wait_for_worker()
+        started = time.perf_counter()
+        stored = WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(platform=Platform.TWITTER, body=body) for body in deliveries
+        )
+        for delivery in stored:
+            process_webhook_delivery.delay(delivery.pk)
+        deadline = started + DRAIN_TIMEOUT_SECONDS
+        done = 0
+        while time.perf_counter() < deadline:
+            done = Post.objects.exclude(intent="").count()
+            if done >= posts:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    if done < posts:
+        raise RuntimeError(f"Only {done} of {posts} posts were processed in {elapsed:.0f}s")
+    timers = SlaTimer.objects.count()
+    conversations = Post.objects.values("conversation").distinct().count()
+    raw_rate = raw_insert_rate(posts=posts)
+    rate = posts / elapsed
+    return {
+        "benchmark": "ingest",
+        "ingest_posts": posts,
+        "ingest_per_delivery": per_delivery,
+        "ingest_workers": concurrency,
+        "ingest_conversations": conversations,
+        "ingest_sla_timers": timers,
+        "ingest_seconds": round(elapsed, 2),
+        "ingest_posts_per_s": round(rate, 1),
+        "baseline": "bulk_create of the same customers, conversations and posts",
+        "raw_insert_posts_per_s": round(raw_rate, 1),
+        "ingest_ratio_to_raw_insert": round(rate / raw_rate, 4),
+    }
+
+
+def raw_insert_rate(*, posts: int) -> float:
+    """Posts per second when the same rows go in with bulk_create, without any processing."""
+    from helpdesk.models import Conversation, Customer, Direction, Post
+    from ingestion.connectors.twitter import parse_account_activity
+    from ingestion.models import PlatformAccount
+
+    account = PlatformAccount.objects.get(external_id=BRAND_ID)
+    items = [
+        webhook_item.item
+        for body in data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=100)
+        for webhook_item in parse_account_activity(body)
+    ]
+    reset_traffic()
+    started = time.perf_counter()
+    now = timezone.now()
+    customers = {}
+    for item in items:
+        customers.setdefault(
+            item.author.external_id,
+            Customer(
+                platform=account.platform,
+                external_id=item.author.external_id,
+                handle=item.author.handle,
+                display_name=item.author.display_name,
+                follower_count=item.author.follower_count,
+                is_verified=item.author.is_verified,
+            ),
+        )
+    Customer.objects.bulk_create(customers.values(), batch_size=1000)
+    conversations = {
+        key: Conversation(customer=customer, account=account, last_inbound_at=now)
+        for key, customer in customers.items()
+    }
+    Conversation.objects.bulk_create(conversations.values(), batch_size=1000)
+    Post.objects.bulk_create(
+        (
+            Post(
+                conversation=conversations[item.author.external_id],
+                direction=Direction.INBOUND,
+                platform=account.platform,
+                external_id=item.external_id,
+                customer=customers[item.author.external_id],
+                text=item.text,
+                in_reply_to=item.in_reply_to,
+                created_at=item.created_at,
+                raw=item.raw,
+            )
+            for item in items
+        ),
+        batch_size=1000,
+    )
+    elapsed = time.perf_counter() - started
+    reset_traffic()
+    connection.close()
+    return posts / elapsed

@@ -1,0 +1,163 @@
+"""`python -m bench`: run every benchmark on Postgres + Redis, print one JSON object per
+benchmark and a summary table, and write bench/results.json.
+
+Defaults point at a private database and Redis db (`bench`, db 11) on 127.0.0.1; the runner
+creates and migrates the database. `--quick` runs tiny sizes to prove the harness works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
+RESULTS = Path(__file__).resolve().parent / "results.json"
+BENCHMARKS = ("triage", "ingest", "live", "scale")
+
+FULL = {
+    "ingest_posts": 5000,
+    "per_delivery": 50,
+    "workers": 2,
+    "triage_posts": 2000,
+    "sockets": 200,
+    "live_posts": 40,
+    "sizes": [10_000, 100_000, 1_000_000],
+    "repeat": 15,
+}
+QUICK = {
+    "ingest_posts": 40,
+    "per_delivery": 10,
+    "workers": 1,
+    "triage_posts": 50,
+    "sockets": 5,
+    "live_posts": 3,
+    "sizes": [200],
+    "repeat": 2,
+}
+
+# (results key, target, "min" when the figure must reach the target, "max" when it must not
+# exceed it); the summary table marks each figure against its target.
+TARGETS = [
+    ("ingest_posts_per_s", 1000, "min"),
+    ("ingest_ratio_to_raw_insert", 0.30, "min"),
+    ("triage_ms_per_post", 1.0, "max"),
+    ("triage_ratio_to_bare_predict", 1.5, "max"),
+    ("live_p95_ms", 250, "max"),
+    ("inbox_queries_at_1m", 12, "max"),
+    ("inbox_ms_at_1m", 100, "max"),
+    ("conversation_queries_at_1m", 12, "max"),
+    ("conversation_ms_at_1m", 100, "max"),
+    ("kpi_ms_at_1m", 500, "max"),
+]
+
+
+def configure_environment() -> None:
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("bench: DATABASE_URL must point at PostgreSQL (the benchmarks use COPY).")
+    # Tasks go through Redis to real workers, on a queue of their own.
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", "bench")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+def create_database() -> None:
+    import psycopg
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    name = parts.path.lstrip("/")
+    server = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def machine() -> dict:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(pages / 2**30, 1),
+        "python": sys.version.split()[0],
+    }
+
+
+def summary(results: dict) -> str:
+    lines = [f"{'figure':32} {'value':>12} {'target':>10}  verdict"]
+    for key, target, sense in TARGETS:
+        value = results.get(key)
+        if value is None:
+            verdict = "not measured"
+        elif (value >= target) if sense == "min" else (value <= target):
+            verdict = "met"
+        else:
+            verdict = "MISSED"
+        bound = f"{'>=' if sense == 'min' else '<='}{target:g}"
+        shown = "-" if value is None else f"{value:g}"
+        lines.append(f"{key:32} {shown:>12} {bound:>10}  {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: proves it runs")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run just these")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    chosen = args.only or BENCHMARKS
+
+    configure_environment()
+    create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from . import ingest, live, scale, triage_cost
+    from .common import ensure_fixtures
+
+    call_command("migrate", verbosity=0)
+    ensure_fixtures()
+
+    started = time.perf_counter()
+    results: dict = {}
+    figures: dict = {}
+    for name in chosen:
+        if name == "triage":
+            result = triage_cost.run(posts=sizes["triage_posts"])
+        elif name == "ingest":
+            result = ingest.run(
+                posts=sizes["ingest_posts"],
+                per_delivery=sizes["per_delivery"],
+                concurrency=sizes["workers"],
+            )
+        elif name == "live":
+            result = live.run(sockets=sizes["sockets"], posts=sizes["live_posts"])
+        else:
+            result = scale.run(sizes=sizes["sizes"], repeat=sizes["repeat"])
+        print(json.dumps(result), flush=True)
+        results[name] = result
+        figures.update({k: v for k, v in result.items() if isinstance(v, int | float)})
+        figures.update(result.get("figures", {}))
+
+    output = {
+        **{key: figures.get(key) for key, _, _ in TARGETS},
+        **{k: v for k, v in figures.items() if k not in dict.fromkeys(k for k, _, _ in TARGETS)},
+        "quick": args.quick,
+        "machine": machine(),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "benchmarks": results,
+    }
+    args.results.write_text(json.dumps(output, indent=2) + "\n")
+    print(summary(output))
+    print(f"Results in {args.results} ({output['seconds']} s).")

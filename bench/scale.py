@@ -1,0 +1,153 @@
+"""Inbox and API at scale, and the dashboard KPIs: server time and SQL queries of the pages
+agents open, with 10 k, 100 k and 1 M posts stored. The open queue stays the same size while
+the history grows, so a flat cost is the target; the baseline is the cost at the smallest
+size, measured in the same run.
+
+Server time is Django's own (the test client: middleware, view, queries, template), without
+a network in between; each figure is the median of `repeat` requests after two warm-ups.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, reverse
+
+from . import data
+from .common import ensure_fixtures, median_ms, reset_traffic
+
+# The dashboards app names its KPI endpoints here when it lands; until then the benchmark
+# times the aggregates a 30-day dashboard needs, straight through the ORM (see kpi_queries).
+KPI_URL_NAMES = ("dashboard-kpis", "dashboards:kpis", "kpis")
+KPI_DAYS = 30
+
+
+def _label(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size // 1_000_000}m"
+    return f"{size // 1000}k" if size >= 1000 else str(size)
+
+
+def _measure(client: Client, url: str, repeat: int) -> tuple[float, int]:
+    def fetch():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        return response
+
+    with CaptureQueriesContext(connection) as queries:
+        fetch()
+    # Counted now: every later request clears the connection's query log.
+    count = len(queries.captured_queries)
+    return median_ms(fetch, repeat=repeat), count
+
+
+def kpi_queries() -> dict:
+    """What a 30-day dashboard shows: volume per day and per intent, first response times,
+    SLA breaches and resolutions."""
+    from datetime import timedelta
+
+    from django.db.models import Avg, Count, F, Q
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from helpdesk.models import Conversation, Direction, Post
+    from sla.models import SlaTimer, TimerState
+
+    since = timezone.now() - timedelta(days=KPI_DAYS)
+    inbound = Post.objects.filter(direction=Direction.INBOUND, created_at__gte=since)
+    conversations = Conversation.objects.filter(created_at__gte=since)
+    return {
+        "volume_per_day": list(
+            inbound.annotate(day=TruncDate("created_at"))
+            .values("day")
+            .annotate(posts=Count("id"))
+            .order_by("day")
+        ),
+        "volume_per_intent": list(inbound.values("intent").annotate(posts=Count("id"))),
+        "response": conversations.aggregate(
+            conversations=Count("id"),
+            answered=Count("id", filter=Q(first_response_at__isnull=False)),
+            resolved=Count("id", filter=Q(resolved_at__isnull=False)),
+            first_response=Avg(F("first_response_at") - F("created_at")),
+        ),
+        "breaches": SlaTimer.objects.filter(
+            started_at__gte=since, state=TimerState.BREACHED
+        ).count(),
+    }
+
+
+def run(*, sizes: list[int], repeat: int) -> dict:
+    from helpdesk.models import ACTIVE_STATUSES, Conversation, Intent, Platform, Sentiment
+
+    team, agent, admin, account = ensure_fixtures()
+    reset_traffic()
+    context = data.HistoryContext(
+        account_id=account.pk,
+        platform=Platform.TWITTER,
+        team_id=team.pk,
+        agent_id=agent.pk,
+        intents=[value for value in Intent.values if value],
+        sentiments=[value for value in Sentiment.values if value],
+    )
+    agent_client, admin_client = Client(SERVER_NAME="127.0.0.1"), Client(SERVER_NAME="127.0.0.1")
+    agent_client.force_login(agent)
+    admin_client.force_login(admin)
+    figures: dict = {}
+    per_size = []
+    stored = 0
+    for size in sizes:
+        data.bulk_history(posts=size - stored, context=context)
+        stored = size
+        conversation = (
+            Conversation.objects.filter(status__in=ACTIVE_STATUSES).order_by("-id").first()
+        )
+        pages = {
+            "inbox": (agent_client, "/inbox/"),
+            "conversation": (agent_client, f"/conversations/{conversation.pk}/"),
+            "api_conversations": (agent_client, "/api/conversations/"),
+            "api_conversation": (agent_client, f"/api/conversations/{conversation.pk}/"),
+            "api_teams": (agent_client, "/api/teams/"),
+            "inbox_all_teams": (admin_client, "/inbox/"),
+        }
+        row = {"posts": size}
+        for name, (client, url) in pages.items():
+            ms, queries = _measure(client, url, repeat)
+            row[f"{name}_ms"] = round(ms, 2)
+            row[f"{name}_queries"] = queries
+            figures[f"{name}_ms_at_{_label(size)}"] = round(ms, 2)
+            figures[f"{name}_queries_at_{_label(size)}"] = queries
+        kpi_ms, kpi_source = _measure_kpis(admin_client, repeat)
+        row["kpi_ms"] = round(kpi_ms, 2)
+        figures[f"kpi_ms_at_{_label(size)}"] = round(kpi_ms, 2)
+        per_size.append(row)
+        print(row, flush=True)
+
+    first, last = per_size[0], per_size[-1]
+    figures.update(
+        {
+            f"{name}_growth_ratio": round(last[f"{name}_ms"] / first[f"{name}_ms"], 2)
+            for name in ("inbox", "conversation", "api_conversations", "kpi")
+        }
+    )
+    return {
+        "benchmark": "scale",
+        "sizes": sizes,
+        "open_conversations": data.ACTIVE_CONVERSATIONS,
+        "baseline": f"the same page at {first['posts']:,} posts (growth ratio = largest/smallest)",
+        "kpi_source": kpi_source,
+        "per_size": per_size,
+        "figures": figures,
+    }
+
+
+def _measure_kpis(client: Client, repeat: int) -> tuple[float, str]:
+    for name in KPI_URL_NAMES:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        return _measure(client, url, repeat)[0], f"GET {url}"
+    return median_ms(kpi_queries, repeat=repeat), "ORM aggregates in bench/scale.py (no KPI endpoint in this build)"
+
