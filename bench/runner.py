@@ -87,6 +87,8 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "memory_gb": round(pages / 2**30, 1),
         "python": sys.version.split()[0],
+        # Other work on the box slows every figure; the ratios are what to compare.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
