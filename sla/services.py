@@ -140,6 +140,10 @@ def _stop(timer: SlaTimer, schedule: Schedule, *, at: datetime) -> None:
     timer.at_risk_at = timer.due_at = None
 
 
+# `_start` looks the timer up itself unless told which one it is.
+_LOOK_UP = object()
+
+
 def _start(
     conversation: Conversation,
     kind: str,
@@ -148,8 +152,13 @@ def _start(
     *,
     started_at: datetime,
     at: datetime,
+    timer: SlaTimer | None | object = _LOOK_UP,
 ) -> SlaTimer:
-    timer = SlaTimer.objects.filter(conversation=conversation, kind=kind).first()
+    """Start (or restart, as the next cycle) the conversation's timer of `kind`. A caller
+    that has already read the conversation's timers passes the one of this kind (or None),
+    saving a query per timer on every inbound post."""
+    if timer is _LOOK_UP:
+        timer = SlaTimer.objects.filter(conversation=conversation, kind=kind).first()
     if timer is None:
         timer = SlaTimer(conversation=conversation, kind=kind, cycle=1)
     else:
@@ -215,6 +224,7 @@ def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
             schedule,
             started_at=conversation.created_at,
             at=now,
+            timer=None,
         )
         conversation.first_response_due_at = first.due_at
         if TimerKind.RESOLUTION not in timers:
@@ -225,6 +235,7 @@ def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
                 schedule,
                 started_at=conversation.created_at,
                 at=now,
+                timer=None,
             )
         _reply_out_of_hours(conversation=conversation, post=post, schedule=schedule)
         return
@@ -239,6 +250,7 @@ def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
             schedule,
             started_at=post.received_at,
             at=now,
+            timer=next_response,
         )
 
 
