@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-embedded test-production lint format migrate demo clean
+.PHONY: venv run test test-embedded test-production lint format migrate demo clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ test-production: venv
 		echo "Production shape: $$urls"; \
 		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser"; \
 	fi
+
+# Benchmarks on the local PostgreSQL and Redis (a private `bench` database, Redis db 11):
+# one JSON object per benchmark, a summary table, bench/results.json. `make bench QUICK=1`
+# runs tiny sizes to check the harness. See docs/performance.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
+
+bench: venv
+	env DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json)
 
 clean:
 	rm -rf $(VENV) parley.sqlite3* staticfiles .pytest_cache .ruff_cache

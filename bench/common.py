@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -81,7 +82,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def background(command: list[str], *, name: str, env: dict | None = None) -> Iterator[Path]:
+def background(
+    command: list[str], *, name: str, env: dict | None = None, stop_signal=signal.SIGTERM
+) -> Iterator[Path]:
     """Run `command` from the repository root for the duration of the block; its output goes
     to bench/logs/<name>.log, whose path is yielded."""
     LOG_DIR.mkdir(exist_ok=True)
@@ -99,7 +102,7 @@ def background(command: list[str], *, name: str, env: dict | None = None) -> Ite
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited early; see {log_path}")
         finally:
-            process.terminate()
+            process.send_signal(stop_signal)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -114,6 +117,16 @@ def celery_worker(*, concurrency: int, name: str = "celery-worker"):
          f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=WARNING",
          "--without-mingle", "--without-gossip", "--hostname", f"bench-{os.getpid()}@%h"],
         name=name,
+        # Cold shutdown: what is left in the queue afterwards is purged anyway.
+        stop_signal=signal.SIGQUIT,
+    )  # fmt: skip
+
+
+def uvicorn_server(port: int):
+    return background(
+        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        name="uvicorn",
     )  # fmt: skip
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.test import Client
 
-from .common import background, ensure_fixtures, free_port, percentile, reset_traffic, wait_for_port
+from .common import ensure_fixtures, percentile, reset_traffic, wait_for_port
 
 ARRIVAL_TIMEOUT_SECONDS = 10.0
 PAUSE_BETWEEN_POSTS_SECONDS = 0.1
@@ -124,7 +123,8 @@ async def _redis_run(url: str, sockets: int, posts: int) -> list[float]:
     return latencies
 
 
-def run(*, sockets: int, posts: int) -> dict:
+def run(*, sockets: int, posts: int, port: int) -> dict:
+    """Needs Parley served by uvicorn on `port` (the runner starts it at the beginning)."""
     from django.conf import settings
 
     _, agent, _, _ = ensure_fixtures()
@@ -132,12 +132,8 @@ def run(*, sockets: int, posts: int) -> dict:
     client = Client()
     client.force_login(agent)
     cookie = client.cookies["sessionid"].value
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    with background(command, name="uvicorn"):
-        wait_for_port(port)
-        channels = asyncio.run(_channels_run(port, cookie, sockets, posts))
+    wait_for_port(port)
+    channels = asyncio.run(_channels_run(port, cookie, sockets, posts))
     bare = asyncio.run(_redis_run(settings.REDIS_URL, sockets, posts))
     # The processing each post queued has no worker here; drop it with the rows.
     from helpdesk.celery import app

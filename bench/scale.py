@@ -122,7 +122,8 @@ def run(*, sizes: list[int], repeat: int) -> dict:
         row["kpi_ms"] = round(kpi_ms, 2)
         figures[f"kpi_ms_at_{_label(size)}"] = round(kpi_ms, 2)
         per_size.append(row)
-        print(row, flush=True)
+        shown = ", ".join(f"{key} {value}" for key, value in row.items() if key != "posts")
+        print(f"at {size:,} posts: {shown}", flush=True)
 
     first, last = per_size[0], per_size[-1]
     figures.update(
@@ -149,5 +150,6 @@ def _measure_kpis(client: Client, repeat: int) -> tuple[float, str]:
         except NoReverseMatch:
             continue
         return _measure(client, url, repeat)[0], f"GET {url}"
-    return median_ms(kpi_queries, repeat=repeat), "ORM aggregates in bench/scale.py (no KPI endpoint in this build)"
-
+    return median_ms(
+        kpi_queries, repeat=repeat
+    ), "ORM aggregates in bench/scale.py (no KPI endpoint in this build)"

@@ -152,7 +152,7 @@ def _start(
     *,
     started_at: datetime,
     at: datetime,
-    timer: SlaTimer | None | object = _LOOK_UP,
+    timer: SlaTimer | object | None = _LOOK_UP,
 ) -> SlaTimer:
     """Start (or restart, as the next cycle) the conversation's timer of `kind`. A caller
     that has already read the conversation's timers passes the one of this kind (or None),
