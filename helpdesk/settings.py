@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "auditlog",
     "channels",
     "helpdesk",
     "ingestion",
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Records who (and from which address) made each audited change.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out logins.
@@ -233,6 +236,49 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# Platform tokens are encrypted with the first of these Fernet keys (generate one with
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`);
+# older keys stay listed after it until every row is re-saved. Empty: derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# The audit log (django-auditlog): who changed what, when, from where. Append-only in the admin.
+# Conversations log only the fields an agent or supervisor decides; accounts log their settings,
+# with the tokens masked, and not the polling state that changes every few seconds.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "helpdesk.conversation",
+        "include_fields": ["status", "assignee", "team", "priority"],
+    },
+    {"model": "helpdesk.agentprofile", "m2m_fields": ["teams"]},
+    "helpdesk.team",
+    "helpdesk.replytemplate",
+    "helpdesk.replytemplatevariant",
+    {
+        "model": "ingestion.platformaccount",
+        "include_fields": [
+            "platform",
+            "handle",
+            "external_id",
+            "display_name",
+            "credentials",
+            "listening_queries",
+            "poll_interval_seconds",
+            "is_active",
+            "is_healthy",
+        ],
+        "mask_fields": ["credentials"],
+        "mask_callable": "helpdesk.fields.redact",
+    },
+    "routing.routingrule",
+    "sla.servicewindow",
+    "sla.businesshours",
+    "sla.servicewindowclosure",
+    "sla.slapolicy",
+    {"model": "auth.user", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups"]},
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+)
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # Login rate limiting: after AXES_FAILURE_LIMIT failures for a username from an address, that
 # pair is locked out for AXES_COOLOFF_MINUTES.
