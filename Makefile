@@ -45,7 +45,7 @@ test-production: venv
 		echo "Production-shape tests skipped: no PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 (set DATABASE_URL and REDIS_URL)."; \
 	else \
 		echo "Production shape: $$urls"; \
-		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser"; \
+		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser and not fuzz"; \
 	fi
 
 clean:
