@@ -39,6 +39,8 @@ test: lint test-embedded test-production
 test-embedded: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
+# Browser and fuzz tests serve their own embedded Parley (as `make run` does), so they would
+# only repeat themselves here.
 test-production: venv
 	@urls="$$($(PY) tests/production_env.py)"; \
 	if [ -z "$$urls" ]; then \
