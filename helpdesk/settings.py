@@ -153,6 +153,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.sweep_sla_timers",
         "schedule": SLA_SWEEP_SECONDS,
     },
+    "retry-integration-webhooks": {
+        "task": "helpdesk.tasks.retry_integration_events",
+        "schedule": 60.0,
+    },
 }
 
 # The demo platform: posts per minute it produces when polled.
@@ -187,6 +191,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Django 6 behaviour now: a URL typed without a scheme is https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
