@@ -3,7 +3,8 @@
 Trained models are joblib files in settings.TRIAGE_MODEL_DIR with a TriageModel row each.
 When no model is active for a task, the shipped default (triage/data/models/<task>.joblib,
 trained on the shipped data by `triage_train --ship`) is used, so a fresh install triages
-without training anything.
+without training anything. If that pickle was written by another scikit-learn version, the
+default is retrained from the shipped CSVs at first use instead (a few seconds per process).
 
 Reload without restart: each process keeps the loaded pipeline with its version. Before every
 classification it asks the cache which version is active (one cache read; the database is
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import sklearn
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -57,6 +59,12 @@ def model_dir() -> Path:
 
 
 def save_pipeline(pipeline: Pipeline, *, path: Path) -> None:
+    # The vectorisers remember every term they dropped (`stop_words_`), only for
+    # introspection; dropping it shrinks the file several-fold.
+    features = pipeline.named_steps.get("features")
+    for _, vectoriser in getattr(features, "transformer_list", []):
+        if hasattr(vectoriser, "stop_words_"):
+            del vectoriser.stop_words_
     path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, path, compress=3)
 
@@ -139,10 +147,35 @@ def shipped_metadata(task: str) -> dict[str, Any]:
 def load_shipped(task: str) -> LoadedModel:
     """The default model shipped with Parley for `task`."""
     meta = shipped_metadata(task)
-    pipeline = joblib.load(SHIPPED_DIR / f"{task}.joblib")
+    pipeline = None
+    if meta.get("sklearn_version") == sklearn.__version__:
+        try:
+            pipeline = joblib.load(SHIPPED_DIR / f"{task}.joblib")
+        except (OSError, ValueError, EOFError, AttributeError) as error:
+            logger.warning("Cannot load the shipped %s model: %s", task, error)
+    else:
+        # Pickles are only safe with the scikit-learn version that wrote them.
+        logger.warning(
+            "The shipped %s model was built with scikit-learn %s, this is %s",
+            task,
+            meta.get("sklearn_version"),
+            sklearn.__version__,
+        )
+    if pipeline is None:
+        pipeline = _train_shipped(task)
     return LoadedModel(
         task, SHIPPED, pipeline, meta.get("labels", []), meta.get("threshold_precision", {})
     )
+
+
+def _train_shipped(task: str) -> Pipeline:
+    """Fit the default model from the shipped training split (seconds, once per process)."""
+    from .datasets import DATA_DIR, read_labelled_csv
+    from .features import build_pipeline
+
+    logger.warning("Training the default %s model from the shipped data", task)
+    examples = read_labelled_csv(DATA_DIR / f"{task}_train.csv", task=task)
+    return build_pipeline().fit(examples.texts, examples.labels)
 
 
 def threshold_table(task: str) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Training and evaluating the triage classifiers.
 
-`train_model` holds out a stratified 20% of the given data, fits on the rest, and stores the
-fitted model with its held-out metrics and the precision of each confidence threshold (which
-the auto-response admin shows). The stored model is exactly the one measured: it is not refit
-on the held-out part, so its numbers are honest.
+`train_model` holds out a stratified 20% of the given data (or, with `holdout`, uses a separate
+held-out file and fits on all of `data`), fits, and stores the fitted model with its held-out
+metrics and the precision of each confidence threshold (which the auto-response admin shows).
+The stored model is exactly the one measured: it is never refit on the held-out part, so its
+numbers are honest.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def train_model(
     text_col: str = "text",
     label_col: str = "label",
     include_feedback: bool = False,
+    holdout: Path | str | None = None,
     activate: bool = False,
     ship: bool = False,
     progress: Progress = lambda step: None,
@@ -98,8 +100,14 @@ def train_model(
     examples, from_feedback = training_set(
         data, task=task, text_col=text_col, label_col=label_col, include_feedback=include_feedback
     )
-    progress(f"holding out {HOLDOUT_SIZE:.0%} of {len(examples.texts)} examples")
-    train_texts, test_texts, train_labels, test_labels = _split(examples)
+    if holdout is None:
+        progress(f"holding out {HOLDOUT_SIZE:.0%} of {len(examples.texts)} examples")
+        train_texts, test_texts, train_labels, test_labels = _split(examples)
+    else:
+        progress(f"reading held-out data {holdout}")
+        held_out = read_labelled_csv(holdout, task=task, text_col=text_col, label_col=label_col)
+        train_texts, train_labels = examples.texts, examples.labels
+        test_texts, test_labels = held_out.texts, held_out.labels
     progress(f"fitting on {len(train_texts)} examples")
     pipeline = build_pipeline()
     try:
@@ -122,6 +130,7 @@ def train_model(
             "threshold_precision": thresholds,
             "training_size": len(train_texts),
             "data_source": str(data),
+            "held_out": str(holdout) if holdout else f"{HOLDOUT_SIZE:.0%} of data_source",
             "sklearn_version": sklearn.__version__,
         }
         (SHIPPED_DIR / f"{task}.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -28,6 +28,12 @@ class Command(BaseCommand):
             help="Add the agents' corrections and confirmations as training examples.",
         )
         parser.add_argument(
+            "--holdout",
+            default=None,
+            help="A separate held-out CSV to measure on; then all of --data is used to fit. "
+            "Default: hold out 20%% of --data.",
+        )
+        parser.add_argument(
             "--activate", action="store_true", help="Make the new model the active one."
         )
         parser.add_argument(
@@ -50,6 +56,7 @@ class Command(BaseCommand):
                     text_col=options["text_col"],
                     label_col=options["label_col"],
                     include_feedback=options["include_feedback"],
+                    holdout=options["holdout"],
                     activate=options["activate"],
                     ship=options["ship"],
                     progress=progress,
