@@ -15,6 +15,7 @@ its next post.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -144,8 +145,9 @@ def shipped_metadata(task: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+@functools.cache
 def load_shipped(task: str) -> LoadedModel:
-    """The default model shipped with Parley for `task`."""
+    """The default model shipped with Parley for `task` (read once per process)."""
     meta = shipped_metadata(task)
     pipeline = None
     if meta.get("sklearn_version") == sklearn.__version__:
