@@ -101,7 +101,11 @@ def top_features(pipeline: Pipeline, text: str, label: str, *, limit: int = 5) -
         weights = coef[0] * sign
     else:
         weights = coef[classes.index(label)]
-    names = features.get_feature_names_out()
+    # Building the names is slow (100k+ strings); keep them on the pipeline after first use.
+    names = getattr(pipeline, "_feature_names", None)
+    if names is None:
+        names = features.get_feature_names_out()
+        pipeline._feature_names = names
     contributions = [
         (vector.data[i] * weights[column], names[column]) for i, column in enumerate(vector.indices)
     ]

@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,16 @@ SHIPPED = "shipped"
 @dataclass(frozen=True)
 class LoadedModel:
     task: str
-    version: str
+    version: str  # the model that classifies
     pipeline: Pipeline
     labels: list[str]
     threshold_precision: dict[str, Any] = field(default_factory=dict)
+    # The active version this stands in for, when that one could not be loaded.
+    standing_in_for: str = ""
+
+    @property
+    def active_version(self) -> str:
+        return self.standing_in_for or self.version
 
 
 _loaded: dict[str, LoadedModel] = {}
@@ -112,11 +118,11 @@ def current_model(task: str) -> LoadedModel:
     """The pipeline to classify with, reloaded when another model became active."""
     version = active_version(task)
     loaded = _loaded.get(task)
-    if loaded is not None and loaded.version == version:
+    if loaded is not None and loaded.active_version == version:
         return loaded
     with _lock:
         loaded = _loaded.get(task)
-        if loaded is None or loaded.version != version:
+        if loaded is None or loaded.active_version != version:
             loaded = load_version(task, version)
             _loaded[task] = loaded
             logger.info("Triage now uses %s model %s", task, loaded.version)
@@ -137,6 +143,8 @@ def load_version(task: str, version: str) -> LoadedModel:
                 return LoadedModel(
                     task, version, pipeline, record.labels, record.threshold_precision
                 )
+        # Remember the substitution so the missing file is not retried on every post.
+        return replace(load_shipped(task), standing_in_for=version)
     return load_shipped(task)
 
 
