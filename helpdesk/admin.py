@@ -1,11 +1,24 @@
+from django import forms
 from django.contrib import admin
 
-from .models import AgentProfile, Conversation, Customer, Post, Team
+from .models import (
+    AgentProfile,
+    Conversation,
+    Customer,
+    Post,
+    ReplyTemplate,
+    ReplyTemplateVariant,
+    Tag,
+    Team,
+)
+from .reply_templates import check_template_syntax
+
+admin.site.register(Tag)
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_default"]
+    list_display = ["name", "slug", "is_default", "assignment_strategy"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -66,3 +79,39 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ["platform", "direction", "intent", "delivery_status"]
     search_fields = ["external_id", "text"]
     raw_id_fields = ["conversation", "customer", "agent"]
+
+
+class CheckedBodyForm(forms.ModelForm):
+    """A template body that does not parse is a form error, not a failed reply later."""
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        check_template_syntax(body)
+        return body
+
+
+class ReplyTemplateForm(CheckedBodyForm):
+    class Meta:
+        model = ReplyTemplate
+        fields = ["name", "team", "body"]
+
+
+class ReplyTemplateVariantForm(CheckedBodyForm):
+    class Meta:
+        model = ReplyTemplateVariant
+        fields = ["platform", "body"]
+
+
+class ReplyTemplateVariantInline(admin.TabularInline):
+    model = ReplyTemplateVariant
+    form = ReplyTemplateVariantForm
+    extra = 0
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    form = ReplyTemplateForm
+    list_display = ["name", "team"]
+    list_filter = ["team"]
+    search_fields = ["name", "body"]
+    inlines = [ReplyTemplateVariantInline]

@@ -14,6 +14,15 @@ class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
 
 
+# The longest public reply each platform accepts, in characters.
+REPLY_CHAR_LIMITS = {
+    Platform.DEMO: 280,
+    Platform.TWITTER: 280,
+    Platform.FACEBOOK: 8000,
+    Platform.INSTAGRAM: 2200,
+}
+
+
 class Intent(models.TextChoices):
     UNKNOWN = "", "Not triaged"
     QUESTION = "question", "Question"
@@ -39,11 +48,20 @@ class Priority(models.IntegerChoices):
     URGENT = 3, "Urgent"
 
 
+class AssignmentStrategy(models.TextChoices):
+    MANUAL = "manual", "Manual: agents pick from the queue"
+    ROUND_ROBIN = "round_robin", "Round-robin among online agents"
+    LEAST_LOADED = "least_loaded", "Least-loaded online agent"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     is_default = models.BooleanField(
         default=False, help_text="Catches every conversation no routing rule sends elsewhere."
+    )
+    assignment_strategy = models.CharField(
+        max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.MANUAL
     )
 
     class Meta:
@@ -67,9 +85,21 @@ class AgentProfile(models.Model):
         default=10, help_text="How many open conversations this agent can hold at once."
     )
     is_online = models.BooleanField(default=False)
+    # Round-robin hands the next conversation to the online agent who waited longest.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.user.get_username()
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Customer(models.Model):
@@ -135,6 +165,10 @@ class Conversation(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    needs_reply = models.BooleanField(
+        default=True, help_text="False when a routing rule decided no answer is needed."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,6 +177,11 @@ class Conversation(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Hidden from the queue until then, unless the customer writes.",
+    )
 
     class Meta:
         permissions = [("view_all_conversations", "Can see every team's conversations")]
@@ -230,3 +269,59 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.platform}:{self.external_id}"
+
+
+class Note(models.Model):
+    """A private note agents leave on a conversation; never sent to the platform."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author} on #{self.conversation_id}"
+
+
+class ReplyTemplate(models.Model):
+    """A canned reply. The body may use {{ customer.name }}, {{ customer.handle }},
+    {{ agent.first_name }} and {{ brand.handle }}; a variant per platform can set the tone."""
+
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        help_text="Empty: offered to every team.",
+    )
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplyTemplateVariant(models.Model):
+    template = models.ForeignKey(ReplyTemplate, on_delete=models.CASCADE, related_name="variants")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "platform"], name="one_variant_per_platform"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.get_platform_display()})"

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from .models import ACTIVE_STATUSES, Conversation, Direction, Post, Team
 
 EXCERPT_CHARS = 140
+# Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
+# urgent, then the soonest due.
+INBOX_ORDER = (
+    F("first_response_at").asc(nulls_first=True),
+    "-priority",
+    F("first_response_due_at").asc(nulls_last=True),
+    "-id",
+)
 
 
 def can_see_all_conversations(user: AbstractBaseUser) -> bool:
@@ -39,7 +47,7 @@ def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]
         .filter(status__in=ACTIVE_STATUSES)
         .select_related("customer", "account", "team", "assignee")
         .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
-        .order_by("first_response_at", "-priority", "first_response_due_at", "-id")[:limit]
+        .order_by(*INBOX_ORDER)[:limit]
     )
 
 

@@ -1,19 +1,37 @@
-"""What happens to a conversation: a post is triaged, routed and put on the SLA clock; an
-agent replies."""
+"""What happens to a conversation: a post is triaged, routed and put on the SLA clock; agents
+reply, leave notes and move it through its statuses."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from routing.services import route_conversation
+from routing.services import auto_assign, route_conversation
 from sla.services import record_first_response, start_first_response_clock
 from triage.services import triage_post
 
-from .models import Conversation, ConversationStatus, DeliveryStatus, Direction, Post
+from .models import (
+    REPLY_CHAR_LIMITS,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Note,
+    Post,
+)
 from .realtime import broadcast_conversation
+
+MENTION = re.compile(r"@([\w.+-]+)")
+
+
+class StaleConversation(ValidationError):
+    """The conversation changed after the agent opened it; they should look before sending."""
 
 
 def process_inbound_post(*, post_id: int) -> Post:
@@ -23,9 +41,11 @@ def process_inbound_post(*, post_id: int) -> Post:
     """
     with transaction.atomic():
         post = Post.objects.select_related("customer").get(pk=post_id)
+        # Lock only the conversation row: Postgres refuses FOR UPDATE on the nullable side of
+        # the outer join that select_related("routed_by") adds.
         conversation = (
-            Conversation.objects.select_for_update()
-            .select_related("account", "routed_by")
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "routed_by", "customer")
             .get(pk=post.conversation_id)
         )
         if post.intent:
@@ -38,7 +58,9 @@ def process_inbound_post(*, post_id: int) -> Post:
         conversation.sentiment = post.sentiment
         conversation.priority = max(conversation.priority, post.priority)
         route_conversation(conversation=conversation, post=post)
-        start_first_response_clock(conversation)
+        auto_assign(conversation=conversation)
+        if conversation.needs_reply:
+            start_first_response_clock(conversation)
         conversation.save()
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="post.received")
@@ -46,10 +68,18 @@ def process_inbound_post(*, post_id: int) -> Post:
     return post
 
 
-def send_reply(*, conversation_id: int, agent: AbstractBaseUser, text: str) -> Post:
+def send_reply(
+    *,
+    conversation_id: int,
+    agent: AbstractBaseUser,
+    text: str,
+    seen_post_id: int | None = None,
+) -> Post:
     """Store the agent's public reply and queue it for publishing on the platform.
 
-    The first reply stops the first-response clock.
+    The first reply stops the first-response clock. `seen_post_id` is the newest post the
+    agent had on screen: if a newer one arrived since, StaleConversation is raised and nothing
+    is sent, so nobody answers a message they have not read.
     """
     text = text.strip()
     if not text:
@@ -57,10 +87,21 @@ def send_reply(*, conversation_id: int, agent: AbstractBaseUser, text: str) -> P
     now = timezone.now()
     with transaction.atomic():
         conversation = (
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .select_related("account")
             .get(pk=conversation_id)
         )
+        limit = REPLY_CHAR_LIMITS[conversation.account.platform]
+        if len(text) > limit:
+            raise ValidationError(
+                f"{conversation.account.get_platform_display()} replies are limited to "
+                f"{limit} characters; this one has {len(text)}."
+            )
+        newest = conversation.posts.order_by("-id").values_list("pk", flat=True).first()
+        if seen_post_id is not None and newest is not None and newest > seen_post_id:
+            raise StaleConversation(
+                "New activity arrived since you opened this conversation. Read it, then send."
+            )
         answered = (
             conversation.posts.filter(direction=Direction.INBOUND)
             .order_by("-created_at", "-id")
@@ -86,6 +127,41 @@ def send_reply(*, conversation_id: int, agent: AbstractBaseUser, text: str) -> P
         transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
         transaction.on_commit(lambda: broadcast_conversation(conversation.pk, event="reply.sent"))
     return reply
+
+
+def change_status(
+    *, conversation_id: int, status: str, snooze_until: datetime | None = None
+) -> Conversation:
+    """Move a conversation to `status`. Resolving stamps the resolution time; snoozing hides
+    it from the queue until `snooze_until`."""
+    if status not in ConversationStatus.values:
+        raise ValidationError(f"Unknown status {status!r}.")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        conversation.status = status
+        if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
+            conversation.resolved_at = conversation.resolved_at or timezone.now()
+        else:
+            conversation.resolved_at = None
+        conversation.snoozed_until = snooze_until
+        conversation.save()
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.status")
+        )
+    return conversation
+
+
+def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> Note:
+    """A private note; @username mentions of colleagues are recorded for their attention."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("A note needs some text.")
+    with transaction.atomic():
+        note = Note.objects.create(conversation_id=conversation_id, author=author, text=text)
+        handles = set(MENTION.findall(text))
+        if handles:
+            note.mentions.set(get_user_model().objects.filter(username__in=handles))
+    return note
 
 
 def _enqueue_delivery(post_id: int) -> None:

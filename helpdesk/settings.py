@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "channels",
     "helpdesk",
     "ingestion",
@@ -156,7 +157,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the finders when collectstatic has not run (the demo), from
 # STATIC_ROOT otherwise.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
@@ -12,5 +12,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
 ]

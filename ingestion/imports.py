@@ -35,8 +35,13 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def parse_line(line: str) -> tuple[str, InboundItem]:
+def parse_line(line: str | bytes) -> tuple[str, InboundItem]:
     """The platform and the item of one line; raises ValueError saying what is wrong."""
+    try:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text (byte {error.start + 1})") from error
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
@@ -70,7 +75,7 @@ def parse_line(line: str) -> tuple[str, InboundItem]:
 
 
 def import_lines(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     *,
     account: PlatformAccount | None = None,
     on_line: Callable[[], None] | None = None,

@@ -93,7 +93,7 @@ def deliver_reply(*, post_id: int) -> Post:
     """Publish a stored outbound reply on its platform, once."""
     with transaction.atomic():
         post = (
-            Post.objects.select_for_update()
+            Post.objects.select_for_update(of=("self",))
             .select_related("conversation__account")
             .get(pk=post_id, direction=Direction.OUTBOUND)
         )

@@ -1,34 +1,164 @@
-"""Choosing the team queue for a conversation."""
+"""Choosing the team queue for a conversation, and the agent who works it."""
 
 from __future__ import annotations
 
-from helpdesk.models import Conversation, Post, Team
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
 
-from .models import RoutingRule
+from helpdesk.models import (
+    ACTIVE_STATUSES,
+    AgentProfile,
+    AssignmentStrategy,
+    Conversation,
+    ConversationStatus,
+    Post,
+    Tag,
+    Team,
+)
+from helpdesk.realtime import broadcast_conversation
+
+from .models import INFLUENCER_FOLLOWERS, RoutingRule
 
 
 def rule_matches(rule: RoutingRule, *, conversation: Conversation, post: Post) -> bool:
-    if rule.platform and rule.platform != post.platform:
-        return False
-    if rule.intent and rule.intent != post.intent:
-        return False
-    if rule.min_priority is not None and post.priority < rule.min_priority:
-        return False
+    """Whether every condition of `rule` holds for `post` in `conversation`."""
+    customer = post.customer or conversation.customer
+    checks = [
+        not rule.platform or rule.platform == post.platform,
+        not rule.account_id or rule.account_id == conversation.account_id,
+        not rule.intent or rule.intent == post.intent,
+        not rule.sentiment or rule.sentiment == post.sentiment,
+        rule.min_priority is None or post.priority >= rule.min_priority,
+        not rule.reason
+        or any(rule.reason.lower() in reason.lower() for reason in post.triage_reasons),
+        not rule.influencers_only
+        or customer.is_verified
+        or customer.follower_count >= INFLUENCER_FOLLOWERS,
+    ]
     keywords = rule.keyword_list
-    text = post.text.lower()
-    return not (keywords and not any(word in text for word in keywords))
+    if keywords:
+        text = post.text.lower()
+        checks.append(any(word in text for word in keywords))
+    return all(checks)
+
+
+def first_matching_rule(*, conversation: Conversation, post: Post) -> RoutingRule | None:
+    for rule in RoutingRule.objects.filter(is_active=True).select_related("team"):
+        if rule_matches(rule, conversation=conversation, post=post):
+            return rule
+    return None
 
 
 def route_conversation(*, conversation: Conversation, post: Post) -> RoutingRule | None:
-    """Send an unrouted conversation to the team of the first matching rule, or the default
-    team. Returns the rule that matched (None for the default). The caller saves."""
+    """Send an unrouted conversation to the team of the first matching rule (or the default
+    queue) and apply the rule's other actions. Returns the rule (None for the default).
+
+    A conversation already in a queue stays there: moving it is an agent's decision. The
+    caller holds the conversation's row lock and saves it.
+    """
     if conversation.team_id is not None:
         return conversation.routed_by
-    for rule in RoutingRule.objects.filter(is_active=True).select_related("team"):
-        if rule_matches(rule, conversation=conversation, post=post):
-            conversation.team = rule.team
-            conversation.routed_by = rule
-            return rule
-    conversation.team = Team.objects.filter(is_default=True).first()
-    conversation.routed_by = None
-    return None
+    rule = first_matching_rule(conversation=conversation, post=post)
+    conversation.routed_by = rule
+    conversation.team = (rule.team if rule else None) or Team.objects.filter(
+        is_default=True
+    ).first()
+    if rule is None:
+        return None
+    if rule.set_priority is not None:
+        conversation.priority = rule.set_priority
+    if rule.no_reply_needed:
+        conversation.needs_reply = False
+        conversation.status = ConversationStatus.RESOLVED
+        conversation.resolved_at = timezone.now()
+    if rule.tag_list:
+        tags = [Tag.objects.get_or_create(name=name)[0] for name in rule.tag_list]
+        conversation.tags.add(*tags)
+    return rule
+
+
+def auto_assign(*, conversation: Conversation) -> AbstractBaseUser | None:
+    """Give an unassigned conversation to an online agent of its team, by the team's strategy,
+    among agents under their capacity. The caller holds the conversation's row lock and saves.
+
+    The team row is locked for the choice, so two workers assigning in the same team see each
+    other's assignments and never overfill an agent.
+    """
+    if conversation.assignee_id or not conversation.team_id or not conversation.needs_reply:
+        return None
+    team = Team.objects.select_for_update().get(pk=conversation.team_id)
+    if team.assignment_strategy == AssignmentStrategy.MANUAL:
+        return None
+    candidates = (
+        AgentProfile.objects.filter(teams=team, is_online=True, user__is_active=True)
+        .annotate(
+            load=Count(
+                "user__assigned_conversations",
+                filter=Q(user__assigned_conversations__status__in=ACTIVE_STATUSES),
+            )
+        )
+        .filter(load__lt=F("capacity"))
+        .select_related("user")
+    )
+    longest_waiting = (F("last_assigned_at").asc(nulls_first=True), "pk")
+    if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
+        candidates = candidates.order_by("load", *longest_waiting)
+    else:
+        candidates = candidates.order_by(*longest_waiting)
+    profile = candidates.first()
+    if profile is None:
+        return None
+    conversation.assignee = profile.user
+    AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
+    return profile.user
+
+
+def assign_conversation(
+    *, conversation_id: int, agent: AbstractBaseUser | None, expected_assignee_id: int | None
+) -> Conversation:
+    """Assign (or, with agent=None, unassign) by hand.
+
+    `expected_assignee_id` is who the acting user saw as assignee; if someone else changed it
+    meanwhile, refuse rather than silently take the conversation from them.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        if conversation.assignee_id != expected_assignee_id:
+            raise ValidationError("Someone else changed the assignee meanwhile; reload to see.")
+        if agent is not None and conversation.team_id is not None:
+            in_team = AgentProfile.objects.filter(user=agent, teams=conversation.team_id)
+            if not in_team.exists():
+                raise ValidationError(f"{agent.get_username()} is not in this conversation's team.")
+        conversation.assignee = agent
+        conversation.save(update_fields=["assignee", "updated_at"])
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.assigned")
+        )
+    return conversation
+
+
+def set_agent_online(*, agent: AbstractBaseUser, online: bool) -> list[int]:
+    """Mark an agent on- or offline. Going offline returns their unanswered conversations to
+    the queue, where auto-assignment gives them to colleagues. Returns the ids returned."""
+    with transaction.atomic():
+        AgentProfile.objects.filter(user=agent).update(is_online=online)
+        if online:
+            return []
+        returned = list(
+            Conversation.objects.select_for_update()
+            .filter(assignee=agent, status__in=ACTIVE_STATUSES, first_response_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for conversation in Conversation.objects.select_for_update().filter(pk__in=returned):
+            conversation.assignee = None
+            auto_assign(conversation=conversation)
+            conversation.save(update_fields=["assignee", "updated_at"])
+        for conversation_id in returned:
+            transaction.on_commit(
+                lambda pk=conversation_id: broadcast_conversation(pk, event="conversation.assigned")
+            )
+    return returned

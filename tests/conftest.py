@@ -7,6 +7,11 @@ from django.db import connection
 from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 
 
+def pytest_configure(config):
+    # Real hashing costs ~100 ms a login; tests log in a lot and test no hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
     skip_postgres = pytest.mark.skip(

@@ -6,6 +6,7 @@
   const rows = document.getElementById("conversation-rows");
   const page = document.querySelector(".conversation-page");
   const liveStatus = document.getElementById("live-status");
+  const emptyRow = rows && rows.querySelector("tr.empty");
   let retryDelay = 1000;
 
   function setLive(state, label) {
@@ -25,6 +26,7 @@
     const tr = document.createElement("tr");
     tr.className = "conversation priority-" + c.priority + " fresh";
     tr.dataset.conversationId = c.id;
+    tr.dataset.priority = c.priority;
     const who = document.createElement("td");
     who.className = "who";
     const link = document.createElement("a");
@@ -51,23 +53,61 @@
     return tr;
   }
 
+  // Where a row belongs: the order the server renders the inbox in (selectors.inbox_for),
+  // so a live update and a reload show the same list: unanswered first (then the earliest
+  // answered), then the most urgent, then the earliest due, then the newest.
+  function rankOf(row) {
+    const sla = row.querySelector("td.sla");
+    return {
+      met: sla && sla.dataset.met ? Date.parse(sla.dataset.met) : -Infinity,
+      priority: Number(row.dataset.priority || 0),
+      due: sla && sla.dataset.due ? Date.parse(sla.dataset.due) : Infinity,
+      id: Number(row.dataset.conversationId),
+    };
+  }
+
+  function comesBefore(a, b) {
+    if (a.met !== b.met) return a.met < b.met;
+    if (a.priority !== b.priority) return a.priority > b.priority;
+    if (a.due !== b.due) return a.due < b.due;
+    return a.id > b.id;
+  }
+
+  function placeRow(row) {
+    const rank = rankOf(row);
+    const next = Array.prototype.find.call(
+      rows.querySelectorAll("tr[data-conversation-id]"),
+      function (other) { return comesBefore(rank, rankOf(other)); }
+    );
+    rows.insertBefore(row, next || emptyRow || null);
+  }
+
+  function showEmptyIfNone() {
+    if (emptyRow) emptyRow.hidden = Boolean(rows.querySelector("tr[data-conversation-id]"));
+  }
+
   function upsertRow(c) {
-    const empty = rows.querySelector("tr.empty");
-    if (empty) empty.remove();
     const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
-    const row = renderRow(c);
     if (existing) existing.remove();
-    if (c.status === "resolved" || c.status === "closed") return;
-    rows.prepend(row);
+    if (c.status === "resolved" || c.status === "closed") {
+      showEmptyIfNone();
+      return;
+    }
+    placeRow(renderRow(c));
+    showEmptyIfNone();
     refreshTimers();
   }
 
+  // "12:04 left" / "3:10 overdue": minutes and seconds, so a countdown never reads as a time
+  // of day.
   function formatRemaining(ms) {
-    const sign = ms < 0 ? "-" : "";
     const total = Math.floor(Math.abs(ms) / 1000);
-    const minutes = Math.floor(total / 60);
+    const hours = Math.floor(total / 3600);
+    const minutes = Math.floor(total / 60) % 60;
     const seconds = String(total % 60).padStart(2, "0");
-    return sign + minutes + ":" + seconds;
+    const clock = hours ? hours + ":" + String(minutes).padStart(2, "0") + ":" + seconds
+      : minutes + ":" + seconds;
+    return clock + (ms < 0 ? " overdue" : " left");
   }
 
   function refreshTimers() {

@@ -25,15 +25,14 @@ class Command(BaseCommand):
             if target is None:
                 raise CommandError(f"No platform account with handle {account!r}.")
         try:
-            with file.open(encoding="utf-8", errors="strict") as lines:
+            # Bytes, so a line that is not UTF-8 is one rejected line, not a failed import.
+            with file.open("rb") as lines:
                 total = sum(1 for _ in lines)
                 lines.seek(0)
                 with tqdm(total=total, unit="line", file=self.stderr) as progress:
                     report = import_lines(lines, account=target, on_line=progress.update)
         except FileNotFoundError as error:
             raise CommandError(f"No such file: {file}") from error
-        except UnicodeDecodeError as error:
-            raise CommandError(f"{file} is not UTF-8 text: {error}") from error
 
         for number, reason in report.errors:
             self.stderr.write(f"{file}:{number}: {reason}")

@@ -1,0 +1,140 @@
+"""What the API shows of conversations, posts, customers and templates, and what it accepts."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from helpdesk.models import (
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Note,
+    Post,
+    ReplyTemplate,
+    Team,
+)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "is_default", "assignment_strategy"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "platform",
+            "external_id",
+            "handle",
+            "display_name",
+            "follower_count",
+            "is_verified",
+        ]
+
+
+class PostSerializer(serializers.ModelSerializer):
+    agent = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id",
+            "direction",
+            "platform",
+            "external_id",
+            "text",
+            "in_reply_to",
+            "created_at",
+            "received_at",
+            "agent",
+            "delivery_status",
+            "delivery_error",
+            "intent",
+            "sentiment",
+            "priority",
+            "triage_confidence",
+            "triage_reasons",
+        ]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "author", "text", "created_at"]
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    customer = CustomerSerializer(read_only=True)
+    platform = serializers.CharField(source="account.platform", read_only=True)
+    account = serializers.CharField(source="account.handle", read_only=True)
+    team = serializers.CharField(source="team.name", read_only=True, default=None)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "customer",
+            "platform",
+            "account",
+            "status",
+            "team",
+            "assignee",
+            "priority",
+            "intent",
+            "sentiment",
+            "tags",
+            "needs_reply",
+            "created_at",
+            "updated_at",
+            "last_inbound_at",
+            "first_response_due_at",
+            "first_response_at",
+            "resolved_at",
+            "snoozed_until",
+        ]
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    posts = PostSerializer(many=True, read_only=True)
+    notes = NoteSerializer(many=True, read_only=True)
+
+    class Meta(ConversationSerializer.Meta):
+        fields = [*ConversationSerializer.Meta.fields, "posts", "notes"]
+
+
+class ReplySerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10_000, trim_whitespace=True)
+    seen_post_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class AssignSerializer(serializers.Serializer):
+    agent = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), allow_null=True
+    )
+    expected_assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        allow_null=True,
+        help_text="Who you saw assigned; the change is refused if someone changed it since.",
+    )
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ConversationStatus.choices)
+    snooze_until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=5_000)
+
+
+class ReplyTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReplyTemplate
+        fields = ["id", "name", "team", "body"]

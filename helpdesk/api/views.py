@@ -1,0 +1,159 @@
+"""The REST API: the same conversations, with the same permissions, as the inbox."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, Q
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from helpdesk import selectors, services
+from helpdesk.filters import ConversationFilter
+from helpdesk.models import Post, ReplyTemplate, Team
+from helpdesk.reply_templates import render_reply_template
+from routing.services import assign_conversation
+
+from . import serializers
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+
+
+def _as_api_error(error: DjangoValidationError) -> ValidationError:
+    return ValidationError({"detail": error.messages})
+
+
+class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ConversationFilter
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        conversations = (
+            selectors.visible_conversations(self.request.user)
+            .select_related("customer", "account", "team", "assignee")
+            .prefetch_related("tags")
+        )
+        if self.action == "retrieve":
+            conversations = conversations.prefetch_related(
+                Prefetch("posts", queryset=Post.objects.select_related("agent")),
+                "notes__author",
+            )
+        return conversations
+
+    def filter_queryset(self, queryset):
+        # The inbox filters (active only by default) shape lists; a conversation asked for by
+        # id is found whatever its status.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.ConversationDetailSerializer
+        return serializers.ConversationSerializer
+
+    @action(detail=True, methods=["post"])
+    def reply(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        data = _validated(serializers.ReplySerializer, request)
+        try:
+            post = services.send_reply(
+                conversation_id=conversation.pk,
+                agent=request.user,
+                text=data["text"],
+                seen_post_id=data.get("seen_post_id"),
+            )
+        except services.StaleConversation as error:
+            return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        post.refresh_from_db()
+        return Response(serializers.PostSerializer(post).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        data = _validated(serializers.AssignSerializer, request)
+        expected = data["expected_assignee"]
+        try:
+            assign_conversation(
+                conversation_id=conversation.pk,
+                agent=data["agent"],
+                expected_assignee_id=expected.pk if expected else None,
+            )
+        except DjangoValidationError as error:
+            return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
+        return Response(serializers.ConversationSerializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        data = _validated(serializers.StatusSerializer, request)
+        services.change_status(
+            conversation_id=conversation.pk,
+            status=data["status"],
+            snooze_until=data.get("snooze_until"),
+        )
+        return Response(serializers.ConversationSerializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str) -> Response:
+        conversation = self.get_object()
+        data = _validated(serializers.NoteCreateSerializer, request)
+        try:
+            note = services.add_note(
+                conversation_id=conversation.pk, author=request.user, text=data["text"]
+            )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"], url_path="templates")
+    def rendered_templates(self, request: Request, pk: str) -> Response:
+        """The reply templates offered for this conversation, with variables filled in."""
+        conversation = self.get_object()
+        templates = ReplyTemplate.objects.filter(
+            Q(team__isnull=True) | Q(team=conversation.team_id)
+        ).prefetch_related("variants")
+        return Response(
+            [
+                {
+                    "id": template.pk,
+                    "name": template.name,
+                    "text": render_reply_template(
+                        template, conversation=conversation, agent=request.user
+                    ),
+                }
+                for template in templates
+            ]
+        )
+
+
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.TeamSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Team.objects.filter(pk__in=selectors.visible_team_ids(self.request.user))
+
+
+class ReplyTemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.ReplyTemplateSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        teams = selectors.visible_team_ids(self.request.user)
+        return ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team__in=teams))
+
+
+def _validated(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
