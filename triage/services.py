@@ -21,11 +21,11 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from helpdesk.models import (
+    REPLY_CHAR_LIMITS,
     Conversation,
     DeliveryStatus,
     Direction,
     Intent,
-    Platform,
     Post,
     Priority,
     Sentiment,
@@ -37,14 +37,6 @@ from .priority import PostSignals, is_sensitive, prioritise
 from .store import current_model
 
 logger = logging.getLogger(__name__)
-
-# Longest public reply each platform accepts (characters).
-PLATFORM_REPLY_LIMITS = {
-    Platform.TWITTER: 280,
-    Platform.DEMO: 280,
-    Platform.INSTAGRAM: 2200,
-    Platform.FACEBOOK: 8000,
-}
 
 
 @dataclass(frozen=True)
@@ -222,7 +214,7 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
             return None
         handle = post.customer.handle if post.customer else ""
         text = rule.template.replace("{handle}", f"@{handle}" if handle else "").strip()
-        limit = PLATFORM_REPLY_LIMITS.get(account.platform, 280)
+        limit = REPLY_CHAR_LIMITS.get(account.platform, 280)
         if len(text) > limit:
             logger.warning(
                 "No auto-reply to post %s: %s chars exceed the %s limit of %s",

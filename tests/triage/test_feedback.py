@@ -13,7 +13,8 @@ from triage.models import TriageFeedback
 from triage.services import accuracy_over_time, record_feedback
 from triage.training import train_model, training_set
 
-urlpatterns = [path("triage/", include("triage.urls"))]
+# Until the lead wires triage.urls into helpdesk/urls.py, the tests mount it themselves.
+urlpatterns = [path("triage/", include("triage.urls")), path("", include("helpdesk.urls"))]
 
 
 @pytest.fixture
