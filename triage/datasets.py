@@ -3,7 +3,9 @@
 `build_shipped_splits` turns the copied source files (triage/data/complaints.csv,
 triage/data/sentiment.csv) into triage/data/{intent,sentiment}_{train,test}.csv with Parley's
 labels (mapping in triage.labels) and a fixed, stratified 80/20 split, so anyone can rerun it
-and get the same files.
+and get the same files. sentiment_train.csv also holds the brand-addressed tweets of
+intent_train.csv with weak sentiment labels; sentiment_brand_test.csv holds those of
+intent_test.csv.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from sklearn.model_selection import train_test_split
 
 from helpdesk.models import Intent, Sentiment
 
-from .labels import intent_from_complaints_row, sentiment_from_tweeteval
+from .labels import (
+    WEAK_SENTIMENT_OF_INTENT,
+    intent_from_complaints_row,
+    sentiment_from_tweeteval,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLIT_SEED = 20190728
@@ -74,8 +80,6 @@ def read_labelled_csv(
         )
     if not texts:
         raise DatasetError(f"{path}: no labelled rows.")
-    if len(set(labels)) < 2:
-        raise DatasetError(f"{path}: only one label ({labels[0]!r}); a classifier needs two.")
     return LabelledTexts(texts, labels)
 
 
@@ -95,19 +99,34 @@ def build_shipped_splits(*, data_dir: Path = DATA_DIR) -> dict[str, int]:
         sentiment_rows = [
             (row["text"], sentiment_from_tweeteval(row["label"])) for row in csv.DictReader(handle)
         ]
-    counts = {}
+    splits = {}
     for task, rows in (("intent", intent_rows), ("sentiment", sentiment_rows)):
-        train, test = train_test_split(
+        splits[f"{task}_train"], splits[f"{task}_test"] = train_test_split(
             rows,
             test_size=TEST_SIZE,
             random_state=SPLIT_SEED,
             stratify=[label for _, label in rows],
         )
-        for split, split_rows in (("train", train), ("test", test)):
-            path = data_dir / f"{task}_{split}.csv"
-            with path.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["text", "label"])
-                writer.writerows(split_rows)
-            counts[path.name] = len(split_rows)
+    # TweetEval is general Twitter; customer-care complaints read as "neutral" to a model
+    # trained on it alone. So the brand-addressed tweets of the intent training split join the
+    # sentiment training data with weak labels (triage.labels.WEAK_SENTIMENT_OF_INTENT); those
+    # of the intent test split measure the effect separately.
+    for split in ("train", "test"):
+        weak = [
+            (text, WEAK_SENTIMENT_OF_INTENT[intent])
+            for text, intent in splits[f"intent_{split}"]
+            if intent in WEAK_SENTIMENT_OF_INTENT
+        ]
+        if split == "train":
+            splits["sentiment_train"] = splits["sentiment_train"] + weak
+        else:
+            splits["sentiment_brand_test"] = weak
+    counts = {}
+    for name, split_rows in splits.items():
+        path = data_dir / f"{name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"])
+            writer.writerows(split_rows)
+        counts[path.name] = len(split_rows)
     return counts

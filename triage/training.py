@@ -71,6 +71,8 @@ def training_set(
 ) -> tuple[LabelledTexts, int]:
     """The examples the next model learns from, and how many came from agents."""
     base = read_labelled_csv(data, task=task, text_col=text_col, label_col=label_col)
+    if len(set(base.labels)) < 2:
+        raise DatasetError(f"{data}: only one label ({base.labels[0]!r}); a classifier needs two.")
     if not include_feedback:
         return base, 0
     extra = feedback_examples(task)

@@ -71,3 +71,16 @@ def test_shipped_splits_are_rebuilt_identically_from_the_source_files(tmp_path):
         "feedback",
         "other",
     }
+
+
+def test_brand_tweets_join_the_sentiment_training_data_with_weak_labels():
+    with (DATA_DIR / "intent_train.csv").open() as handle:
+        intents = {row["text"]: row["label"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "sentiment_train.csv").open() as handle:
+        sentiments = {row["text"]: row["label"] for row in csv.DictReader(handle)}
+
+    weak = {"complaint": "negative", "question": "neutral", "compliment": "positive"}
+    for intent, sentiment in weak.items():
+        texts = [text for text, label in intents.items() if label == intent]
+        assert texts and all(sentiments[text] == sentiment for text in texts), intent
+    assert not any(sentiments.get(text) for text, label in intents.items() if label == "spam")

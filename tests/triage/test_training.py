@@ -123,3 +123,11 @@ def test_custom_column_names_are_used(db, tmp_path, small_intent_csv):
     summary, _ = train(path, "--text-col", "tweet", "--label-col", "intent")
 
     assert TriageModel.objects.filter(version=summary["version"]).exists()
+
+
+def test_training_on_a_single_label_is_refused(db, tmp_path, settings):
+    path = write_csv(tmp_path / "one.csv", [("@brand help", "complaint")] * 10)
+
+    with pytest.raises(CommandError, match="only one label \\('complaint'\\)"):
+        train(path)
+    assert_nothing_saved(settings)
