@@ -153,7 +153,7 @@ def train_model(
             data_source=str(data)[:300],
         )
         if activate:
-            activate_model(model_id=model.pk)
+            model = activate_model(model_id=model.pk)
     return TrainingResult(version, metrics, len(train_texts), from_feedback, model)
 
 

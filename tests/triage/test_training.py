@@ -131,3 +131,34 @@ def test_training_on_a_single_label_is_refused(db, tmp_path, settings):
     with pytest.raises(CommandError, match="only one label \\('complaint'\\)"):
         train(path)
     assert_nothing_saved(settings)
+
+
+def test_evaluating_an_unknown_version_names_it(db, small_intent_csv):
+    with pytest.raises(CommandError, match="No intent model with version 'intent-nope'"):
+        call_command(
+            "triage_evaluate",
+            "--data",
+            str(small_intent_csv),
+            "--task",
+            "intent",
+            "--model",
+            "intent-nope",
+            stdout=StringIO(),
+        )
+
+
+def test_train_with_feedback_and_activate_from_the_command_line(
+    db, small_intent_csv, default_team, agent, django_capture_on_commit_callbacks
+):
+    from tests.factories import PostFactory
+    from triage.services import record_feedback
+
+    post = PostFactory(intent="complaint", conversation__team=default_team)
+    record_feedback(post_id=post.pk, field="intent", label="question", agent=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary, _ = train(small_intent_csv, "--include-feedback", "--activate")
+
+    assert summary["feedback_examples"] == 1
+    assert summary["active"] is True
+    assert TriageModel.objects.get(is_active=True).version == summary["version"]
