@@ -30,6 +30,7 @@ from helpdesk.models import (
     Priority,
     Sentiment,
 )
+from helpdesk.realtime import broadcast_conversation
 
 from .features import top_features
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
@@ -238,6 +239,9 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
             post=post, reply=reply, auto_response=rule, confidence=post.triage_confidence or 0
         )
         transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="reply.auto_sent")
+        )
     return auto_reply
 
 

@@ -78,14 +78,21 @@ def save_pipeline(pipeline: Pipeline, *, path: Path) -> None:
 
 def active_version(task: str) -> str:
     """The active model's version for `task`, or SHIPPED; cheap enough to call per post."""
-    version = cache.get(_cache_key(task))
+    try:
+        version = cache.get(_cache_key(task))
+    except Exception:  # a cache outage must not stop triage; the database still knows
+        logger.warning("Cache unavailable; asking the database for the active %s model", task)
+        version = None
     if version is None:
         version = (
             TriageModel.objects.filter(task=task, is_active=True)
             .values_list("version", flat=True)
             .first()
         ) or SHIPPED
-        cache.set(_cache_key(task), version, settings.TRIAGE_MODEL_CHECK_SECONDS)
+        try:
+            cache.set(_cache_key(task), version, settings.TRIAGE_MODEL_CHECK_SECONDS)
+        except Exception:
+            logger.warning("Cache unavailable; the active %s model is not cached", task)
     return version
 
 

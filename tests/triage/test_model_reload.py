@@ -75,3 +75,13 @@ def test_active_model_whose_file_is_gone_falls_back_to_the_shipped_one(
     assert (loaded.version, loaded.standing_in_for) == ("shipped", trained.version)
     assert current_model("intent") is loaded  # the missing file is not retried per post
     assert classify_text("@brand hello?").model_versions["intent"] == "shipped"
+
+
+def test_cache_outage_falls_back_to_the_database(db, monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("triage.store.cache.get", unavailable)
+    monkeypatch.setattr("triage.store.cache.set", unavailable)
+
+    assert classify_text("@brand where is my parcel?").model_versions["intent"] == "shipped"
