@@ -16,8 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Q
 from django.utils import timezone
 
 from helpdesk.models import (
@@ -32,7 +31,6 @@ from helpdesk.models import (
 )
 from helpdesk.realtime import broadcast_conversation
 
-from .features import top_features
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
 from .store import current_model
@@ -145,22 +143,6 @@ def triage_post(post: Post) -> Classification:
         post_id = post.pk
         transaction.on_commit(lambda: _enqueue_auto_reply(post_id))
     return result
-
-
-def explain_post(post: Post, *, limit: int = 5) -> dict[str, Any]:
-    """For each tag, the words and character n-grams that drove it, and the priority reasons."""
-    explanation: dict[str, Any] = {}
-    for task, label in (("intent", post.intent), ("sentiment", post.sentiment)):
-        model = current_model(task)
-        explanation[task] = {
-            "label": label,
-            "model": model.version,
-            "top_features": top_features(model.pipeline, post.text, label, limit=limit)
-            if label
-            else [],
-        }
-    explanation["priority"] = {"label": post.priority, "reasons": list(post.triage_reasons)}
-    return explanation
 
 
 # Auto-responses ---------------------------------------------------------------------------
@@ -303,27 +285,3 @@ def record_feedback(
             setattr(conversation, field, value)
             conversation.save(update_fields=[field, "updated_at"])
     return feedback
-
-
-def accuracy_over_time(*, field: str, days: int = 30) -> list[dict[str, Any]]:
-    """Per day: how many tags agents reviewed and how often the model had it right."""
-    since = timezone.now() - timedelta(days=days)
-    rows = (
-        TriageFeedback.objects.filter(field=field, created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(
-            reviewed=Count("id"),
-            agreed=Count("id", filter=Q(predicted=F("label"))),
-        )
-        .order_by("day")
-    )
-    return [
-        {
-            "day": row["day"].isoformat(),
-            "reviewed": row["reviewed"],
-            "agreed": row["agreed"],
-            "accuracy": round(row["agreed"] / row["reviewed"], 4),
-        }
-        for row in rows
-    ]

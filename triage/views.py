@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.models import Direction, Post
 from helpdesk.selectors import visible_conversations
 
-from . import services
+from . import selectors, services
 from .models import TriageFeedback
 
 
@@ -46,7 +46,7 @@ def post_feedback(request: HttpRequest, post_id: int) -> JsonResponse:
 @require_GET
 def post_explanation(request: HttpRequest, post_id: int) -> JsonResponse:
     post = _visible_post(request, post_id)
-    return JsonResponse(services.explain_post(post))
+    return JsonResponse(selectors.explain_post(post))
 
 
 @login_required
@@ -59,7 +59,10 @@ def accuracy(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "days must be a whole number."}, status=400)
     return JsonResponse(
         {
-            field: services.accuracy_over_time(field=field, days=days)
+            field: {
+                "by_day": selectors.accuracy_over_time(field=field, days=days),
+                "by_model": selectors.accuracy_by_model(field=field),
+            }
             for field in TriageFeedback.Field.values
         }
     )

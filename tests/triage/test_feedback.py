@@ -10,7 +10,8 @@ from django.utils import timezone
 from helpdesk.models import Priority
 from tests.factories import AGENT_PASSWORD, PostFactory
 from triage.models import TriageFeedback
-from triage.services import accuracy_over_time, record_feedback
+from triage.selectors import accuracy_by_model, accuracy_over_time
+from triage.services import record_feedback
 from triage.training import train_model, training_set
 
 # Until the lead wires triage.urls into helpdesk/urls.py, the tests mount it themselves.
@@ -96,6 +97,9 @@ def test_accuracy_over_time_counts_agreements_per_day(default_team, agent):
     days = accuracy_over_time(field="intent", days=7)
 
     assert [(d["reviewed"], d["agreed"], d["accuracy"]) for d in days] == [(1, 1, 1.0), (2, 1, 0.5)]
+    assert accuracy_by_model(field="intent") == [
+        {"model": "shipped", "reviewed": 3, "agreed": 2, "accuracy": 0.6667}
+    ]
 
 
 @pytest.mark.urls(__name__)
