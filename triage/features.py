@@ -44,7 +44,7 @@ def normalise(text: str) -> str:
     return text.lower()
 
 
-def build_pipeline(*, c: float = 0.5, max_features: int = 60_000) -> Pipeline:
+def build_pipeline(*, c: float = 0.25, max_features: int = 60_000) -> Pipeline:
     """The default text classifier: word + char n-grams into a calibrated linear SVM.
 
     `max_features` caps each vectoriser's vocabulary so the stored model stays a few MB.
