@@ -8,6 +8,7 @@ combines their tags with signals about the post (triage.priority).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,6 +37,8 @@ from .priority import PostSignals, is_sensitive, prioritise
 from .store import current_model
 
 logger = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"@(\w+)")
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def classify_text(
 
 def watched_accounts_tagged(*, text: str, platform: str) -> tuple[str, ...]:
     """The admin-maintained regulator/authority/press accounts @-mentioned in `text`."""
-    mentioned = {word[1:].lower().rstrip(".,:;!?") for word in text.split() if word[:1] == "@"}
+    mentioned = {handle.lower() for handle in _MENTION.findall(text)}
     if not mentioned:
         return ()
     accounts = WatchedAccount.objects.filter(handle__in=mentioned).filter(

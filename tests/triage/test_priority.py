@@ -81,7 +81,7 @@ def test_quiet_spam_is_low_priority():
 
 def test_regulator_handle_tagged_makes_the_post_high_priority(db):
     WatchedAccount.objects.create(handle="@FCA", kind=WatchedAccount.Kind.REGULATOR)
-    post = PostFactory(text="@brand you keep ignoring me, cc @fca")
+    post = PostFactory(text="@brand you keep ignoring me, @FCA's rules say you must reply")
 
     triage_post(post)
 
