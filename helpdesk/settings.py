@@ -116,16 +116,26 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Lets a test run its own worker on a queue no other worker reads.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # How often each account is polled and the SLA sweep runs (seconds). Celery beat uses this
 # schedule in production; `manage.py serve` runs the same entries in-process on the embedded
 # defaults.
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+# SLA thresholds nearer than this also get an exact check (a Celery task with an eta); keep
+# it below the broker's visibility timeout (Redis: 1 hour by default). 0 leaves it all to the
+# sweep.
+SLA_EXACT_CHECK_HORIZON_SECONDS = env.float("SLA_EXACT_CHECK_HORIZON_SECONDS", default=3000.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-platform-accounts": {
         "task": "ingestion.tasks.poll_all_accounts",
         "schedule": INGESTION_POLL_SECONDS,
+    },
+    "sweep-sla-timers": {
+        "task": "sla.tasks.sweep_sla_timers",
+        "schedule": SLA_SWEEP_SECONDS,
     },
 }
 
@@ -135,6 +145,17 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # facebook-sdk only knows Graph API versions up to 3.1; Parley sets a current one after
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
+
+# A customer's new post within this many minutes of an agent resolving their conversation
+# reopens it instead of starting a new one (0: always a new one).
+INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)
+
+# Webhooks: the Meta app secret signs deliveries (X-Hub-Signature-256), the verify token
+# answers Meta's subscription handshake, the X consumer secret signs Account Activity
+# deliveries. Secrets entered on an account in the admin are accepted too.
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

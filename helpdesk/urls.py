@@ -14,4 +14,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
+    path("sla/", include("sla.urls")),
+    path("webhooks/", include("ingestion.urls")),
 ]
