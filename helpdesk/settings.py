@@ -312,3 +312,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Triage: trained classifiers are stored here (the shipped defaults live in triage/data/models);
+# workers re-check which model is active every TRIAGE_MODEL_CHECK_SECONDS.
+TRIAGE_MODEL_DIR = env.path("TRIAGE_MODEL_DIR", default=BASE_DIR / "var" / "triage-models")
+TRIAGE_MODEL_CHECK_SECONDS = env.float("TRIAGE_MODEL_CHECK_SECONDS", default=10.0)
+# Most automatic replies one platform account may send per hour.
+TRIAGE_AUTO_REPLIES_PER_HOUR = env.int("TRIAGE_AUTO_REPLIES_PER_HOUR", default=30)
