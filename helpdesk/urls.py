@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
     path("sla/", include("sla.urls")),
+    path("triage/", include("triage.urls")),
     path("webhooks/", include("ingestion.urls")),
 ]
