@@ -23,7 +23,7 @@ DRAIN_TIMEOUT_SECONDS = 600
 
 def run(*, posts: int, per_delivery: int, concurrency: int) -> dict:
     """Needs a Celery worker pool of `concurrency` processes on the bench queue (the runner
-    starts it at the beginning of the run, so its start-up overlaps other benchmarks)."""
+    starts it after the triage benchmark and leaves it running to the end)."""
     from helpdesk.celery import app
     from helpdesk.models import Platform, Post
     from ingestion.models import WebhookDelivery
