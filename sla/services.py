@@ -51,6 +51,10 @@ def alert_user_group(user_id: int) -> str:
 # --- choosing the window and the policy ----------------------------------------------------
 
 
+# Helpers look up what their caller has not already read (a timer, a window) themselves.
+_LOOK_UP = object()
+
+
 def window_for(conversation: Conversation) -> ServiceWindow | None:
     """The account's own window, else its platform's, else none (24/7 in TIME_ZONE)."""
     account = conversation.account
@@ -64,8 +68,12 @@ def window_for(conversation: Conversation) -> ServiceWindow | None:
     )
 
 
-def schedule_for(conversation: Conversation) -> Schedule:
-    window = window_for(conversation)
+def schedule_for(
+    conversation: Conversation, *, window: ServiceWindow | object | None = _LOOK_UP
+) -> Schedule:
+    """The conversation's business-time schedule; a caller that has read its window passes it."""
+    if window is _LOOK_UP:
+        window = window_for(conversation)
     if window is None:
         return Schedule.always(timezone.get_default_timezone())
     schedule = window.schedule()
@@ -148,10 +156,6 @@ def _stop(timer: SlaTimer, schedule: Schedule, *, at: datetime) -> None:
     timer.at_risk_at = timer.due_at = None
 
 
-# `_start` looks the timer up itself unless told which one it is.
-_LOOK_UP = object()
-
-
 def _start(
     conversation: Conversation,
     kind: str,
@@ -221,7 +225,8 @@ def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
     next-response timer unless one is already running.
     """
     now = timezone.now()
-    schedule = schedule_for(conversation)
+    window = window_for(conversation)
+    schedule = schedule_for(conversation, window=window)
     policy = policy_for(conversation) or FALLBACK_POLICY
     timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
     if TimerKind.FIRST_RESPONSE not in timers and conversation.first_response_at is None:
@@ -245,7 +250,7 @@ def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
                 at=now,
                 timer=None,
             )
-        _reply_out_of_hours(conversation=conversation, post=post, schedule=schedule)
+        _reply_out_of_hours(conversation=conversation, post=post, schedule=schedule, window=window)
         return
     if conversation.first_response_at is None:
         return
@@ -348,10 +353,11 @@ def recompute_active_timers(*, at: datetime) -> int:
     return len(ids)
 
 
-def _reply_out_of_hours(*, conversation: Conversation, post: Post, schedule: Schedule) -> None:
+def _reply_out_of_hours(
+    *, conversation: Conversation, post: Post, schedule: Schedule, window: ServiceWindow | None
+) -> None:
     """Tell a customer who writes while the team is away when it is back (not an agent's
     answer: the first-response clock keeps running)."""
-    window = window_for(conversation)
     received = post.received_at or timezone.now()
     if window is None or not window.out_of_hours_reply or is_open(received, schedule):
         return
