@@ -14,6 +14,7 @@ from .models import (
     Post,
     Priority,
 )
+from .selectors import not_snoozed
 
 INBOX_VIEWS = [
     ("mine", "Mine"),
@@ -62,7 +63,8 @@ class ConversationFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet:
         queryset = super().qs
-        # Without an explicit status, the inbox shows what still needs work.
+        # Without an explicit status, the inbox shows what still needs work now: active, and
+        # not snoozed into the future.
         if not self.form.cleaned_data.get("status"):
-            queryset = queryset.filter(status__in=ACTIVE_STATUSES)
+            queryset = not_snoozed(queryset.filter(status__in=ACTIVE_STATUSES))
         return queryset

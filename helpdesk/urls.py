@@ -10,7 +10,28 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/counts/", views.inbox_counts, name="inbox-counts"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
+    path(
+        "conversations/<int:conversation_id>/thread/",
+        views.conversation_thread,
+        name="conversation-thread",
+    ),
+    path(
+        "conversations/<int:conversation_id>/status/",
+        views.conversation_status,
+        name="conversation-status",
+    ),
+    path(
+        "conversations/<int:conversation_id>/assign/",
+        views.conversation_assign,
+        name="conversation-assign",
+    ),
+    path(
+        "conversations/<int:conversation_id>/notes/",
+        views.conversation_note,
+        name="conversation-note",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),

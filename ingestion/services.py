@@ -17,6 +17,7 @@ from helpdesk.models import (
     Direction,
     Post,
 )
+from helpdesk.realtime import broadcast_conversation
 
 from .connectors import ConnectorError, InboundAuthor, InboundItem, connector_for
 from .models import PlatformAccount
@@ -114,6 +115,10 @@ def deliver_reply(*, post_id: int) -> Post:
             post.delivery_status = DeliveryStatus.SENT
             post.delivery_error = ""
         post.save(update_fields=["external_id", "delivery_status", "delivery_error"])
+        # The agent watching the conversation sees "Sent" or the platform's error live.
+        transaction.on_commit(
+            lambda: broadcast_conversation(post.conversation_id, event="reply.delivery")
+        )
     return post
 
 
