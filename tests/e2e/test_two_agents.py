@@ -99,6 +99,7 @@ def test_two_agents_share_a_live_team_queue(orders_server, browser_for):
     expect(dana.locator(row)).to_have_count(0)
     for page in (ana, ben, dana):
         assert page.evaluate("window.parleyE2eNoReload") is True, "an inbox reloaded"
+    assert dana.goto(orders_server.url(f"/conversations/{conversation_id}/")).status == 404
 
     # Ben opens it first; Ana opening it shows on Ben's screen.
     ben.locator(row).locator("td.who a").click()
