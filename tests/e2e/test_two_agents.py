@@ -136,3 +136,42 @@ def test_two_agents_share_a_live_team_queue(orders_server, browser_for):
     expect(ana.locator(".flash")).to_contain_text("Resolved")
     expect(ana.locator(row)).to_have_count(0)
     expect(ben.locator(row)).to_have_count(0)
+
+
+def test_a_conversation_taken_by_a_teammate_leaves_my_view_live(orders_server, browser_for):
+    ana = browser_for("ana", ORDERS_PASSWORD)
+    ben = browser_for("ben", ORDERS_PASSWORD)
+    log_in(ana, orders_server, "ana", ORDERS_PASSWORD)
+    log_in(ben, orders_server, "ben", ORDERS_PASSWORD)
+    expect(ana.locator(ROWS).first).to_be_attached(timeout=LIVE_TIMEOUT_MS)
+
+    # Ana moves down the list with the keyboard to the first unassigned row, and takes it.
+    expect(
+        ana.locator(ROWS).filter(has=ana.locator("td.assignee", has_text="—")).first
+    ).to_be_attached(timeout=LIVE_TIMEOUT_MS)
+    selected = ana.locator(f"{ROWS}.selected")
+    for _ in range(ana.locator(ROWS).count()):
+        ana.keyboard.press("j")
+        expect(selected).to_have_count(1)
+        if selected.locator("td.assignee").inner_text() == "—":
+            break
+    conversation_id = selected.get_attribute("data-conversation-id")
+    ana.keyboard.press("Enter")
+    expect(ana).to_have_url(re.compile(rf"/conversations/{conversation_id}/$"))
+    ana.keyboard.press("a")
+    expect(ana.locator(".flash")).to_contain_text("Assigned to ana.")
+
+    ana.goto(orders_server.url("/inbox/?view=mine"))
+    expect(ana.locator("#live-status")).to_have_text("live")
+    row = ana.locator(f'{ROWS}[data-conversation-id="{conversation_id}"]')
+    expect(row).to_be_attached()
+    mine_badge = ana.locator('[data-count="mine"]')
+    mine_before = int(mine_badge.inner_text())
+
+    # Ben reassigns it to himself from the conversation page; it leaves Ana's "mine" live.
+    ben.goto(orders_server.url(f"/conversations/{conversation_id}/"))
+    ben.locator("#assign-agent").select_option(label="Ben")
+    ben.get_by_role("button", name="Assign", exact=True).click()
+    expect(ben.locator(".flash")).to_contain_text("Assigned to ben.")
+    expect(row).to_have_count(0)
+    expect(mine_badge).to_have_text(str(mine_before - 1))
