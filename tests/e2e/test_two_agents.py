@@ -38,7 +38,7 @@ LIVE_TIMEOUT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def orders_server():
-    with demo_server(posts_per_minute=40, poll_seconds=1) as server:
+    with demo_server(posts_per_minute=60, poll_seconds=1) as server:
         set_up = server.manage("shell", "-c", SET_UP_ORDERS_TEAM)
         assert set_up.returncode == 0, set_up.stdout + set_up.stderr
         yield server
