@@ -3,11 +3,15 @@ conversation page (its changes, and who else is viewing or typing there)."""
 
 from __future__ import annotations
 
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .realtime import ALL_CONVERSATIONS_GROUP, conversation_group, team_group
 from .selectors import can_see_all_conversations, visible_conversations, visible_team_ids
+
+logger = logging.getLogger(__name__)
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -66,10 +70,20 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self._announce("leave")
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: dict, **kwargs) -> None:
+    async def receive_json(self, content, **kwargs) -> None:
         # The page says when its agent types or stops; anything else is ignored.
-        if content.get("type") in ("typing", "idle"):
+        if isinstance(content, dict) and content.get("type") in ("typing", "idle"):
             await self._announce(content["type"])
+
+    @classmethod
+    async def decode_json(cls, text_data: str):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            logger.warning(
+                "Ignored a conversation socket message that is not JSON: %.100r", text_data
+            )
+            return None
 
     async def presence(self, message: dict) -> None:
         if message["agent"]["channel"] == self.channel_name:

@@ -45,17 +45,9 @@ def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
-    """Active conversations the user may work, the most urgent first."""
-    latest_inbound = Post.objects.filter(
-        conversation=OuterRef("pk"), direction=Direction.INBOUND
-    ).order_by("-created_at", "-id")
-    return list(
-        visible_conversations(user)
-        .filter(status__in=ACTIVE_STATUSES)
-        .select_related("customer", "account", "team", "assignee")
-        .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
-        .order_by(*INBOX_ORDER)[:limit]
-    )
+    """Active, awake conversations the user may work, the most urgent first."""
+    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES)
+    return inbox_page(not_snoozed(active), limit=limit)
 
 
 def conversation_detail(user: AbstractBaseUser, conversation_id: int) -> Conversation:

@@ -140,3 +140,13 @@ async def test_unknown_client_messages_are_ignored(conversation, agent, default_
     assert await first.receive_nothing(timeout=0.3)
     await second.disconnect()
     await first.disconnect()
+
+
+async def test_a_message_that_is_not_json_is_ignored_and_logged(conversation, agent, caplog):
+    socket = await _open(agent, conversation.pk)
+
+    await socket.send_to(text_data="{not json")
+
+    assert await socket.receive_nothing(timeout=0.3)
+    assert "not JSON" in caplog.text
+    await socket.disconnect()
