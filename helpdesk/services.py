@@ -61,6 +61,8 @@ def process_inbound_post(*, post_id: int) -> Post:
         auto_assign(conversation=conversation)
         if conversation.needs_reply:
             start_first_response_clock(conversation)
+        # The customer wrote again: a snoozed conversation wakes up now.
+        conversation.snoozed_until = None
         conversation.save()
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="post.received")

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.models import ConversationStatus, Intent, Platform, Priority
+from helpdesk.services import process_inbound_post
 from ingestion.models import PlatformAccount
 from tests.factories import (
     AGENT_PASSWORD,
@@ -178,6 +179,20 @@ def test_snoozed_conversation_is_hidden_until_it_wakes(logged_in, default_team):
     assert "snoozed" not in rows_of(response)
     assert "woke up" in rows_of(response)
     assert {tab["key"]: tab["count"] for tab in response.context["tabs"]}["team"] == 1
+
+
+def test_a_new_post_from_the_customer_wakes_a_snoozed_conversation(logged_in, default_team):
+    conversation = ConversationFactory(
+        team=default_team, snoozed_until=timezone.now() + timedelta(days=1)
+    )
+    PostFactory(conversation=conversation, text="@brand first", intent=Intent.QUESTION)
+    follow_up = PostFactory(conversation=conversation, text="@brand hello? still there?")
+
+    process_inbound_post(post_id=follow_up.pk)
+
+    conversation.refresh_from_db()
+    assert conversation.snoozed_until is None
+    assert "still there?" in rows_of(logged_in.get(reverse("inbox")))
 
 
 def test_filters_are_kept_when_switching_tabs(logged_in, default_team):
