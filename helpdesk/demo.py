@@ -35,7 +35,8 @@ def seed_demo(*, admin_password: str, agent_password: str) -> list[DemoLogin]:
     PlatformAccount.objects.get_or_create(
         platform=Platform.DEMO,
         handle=DEMO_BRAND_HANDLE,
-        defaults={"display_name": "Parley demo brand"},
+        # Polled at every beat tick, so the demo inbox fills as the feed produces posts.
+        defaults={"display_name": "Parley demo brand", "poll_interval_seconds": 5},
     )
     RoutingRule.objects.get_or_create(
         name="Urgent, influencers and angry complaints",

@@ -13,7 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.services import auto_assign, route_conversation
-from sla.services import record_first_response, start_first_response_clock
+from sla.services import (
+    conversation_status_changed,
+    record_first_response,
+    start_response_clocks,
+)
 from triage.services import triage_post
 
 from .models import (
@@ -60,7 +64,7 @@ def process_inbound_post(*, post_id: int) -> Post:
         route_conversation(conversation=conversation, post=post)
         auto_assign(conversation=conversation)
         if conversation.needs_reply:
-            start_first_response_clock(conversation)
+            start_response_clocks(conversation=conversation, post=post)
         # The customer wrote again: a snoozed conversation wakes up now.
         conversation.snoozed_until = None
         conversation.save()
@@ -147,6 +151,7 @@ def change_status(
             conversation.resolved_at = None
         conversation.snoozed_until = snooze_until
         conversation.save()
+        conversation_status_changed(conversation=conversation, at=timezone.now())
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.status")
         )

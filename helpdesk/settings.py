@@ -6,6 +6,7 @@ environment variables (`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, …).
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "channels",
     "helpdesk",
     "ingestion",
@@ -48,6 +53,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -116,16 +129,26 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Lets a test run its own worker on a queue no other worker reads.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # How often each account is polled and the SLA sweep runs (seconds). Celery beat uses this
 # schedule in production; `manage.py serve` runs the same entries in-process on the embedded
 # defaults.
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+# SLA thresholds nearer than this also get an exact check (a Celery task with an eta); keep
+# it below the broker's visibility timeout (Redis: 1 hour by default). 0 leaves it all to the
+# sweep.
+SLA_EXACT_CHECK_HORIZON_SECONDS = env.float("SLA_EXACT_CHECK_HORIZON_SECONDS", default=3000.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-platform-accounts": {
         "task": "ingestion.tasks.poll_all_accounts",
         "schedule": INGESTION_POLL_SECONDS,
+    },
+    "sweep-sla-timers": {
+        "task": "sla.tasks.sweep_sla_timers",
+        "schedule": SLA_SWEEP_SECONDS,
     },
 }
 
@@ -135,6 +158,17 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # facebook-sdk only knows Graph API versions up to 3.1; Parley sets a current one after
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
+
+# A customer's new post within this many minutes of an agent resolving their conversation
+# reopens it instead of starting a new one (0: always a new one).
+INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)
+
+# Webhooks: the Meta app secret signs deliveries (X-Hub-Signature-256), the verify token
+# answers Meta's subscription handshake, the X consumer secret signs Account Activity
+# deliveries. Secrets entered on an account in the admin are accepted too.
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,11 +200,57 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 50,
 }
 
+# --- Security -----------------------------------------------------------------------------------
+# Behind TLS (a proxy terminating HTTPS), set SECURE_COOKIES=true and HSTS_SECONDS.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Post text is untrusted: no inline script or style runs, whatever slips into a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Login rate limiting: after AXES_FAILURE_LIMIT failures for a username from an address, that
+# pair is locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley API",
+    "DESCRIPTION": "Conversations, posts, replies, assignments, teams, templates and reports.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 
@@ -33,6 +34,10 @@ urlpatterns = [
         name="conversation_note",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("helpdesk.api.urls")),
     path("admin/", admin.site.urls),
+    path("sla/", include("sla.urls")),
+    path("webhooks/", include("ingestion.urls")),
 ]

@@ -1,10 +1,168 @@
-from django.contrib import admin
+"""Admin for the brand's platform accounts: credentials (write-only), listening queries,
+poll interval, and what polling last saw: when, rate-limit state, errors."""
 
-from .models import PlatformAccount
+from django import forms
+from django.contrib import admin, messages
+
+from .models import CustomerLink, LinkStatus, PlatformAccount, WebhookDelivery
+
+# (credential key, label). Entered values are stored in `credentials`, never shown back.
+SECRET_FIELDS = [
+    ("bearer_token", "X bearer token (reads)"),
+    ("consumer_key", "X API key"),
+    ("consumer_secret", "X API key secret (also signs webhooks)"),
+    ("access_token", "X access token (replies, DMs)"),
+    ("access_token_secret", "X access token secret"),
+    ("page_access_token", "Facebook / Instagram page access token"),
+    ("app_secret", "Meta app secret (signs webhooks)"),
+]
+
+
+def _secret_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+class PlatformAccountForm(forms.ModelForm):
+    bearer_token = _secret_field(dict(SECRET_FIELDS)["bearer_token"])
+    consumer_key = _secret_field(dict(SECRET_FIELDS)["consumer_key"])
+    consumer_secret = _secret_field(dict(SECRET_FIELDS)["consumer_secret"])
+    access_token = _secret_field(dict(SECRET_FIELDS)["access_token"])
+    access_token_secret = _secret_field(dict(SECRET_FIELDS)["access_token_secret"])
+    page_access_token = _secret_field(dict(SECRET_FIELDS)["page_access_token"])
+    app_secret = _secret_field(dict(SECRET_FIELDS)["app_secret"])
+    read_direct_messages = forms.BooleanField(
+        required=False, label="Read X direct messages (needs DM access on the X app)"
+    )
+
+    class Meta:
+        model = PlatformAccount
+        fields = [
+            "platform",
+            "handle",
+            "external_id",
+            "display_name",
+            "is_active",
+            "listening_queries",
+            "poll_interval_seconds",
+            "is_healthy",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.credentials or {}
+        for key, _ in SECRET_FIELDS:
+            if stored.get(key):
+                self.fields[key].help_text = "Stored; leave blank to keep it."
+        self.initial["read_direct_messages"] = bool(stored.get("read_direct_messages"))
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        credentials = dict(account.credentials or {})
+        for key, _ in SECRET_FIELDS:
+            if self.cleaned_data.get(key):
+                credentials[key] = self.cleaned_data[key]
+        credentials["read_direct_messages"] = self.cleaned_data["read_direct_messages"]
+        account.credentials = credentials
+        if commit:
+            account.save()
+        return account
 
 
 @admin.register(PlatformAccount)
 class PlatformAccountAdmin(admin.ModelAdmin):
-    list_display = ["handle", "platform", "is_active", "last_polled_at", "last_poll_error"]
-    list_filter = ["platform", "is_active"]
-    readonly_fields = ["poll_cursor", "last_polled_at", "last_poll_error"]
+    form = PlatformAccountForm
+    list_display = [
+        "handle",
+        "platform",
+        "is_active",
+        "is_healthy",
+        "poll_interval_seconds",
+        "last_polled_at",
+        "rate_limited_until",
+        "consecutive_failures",
+        "last_poll_error",
+    ]
+    list_filter = ["platform", "is_active", "is_healthy"]
+    search_fields = ["handle", "external_id"]
+    readonly_fields = [
+        "credentials_set",
+        "last_polled_at",
+        "next_poll_at",
+        "last_poll_error",
+        "consecutive_failures",
+        "rate_limited_until",
+        "rate_limit_state",
+        "poll_cursor",
+    ]
+    fieldsets = [
+        (None, {"fields": ["platform", "handle", "external_id", "display_name", "is_active"]}),
+        (
+            "Credentials",
+            {
+                "fields": [
+                    "credentials_set",
+                    *(key for key, _ in SECRET_FIELDS),
+                    "read_direct_messages",
+                ]
+            },
+        ),
+        ("Polling", {"fields": ["listening_queries", "poll_interval_seconds"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "is_healthy",
+                    "last_polled_at",
+                    "next_poll_at",
+                    "last_poll_error",
+                    "consecutive_failures",
+                    "rate_limited_until",
+                    "rate_limit_state",
+                    "poll_cursor",
+                ]
+            },
+        ),
+    ]
+    actions = ["mark_healthy"]
+
+    @admin.display(description="Credentials stored")
+    def credentials_set(self, account: PlatformAccount) -> str:
+        names = sorted(key for key, value in (account.credentials or {}).items() if value)
+        return ", ".join(names) or "none"
+
+    @admin.action(description="Mark healthy and poll again")
+    def mark_healthy(self, request, queryset):
+        count = queryset.update(
+            is_healthy=True, consecutive_failures=0, next_poll_at=None, last_poll_error=""
+        )
+        self.message_user(request, f"{count} account(s) will be polled again.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "platform", "received_at", "processed_at", "error"]
+    list_filter = ["platform"]
+    readonly_fields = ["platform", "body", "received_at", "processed_at", "error"]
+
+
+@admin.register(CustomerLink)
+class CustomerLinkAdmin(admin.ModelAdmin):
+    """Suggested and confirmed links between one person's identities; add one to link by hand."""
+
+    list_display = ["customer", "other", "status", "reason", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["customer", "other"]
+    autocomplete_fields = ["customer", "other"]
+    actions = ["confirm", "reject"]
+
+    @admin.action(description="Confirm: these identities are one person")
+    def confirm(self, request, queryset):
+        count = queryset.update(status=LinkStatus.CONFIRMED)
+        self.message_user(request, f"{count} link(s) confirmed.", messages.SUCCESS)
+
+    @admin.action(description="Reject: different people")
+    def reject(self, request, queryset):
+        count = queryset.update(status=LinkStatus.REJECTED)
+        self.message_user(request, f"{count} link(s) rejected.", messages.SUCCESS)

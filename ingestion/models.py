@@ -1,26 +1,56 @@
-"""The brand's accounts on each platform, and where polling each of them has got to."""
+"""The brand's accounts on each platform, where polling each of them has got to, and the
+records that keep webhook deliveries and outbound replies exactly-once."""
 
 from django.db import models
+from django.utils import timezone
 
 from helpdesk.models import Platform
 
 
 class PlatformAccount(models.Model):
-    platform = models.CharField(max_length=20, choices=Platform.choices)
+    platform = models.CharField(
+        max_length=20,
+        choices=Platform.choices,
+        help_text="The service platform this account lives on.",
+    )
     handle = models.CharField(max_length=100, help_text="The brand's handle, without the @.")
     external_id = models.CharField(
-        max_length=100, blank=True, help_text="The account's id on the platform."
+        max_length=100,
+        blank=True,
+        help_text="The account's id on the platform: the X user id, the Facebook page id or "
+        "the Instagram business account id. Webhook deliveries are matched on it.",
     )
     display_name = models.CharField(max_length=200, blank=True)
     # Placeholder until credentials are encrypted at rest (see the security issue): the
-    # connector reads its tokens from here.
+    # connector reads its tokens from here. Never shown back in the admin.
     credentials = models.JSONField(default=dict, blank=True)
+    listening_queries = models.TextField(
+        blank=True,
+        help_text="One search query per line (brand keywords, hashtags), polled besides the "
+        "account's mentions. X only.",
+    )
+    poll_interval_seconds = models.PositiveIntegerField(
+        default=60, help_text="How often this account is polled."
+    )
     is_active = models.BooleanField(default=True)
     poll_cursor = models.JSONField(
         default=dict, blank=True, help_text="Where the last committed poll stopped."
     )
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_poll_error = models.TextField(blank=True)
+    # Polling state: when the next poll may run (backoff and rate limits push it out), and
+    # whether the platform has refused the account for good (bad token, revoked access).
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    is_healthy = models.BooleanField(
+        default=True,
+        help_text="Cleared when the platform refuses the account's credentials; polling stops "
+        "until an admin fixes them and ticks this again.",
+    )
+    rate_limited_until = models.DateTimeField(null=True, blank=True)
+    rate_limit_state = models.JSONField(
+        default=dict, blank=True, help_text="The platform's last reported quota, per endpoint."
+    )
 
     class Meta:
         constraints = [
@@ -29,3 +59,85 @@ class PlatformAccount(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.handle} ({self.get_platform_display()})"
+
+    @property
+    def queries(self) -> list[str]:
+        return [line.strip() for line in self.listening_queries.splitlines() if line.strip()]
+
+    @property
+    def is_rate_limited(self) -> bool:
+        return self.rate_limited_until is not None and self.rate_limited_until > timezone.now()
+
+
+class WebhookDelivery(models.Model):
+    """One signed delivery a platform pushed, kept until a worker has processed it.
+
+    Storing the body before acknowledging means a crash after the 200 loses nothing.
+    """
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    body = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} delivery #{self.pk}"
+
+
+class ReplyAttempt(models.Model):
+    """The record, committed before the platform is called, that a reply is being published.
+
+    If a call times out, the platform may or may not have published the reply; the next
+    attempt finds this record and asks the platform before publishing again.
+    """
+
+    post = models.OneToOneField(
+        "helpdesk.Post", on_delete=models.CASCADE, related_name="reply_attempt"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    # Set while a worker is calling the platform, cleared when the call has ended either way.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="The last call ended without an answer from the platform."
+    )
+
+    def __str__(self) -> str:
+        return f"Reply attempt for post {self.post_id}"
+
+
+class LinkStatus(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class CustomerLink(models.Model):
+    """Two identities of one person on different platforms (same customer, seen twice).
+
+    Parley suggests a link when a new identity has the handle of one on another platform;
+    an admin confirms or rejects it, or links two identities by hand.
+    """
+
+    customer = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=LinkStatus.choices, default=LinkStatus.SUGGESTED
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="customer_link_once"),
+            models.CheckConstraint(
+                condition=~models.Q(customer=models.F("other")), name="customer_link_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ↔ {self.other} ({self.get_status_display()})"

@@ -1,15 +1,27 @@
 """Celery entry points for ingestion: thin wrappers that take ids and call services."""
 
+import random
+
 from celery import shared_task
 
+from helpdesk.models import DeliveryStatus
+
 from . import services
-from .models import PlatformAccount
+
+MAX_REPLY_RETRIES = 6
 
 
 @shared_task
 def poll_all_accounts() -> None:
-    for account_id in PlatformAccount.objects.filter(is_active=True).values_list("pk", flat=True):
+    """Beat entry: queue a poll for each account whose own interval has come round, and
+    queue again the webhook deliveries and replies whose task was lost."""
+    for account_id in services.accounts_due_for_polling():
         poll_account.delay(account_id)
+    deliveries, replies = services.stranded_work()
+    for delivery_id in deliveries:
+        process_webhook_delivery.delay(delivery_id)
+    for post_id in replies:
+        deliver_reply.delay(post_id)
 
 
 @shared_task
@@ -18,5 +30,20 @@ def poll_account(account_id: int) -> int:
 
 
 @shared_task
-def deliver_reply(post_id: int) -> None:
-    services.deliver_reply(post_id=post_id)
+def process_webhook_delivery(delivery_id: int) -> int:
+    return services.process_webhook_delivery(delivery_id=delivery_id)
+
+
+@shared_task(bind=True, max_retries=MAX_REPLY_RETRIES)
+def deliver_reply(self, post_id: int) -> None:
+    post = services.deliver_reply(post_id=post_id)
+    if post.delivery_status != DeliveryStatus.PENDING:
+        return
+    if self.request.is_eager or self.request.retries >= MAX_REPLY_RETRIES:
+        # No worker to come back later, or no retries left: the agent sees the reply failed,
+        # with the platform's last answer, and can send it again.
+        services.give_up_reply(post_id=post_id)
+        return
+    # Exponential backoff with jitter; the service checks the platform before resending.
+    countdown = random.uniform(1, 2 ** (self.request.retries + 2))
+    raise self.retry(countdown=countdown)

@@ -6,7 +6,20 @@ from typing import TYPE_CHECKING
 
 from helpdesk.models import Platform
 
-from .base import Connector, ConnectorError, FetchResult, InboundAuthor, InboundItem
+from .base import (
+    Connector,
+    ConnectorError,
+    DeliveryUncertain,
+    FetchResult,
+    InboundAuthor,
+    InboundItem,
+    ItemEvent,
+    PermanentError,
+    RateLimited,
+    ReplyRejected,
+    TransientError,
+    WebhookItem,
+)
 
 if TYPE_CHECKING:
     from ingestion.models import PlatformAccount
@@ -14,9 +27,16 @@ if TYPE_CHECKING:
 __all__ = [
     "Connector",
     "ConnectorError",
+    "DeliveryUncertain",
     "FetchResult",
     "InboundAuthor",
     "InboundItem",
+    "ItemEvent",
+    "PermanentError",
+    "RateLimited",
+    "ReplyRejected",
+    "TransientError",
+    "WebhookItem",
     "connector_for",
 ]
 
@@ -26,6 +46,29 @@ def connector_for(account: PlatformAccount) -> Connector:
         from .demo import DemoConnector
 
         return DemoConnector(brand_handle=account.handle)
-    raise ConnectorError(
-        f"No connector for {account.get_platform_display()} yet; only the demo platform polls."
-    )
+    if not account.external_id:
+        raise PermanentError(
+            f"{account} has no platform account id; set it in the admin before polling."
+        )
+    if account.platform == Platform.TWITTER:
+        from .twitter import TwitterConnector
+
+        return TwitterConnector(
+            account_id=account.external_id,
+            handle=account.handle,
+            credentials=account.credentials,
+            queries=account.queries,
+        )
+    if account.platform == Platform.FACEBOOK:
+        from .facebook import FacebookPageConnector
+
+        return FacebookPageConnector(
+            account_id=account.external_id, handle=account.handle, credentials=account.credentials
+        )
+    if account.platform == Platform.INSTAGRAM:
+        from .facebook import InstagramConnector
+
+        return InstagramConnector(
+            account_id=account.external_id, handle=account.handle, credentials=account.credentials
+        )
+    raise ConnectorError(f"No connector for {account.get_platform_display()}.")

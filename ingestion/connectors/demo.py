@@ -115,6 +115,13 @@ class DemoConnector:
         # of the same reply gets the same id, as a real platform's dedupe would.
         return f"demo-reply-{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key)}"
 
+    def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
+        return f"demo-message-{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key)}"
+
+    def find_published_reply(self, *, text: str, in_reply_to: str, since: datetime) -> str | None:
+        # The demo platform answers every call, so no reply is ever in doubt.
+        return None
+
     def _make_item(
         self, rng: random.Random, seq: int, created_at: datetime, recent: list[list[str]]
     ) -> InboundItem:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from helpdesk.models import Conversation, ConversationStatus, Customer, Post
 from ingestion.connectors import InboundAuthor
@@ -79,3 +80,28 @@ def test_author_profile_is_stored_and_refreshed(demo_account, default_team):
     assert customer.follower_count == 410_000
     assert customer.is_verified is True
     assert customer.posts.count() == 2
+
+
+def test_post_soon_after_resolution_reopens_the_conversation(demo_account, default_team):
+    one = ingest_item(account=demo_account, item=InboundItemFactory()).post
+    Conversation.objects.filter(pk=one.conversation_id).update(
+        status=ConversationStatus.RESOLVED, resolved_at=timezone.now() - timedelta(hours=1)
+    )
+
+    two = ingest_item(account=demo_account, item=InboundItemFactory(text="it broke again")).post
+
+    assert two.conversation_id == one.conversation_id
+    two.conversation.refresh_from_db()
+    assert two.conversation.status == ConversationStatus.OPEN
+    assert two.conversation.resolved_at is None
+
+
+def test_post_long_after_resolution_starts_a_new_conversation(demo_account, default_team):
+    one = ingest_item(account=demo_account, item=InboundItemFactory()).post
+    Conversation.objects.filter(pk=one.conversation_id).update(
+        status=ConversationStatus.RESOLVED, resolved_at=timezone.now() - timedelta(days=2)
+    )
+
+    two = ingest_item(account=demo_account, item=InboundItemFactory(text="new question")).post
+
+    assert two.conversation_id != one.conversation_id

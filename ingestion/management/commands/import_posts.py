@@ -1,9 +1,10 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ingestion.imports import import_lines
+from ingestion.imports import import_export, import_lines, is_platform_export
 from ingestion.models import PlatformAccount
 
 
@@ -11,19 +12,41 @@ class Command(BaseCommand):
     help = (
         "Import posts from a JSON Lines file, one object per line with platform, external_id, "
         "author, text, created_at and optionally in_reply_to, author_id, author_name, "
-        "followers, verified. Bad lines are reported by number and skipped."
+        "followers, verified. Bad lines are reported by number and skipped. Also accepts "
+        "the platforms' own JSON (an X API v2 or Graph API response body with a `data` list) "
+        "with --account; bad entries are reported by position."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--account", help="Handle of the platform account to import into.")
+        parser.add_argument(
+            "--platform", help="The account's platform, when one handle is on several."
+        )
 
-    def handle(self, *args, file: Path, account: str | None, **options):
+    def handle(self, *args, file: Path, account: str | None, platform: str | None, **options):
         target = None
         if account:
-            target = PlatformAccount.objects.filter(handle=account.lstrip("@")).first()
+            accounts = PlatformAccount.objects.filter(handle=account.lstrip("@"))
+            if platform:
+                accounts = accounts.filter(platform=platform)
+            target = accounts.order_by("pk").first()
             if target is None:
                 raise CommandError(f"No platform account with handle {account!r}.")
+        export = self._platform_export(file)
+        if export is not None:
+            if target is None:
+                raise CommandError(
+                    "This is an X / Graph API export; say which account it belongs to with "
+                    "--account (and --platform if the handle is on several platforms)."
+                )
+            try:
+                with tqdm(total=len(export["data"]), unit="entry", file=self.stderr) as progress:
+                    report = import_export(export, account=target, on_item=progress.update)
+            except ValueError as error:
+                raise CommandError(str(error)) from error
+            self._summarise(file, report, unit="entries")
+            return
         try:
             # Bytes, so a line that is not UTF-8 is one rejected line, not a failed import.
             with file.open("rb") as lines:
@@ -33,12 +56,28 @@ class Command(BaseCommand):
                     report = import_lines(lines, account=target, on_line=progress.update)
         except FileNotFoundError as error:
             raise CommandError(f"No such file: {file}") from error
+        self._summarise(file, report, unit="lines")
 
+    def _platform_export(self, file: Path) -> dict | None:
+        """The file as one JSON document, when it is a platform export; else None."""
+        try:
+            with file.open("rb") as handle:
+                if handle.read(64).lstrip()[:1] != b"{":
+                    return None
+                handle.seek(0)
+                document = json.loads(handle.read())
+        except FileNotFoundError as error:
+            raise CommandError(f"No such file: {file}") from error
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None  # JSON Lines, or broken: the line-by-line import says which line
+        return document if is_platform_export(document) else None
+
+    def _summarise(self, file: Path, report, *, unit: str) -> None:
         for number, reason in report.errors:
             self.stderr.write(f"{file}:{number}: {reason}")
         summary = (
             f"Imported {report.imported} posts, {report.duplicates} already stored, "
-            f"{len(report.errors)} lines rejected."
+            f"{len(report.errors)} {unit} rejected."
         )
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(summary))

@@ -1,0 +1,145 @@
+"""Webhook endpoints for the platforms that push: Meta (Facebook Pages, Instagram) and the
+X Account Activity API.
+
+Every delivery is checked against the app secret's HMAC first (403 and nothing stored when it
+does not match), then parsed (400 for malformed JSON), then stored and acknowledged at once; a
+Celery task turns it into posts, where dedupe makes repeated deliveries harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from helpdesk.models import Platform
+
+from .models import PlatformAccount, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+META_OBJECTS = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def meta_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _meta_handshake(request)
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    expected = [
+        "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+        for secret in _secrets(settings.META_APP_SECRET, "app_secret", META_OBJECTS.values())
+    ]
+    if not _matches(signature, expected):
+        logger.warning("Meta webhook: rejected a delivery with a bad X-Hub-Signature-256")
+        return HttpResponse("Invalid X-Hub-Signature-256.", status=403, content_type="text/plain")
+    body = _json_object(request)
+    if isinstance(body, HttpResponse):
+        return body
+    platform = META_OBJECTS.get(body.get("object"))
+    if platform is None:
+        return _bad_request(
+            f"Unsupported object {body.get('object')!r}; expected page or instagram."
+        )
+    _store(platform, body)
+    return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def x_webhook(request: HttpRequest) -> HttpResponse:
+    secrets = _secrets(settings.X_CONSUMER_SECRET, "consumer_secret", [Platform.TWITTER])
+    if request.method == "GET":
+        return _x_crc(request, secrets)
+    signature = request.headers.get("X-Twitter-Webhooks-Signature", "")
+    expected = ["sha256=" + _b64_hmac(secret, request.body) for secret in secrets]
+    if not _matches(signature, expected):
+        logger.warning("X webhook: rejected a delivery with a bad x-twitter-webhooks-signature")
+        return HttpResponse(
+            "Invalid x-twitter-webhooks-signature.", status=403, content_type="text/plain"
+        )
+    body = _json_object(request)
+    if isinstance(body, HttpResponse):
+        return body
+    if "for_user_id" not in body:
+        return _bad_request("Not an Account Activity delivery: no for_user_id.")
+    _store(Platform.TWITTER, body)
+    return HttpResponse(status=200)
+
+
+def _meta_handshake(request: HttpRequest) -> HttpResponse:
+    """Meta's subscription check: echo the challenge when the verify token matches."""
+    token = settings.META_WEBHOOK_VERIFY_TOKEN
+    if (
+        request.GET.get("hub.mode") == "subscribe"
+        and token
+        and hmac.compare_digest(request.GET.get("hub.verify_token", ""), token)
+    ):
+        return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+    return HttpResponse("Verify token does not match.", status=403, content_type="text/plain")
+
+
+def _x_crc(request: HttpRequest, secrets: list[str]) -> HttpResponse:
+    """X's challenge-response check: HMAC the crc_token with the consumer secret."""
+    crc_token = request.GET.get("crc_token")
+    if not crc_token:
+        return _bad_request("Missing crc_token.")
+    if not secrets:
+        return HttpResponse(
+            "No X consumer secret configured.", status=403, content_type="text/plain"
+        )
+    return JsonResponse({"response_token": "sha256=" + _b64_hmac(secrets[0], crc_token.encode())})
+
+
+def _secrets(configured: str, credential: str, platforms) -> list[str]:
+    """The app secret from settings, then any that admins entered on the accounts."""
+    found = [configured] if configured else []
+    for credentials in PlatformAccount.objects.filter(
+        platform__in=list(platforms), is_active=True
+    ).values_list("credentials", flat=True):
+        secret = (credentials or {}).get(credential)
+        if secret and secret not in found:
+            found.append(secret)
+    return found
+
+
+def _matches(signature: str, expected: list[str]) -> bool:
+    return any(hmac.compare_digest(signature.encode(), value.encode()) for value in expected)
+
+
+def _b64_hmac(secret: str, message: bytes) -> str:
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _json_object(request: HttpRequest) -> dict | HttpResponse:
+    try:
+        body = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _bad_request(f"Malformed JSON: {error}")
+    if not isinstance(body, dict):
+        return _bad_request("Expected a JSON object.")
+    return body
+
+
+def _bad_request(message: str) -> HttpResponse:
+    logger.warning("Webhook: %s", message)
+    return HttpResponse(message, status=400, content_type="text/plain")
+
+
+def _store(platform: str, body: dict) -> WebhookDelivery:
+    from .tasks import process_webhook_delivery
+
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(platform=platform, body=body)
+        transaction.on_commit(lambda: process_webhook_delivery.delay(delivery.pk))
+    return delivery

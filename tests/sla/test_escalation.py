@@ -1,0 +1,242 @@
+"""The sweep and the exact checks: at risk and breached, alerted once per threshold crossing."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from helpdesk.models import Priority
+from sla import tasks
+from sla.consumers import alert_groups_for
+from sla.models import SlaTimer, TimerKind, TimerState
+from sla.services import (
+    alert_team_group,
+    alert_user_group,
+    conversation_status_changed,
+    escalate_timer,
+    recompute_timers,
+    start_response_clocks,
+    sweep_timers,
+)
+from tests.factories import AgentFactory, PostFactory, TeamFactory
+from tests.sla.factories import SlaPolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+MINUTE = timedelta(minutes=1)
+
+
+def grant_supervisor(user) -> None:
+    user.user_permissions.add(Permission.objects.get(codename="receive_team_alerts"))
+
+
+@pytest.fixture
+def conversation(default_team, agent, django_capture_on_commit_callbacks):
+    """A conversation assigned to `agent`, first post received 13 minutes ago (15-minute
+    first-response target, at risk at 80 %: 12 minutes)."""
+    post = PostFactory(conversation__team=default_team, conversation__assignee=agent)
+    conversation = post.conversation
+    start_response_clocks(conversation=conversation, post=post)
+    conversation.save()
+    age(conversation, 13 * MINUTE)
+    return conversation
+
+
+def age(conversation, by: timedelta) -> None:
+    """Move the conversation's clocks back in time, as if it were `by` old."""
+    SlaTimer.objects.filter(conversation=conversation).update(started_at=timezone.now() - by)
+    recompute_timers(conversation_id=conversation.pk, at=timezone.now())
+
+
+def first_response(conversation) -> SlaTimer:
+    return SlaTimer.objects.get(conversation=conversation, kind=TimerKind.FIRST_RESPONSE)
+
+
+class Listener:
+    """A channel subscribed to groups, as a connected socket would be."""
+
+    def __init__(self, *groups: str) -> None:
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        for group in groups:
+            async_to_sync(self.layer.group_add)(group, self.channel)
+
+    def alerts(self) -> list[dict]:
+        async def drain() -> list[dict]:
+            received = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(self.layer.receive(self.channel), 0.05)
+                except TimeoutError:
+                    return received
+                received.append(message["alert"])
+
+        return async_to_sync(drain)()
+
+
+def test_crossing_at_risk_then_breach_alerts_once_each(
+    conversation, agent, default_team, django_capture_on_commit_callbacks
+):
+    listener = Listener(alert_team_group(default_team.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first_sweep = sweep_timers(now=timezone.now())
+        sweep_timers(now=timezone.now())
+    age(conversation, 16 * MINUTE)
+    with django_capture_on_commit_callbacks(execute=True):
+        second_sweep = sweep_timers(now=timezone.now())
+        sweep_timers(now=timezone.now())
+
+    alerts = listener.alerts()
+    assert [alert["event"] for alert in alerts] == ["sla.at_risk", "sla.breached"]
+    assert {alert["timer"] for alert in alerts} == {TimerKind.FIRST_RESPONSE}
+    assert (first_sweep.at_risk, second_sweep.breached) == (1, 1)
+    assert first_response(conversation).state == TimerState.BREACHED
+
+
+def test_the_assignee_hears_the_alert_on_their_own_group(
+    conversation, agent, django_capture_on_commit_callbacks
+):
+    listener = Listener(alert_user_group(agent.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_timers(now=timezone.now())
+
+    [alert] = listener.alerts()
+    assert alert["conversation_id"] == conversation.pk
+    assert alert["assignee_id"] == agent.pk
+
+
+def test_a_late_sweep_straight_past_the_due_instant_sends_only_the_breach_alert(
+    conversation, default_team, django_capture_on_commit_callbacks
+):
+    listener = Listener(alert_team_group(default_team.pk))
+    age(conversation, 20 * MINUTE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_timers(now=timezone.now())
+
+    assert [alert["event"] for alert in listener.alerts()] == ["sla.breached"]
+
+
+def test_a_timer_not_yet_at_risk_is_left_alone(conversation):
+    age(conversation, 5 * MINUTE)
+
+    result = sweep_timers(now=timezone.now())
+
+    assert (result.at_risk, result.breached) == (0, 0)
+    assert first_response(conversation).state == TimerState.OK
+
+
+def test_a_paused_resolution_clock_is_not_escalated(conversation):
+    conversation.status = "pending"
+    conversation.save()
+    conversation_status_changed(conversation=conversation, at=timezone.now())
+    age(conversation, 3 * 60 * MINUTE)
+    resolution = SlaTimer.objects.get(conversation=conversation, kind=TimerKind.RESOLUTION)
+
+    crossed = escalate_timer(timer_id=resolution.pk, now=timezone.now())
+
+    assert crossed is None
+
+
+def test_a_policy_can_raise_priority_and_move_the_conversation_on_breach(
+    default_team, agent, django_capture_on_commit_callbacks
+):
+    escalations = TeamFactory(name="Escalations")
+    SlaPolicyFactory(raise_priority_on_breach=True, reassign_team_on_breach=escalations)
+    post = PostFactory(conversation__team=default_team, conversation__assignee=agent)
+    start_response_clocks(conversation=post.conversation, post=post)
+    age(post.conversation, 20 * MINUTE)
+
+    sweep_timers(now=timezone.now())
+
+    post.conversation.refresh_from_db()
+    assert post.conversation.priority == Priority.HIGH
+    assert post.conversation.team == escalations
+    assert post.conversation.assignee is None
+
+
+def test_a_new_next_response_cycle_alerts_again(
+    conversation, default_team, django_capture_on_commit_callbacks
+):
+    listener = Listener(alert_team_group(default_team.pk))
+    conversation.first_response_at = timezone.now()
+    conversation.save()
+    later = PostFactory(conversation=conversation)
+    for _ in range(2):
+        start_response_clocks(conversation=conversation, post=later)
+        age(conversation, 20 * MINUTE)
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_timers(now=timezone.now())
+        SlaTimer.objects.filter(kind=TimerKind.NEXT_RESPONSE).update(stopped_at=timezone.now())
+
+    next_response_alerts = [
+        alert for alert in listener.alerts() if alert["timer"] == TimerKind.NEXT_RESPONSE
+    ]
+    assert [alert["alert_id"].split(":")[1] for alert in next_response_alerts] == ["1", "2"]
+
+
+def test_with_a_worker_each_threshold_gets_an_exact_check(
+    default_team, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.check_sla_timer,
+        "apply_async",
+        lambda args, eta: scheduled.append((args[0], eta)),
+    )
+    post = PostFactory(conversation__team=default_team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_response_clocks(conversation=post.conversation, post=post)
+
+    first = first_response(post.conversation)
+    assert (first.pk, first.at_risk_at) in scheduled
+    assert (first.pk, first.due_at) in scheduled
+
+
+def test_thresholds_beyond_the_horizon_are_left_to_the_sweep(
+    default_team, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.SLA_EXACT_CHECK_HORIZON_SECONDS = 30 * 60
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.check_sla_timer,
+        "apply_async",
+        lambda args, eta: scheduled.append((args[0], eta)),
+    )
+    post = PostFactory(conversation__team=default_team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_response_clocks(conversation=post.conversation, post=post)
+
+    resolution = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.RESOLUTION)
+    # 60-minute target: at risk at 48 minutes and due at 60, both past the 30-minute horizon.
+    assert [eta for timer_id, eta in scheduled if timer_id == resolution.pk] == []
+
+
+def test_the_check_task_is_idempotent(conversation):
+    timer_id = first_response(conversation).pk
+
+    results = [tasks.check_sla_timer.apply(args=[timer_id]).get() for _ in range(3)]
+
+    assert results == [TimerState.AT_RISK, None, None]
+
+
+def test_a_supervisor_listens_to_their_teams_and_an_agent_only_to_their_own(default_team):
+    supervisor = AgentFactory(teams=[default_team])
+    grant_supervisor(supervisor)
+    agent = AgentFactory(teams=[default_team])
+
+    assert alert_groups_for(supervisor) == [
+        alert_user_group(supervisor.pk),
+        alert_team_group(default_team.pk),
+    ]
+    assert alert_groups_for(agent) == [alert_user_group(agent.pk)]
