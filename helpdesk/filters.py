@@ -5,6 +5,9 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from sla.models import TimerState
+from sla.selectors import with_sla
+
 from .models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -30,11 +33,16 @@ class ConversationFilter(django_filters.FilterSet):
     intent = django_filters.ChoiceFilter(choices=Intent.choices[1:])
     priority = django_filters.TypedChoiceFilter(choices=Priority.choices, coerce=int)
     status = django_filters.ChoiceFilter(choices=ConversationStatus.choices, method="filter_status")
+    sla = django_filters.ChoiceFilter(
+        choices=[(state, label) for state, label in TimerState.choices if state != TimerState.MET],
+        method="filter_sla",
+        label="SLA",
+    )
     q = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:
         model = Conversation
-        fields = ["view", "platform", "intent", "priority", "status", "q"]
+        fields = ["view", "platform", "intent", "priority", "status", "sla", "q"]
 
     def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         user = self.request.user
@@ -48,6 +56,10 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(status=value)
+
+    def filter_sla(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The worst of the conversation's running timers: breached, at risk or on track.
+        return with_sla(queryset).filter(sla_state=value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip().lstrip("@")

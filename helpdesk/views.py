@@ -22,7 +22,7 @@ from .health import health_report
 from .models import REPLY_CHAR_LIMITS, Conversation, ConversationStatus
 from .reply_templates import render_reply_template
 
-FILTER_FIELDS = ("platform", "intent", "priority", "status", "q")
+FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q")
 
 
 @require_GET

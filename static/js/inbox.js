@@ -120,7 +120,9 @@
     const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
     const wasSelected = existing && existing.classList.contains("selected");
     if (existing) existing.remove();
-    if (!matchesView(c)) {
+    // A pushed card carries no SLA state: under an SLA filter, only rows already shown
+    // are kept up to date; the next load brings in any that started to match.
+    if (!matchesView(c) || (shown.sla && !existing)) {
       showEmptyIfNone();
       return;
     }

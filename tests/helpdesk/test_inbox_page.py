@@ -9,6 +9,7 @@ from django.utils import timezone
 from helpdesk.models import ConversationStatus, Intent, Platform, Priority
 from helpdesk.services import process_inbound_post
 from ingestion.models import PlatformAccount
+from sla.models import SlaTimer, TimerKind, TimerState
 from tests.factories import (
     AGENT_PASSWORD,
     AgentFactory,
@@ -213,3 +214,24 @@ def test_inbox_page_query_count_is_constant(
         response = logged_in.get(reverse("inbox"), {"view": "team", "q": "post"})
 
     assert response.content.decode().count('class="conversation ') == conversations
+
+
+def test_sla_filter_shows_conversations_by_their_worst_running_timer(logged_in, default_team):
+    now = timezone.now()
+    breached = waiting("@brand breached one", team=default_team).conversation
+    on_track = waiting("@brand on track one", team=default_team).conversation
+    waiting("@brand no timers", team=default_team)
+    for conversation, state in [(breached, TimerState.BREACHED), (on_track, TimerState.OK)]:
+        SlaTimer.objects.create(
+            conversation=conversation,
+            kind=TimerKind.FIRST_RESPONSE,
+            state=state,
+            target_seconds=900,
+            started_at=now,
+            due_at=now,
+        )
+
+    rows = rows_of(logged_in.get(reverse("inbox"), {"sla": "breached"}))
+
+    assert "breached one" in rows
+    assert "on track one" not in rows and "no timers" not in rows
