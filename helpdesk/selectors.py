@@ -125,6 +125,7 @@ def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversat
         .select_related("customer", "account", "team", "assignee", "routed_by")
         .prefetch_related(
             "tags",
+            "sla_timers",
             Prefetch("posts", queryset=Post.objects.select_related("customer", "agent")),
             Prefetch(
                 "notes", queryset=Note.objects.select_related("author").prefetch_related("mentions")

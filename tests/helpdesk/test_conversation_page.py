@@ -16,6 +16,7 @@ from helpdesk.models import (
     ReplyTemplate,
     ReplyTemplateVariant,
 )
+from sla.models import SlaTimer, TimerKind, TimerState
 from tests.factories import (
     AGENT_PASSWORD,
     AgentFactory,
@@ -338,6 +339,23 @@ def test_actions_on_another_teams_conversation_are_not_found(client, conversatio
     assert not Note.objects.exists()
 
 
+def test_sla_timers_are_shown_with_their_state(logged_in, conversation):
+    due = timezone.now() + timedelta(minutes=10)
+    SlaTimer.objects.create(
+        conversation=conversation,
+        kind=TimerKind.FIRST_RESPONSE,
+        state=TimerState.AT_RISK,
+        target_seconds=900,
+        started_at=timezone.now(),
+        due_at=due,
+    )
+
+    page = logged_in.get(url("conversation", conversation)).content.decode()
+
+    assert "<dt>First response SLA</dt>" in page
+    assert '<span class="sla-state sla-at_risk">At risk</span> · due ' in page
+
+
 @pytest.mark.parametrize("size", [2, 20])
 def test_conversation_page_query_count_is_constant(
     logged_in, agent, conversation, default_team, size, django_assert_max_num_queries
@@ -350,7 +368,7 @@ def test_conversation_page_query_count_is_constant(
         ConversationFactory(customer=conversation.customer, team=default_team)
         ReplyTemplate.objects.create(name=f"t{n}", body="Hi {{ customer.name }}")
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = logged_in.get(url("conversation", conversation))
 
     assert response.content.decode().count('class="note"') == size
