@@ -68,6 +68,8 @@ def process_inbound_post(*, post_id: int) -> Post:
         auto_assign(conversation=conversation)
         if conversation.needs_reply:
             start_response_clocks(conversation=conversation, post=post)
+        # The customer wrote again: a snoozed conversation wakes up now.
+        conversation.snoozed_until = None
         conversation.save()
         if newly_routed:
             integrations.emit(IntegrationEvent.CONVERSATION_CREATED, conversation)
