@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from helpdesk.models import Note
+from helpdesk.models import Intent, Note, Priority, Sentiment
 from helpdesk.services import MENTION
 
 register = template.Library()
@@ -27,3 +27,13 @@ def with_mentions(note: Note) -> SafeString:
         position = match.end()
     pieces.append(conditional_escape(note.text[position:]))
     return mark_safe("".join(pieces))  # every piece above is escaped
+
+
+@register.simple_tag
+def triage_choices() -> dict[str, list[tuple]]:
+    """The labels an agent can correct a post's tags to."""
+    return {
+        "intent": [choice for choice in Intent.choices if choice[0]],
+        "sentiment": [choice for choice in Sentiment.choices if choice[0]],
+        "priority": list(Priority.choices),
+    }

@@ -372,3 +372,20 @@ def test_conversation_page_query_count_is_constant(
         response = logged_in.get(url("conversation", conversation))
 
     assert response.content.decode().count('class="note"') == size
+
+
+def test_inbound_posts_offer_one_click_tag_corrections(client, agent, default_team):
+    from helpdesk.models import Intent, Sentiment
+
+    conversation = ConversationFactory(team=default_team)
+    post = PostFactory(
+        conversation=conversation, intent=Intent.COMPLAINT, sentiment=Sentiment.NEGATIVE
+    )
+    client.force_login(agent)
+
+    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+
+    assert f'data-feedback-url="/triage/posts/{post.pk}/feedback/"' in page
+    assert '<option value="complaint" selected>Complaint</option>' in page
+    assert '<option value="negative" selected>Negative</option>' in page
+    assert "js/triage.js" in page
