@@ -107,6 +107,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
                 agent=request.user,
                 text=data["text"],
                 seen_post_id=data.get("seen_post_id"),
+                private=data["private"],
             )
         except services.StaleConversation as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
