@@ -10,6 +10,7 @@ Two generators share the same vocabulary:
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from django.db import connection
+from django.apps import apps
+from django.db import connection, models
 from tqdm import tqdm
 
 OPENINGS = ["", "hi ", "hey ", "hello ", "@support ", "so ", "ok "]
@@ -135,11 +137,33 @@ def _reset_sequence(table: str) -> None:
         )
 
 
+def _column_defaults(table: str, given: list[str]) -> list[tuple[str, object]]:
+    """Each NOT NULL column the generator does not fill, with its model default, so a column
+    added to a model later does not break the loader."""
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    defaults = []
+    for field in model._meta.concrete_fields:
+        if field.column in given or field.null or field.primary_key:
+            continue
+        value = field.get_default()
+        if isinstance(field, models.JSONField):
+            value = json.dumps(value)
+        elif value is None and isinstance(field, models.DateTimeField):
+            value = datetime.now(UTC)
+        else:
+            value = field.get_db_prep_save(value, connection)
+        defaults.append((field.column, value))
+    return defaults
+
+
 def _copy(table: str, columns: list[str], rows: Iterator[tuple]) -> None:
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    defaults = _column_defaults(table, columns)
+    names = [*columns, *(column for column, _ in defaults)]
+    extra = tuple(value for _, value in defaults)
+    sql = f"COPY {table} ({', '.join(names)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row(row + extra)
 
 
 def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progress=True) -> None:
