@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reports.consumers import CockpitConsumer
 from sla.consumers import SlaAlertConsumer
 
 from .consumers import InboxConsumer
@@ -7,4 +8,5 @@ from .consumers import InboxConsumer
 websocket_urlpatterns = [
     path("ws/inbox/", InboxConsumer.as_asgi()),
     path("ws/sla/", SlaAlertConsumer.as_asgi()),
+    path("ws/cockpit/", CockpitConsumer.as_asgi()),
 ]

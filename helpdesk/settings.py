@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "triage",
     "routing",
     "sla",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.sweep_sla_timers",
         "schedule": SLA_SWEEP_SECONDS,
     },
+}
+
+# Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
+# posts with its usual volume over the SPIKE_BASELINE_HOURS before; a spike needs at least
+# SPIKE_MIN_POSTS posts and SPIKE_FACTOR times the usual count.
+SPIKE_DETECT_SECONDS = env.float("SPIKE_DETECT_SECONDS", default=60.0)
+SPIKE_WINDOW_MINUTES = env.int("SPIKE_WINDOW_MINUTES", default=5)
+SPIKE_BASELINE_HOURS = env.int("SPIKE_BASELINE_HOURS", default=24)
+SPIKE_MIN_POSTS = env.int("SPIKE_MIN_POSTS", default=20)
+SPIKE_FACTOR = env.float("SPIKE_FACTOR", default=4.0)
+# CSAT: how often newly resolved conversations are offered their survey message (when the
+# platform has an active survey template); the public link is built on PUBLIC_BASE_URL.
+CSAT_SEND_SECONDS = env.float("CSAT_SEND_SECONDS", default=60.0)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE["detect-volume-spikes"] = {
+    "task": "reports.tasks.detect_spikes",
+    "schedule": SPIKE_DETECT_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["offer-csat-surveys"] = {
+    "task": "reports.tasks.offer_csat_surveys",
+    "schedule": CSAT_SEND_SECONDS,
 }
 
 # The demo platform: posts per minute it produces when polled.

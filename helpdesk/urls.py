@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from reports.urls import api_urlpatterns as report_api_urlpatterns
+from reports.urls import public_urlpatterns as csat_urlpatterns
+
 from . import views
 
 urlpatterns = [
@@ -12,7 +15,10 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/reports/", include(report_api_urlpatterns)),
     path("api/", include("helpdesk.api.urls")),
+    path("dashboards/", include("reports.urls")),
+    path("csat/", include(csat_urlpatterns)),
     path("admin/", admin.site.urls),
     path("sla/", include("sla.urls")),
     path("webhooks/", include("ingestion.urls")),
