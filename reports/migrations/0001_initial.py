@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('helpdesk', '0005_conversation_conversation_created_idx_and_more'),
+        ('helpdesk', '0004_conversation_snoozed_until_note_replytemplate_and_more'),
         ('ingestion', '0003_customer_links'),
     ]
 
