@@ -170,6 +170,9 @@ def _responsiveness(report: ReportFilter) -> Iterator[Iterable[Any]]:
 
 
 def _iso(value: Any) -> Any:
+    if isinstance(value, float):
+        # julianday arithmetic on SQLite leaves sub-millisecond noise.
+        return round(value, 3)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
