@@ -269,8 +269,13 @@ class Post(models.Model):
         ]
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
-            # Reports: inbound volume of a period (heatmap, trends, spike baselines).
+            # Reports: inbound volume of a period (heatmap, trends, spike baselines), and a
+            # conversation's replies around a post (response times).
             models.Index(fields=["direction", "created_at"], name="post_direction_created_idx"),
+            models.Index(
+                fields=["conversation", "direction", "created_at"],
+                name="post_conv_direction_idx",
+            ),
         ]
 
     def __str__(self) -> str:
