@@ -8,12 +8,14 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from helpdesk import integrations
 from helpdesk.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     AssignmentStrategy,
     Conversation,
     ConversationStatus,
+    IntegrationEvent,
     Post,
     Tag,
     Team,
@@ -113,6 +115,7 @@ def auto_assign(*, conversation: Conversation) -> AbstractBaseUser | None:
         return None
     conversation.assignee = profile.user
     AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
+    integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
     return profile.user
 
 
@@ -134,6 +137,8 @@ def assign_conversation(
                 raise ValidationError(f"{agent.get_username()} is not in this conversation's team.")
         conversation.assignee = agent
         conversation.save(update_fields=["assignee", "updated_at"])
+        if agent is not None:
+            integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.assigned")
         )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0004_conversation_snoozed_until_note_replytemplate_and_more'),
+        ('helpdesk', '0005_integration_webhooks'),
         ('ingestion', '0003_customer_links'),
         ('routing', '0002_routingrule_account_routingrule_add_tags_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
