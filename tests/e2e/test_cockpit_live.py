@@ -13,11 +13,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.demo_server import ADMIN_PASSWORD, demo_server
+from tests.e2e.demo_server import demo_server
 
 pytestmark = pytest.mark.browser
 
 LIVE_TIMEOUT_MS = 20_000
+# seed_demo's supervisor (the Supervisor role: every team, SLA alerts) and default password.
+SUPERVISOR_USERNAME = "supervisor"
+SUPERVISOR_PASSWORD = "parley-supervisor"
 OVERDUE_SNIPPET = """
 from datetime import timedelta
 from django.utils import timezone
@@ -62,8 +65,8 @@ def parley_server(cockpit_server):
 def log_in_as_supervisor(page, server) -> None:
     page.goto(server.url("/dashboards/"))
     expect(page).to_have_url(re.compile(r"/login/"))
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_label("Username").fill(SUPERVISOR_USERNAME)
+    page.get_by_label("Password").fill(SUPERVISOR_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(server.url("/dashboards/"))
     expect(page.locator("#cockpit-live")).to_have_text("live")
@@ -106,3 +109,16 @@ def test_cockpit_shows_a_breach_live_and_links_to_the_conversation(parley_server
 
     row.get_by_role("link").click()
     expect(page).to_have_url(parley_server.url(f"/conversations/{conversation_id}/"))
+
+
+def test_reports_draw_their_charts_from_the_local_chart_js(parley_server, page):
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    log_in_as_supervisor(page, parley_server)
+
+    page.get_by_role("link", name="Reports").click()
+
+    expect(page.locator("#summary")).to_contain_text("First response, median")
+    page.wait_for_function("window.Chart && Object.keys(window.Chart.instances).length >= 4")
+    expect(page.locator("#heatmap tr")).to_have_count(8)
+    assert problems == []
