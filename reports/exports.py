@@ -73,7 +73,8 @@ def summary_rows(kpis: dict[str, Any]) -> list[tuple[str, str, str]]:
             "of 5",
         ),
         ("CSAT satisfied", percent(csat["satisfied_share"]), "%"),
-        ("Auto-response rate", "pending", ""),
+        ("Auto-response rate", percent(kpis["auto_responses"]["rate"]), "%"),
+        ("Auto-responses corrected", percent(kpis["auto_responses"]["correction_rate"]), "%"),
     ]
     for row in kpis["resolution_by_intent"]:
         rows.append(

@@ -49,6 +49,7 @@ from helpdesk.selectors import visible_conversations, visible_team_ids
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
 from sla.selectors import with_sla
+from triage.models import TriageFeedback
 
 from .db import SecondsBetween, percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
@@ -340,9 +341,24 @@ def no_reply_share(report: ReportFilter) -> dict[str, Any]:
 
 
 def auto_responses(report: ReportFilter) -> dict[str, Any]:
-    # Triage does not record automatic answers or agents' corrections of them yet; say so
-    # rather than show a zero that looks measured.
-    return {"status": "pending", "rate": None, "correction_rate": None}
+    """The share of inbound posts triage answered automatically, and the share of those
+    whose intent an agent then corrected (the auto-reply was sent on a wrong reading)."""
+    posts = inbound_posts(report)
+    corrected = TriageFeedback.objects.filter(
+        post=OuterRef("pk"), field=TriageFeedback.Field.INTENT
+    ).exclude(label=F("predicted"))
+    counts = posts.aggregate(
+        total=Count("pk"),
+        auto=Count("pk", filter=Q(auto_reply__isnull=False)),
+        corrected=Count("pk", filter=Q(auto_reply__isnull=False) & Exists(corrected)),
+    )
+    return {
+        "inbound_posts": counts["total"],
+        "auto_replied": counts["auto"],
+        "corrected": counts["corrected"],
+        "rate": _share(counts["auto"], counts["total"]),
+        "correction_rate": _share(counts["corrected"], counts["auto"]),
+    }
 
 
 def csat(report: ReportFilter) -> dict[str, Any]:

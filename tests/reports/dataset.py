@@ -13,6 +13,9 @@ The week of Monday 2 March 2026 (UTC). Seconds from each conversation's creation
 
 Later customer turns: c1 writes at 09:10 and 09:12, answered 09:15 (one turn, 300 s);
 c2 writes at 10:30, never answered; c3 writes at 09:40, answered 09:42 (120 s).
+
+Triage answered c2's and c4's first posts automatically; an agent then corrected c4's intent
+and confirmed c2's.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tests.factories import (
     PlatformAccountFactory,
     PostFactory,
 )
+from triage.models import AutoReply, AutoResponse, TriageFeedback
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 PERIOD = {"start": "2026-03-02", "end": "2026-03-08"}
@@ -175,5 +179,20 @@ def build_week() -> Week:
         )
         CsatSurvey.objects.filter(pk=survey.pk).update(
             sent_at=F("resolved_at") + timedelta(minutes=1)
+        )
+    auto_response = AutoResponse.objects.create(
+        intent=Intent.QUESTION, template="Hi {handle}!", is_enabled=True
+    )
+    for name, label in [("c2", Intent.COMPLAINT), ("c4", Intent.COMPLAINT)]:
+        first_post = c[name].posts.filter(direction=Direction.INBOUND).earliest("created_at")
+        AutoReply.objects.create(
+            post=first_post,
+            reply=c[name].posts.filter(direction=Direction.OUTBOUND).earliest("created_at"),
+            auto_response=auto_response,
+            confidence=0.95,
+        )
+        predicted = Intent.COMPLAINT if name == "c2" else Intent.QUESTION
+        TriageFeedback.objects.create(
+            post=first_post, field=TriageFeedback.Field.INTENT, predicted=predicted, label=label
         )
     return Week(demo=demo, x=x, alice=alice, bob=bob, conversations=c)

@@ -112,8 +112,14 @@ def test_csat_response_rate_average_and_satisfied_share(week, supervisor):
     }
 
 
-def test_auto_response_rate_is_reported_as_pending_not_zero(week, supervisor):
-    assert selectors.auto_responses(report(supervisor))["status"] == "pending"
+def test_auto_response_rate_and_its_correction_rate(week, supervisor):
+    assert selectors.auto_responses(report(supervisor)) == {
+        "inbound_posts": 11,
+        "auto_replied": 2,
+        "corrected": 1,  # c4's; c2's verdict agreed with the model
+        "rate": 0.1818,
+        "correction_rate": 0.5,
+    }
 
 
 def test_filters_narrow_every_kpi(week, supervisor):
