@@ -168,6 +168,8 @@ SPIKE_WINDOW_MINUTES = env.int("SPIKE_WINDOW_MINUTES", default=5)
 SPIKE_BASELINE_HOURS = env.int("SPIKE_BASELINE_HOURS", default=24)
 SPIKE_MIN_POSTS = env.int("SPIKE_MIN_POSTS", default=20)
 SPIKE_FACTOR = env.float("SPIKE_FACTOR", default=4.0)
+# A single post is "going viral" at this many retweets, likes, replies and shares an hour.
+SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR = env.float("SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR", default=500.0)
 # CSAT: how often newly resolved conversations are offered their survey message (when the
 # platform has an active survey template); the public link is built on PUBLIC_BASE_URL.
 CSAT_SEND_SECONDS = env.float("CSAT_SEND_SECONDS", default=60.0)

@@ -73,6 +73,7 @@ class SpikeKind(models.TextChoices):
     VOLUME = "volume", "Volume spike"
     NEGATIVE = "negative", "Burst of negative posts"
     KEYWORD = "keyword", "Keyword spike"
+    VIRAL = "viral", "Post going viral"
 
 
 class SpikeAlert(models.Model):
@@ -80,7 +81,8 @@ class SpikeAlert(models.Model):
 
     At most one episode per account and keyword ("" for the account's whole volume) is open
     at a time (a partial unique constraint), so detection running every minute through a
-    burst raises it once, whether the burst is negative or not.
+    burst raises it once, whether the burst is negative or not. A post going viral is an
+    alert of its own, once per post.
     """
 
     account = models.ForeignKey(
@@ -88,6 +90,14 @@ class SpikeAlert(models.Model):
     )
     kind = models.CharField(max_length=10, choices=SpikeKind.choices)
     keyword = models.CharField(max_length=200, blank=True)
+    post = models.OneToOneField(
+        "helpdesk.Post",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="viral_alert",
+        help_text="The post going viral (viral alerts only).",
+    )
     started_at = models.DateTimeField(help_text="Start of the window in which it was detected.")
     detected_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -101,7 +111,7 @@ class SpikeAlert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "keyword"],
-                condition=Q(ended_at=None),
+                condition=Q(ended_at=None, post=None),
                 name="one_open_spike_per_account_keyword",
             )
         ]

@@ -385,7 +385,7 @@ def csat(report: ReportFilter) -> dict[str, Any]:
 def spikes(report: ReportFilter) -> list[dict[str, Any]]:
     alerts = SpikeAlert.objects.filter(
         detected_at__gte=report.start, detected_at__lt=report.end
-    ).select_related("account")
+    ).select_related("account", "post")
     if report.platform:
         alerts = alerts.filter(account__platform=report.platform)
     if report.account_id:
@@ -408,6 +408,10 @@ def spike_payload(alert: SpikeAlert) -> dict[str, Any]:
         "negative_posts": alert.negative_posts,
         "baseline_posts": round(alert.baseline_posts, 2),
         "peak_posts": alert.peak_posts,
+        "post_id": alert.post_id,
+        "conversation_url": (
+            f"/conversations/{alert.post.conversation_id}/" if alert.post_id else None
+        ),
     }
 
 
@@ -605,7 +609,7 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
             spike_payload(alert)
             for alert in SpikeAlert.objects.filter(
                 Q(ended_at__isnull=True) | Q(detected_at__gte=now - timedelta(hours=24))
-            ).select_related("account")[:20]
+            ).select_related("account", "post")[:20]
         ],
         "teams": list(Team.objects.filter(pk__in=team_ids).values("id", "name")),
     }

@@ -122,6 +122,53 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
             )
             if alert is not None:
                 opened.append(alert)
+    opened += _detect_viral_posts(now=now)
+    return opened
+
+
+def _detect_viral_posts(*, now: datetime) -> list[SpikeAlert]:
+    """Posts received in the last window whose engagement (retweets, likes, replies…) per
+    hour since posting passes SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR; one alert per post."""
+    from triage.services import engagements_per_hour
+
+    window_start = now - timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
+    recent = (
+        Post.objects.filter(
+            direction=Direction.INBOUND,
+            received_at__gte=window_start,
+            received_at__lt=now,
+            conversation__account__is_active=True,
+            viral_alert__isnull=True,
+        )
+        .exclude(raw={})
+        .select_related("conversation__account")
+    )
+    opened = []
+    for post in recent.iterator(chunk_size=500):
+        velocity = engagements_per_hour(post)
+        if velocity < settings.SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR:
+            continue
+        try:
+            with transaction.atomic():
+                alert = SpikeAlert.objects.create(
+                    account=post.conversation.account,
+                    kind=SpikeKind.VIRAL,
+                    post=post,
+                    started_at=post.created_at,
+                    detected_at=now,
+                    # A single event, not an episode: over as soon as it is raised.
+                    ended_at=now,
+                    window_posts=1,
+                    negative_posts=int(post.sentiment == Sentiment.NEGATIVE),
+                    baseline_posts=0,
+                    peak_posts=int(velocity),
+                )
+                alert_id = alert.pk
+                transaction.on_commit(lambda alert_id=alert_id: push_spike(alert_id))
+        except IntegrityError:
+            continue  # another run raised it
+        logger.warning("Post %s going viral: %.0f engagements an hour", post.pk, velocity)
+        opened.append(alert)
     return opened
 
 
@@ -213,7 +260,7 @@ def push_spike(alert_id: int) -> None:
     stored and shows on the next load."""
     from .selectors import spike_payload
 
-    alert = SpikeAlert.objects.select_related("account").get(pk=alert_id)
+    alert = SpikeAlert.objects.select_related("account", "post").get(pk=alert_id)
     try:
         async_to_sync(get_channel_layer().group_send)(
             SPIKES_GROUP, {"type": "spike.alert", "spike": spike_payload(alert)}

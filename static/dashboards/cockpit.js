@@ -85,9 +85,16 @@
     spikes.replaceChildren();
     for (const s of snapshot.spikes) {
       const item = document.createElement("li");
-      item.textContent = s.label + " on " + s.account + (s.keyword ? " “" + s.keyword + "”" : "") +
-        ": " + s.window_posts + " posts in 5 min (usually " + s.baseline_posts + ")" +
-        (s.ended_at ? " — over" : "");
+      if (s.kind === "viral") {
+        const link = document.createElement("a");
+        link.href = s.conversation_url;
+        link.textContent = s.label + " on " + s.account + ": " + s.peak_posts + " engagements an hour";
+        item.appendChild(link);
+      } else {
+        item.textContent = s.label + " on " + s.account + (s.keyword ? " “" + s.keyword + "”" : "") +
+          ": " + s.window_posts + " posts in 5 min (usually " + s.baseline_posts + ")" +
+          (s.ended_at ? " — over" : "");
+      }
       spikes.appendChild(item);
     }
     document.getElementById("spike-banner").hidden = !snapshot.spikes.length;

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -120,3 +121,29 @@ def test_a_new_spike_is_pushed_to_the_supervisors_cockpits():
     assert message["type"] == "spike.alert"
     assert message["spike"]["kind"] == SpikeKind.NEGATIVE
     assert message["spike"]["window_posts"] == 200
+
+
+def test_a_post_going_viral_is_alerted_once(account):
+    from django.utils import timezone
+
+    from tests.factories import PostFactory
+
+    now = timezone.now()
+    viral = PostFactory(
+        conversation=ConversationFactory(account=account),
+        created_at=now - timedelta(hours=1),
+        raw={"public_metrics": {"retweet_count": 900, "like_count": 2100}},
+    )
+    PostFactory(
+        conversation=ConversationFactory(account=account),
+        created_at=now - timedelta(hours=1),
+        raw={"public_metrics": {"retweet_count": 3, "like_count": 10}},
+    )
+
+    # Engagement per hour is measured against the clock: stop it an hour after posting.
+    with time_machine.travel(now, tick=False):
+        detect_spikes(now=now + timedelta(seconds=1))
+        detect_spikes(now=now + timedelta(seconds=61))
+
+    alert = SpikeAlert.objects.get()
+    assert (alert.kind, alert.post, alert.peak_posts) == (SpikeKind.VIRAL, viral, 3000)
