@@ -178,6 +178,15 @@ CELERY_BEAT_SCHEDULE["detect-volume-spikes"] = {
     "task": "reports.tasks.detect_spikes",
     "schedule": SPIKE_DETECT_SECONDS,
 }
+# Mail (the weekly report): EMAIL_URL such as smtp+tls://user:password@mail.example.com:587;
+# without it, mail is printed to the server log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
+CELERY_BEAT_SCHEDULE["send-weekly-report"] = {
+    # Hourly: the task itself sends each week's report once, on the first tick after it ends.
+    "task": "reports.tasks.send_weekly_report",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["offer-csat-surveys"] = {
     "task": "reports.tasks.offer_csat_surveys",
     "schedule": CSAT_SEND_SECONDS,

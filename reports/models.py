@@ -119,3 +119,14 @@ class SpikeAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.account}"
+
+
+class WeeklyReport(models.Model):
+    """Marks the weekly e-mail of one week (starting Monday) as sent: once, restarts or not."""
+
+    week_start = models.DateField(unique=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Weekly report of {self.week_start}"

@@ -26,7 +26,7 @@ from helpdesk.models import (
 )
 from ingestion.models import PlatformAccount
 
-from .models import CSAT_SCALE, CsatSurvey, CsatTemplate, SpikeAlert, SpikeKind
+from .models import CSAT_SCALE, CsatSurvey, CsatTemplate, SpikeAlert, SpikeKind, WeeklyReport
 
 logger = logging.getLogger(__name__)
 
@@ -364,3 +364,78 @@ def _enqueue_delivery(post_id: int) -> None:
     from ingestion.tasks import deliver_reply
 
     deliver_reply.delay(post_id)
+
+
+# --- the weekly report e-mail ----------------------------------------------------------------
+
+
+def supervisors_to_mail() -> list:
+    """Active supervisors (by role, own permission or superuser) with an e-mail address."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from sla.models import SUPERVISOR_PERMISSION
+
+    app_label, codename = SUPERVISOR_PERMISSION.split(".")
+    permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions=permission)
+            | Q(groups__permissions=permission)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def send_weekly_report(*, now: datetime | None = None) -> WeeklyReport | None:
+    """E-mail each supervisor last week's summary (Monday to Sunday, in TIME_ZONE), once per
+    week: the first run after the week ends sends it, later runs find it sent."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    from .exports import summary_rows
+    from .selectors import ReportFilter, kpis
+
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    week_start = today - timedelta(days=today.weekday() + 7)
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(week_start, datetime.min.time(), tzinfo=tz)
+    with transaction.atomic():
+        report, created = WeeklyReport.objects.select_for_update().get_or_create(
+            week_start=week_start
+        )
+        if not created:
+            return None
+        recipients = supervisors_to_mail()
+        for user in recipients:
+            numbers = kpis(ReportFilter(start=start, end=start + timedelta(days=7), user=user))
+            body = render_to_string(
+                "dashboards/weekly_report.txt",
+                {
+                    "user": user,
+                    "week_start": week_start,
+                    "week_end": week_start + timedelta(days=6),
+                    "rows": summary_rows(numbers),
+                    "reports_url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/dashboards/reports/"
+                    f"?start={week_start}&end={week_start + timedelta(days=6)}",
+                },
+            )
+            # A mail server that refuses one address must not stop the others' reports.
+            try:
+                send_mail(
+                    f"Parley weekly report: week of {week_start:%d %b %Y}",
+                    body,
+                    None,
+                    [user.email],
+                )
+            except Exception:
+                logger.exception("Could not e-mail the weekly report to %s", user.email)
+        report.recipients = len(recipients)
+        report.save(update_fields=["recipients"])
+    return report

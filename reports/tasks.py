@@ -19,3 +19,10 @@ def offer_csat_surveys() -> int:
         if services.offer_csat_survey(conversation_id=conversation_id) is not None:
             sent += 1
     return sent
+
+
+@shared_task
+def send_weekly_report() -> int:
+    """The hourly tick: mail last week's report to supervisors if not sent yet."""
+    report = services.send_weekly_report()
+    return report.recipients if report else 0
