@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -15,6 +15,8 @@ from .selectors import ReportFilter
 
 DEFAULT_PERIOD_DAYS = 7
 MAX_PERIOD_DAYS = 366
+# Dates far outside any history only overflow the date arithmetic.
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
 class ReportFilterForm(forms.Form):
@@ -38,7 +40,11 @@ class ReportFilterForm(forms.Form):
         data = super().clean()
         today = timezone.localdate()
         end = data.get("end") or today
-        start = data.get("start") or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        start = data.get("start") or end
+        if start < EARLIEST or end > LATEST or end < EARLIEST:
+            raise forms.ValidationError(f"Choose days between {EARLIEST} and {LATEST}.")
+        if not data.get("start"):
+            start = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
         if start > end:
             raise forms.ValidationError("The period starts after it ends.")
         if (end - start).days >= MAX_PERIOD_DAYS:

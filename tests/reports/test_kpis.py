@@ -183,3 +183,10 @@ def test_period_covers_whole_days_with_the_end_day_included(supervisor):
 
     assert (filtered.start.day, filtered.end.day) == (2, 3)
     assert isinstance(filtered.end, datetime)
+
+
+def test_dates_outside_any_history_are_refused_not_overflowed():
+    form = ReportFilterForm({"end": "9999-12-31"})
+
+    assert not form.is_valid()
+    assert "Choose days between 1970-01-01 and 9000-12-31." in form.error_text()
