@@ -80,31 +80,31 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
     baseline_start = window_start - baseline
     windows_in_baseline = baseline / window
 
-    in_window = Q(
-        conversations__posts__created_at__gte=window_start,
-        conversations__posts__created_at__lt=now,
-    )
-    in_baseline = Q(
-        conversations__posts__created_at__gte=baseline_start,
-        conversations__posts__created_at__lt=window_start,
-    )
-    inbound = Q(conversations__posts__direction=Direction.INBOUND)
-    accounts = PlatformAccount.objects.filter(is_active=True).annotate(
-        window_posts=Count("conversations__posts", filter=inbound & in_window),
-        negative_posts=Count(
-            "conversations__posts",
-            filter=inbound & in_window & Q(conversations__posts__sentiment=Sentiment.NEGATIVE),
-        ),
-        baseline_posts=Count("conversations__posts", filter=inbound & in_baseline),
-    )
+    # One indexed range scan over (direction, created_at) for every account at once.
+    in_window = Q(created_at__gte=window_start)
+    counts = {
+        row["conversation__account_id"]: row
+        for row in Post.objects.filter(
+            direction=Direction.INBOUND, created_at__gte=baseline_start, created_at__lt=now
+        )
+        .values("conversation__account_id")
+        .annotate(
+            window_posts=Count("pk", filter=in_window),
+            negative_posts=Count("pk", filter=in_window & Q(sentiment=Sentiment.NEGATIVE)),
+            baseline_posts=Count("pk", filter=Q(created_at__lt=window_start)),
+        )
+        .order_by()
+    }
+    quiet = {"window_posts": 0, "negative_posts": 0, "baseline_posts": 0}
     opened = []
-    for account in accounts:
+    for account in PlatformAccount.objects.filter(is_active=True):
+        row = counts.get(account.pk, quiet)
         measures = [
             (
                 "",
-                account.window_posts,
-                account.negative_posts,
-                account.baseline_posts / windows_in_baseline,
+                row["window_posts"],
+                row["negative_posts"],
+                row["baseline_posts"] / windows_in_baseline,
             )
         ]
         for keyword in account.queries:

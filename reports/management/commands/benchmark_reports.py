@@ -29,7 +29,7 @@ from helpdesk.models import (
     Team,
 )
 from ingestion.models import PlatformAccount
-from reports import exports, selectors
+from reports import exports, selectors, services
 from reports.selectors import ReportFilter
 
 
@@ -79,6 +79,7 @@ class Command(BaseCommand):
             ("all KPIs (week)", lambda: selectors.kpis(week)),
             ("very responsive (7 days)", lambda: selectors.very_responsive(user=supervisor)),
             ("cockpit", lambda: selectors.cockpit(supervisor)),
+            ("spike detection", lambda: services.detect_spikes(now=now)),
             (
                 "conversations CSV (year)",
                 lambda: sum(1 for _ in exports.export_lines("conversations", year)),
