@@ -6,10 +6,16 @@
   const query = document.currentScript ? document.currentScript.dataset.query : "";
   const minutes = (seconds) => (seconds === null ? null : seconds / 60);
 
+  const charts = document.querySelector(".charts");
+  let drawn = 0;
+
   function chart(id, config) {
     const canvas = document.getElementById(id);
-    if (canvas && window.Chart) return new window.Chart(canvas, config);
-    return null;
+    if (!canvas || !window.Chart) return null;
+    const made = new window.Chart(canvas, config);
+    drawn += 1;
+    charts.dataset.chartsDrawn = String(drawn); // lets a test (or a human) see they exist
+    return made;
   }
 
   function drawVolume(spikes) {
@@ -30,7 +36,7 @@
           },
           {
             label: "Spike detected",
-            type: "scatter",
+            showLine: false,
             data: days.map((d) =>
               spikeDays.has(d.day) ? d.positive + d.neutral + d.negative + d.untriaged : null),
             pointRadius: 8,
