@@ -23,6 +23,7 @@ from helpdesk.models import (
     Platform,
     Post,
 )
+from helpdesk.realtime import broadcast_conversation
 
 from .connectors import (
     Connector,
@@ -351,6 +352,10 @@ def deliver_reply(*, post_id: int) -> Post:
         if external_id:
             post.external_id = external_id
         post.save(update_fields=["external_id", "delivery_status", "delivery_error"])
+        # The agent watching the conversation sees "Sent" or the platform's error live.
+        transaction.on_commit(
+            lambda: broadcast_conversation(post.conversation_id, event="reply.delivery")
+        )
     return post
 
 
@@ -388,9 +393,10 @@ def give_up_reply(*, post_id: int) -> None:
 
 
 def _publish(connector: Connector, post: Post) -> str:
-    """A private message when the customer wrote privately, else a public reply."""
+    """A private message when the agent took the conversation private or the customer wrote
+    privately, else a public reply."""
     answered = _stored_post(post.platform, post.in_reply_to) if post.in_reply_to else None
-    if answered is not None and answered.raw.get("parley_kind") == "message":
+    if post.is_private or (answered is not None and answered.raw.get("parley_kind") == "message"):
         return connector.send_private_message(
             recipient_id=post.conversation.customer.external_id,
             text=post.text,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +17,7 @@ from helpdesk.models import (
     AssignmentStrategy,
     Conversation,
     ConversationStatus,
+    Customer,
     IntegrationEvent,
     Post,
     Tag,
@@ -167,3 +170,44 @@ def set_agent_online(*, agent: AbstractBaseUser, online: bool) -> list[int]:
                 lambda pk=conversation_id: broadcast_conversation(pk, event="conversation.assigned")
             )
     return returned
+
+
+@dataclass(frozen=True)
+class RuleTrial:
+    intent: str
+    sentiment: str
+    priority: int
+    reasons: list[str]
+    matches: bool
+    first_matching_rule: RoutingRule | None
+
+
+def try_rule(
+    rule: RoutingRule, *, text: str, platform: str, follower_count: int, is_verified: bool
+) -> RuleTrial:
+    """What triage makes of a sample post, whether `rule` would route it, and which rule
+    actually would (an earlier one may win). Nothing is stored."""
+    from triage.services import classify_text
+
+    tags = classify_text(text, follower_count=follower_count, is_verified=is_verified)
+    customer = Customer(
+        platform=platform, handle="sample", follower_count=follower_count, is_verified=is_verified
+    )
+    conversation = Conversation(customer=customer, account_id=rule.account_id)
+    post = Post(
+        platform=platform,
+        text=text,
+        customer=customer,
+        intent=tags.intent,
+        sentiment=tags.sentiment,
+        priority=tags.priority,
+        triage_reasons=tags.reasons,
+    )
+    return RuleTrial(
+        intent=tags.intent,
+        sentiment=tags.sentiment,
+        priority=tags.priority,
+        reasons=list(tags.reasons),
+        matches=rule_matches(rule, conversation=conversation, post=post),
+        first_matching_rule=first_matching_rule(conversation=conversation, post=post),
+    )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0005_integration_webhooks'),
+        ('helpdesk', '0006_post_is_private'),
         ('ingestion', '0003_customer_links'),
         ('routing', '0002_routingrule_account_routingrule_add_tags_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
