@@ -5,11 +5,13 @@ import io
 import re
 from html import unescape
 
+import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from helpdesk.models import Team
 from reports.exports import safe_cell
+from tests.factories import AgentFactory
 from tests.reports.dataset import PERIOD
 
 
@@ -93,3 +95,28 @@ def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
     bad = client.get(reverse("dashboards:export", args=["summary"]), {"start": "yesterday"})
     assert bad.status_code == 400
     assert b"start: Enter a valid date." in bad.content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole(monkeypatch):
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    from reports import views
+    from tests.reports.conftest import grant
+    from tests.reports.dataset import build_week
+
+    await sync_to_async(build_week)()
+    supervisor = await sync_to_async(AgentFactory)(username="sam")
+    await sync_to_async(grant)(supervisor, "receive_team_alerts", "view_all_conversations")
+    client = AsyncClient()
+    await client.aforce_login(supervisor)
+    monkeypatch.setattr(views, "EXPORT_BATCH_LINES", 3)  # seven conversations: three batches
+
+    response = await client.get(reverse("dashboards:export", args=["conversations"]), PERIOD)
+
+    assert response.is_async
+    chunks = [chunk async for chunk in response.streaming_content]
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert len(chunks) == 3 and len(rows) == 1 + 7
