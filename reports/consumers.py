@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from helpdesk.consumers import InboxConsumer
+from helpdesk.consumers import UserGroupsConsumer, inbox_groups_for
 from sla.consumers import alert_groups_for
 from sla.models import SUPERVISOR_PERMISSION
 
@@ -23,27 +22,23 @@ from .services import SPIKES_GROUP
 COALESCE_SECONDS = 0.3
 
 
-class CockpitConsumer(AsyncJsonWebsocketConsumer):
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
-        if not await database_sync_to_async(user.has_perm)(SUPERVISOR_PERMISSION):
-            await self.close(code=4403)
-            return
-        self.pending_events: list[str] = []
-        self.refresh: asyncio.Task | None = None
-        self.groups_joined = await database_sync_to_async(self._groups_for)(user)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
+class CockpitConsumer(UserGroupsConsumer):
+    pending_events: list[str]
+    refresh: asyncio.Task | None = None
+
+    def allowed(self, user) -> bool:
+        return user.has_perm(SUPERVISOR_PERMISSION)
+
+    def groups_for(self, user) -> list[str]:
+        return [*inbox_groups_for(user), *alert_groups_for(user), SPIKES_GROUP]
+
+    async def accepted(self) -> None:
+        self.pending_events = []
         await self._send_snapshot(["connected"])
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if getattr(self, "refresh", None) is not None:
+        await super().disconnect(code)
+        if self.refresh is not None:
             self.refresh.cancel()
 
     async def conversation_changed(self, message: dict) -> None:
@@ -71,7 +66,3 @@ class CockpitConsumer(AsyncJsonWebsocketConsumer):
     async def _send_snapshot(self, events: list[str]) -> None:
         snapshot = await database_sync_to_async(cockpit)(self.scope["user"])
         await self.send_json({"event": "cockpit", "because": events, "cockpit": snapshot})
-
-    @staticmethod
-    def _groups_for(user) -> list[str]:
-        return [*InboxConsumer._groups_for(user), *alert_groups_for(user), SPIKES_GROUP]
