@@ -71,6 +71,30 @@
     },
   });
 
+  // How often the model's tags survived an agent's review, per day and head.
+  fetch("/triage/accuracy/?days=30", { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((accuracy) => {
+      if (!accuracy) return;
+      const days = [...new Set(["intent", "sentiment"].flatMap(
+        (head) => accuracy[head].by_day.map((d) => d.day)))].sort();
+      const series = (head) => {
+        const byDay = new Map(accuracy[head].by_day.map((d) => [d.day, d.accuracy * 100]));
+        return days.map((day) => (byDay.has(day) ? byDay.get(day) : null));
+      };
+      chart("chart-triage-accuracy", {
+        type: "line",
+        data: {
+          labels: days,
+          datasets: [
+            { label: "Intent (% agreed)", data: series("intent"), borderColor: "#3b5bdb", spanGaps: true },
+            { label: "Sentiment (% agreed)", data: series("sentiment"), borderColor: "#2b8a3e", spanGaps: true },
+          ],
+        },
+        options: { scales: { y: { min: 0, max: 100 } } },
+      });
+    });
+
   fetch("/api/reports/spikes/?" + query, { credentials: "same-origin" })
     .then((response) => (response.ok ? response.json() : { data: [] }))
     .then((body) => drawVolume(body.data))

@@ -120,7 +120,7 @@ def test_reports_draw_their_charts_from_the_local_chart_js(parley_server, page):
 
     expect(page.locator("#summary")).to_contain_text("First response, median")
     # reports.js counts the charts it drew: three at once, the volume chart once its spikes
-    # have arrived from the API.
-    expect(page.locator("[data-charts-drawn]")).to_have_attribute("data-charts-drawn", "4")
+    # have arrived from the API, the triage accuracy chart once /triage/accuracy/ has.
+    expect(page.locator("[data-charts-drawn]")).to_have_attribute("data-charts-drawn", "5")
     expect(page.locator("#heatmap tr")).to_have_count(8)
     assert blocked == []
