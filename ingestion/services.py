@@ -44,9 +44,8 @@ logger = logging.getLogger(__name__)
 
 # The longest a failing account waits between polls.
 MAX_BACKOFF_SECONDS = 3600
-# A claim on a reply older than this belongs to a worker that died mid-call: every HTTP call
-# has a 30-second timeout, so a live call cannot last this long.
-REPLY_CLAIM_SECONDS = 120
+# A claim on a reply older than settings.INGESTION_REPLY_CLAIM_SECONDS (120 s) belongs to a
+# worker that died mid-call: every HTTP call has a 30-second timeout.
 # Work whose task has not run this long after commit is queued again, at most a batch a tick.
 STRANDED_AFTER_SECONDS = 60
 STRANDED_BATCH = 500
@@ -310,10 +309,12 @@ def deliver_reply(*, post_id: int) -> Post:
         if post.delivery_status == DeliveryStatus.SENT:
             return post
         attempt, _ = ReplyAttempt.objects.select_for_update().get_or_create(post=post)
-        if attempt.claimed_at and (now - attempt.claimed_at).total_seconds() < REPLY_CLAIM_SECONDS:
+        claim_seconds = settings.INGESTION_REPLY_CLAIM_SECONDS
+        if attempt.claimed_at and (now - attempt.claimed_at).total_seconds() < claim_seconds:
             return post
         verify_first = attempt.outcome_unknown
         attempt.claimed_at = now
+        attempt.last_attempt_at = now
         attempt.attempts += 1
         attempt.outcome_unknown = True  # until the platform answers
         attempt.save()
@@ -361,7 +362,9 @@ def stranded_work(*, now: datetime | None = None) -> tuple[list[int], list[int]]
     beat tick queues them again. Replies already attempted are left to their task's retries,
     so a platform that is down is not called more often than the backoff allows.
     """
-    cutoff = (now or timezone.now()) - timedelta(seconds=STRANDED_AFTER_SECONDS)
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=min(STRANDED_AFTER_SECONDS, settings.RELIABILITY_STRANDED_AFTER_SECONDS)
+    )
     deliveries = list(
         WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
         .order_by("pk")
@@ -501,5 +504,8 @@ def _conversation_for(
 
 def _enqueue_processing(post_id: int) -> None:
     from helpdesk.tasks import process_inbound_post
+    from reliability.services import publish
 
-    process_inbound_post.delay(post_id)
+    # A broker that is down must not fail the caller: the post is committed, and the
+    # reliability sweep queues its triage again.
+    publish(process_inbound_post, post_id)
