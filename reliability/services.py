@@ -139,18 +139,22 @@ def abandoned_replies(*, now: datetime | None = None) -> list[int]:
 
 
 def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
-    """Queue again the posts never triaged and the replies whose retries were lost."""
+    """Queue again everything committed whose task never ran or was lost: webhook deliveries
+    never processed, posts never triaged, replies never attempted or abandoned mid-retry."""
     from helpdesk.tasks import process_inbound_post
-    from ingestion.tasks import deliver_reply
+    from ingestion.services import stranded_work
+    from ingestion.tasks import deliver_reply, process_webhook_delivery
 
+    deliveries, fresh_replies = stranded_work(now=now)
     posts = untriaged_posts(now=now)
-    replies = abandoned_replies(now=now)
+    replies = sorted({*fresh_replies, *abandoned_replies(now=now)})
+    for delivery_id in deliveries:
+        publish(process_webhook_delivery, delivery_id)
     for post_id in posts:
         publish(process_inbound_post, post_id)
     for post_id in replies:
         publish(deliver_reply, post_id)
-    if posts or replies:
-        logger.info(
-            "Re-queued %d untriaged posts and %d abandoned replies", len(posts), len(replies)
-        )
-    return {"posts": len(posts), "replies": len(replies)}
+    counts = {"deliveries": len(deliveries), "posts": len(posts), "replies": len(replies)}
+    if any(counts.values()):
+        logger.info("Re-queued stranded work: %s", counts)
+    return counts
