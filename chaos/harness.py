@@ -53,6 +53,7 @@ CHAOS_ENV = {
     "CELERY_VISIBILITY_TIMEOUT": "20",
     "SLA_EXACT_CHECK_HORIZON_SECONDS": "0",
     "RELIABILITY_STRANDED_AFTER_SECONDS": "3",
+    "RELIABILITY_REQUEUE_EVERY_SECONDS": "15",
     "RELIABILITY_REPLY_RETRY_AFTER_SECONDS": "4",
     "RELIABILITY_RETRY_BACKOFF_MAX": "4",
     "INGESTION_REPLY_CLAIM_SECONDS": "6",
@@ -261,7 +262,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     fault_end = began + args.seconds
     next_fault = began + 2
     next_sweep = began
-    fault_kinds = ["worker_sigkill", "worker_sigkill", "redis_restart", "postgres_terminate"]
+    fault_kinds = ["worker_sigkill", "redis_restart", "worker_sigkill", "postgres_terminate"]
     redis_back_at = None
     n = 0
     per_tick = max(1, round(args.posts / (args.seconds / 0.1)))
@@ -319,6 +320,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         if now >= next_fault and now < fault_end and redis_back_at is None:
             kind = fault_kinds[sum(faults.values()) % len(fault_kinds)]
             faults[kind] += 1
+            print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
             if kind == "worker_sigkill":
                 worker.kill()
                 worker.start()
@@ -331,15 +333,17 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     )
-            next_fault = now + rng.uniform(1.5, 3.5)
+            # Far enough apart that a restarted worker gets some work done in between.
+            next_fault = now + rng.uniform(3, 5)
         if now >= next_sweep:
             sweep()
             next_sweep = now + 2
         worker.ensure_running()
         time.sleep(0.1)
 
-    # Faults stop; everything committed must now get through.
-    stub.faults_on = False
+    # Kills and restarts stop; the platform keeps failing now and then, less often, and
+    # everything committed must now get through.
+    stub.fault_rate = 0.1
     if redis_back_at is not None:
         redis.start()
     worker.ensure_running()

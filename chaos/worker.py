@@ -48,7 +48,7 @@ def main() -> None:
         [
             "worker",
             "--pool=solo",
-            "--loglevel=WARNING",
+            f"--loglevel={os.environ.get('CHAOS_WORKER_LOGLEVEL', 'INFO')}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

@@ -3,7 +3,7 @@ X Account Activity API.
 
 Every delivery is size-checked (413 above WEBHOOK_MAX_BODY_BYTES), checked against the app
 secret's HMAC (403 and nothing stored when it does not match), then parsed (400 for malformed
-JSON, invalid UTF-8, nesting deeper than MAX_DEPTH, or text Postgres cannot store), then
+JSON, invalid UTF-8, deep nesting or text Postgres cannot store: see json_input), then
 stored and acknowledged at once; a Celery task turns it into posts, where dedupe makes
 repeated deliveries harmless. The same body delivered again is acknowledged, not stored twice.
 Storing needs only the database: with Redis down the delivery is kept and queued later.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 
 from django.conf import settings
@@ -26,13 +25,12 @@ from django.views.decorators.http import require_http_methods
 
 from helpdesk.models import Platform
 
+from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 META_OBJECTS = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
-# Real deliveries nest a handful of levels; anything deeper is hostile.
-MAX_DEPTH = 32
 
 
 @csrf_exempt
@@ -154,49 +152,14 @@ def _too_big(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _json_object(request: HttpRequest) -> dict | HttpResponse:
     try:
-        text = request.body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return _bad_request(f"Body is not UTF-8: {error}")
-    try:
-        body = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        return _bad_request(f"JSON nested deeper than {MAX_DEPTH} levels.")
-    except ValueError as error:  # JSONDecodeError is a ValueError
-        return _bad_request(f"Malformed JSON: {error}")
+        body = loads_storable(request.body)
+    except ValueError as error:
+        return _bad_request(f"Malformed JSON: {error}.")
     if not isinstance(body, dict):
         return _bad_request("Expected a JSON object.")
-    problem = _unstorable(body)
-    if problem:
-        return _bad_request(problem)
     return body
-
-
-def _unstorable(body: dict) -> str:
-    """Why Postgres could not store this JSON (or would be unwise to), else ''."""
-    stack = [(body, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"JSON nested deeper than {MAX_DEPTH} levels."
-        if isinstance(value, dict):
-            stack.extend((key, depth) for key in value)
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            if "\x00" in value:
-                return "JSON text contains a NUL character (\\u0000)."
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return "JSON text contains an unpaired UTF-16 surrogate."
-    return ""
 
 
 def _bad_request(message: str) -> HttpResponse:

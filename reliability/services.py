@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -138,6 +139,20 @@ def abandoned_replies(*, now: datetime | None = None) -> list[int]:
     )
 
 
+def _first_requeue_lately(task_name: str, object_id: int) -> bool:
+    """True at most once per RELIABILITY_REQUEUE_EVERY_SECONDS for one task and object.
+
+    A worker working through a backlog must not find each stranded item queued again on
+    every tick. The marks live in the cache (Redis): when Redis restarts, taking its queued
+    messages with it, the marks go too and everything stranded is queued at once.
+    """
+    key = f"reliability:requeued:{task_name}:{object_id}"
+    try:
+        return cache.add(key, 1, timeout=settings.RELIABILITY_REQUEUE_EVERY_SECONDS)
+    except Exception:
+        return True  # no cache, probably no broker either: publish says so
+
+
 def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
     """Queue again everything committed whose task never ran or was lost: webhook deliveries
     never processed, posts never triaged, replies never attempted or abandoned mid-retry."""
@@ -148,12 +163,18 @@ def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
     deliveries, fresh_replies = stranded_work(now=now)
     posts = untriaged_posts(now=now)
     replies = sorted({*fresh_replies, *abandoned_replies(now=now)})
-    for delivery_id in deliveries:
-        publish(process_webhook_delivery, delivery_id)
-    for post_id in posts:
-        publish(process_inbound_post, post_id)
-    for post_id in replies:
-        publish(deliver_reply, post_id)
+    work = [
+        *((process_webhook_delivery, delivery_id) for delivery_id in deliveries),
+        *((process_inbound_post, post_id) for post_id in posts),
+        *((deliver_reply, post_id) for post_id in replies),
+    ]
+    for task, object_id in work:
+        if not _first_requeue_lately(task.name, object_id):
+            continue
+        if not publish(task, object_id):
+            # The broker is down: the rest waits for the next tick rather than each publish
+            # timing out in turn.
+            break
     counts = {"deliveries": len(deliveries), "posts": len(posts), "replies": len(replies)}
     if any(counts.values()):
         logger.info("Re-queued stranded work: %s", counts)
