@@ -234,7 +234,8 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
             webhook_items = parse_account_activity(delivery.body)
         else:
             webhook_items = parse_meta_delivery(delivery.body)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A signed body of the wrong shape: recorded on the delivery, never retried.
         logger.warning("Webhook delivery %s cannot be read: %r", delivery.pk, error)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"

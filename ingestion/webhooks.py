@@ -52,7 +52,8 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
     body = _json_object(request)
     if isinstance(body, HttpResponse):
         return body
-    platform = META_OBJECTS.get(body.get("object"))
+    kind = body.get("object")
+    platform = META_OBJECTS.get(kind) if isinstance(kind, str) else None
     if platform is None:
         return _bad_request(
             f"Unsupported object {body.get('object')!r}; expected page or instagram."

@@ -1,3 +1,3 @@
-"""The connected X account the ingestion tests use, shared with these."""
+"""Fixtures the ingestion tests define, shared with these: connected accounts, mocked HTTP."""
 
-from tests.ingestion.conftest import x_account  # noqa: F401 (a fixture)
+from tests.ingestion.conftest import facebook_page, mocked_http, x_account  # noqa: F401
