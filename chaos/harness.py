@@ -44,6 +44,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
 X_ACCOUNT_ID = "1500000000"
 CONSUMER_SECRET = "chaos-consumer-secret"
 FIRST_POST_ID = 2_000_000_000_000_000_000
+CUSTOMERS = 50  # posts cycle through them, so conversations get several posts
 
 # Timings that make a short run possible: a worker's claim on a reply lapses after a few
 # seconds (the stub's read timeout is one), stranded work is swept after three.
@@ -176,7 +177,7 @@ def sign(body: bytes) -> str:
 
 
 def tweet_event(n: int, *, start: datetime) -> dict:
-    customer = n % 50
+    customer = n % CUSTOMERS
     return {
         "created_at": format_datetime(start + timedelta(seconds=n)),
         "id_str": str(FIRST_POST_ID + n),
@@ -274,7 +275,11 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         except Exception as error:  # the sweep is a beat tick: the next one tries again
             print(f"sweep failed: {error}", file=sys.stderr)
 
-    while time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies:
+    # Until the fault phase is over and everything was sent (bounded, whatever happens).
+    give_up_at = fault_end + args.drain_seconds
+    while time.monotonic() < give_up_at and (
+        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies
+    ):
         now = time.monotonic()
         # Posts: a few signed deliveries a tick; some repeat a tweet or a whole body.
         for _ in range(per_tick):
@@ -302,11 +307,15 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         # Replies: agents answer conversations whose posts are stored.
         if len(reply_ids) < args.replies:
             close_old_connections()
+            # Each conversation is answered once before any gets a second reply.
             candidates = list(
                 Post.objects.filter(direction=Direction.INBOUND)
                 .exclude(conversation_id__in=answered)
-                .values_list("conversation_id", flat=True)[:5]
+                .values_list("conversation_id", flat=True)
+                .distinct()[:2]
             )
+            if not candidates and answered and n >= args.posts:
+                answered.clear()
             for conversation_id in candidates[: 1 + (args.replies > args.posts // 5)]:
                 reply = _request_reply(conversation_id, agent, len(reply_ids))
                 answered.add(conversation_id)
@@ -363,8 +372,18 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         if stored == len(sent_ids) and not busy:
             drained = True
             break
+        waiting = {
+            "posts_missing": len(sent_ids) - stored,
+            "deliveries": WebhookDelivery.objects.filter(processed_at__isnull=True).count(),
+            "untriaged": Post.objects.filter(direction=Direction.INBOUND, intent="").count(),
+            "replies_pending": Post.objects.filter(
+                pk__in=reply_ids, delivery_status=DeliveryStatus.PENDING
+            ).count(),
+        }
+        print(f"+{time.monotonic() - began:5.1f}s draining: {waiting}", flush=True)
         worker.ensure_running()
-        time.sleep(1)
+        time.sleep(2)
+    drain_seconds = round(time.monotonic() - fault_end, 1)
     worker.stop()
     stub.stop()
     redis.stop()
@@ -390,6 +409,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         ).count(),
         "webhook_errors": sum(webhook_failures.values()),
         "drained": drained,
+        "drain_seconds": drain_seconds,
         "seconds": round(time.monotonic() - began, 1),
         "faults": dict(sorted(faults.items())),
         "worker_log": str(workdir / "worker.log"),
