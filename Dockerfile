@@ -21,7 +21,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-deps -e . \
     && python manage.py collectstatic --noinput \
-    && useradd --system --uid 10001 --no-create-home --home-dir /app parley
+    && useradd --system --uid 10001 --no-create-home --home-dir /app parley \
+    && install -d -o parley -g parley /var/lib/parley/triage-models
 
 # collectstatic ran: WhiteNoise serves the compressed copies from STATIC_ROOT.
 ENV WHITENOISE_USE_FINDERS=false

@@ -39,13 +39,15 @@ test: lint test-embedded test-production
 test-embedded: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
+# Browser and fuzz tests serve their own embedded Parley (as `make run` does), so they would
+# only repeat themselves here.
 test-production: venv
 	@urls="$$($(PY) tests/production_env.py)"; \
 	if [ -z "$$urls" ]; then \
 		echo "Production-shape tests skipped: no PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 (set DATABASE_URL and REDIS_URL)."; \
 	else \
 		echo "Production shape: $$urls"; \
-		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser"; \
+		env $$urls CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest -m "not browser and not fuzz"; \
 	fi
 
 # Fault injection (docs/reliability.md): a real worker on a private Redis (port 6390) and a

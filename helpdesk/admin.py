@@ -5,6 +5,9 @@ from .models import (
     AgentProfile,
     Conversation,
     Customer,
+    IntegrationDelivery,
+    IntegrationEvent,
+    IntegrationWebhook,
     Post,
     ReplyTemplate,
     ReplyTemplateVariant,
@@ -115,3 +118,45 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     list_filter = ["team"]
     search_fields = ["name", "body"]
     inlines = [ReplyTemplateVariantInline]
+
+
+class IntegrationWebhookForm(forms.ModelForm):
+    signing_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the current key.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=IntegrationEvent.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+
+    class Meta:
+        model = IntegrationWebhook
+        fields = ["name", "url", "events", "is_active"]
+
+    def save(self, commit: bool = True) -> IntegrationWebhook:
+        webhook = super().save(commit=False)
+        if self.cleaned_data["signing_key"]:
+            webhook.secret = {"key": self.cleaned_data["signing_key"]}
+        if commit:
+            webhook.save()
+        return webhook
+
+
+@admin.register(IntegrationWebhook)
+class IntegrationWebhookAdmin(admin.ModelAdmin):
+    form = IntegrationWebhookForm
+    list_display = ["name", "url", "is_active"]
+
+
+@admin.register(IntegrationDelivery)
+class IntegrationDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "webhook", "created_at", "delivered_at", "attempts", "last_error"]
+    list_filter = ["event", "webhook"]
+    readonly_fields = [f.name for f in IntegrationDelivery._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,12 +1,17 @@
-"""The inbox WebSocket: each agent hears about the conversations of the teams they work in."""
+"""The WebSockets: the inbox (each agent hears about their teams' conversations) and one
+conversation page (its changes, and who else is viewing or typing there)."""
 
 from __future__ import annotations
+
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .realtime import ALL_CONVERSATIONS_GROUP, team_group
-from .selectors import can_see_all_conversations, visible_team_ids
+from .realtime import ALL_CONVERSATIONS_GROUP, conversation_group, team_group
+from .selectors import can_see_all_conversations, visible_conversations, visible_team_ids
+
+logger = logging.getLogger(__name__)
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -32,3 +37,78 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if can_see_all_conversations(user):
             return [ALL_CONVERSATIONS_GROUP]
         return [team_group(team_id) for team_id in visible_team_ids(user)]
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    """One open conversation page: its live changes, and who else has it open or is typing.
+
+    Presence lives in the group messages alone (no table): a newcomer announces itself, those
+    already there answer it directly, a closing page says goodbye. Visibility is the views'.
+    """
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        if not await database_sync_to_async(self._may_see)(user, self.conversation_id):
+            await self.close(code=4403)
+            return
+        self.group = conversation_group(self.conversation_id)
+        self.agent = {
+            "channel": self.channel_name,
+            "user_id": user.pk,
+            "name": user.first_name or user.get_username(),
+        }
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self._announce("join")
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self._announce("leave")
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        # The page says when its agent types or stops; anything else is ignored.
+        if isinstance(content, dict) and content.get("type") in ("typing", "idle"):
+            await self._announce(content["type"])
+
+    @classmethod
+    async def decode_json(cls, text_data: str):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            logger.warning(
+                "Ignored a conversation socket message that is not JSON: %.100r", text_data
+            )
+            return None
+
+    async def presence(self, message: dict) -> None:
+        if message["agent"]["channel"] == self.channel_name:
+            return
+        await self.send_json({"event": "presence", "action": message["action"], **_public(message)})
+        if message["action"] == "join":
+            # Tell the newcomer we are here too.
+            await self.channel_layer.send(
+                message["agent"]["channel"],
+                {"type": "presence", "action": "here", "agent": self.agent},
+            )
+
+    async def conversation_changed(self, message: dict) -> None:
+        await self.send_json({"event": message["event"], "conversation": message["conversation"]})
+
+    async def _announce(self, action: str) -> None:
+        await self.channel_layer.group_send(
+            self.group, {"type": "presence", "action": action, "agent": self.agent}
+        )
+
+    @staticmethod
+    def _may_see(user, conversation_id: int) -> bool:
+        return visible_conversations(user).filter(pk=conversation_id).exists()
+
+
+def _public(message: dict) -> dict:
+    agent = message["agent"]
+    return {"channel": agent["channel"], "user_id": agent["user_id"], "name": agent["name"]}

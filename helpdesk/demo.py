@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
 from sla.models import SlaPolicy
 
+from . import roles
 from .models import AgentProfile, Platform, Priority, Team
 
 DEMO_BRAND_HANDLE = "parley_demo"
@@ -24,7 +26,9 @@ class DemoLogin:
 
 
 @transaction.atomic
-def seed_demo(*, admin_password: str, agent_password: str) -> list[DemoLogin]:
+def seed_demo(
+    *, admin_password: str, agent_password: str, supervisor_password: str = "parley-supervisor"
+) -> list[DemoLogin]:
     """Create (or bring back) the demo data. Safe to run on every start."""
     care, _ = Team.objects.get_or_create(
         slug="customer-care", defaults={"name": "Customer care", "is_default": True}
@@ -56,9 +60,21 @@ def seed_demo(*, admin_password: str, agent_password: str) -> list[DemoLogin]:
     agent, _ = User.objects.get_or_create(username="agent", defaults={"first_name": "Dana"})
     agent.set_password(agent_password)
     agent.save()
+    agent.groups.add(Group.objects.get(name=roles.AGENT))
     profile, _ = AgentProfile.objects.get_or_create(user=agent, defaults={"is_online": True})
     profile.teams.add(care, priority_care)
+    supervisor, _ = User.objects.get_or_create(
+        username="supervisor", defaults={"first_name": "Sam", "is_staff": True}
+    )
+    supervisor.set_password(supervisor_password)
+    supervisor.save()
+    supervisor.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    supervisor_profile, _ = AgentProfile.objects.get_or_create(
+        user=supervisor, defaults={"is_online": True}
+    )
+    supervisor_profile.teams.add(care, priority_care)
     return [
         DemoLogin("agent", agent_password, "agent (Customer care, Priority care)"),
+        DemoLogin("supervisor", supervisor_password, "supervisor (every team, SLA alerts)"),
         DemoLogin("admin", admin_password, "admin (sees every team, Django admin)"),
     ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from sla.models import TimerState
+from sla.selectors import with_sla
+
 from .models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -14,6 +17,7 @@ from .models import (
     Post,
     Priority,
 )
+from .selectors import not_snoozed
 
 INBOX_VIEWS = [
     ("mine", "Mine"),
@@ -29,11 +33,16 @@ class ConversationFilter(django_filters.FilterSet):
     intent = django_filters.ChoiceFilter(choices=Intent.choices[1:])
     priority = django_filters.TypedChoiceFilter(choices=Priority.choices, coerce=int)
     status = django_filters.ChoiceFilter(choices=ConversationStatus.choices, method="filter_status")
+    sla = django_filters.ChoiceFilter(
+        choices=[(state, label) for state, label in TimerState.choices if state != TimerState.MET],
+        method="filter_sla",
+        label="SLA",
+    )
     q = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:
         model = Conversation
-        fields = ["view", "platform", "intent", "priority", "status", "q"]
+        fields = ["view", "platform", "intent", "priority", "status", "sla", "q"]
 
     def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         user = self.request.user
@@ -47,6 +56,10 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(status=value)
+
+    def filter_sla(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The worst of the conversation's running timers: breached, at risk or on track.
+        return with_sla(queryset).filter(sla_state=value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip().lstrip("@")
@@ -62,7 +75,8 @@ class ConversationFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet:
         queryset = super().qs
-        # Without an explicit status, the inbox shows what still needs work.
+        # Without an explicit status, the inbox shows what still needs work now: active, and
+        # not snoozed into the future.
         if not self.form.cleaned_data.get("status"):
-            queryset = queryset.filter(status__in=ACTIVE_STATUSES)
+            queryset = not_snoozed(queryset.filter(status__in=ACTIVE_STATUSES))
         return queryset

@@ -1,6 +1,20 @@
+"""The agents' forms on the conversation page: reply, status and snooze, assignment, notes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
 from django import forms
+from django.utils import timezone
+
+from .models import ConversationStatus
 
 REPLY_MAX_CHARS = 5000
+NOTE_MAX_CHARS = 5000
+
+# Snoozes an agent can pick; "tomorrow" wakes at the start of the next working morning.
+SNOOZE_CHOICES = [("1h", "1 hour"), ("4h", "4 hours"), ("tomorrow", "Tomorrow 9:00")]
+MORNING_HOUR = 9
 
 
 class ReplyForm(forms.Form):
@@ -9,4 +23,63 @@ class ReplyForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Write a public reply…"}),
         error_messages={"required": "A reply needs some text."},
+    )
+    # The newest post the agent had on screen; a newer one makes the send ask first.
+    seen_post_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=ConversationStatus.choices,
+        error_messages={"invalid_choice": "“%(value)s” is not a conversation status."},
+    )
+
+
+class SnoozeForm(forms.Form):
+    snooze = forms.ChoiceField(
+        choices=SNOOZE_CHOICES,
+        error_messages={"invalid_choice": "“%(value)s” is not a snooze length."},
+    )
+
+    def wake_at(self, now: datetime | None = None) -> datetime:
+        now = timezone.localtime(now or timezone.now())
+        choice = self.cleaned_data["snooze"]
+        if choice == "tomorrow":
+            return (now + timedelta(days=1)).replace(
+                hour=MORNING_HOUR, minute=0, second=0, microsecond=0
+            )
+        return now + timedelta(hours=int(choice.removesuffix("h")))
+
+
+class AssignForm(forms.Form):
+    """`agent` is "me", a teammate's user id, or empty to unassign. `expected_assignee` is the
+    assignee the agent saw on the page (empty: nobody), so a change meanwhile is refused."""
+
+    agent = forms.CharField(required=False)
+    expected_assignee = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, teammates, acting_user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.teammates = {str(user.pk): user for user in teammates}
+        self.acting_user = acting_user
+
+    def clean_agent(self):
+        value = self.cleaned_data["agent"].strip()
+        if not value:
+            return None
+        if value == "me":
+            return self.acting_user
+        if value not in self.teammates:
+            raise forms.ValidationError("Pick an agent of this conversation's team.")
+        return self.teammates[value]
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        max_length=NOTE_MAX_CHARS,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "Private note for your team — @mention a colleague"}
+        ),
+        error_messages={"required": "A note needs some text."},
     )

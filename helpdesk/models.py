@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .fields import EncryptedJSONField
+
 
 class Platform(models.TextChoices):
     DEMO = "demo", "Demo"
@@ -325,3 +327,50 @@ class ReplyTemplateVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} ({self.get_platform_display()})"
+
+
+class IntegrationEvent(models.TextChoices):
+    CONVERSATION_CREATED = "conversation.created", "Conversation created"
+    CONVERSATION_ASSIGNED = "conversation.assigned", "Conversation assigned"
+    CONVERSATION_RESOLVED = "conversation.resolved", "Conversation resolved"
+    SLA_BREACHED = "sla.breached", "SLA breached"
+
+
+class IntegrationWebhook(models.Model):
+    """An integrator's endpoint: Parley POSTs the events it subscribed to, signed with HMAC."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = EncryptedJSONField(
+        default=dict, blank=True, help_text="{'key': …}: the HMAC-SHA256 signing key."
+    )
+    events = models.JSONField(default=list, help_text="Event names; empty means all.")
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, event: str) -> bool:
+        return self.is_active and (not self.events or event in self.events)
+
+
+class IntegrationDelivery(models.Model):
+    """One event for one endpoint, written in the same transaction as the change it reports
+    (a transactional outbox), so a crash between commit and send loses nothing."""
+
+    webhook = models.ForeignKey(
+        IntegrationWebhook, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=IntegrationEvent.choices)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["delivered_at", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook}"

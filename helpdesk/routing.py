@@ -2,9 +2,10 @@ from django.urls import path
 
 from sla.consumers import SlaAlertConsumer
 
-from .consumers import InboxConsumer
+from .consumers import ConversationConsumer, InboxConsumer
 
 websocket_urlpatterns = [
     path("ws/inbox/", InboxConsumer.as_asgi()),
+    path("ws/conversations/<int:conversation_id>/", ConversationConsumer.as_asgi()),
     path("ws/sla/", SlaAlertConsumer.as_asgi()),
 ]

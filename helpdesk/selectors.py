@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, Conversation, Direction, Post, Team
+from .models import ACTIVE_STATUSES, Conversation, Direction, Note, Post, ReplyTemplate, Team
 
 EXCERPT_CHARS = 140
 # Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
@@ -30,6 +32,11 @@ def visible_team_ids(user: AbstractBaseUser) -> list[int]:
     return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
 
 
+def own_team_ids(user: AbstractBaseUser) -> list[int]:
+    """The teams the user works in (whatever else they may see)."""
+    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
+
+
 def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
     conversations = Conversation.objects.all()
     if not can_see_all_conversations(user):
@@ -38,17 +45,9 @@ def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
-    """Active conversations the user may work, the most urgent first."""
-    latest_inbound = Post.objects.filter(
-        conversation=OuterRef("pk"), direction=Direction.INBOUND
-    ).order_by("-created_at", "-id")
-    return list(
-        visible_conversations(user)
-        .filter(status__in=ACTIVE_STATUSES)
-        .select_related("customer", "account", "team", "assignee")
-        .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
-        .order_by(*INBOX_ORDER)[:limit]
-    )
+    """Active, awake conversations the user may work, the most urgent first."""
+    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES)
+    return inbox_page(not_snoozed(active), limit=limit)
 
 
 def conversation_detail(user: AbstractBaseUser, conversation_id: int) -> Conversation:
@@ -64,11 +63,114 @@ def thread_of(conversation: Conversation) -> QuerySet[Post]:
     return conversation.posts.select_related("customer", "agent").order_by("created_at", "id")
 
 
+def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Drop conversations snoozed into the future; they come back when the snooze ends."""
+    return conversations.filter(
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=timezone.now())
+    )
+
+
+def inbox_page(conversations: QuerySet[Conversation], *, limit: int = 100) -> list[Conversation]:
+    """One page of the (already filtered) inbox, the most urgent first, with what a row shows."""
+    latest_inbound = Post.objects.filter(
+        conversation=OuterRef("pk"), direction=Direction.INBOUND
+    ).order_by("-created_at", "-id")
+    return list(
+        conversations.select_related("customer", "account", "team", "assignee")
+        .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
+        .order_by(*INBOX_ORDER)[:limit]
+    )
+
+
+def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
+    """How many active, awake conversations each inbox view holds, in one aggregate query.
+
+    "unanswered" counts those still waiting for a first reply among the user's own.
+    """
+    conversations = not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
+    own_team_ids = Team.objects.filter(agents__user=user).values("pk")
+    return conversations.aggregate(
+        mine=Count("pk", filter=Q(assignee=user), distinct=True),
+        team=Count("pk", filter=Q(team__in=own_team_ids), distinct=True),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True), distinct=True),
+        all=Count("pk", distinct=True),
+        mine_unanswered=Count(
+            "pk", filter=Q(assignee=user, first_response_at__isnull=True), distinct=True
+        ),
+    )
+
+
+def next_conversation_id(user: AbstractBaseUser, *, after: int) -> int | None:
+    """The conversation after `after` in the user's inbox order (wrapping to the first)."""
+    ids = list(
+        not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
+        .order_by(*INBOX_ORDER)
+        .values_list("pk", flat=True)[:200]
+    )
+    others = [pk for pk in ids if pk != after]
+    if not others:
+        return None
+    if after in ids:
+        following = ids[ids.index(after) + 1 :]
+        if following:
+            return following[0]
+    return others[0]
+
+
+def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversation:
+    """Everything the conversation page shows, in a fixed number of queries; raises
+    Conversation.DoesNotExist if the user may not see it."""
+    return (
+        visible_conversations(user)
+        .select_related("customer", "account", "team", "assignee", "routed_by")
+        .prefetch_related(
+            "tags",
+            "sla_timers",
+            Prefetch("posts", queryset=Post.objects.select_related("customer", "agent")),
+            Prefetch(
+                "notes", queryset=Note.objects.select_related("author").prefetch_related("mentions")
+            ),
+        )
+        .get(pk=conversation_id)
+    )
+
+
+def past_conversations(
+    user: AbstractBaseUser, conversation: Conversation, *, limit: int = 10
+) -> list[Conversation]:
+    """The customer's other conversations the user may open, the newest first."""
+    return list(
+        visible_conversations(user)
+        .filter(customer_id=conversation.customer_id)
+        .exclude(pk=conversation.pk)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
+    """Who the conversation can be assigned to: the agents of its team."""
+    if conversation.team_id is None:
+        return []
+    return list(
+        get_user_model()
+        .objects.filter(agent_profile__teams=conversation.team_id, is_active=True)
+        .order_by("username")
+    )
+
+
+def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
+    return list(
+        ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))
+        .prefetch_related("variants")
+        .order_by("name")
+    )
+
+
 def conversation_card(conversation_id: int) -> dict[str, Any]:
     """What the inbox shows of one conversation, as JSON for live updates."""
-    conversation = Conversation.objects.select_related("customer", "account", "team").get(
-        pk=conversation_id
-    )
+    conversation = Conversation.objects.select_related(
+        "customer", "account", "team", "assignee"
+    ).get(pk=conversation_id)
     latest = (
         conversation.posts.filter(direction=Direction.INBOUND)
         .order_by("-created_at", "-id")
@@ -79,6 +181,11 @@ def conversation_card(conversation_id: int) -> dict[str, Any]:
         "id": conversation.pk,
         "team_id": conversation.team_id,
         "team": conversation.team.name if conversation.team else "",
+        "assignee_id": conversation.assignee_id,
+        "assignee": conversation.assignee.get_username() if conversation.assignee else "",
+        "platform_code": conversation.account.platform,
+        "intent_code": conversation.intent,
+        "snoozed_until": _iso(conversation.snoozed_until),
         "customer": f"@{conversation.customer.handle}",
         "customer_name": conversation.customer.display_name,
         "platform": conversation.account.get_platform_display(),

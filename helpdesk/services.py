@@ -20,12 +20,14 @@ from sla.services import (
 )
 from triage.services import triage_post
 
+from . import integrations
 from .models import (
     REPLY_CHAR_LIMITS,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    IntegrationEvent,
     Note,
     Post,
 )
@@ -61,11 +63,16 @@ def process_inbound_post(*, post_id: int) -> Post:
         conversation.intent = post.intent
         conversation.sentiment = post.sentiment
         conversation.priority = max(conversation.priority, post.priority)
+        newly_routed = conversation.team_id is None
         route_conversation(conversation=conversation, post=post)
         auto_assign(conversation=conversation)
         if conversation.needs_reply:
             start_response_clocks(conversation=conversation, post=post)
+        # The customer wrote again: a snoozed conversation wakes up now.
+        conversation.snoozed_until = None
         conversation.save()
+        if newly_routed:
+            integrations.emit(IntegrationEvent.CONVERSATION_CREATED, conversation)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="post.received")
         )
@@ -142,7 +149,10 @@ def change_status(
         raise ValidationError(f"Unknown status {status!r}.")
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        was_resolved = conversation.status == ConversationStatus.RESOLVED
         conversation.status = status
+        if status == ConversationStatus.RESOLVED and not was_resolved:
+            integrations.emit(IntegrationEvent.CONVERSATION_RESOLVED, conversation)
         if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
             conversation.resolved_at = conversation.resolved_at or timezone.now()
         else:

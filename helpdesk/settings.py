@@ -6,6 +6,7 @@ environment variables (`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, …).
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
+    "axes",
+    "auditlog",
     "channels",
     "helpdesk",
     "ingestion",
@@ -48,7 +54,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Records who (and from which address) made each audited change.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -168,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reliability.tasks.requeue_stranded_work",
         "schedule": env.float("RELIABILITY_SWEEP_SECONDS", default=30.0),
     },
+    "retry-integration-webhooks": {
+        "task": "helpdesk.tasks.retry_integration_events",
+        "schedule": 60.0,
+    },
 }
 # Work whose task has not run this long after commit (posts never triaged, replies whose
 # task was lost with a broker restart) is queued again by the sweep above.
@@ -217,6 +237,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Django 6 behaviour now: a URL typed without a scheme is https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -233,11 +255,100 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 50,
 }
 
+# --- Security -----------------------------------------------------------------------------------
+# Behind TLS (a proxy terminating HTTPS), set SECURE_COOKIES=true and HSTS_SECONDS.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Post text is untrusted: no inline script or style runs, whatever slips into a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Platform tokens are encrypted with the first of these Fernet keys (generate one with
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`);
+# older keys stay listed after it until every row is re-saved. Empty: derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# The audit log (django-auditlog): who changed what, when, from where. Append-only in the admin.
+# Conversations log only the fields an agent or supervisor decides; accounts log their settings,
+# with the tokens masked, and not the polling state that changes every few seconds.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "helpdesk.conversation",
+        "include_fields": ["status", "assignee", "team", "priority"],
+    },
+    {"model": "helpdesk.agentprofile", "m2m_fields": ["teams"]},
+    "helpdesk.team",
+    "helpdesk.replytemplate",
+    "helpdesk.replytemplatevariant",
+    {
+        "model": "ingestion.platformaccount",
+        "include_fields": [
+            "platform",
+            "handle",
+            "external_id",
+            "display_name",
+            "credentials",
+            "listening_queries",
+            "poll_interval_seconds",
+            "is_active",
+            "is_healthy",
+        ],
+        "mask_fields": ["credentials"],
+        "mask_callable": "helpdesk.fields.redact",
+    },
+    "routing.routingrule",
+    "sla.servicewindow",
+    "sla.businesshours",
+    "sla.servicewindowclosure",
+    "sla.slapolicy",
+    {"model": "auth.user", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups"]},
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+)
+AUDITLOG_STORE_JSON_CHANGES = True
+
+# Login rate limiting: after AXES_FAILURE_LIMIT failures for a username from an address, that
+# pair is locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley API",
+    "DESCRIPTION": "Conversations, posts, replies, assignments, teams, templates and reports.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,
@@ -247,3 +358,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Triage: trained classifiers are stored here (the shipped defaults live in triage/data/models);
+# workers re-check which model is active every TRIAGE_MODEL_CHECK_SECONDS.
+TRIAGE_MODEL_DIR = env.path("TRIAGE_MODEL_DIR", default=BASE_DIR / "var" / "triage-models")
+TRIAGE_MODEL_CHECK_SECONDS = env.float("TRIAGE_MODEL_CHECK_SECONDS", default=10.0)
+# Most automatic replies one platform account may send per hour.
+TRIAGE_AUTO_REPLIES_PER_HOUR = env.int("TRIAGE_AUTO_REPLIES_PER_HOUR", default=30)

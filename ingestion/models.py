@@ -4,6 +4,7 @@ records that keep webhook deliveries and outbound replies exactly-once."""
 from django.db import models
 from django.utils import timezone
 
+from helpdesk.fields import EncryptedJSONField
 from helpdesk.models import Platform
 
 
@@ -21,9 +22,8 @@ class PlatformAccount(models.Model):
         "the Instagram business account id. Webhook deliveries are matched on it.",
     )
     display_name = models.CharField(max_length=200, blank=True)
-    # Placeholder until credentials are encrypted at rest (see the security issue): the
-    # connector reads its tokens from here. Never shown back in the admin.
-    credentials = models.JSONField(default=dict, blank=True)
+    # Tokens are encrypted at rest and never shown back (see the account admin form).
+    credentials = EncryptedJSONField(default=dict, blank=True)
     listening_queries = models.TextField(
         blank=True,
         help_text="One search query per line (brand keywords, hashtags), polled besides the "

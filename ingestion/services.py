@@ -23,6 +23,7 @@ from helpdesk.models import (
     Platform,
     Post,
 )
+from helpdesk.realtime import broadcast_conversation
 
 from .connectors import (
     Connector,
@@ -353,6 +354,10 @@ def deliver_reply(*, post_id: int) -> Post:
         if external_id:
             post.external_id = external_id
         post.save(update_fields=["external_id", "delivery_status", "delivery_error"])
+        # The agent watching the conversation sees "Sent" or the platform's error live.
+        transaction.on_commit(
+            lambda: broadcast_conversation(post.conversation_id, event="reply.delivery")
+        )
     return post
 
 

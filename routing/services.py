@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from helpdesk import integrations
 from helpdesk.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     AssignmentStrategy,
     Conversation,
     ConversationStatus,
+    Customer,
+    IntegrationEvent,
     Post,
     Tag,
     Team,
@@ -113,6 +118,7 @@ def auto_assign(*, conversation: Conversation) -> AbstractBaseUser | None:
         return None
     conversation.assignee = profile.user
     AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
+    integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
     return profile.user
 
 
@@ -134,6 +140,8 @@ def assign_conversation(
                 raise ValidationError(f"{agent.get_username()} is not in this conversation's team.")
         conversation.assignee = agent
         conversation.save(update_fields=["assignee", "updated_at"])
+        if agent is not None:
+            integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.assigned")
         )
@@ -162,3 +170,44 @@ def set_agent_online(*, agent: AbstractBaseUser, online: bool) -> list[int]:
                 lambda pk=conversation_id: broadcast_conversation(pk, event="conversation.assigned")
             )
     return returned
+
+
+@dataclass(frozen=True)
+class RuleTrial:
+    intent: str
+    sentiment: str
+    priority: int
+    reasons: list[str]
+    matches: bool
+    first_matching_rule: RoutingRule | None
+
+
+def try_rule(
+    rule: RoutingRule, *, text: str, platform: str, follower_count: int, is_verified: bool
+) -> RuleTrial:
+    """What triage makes of a sample post, whether `rule` would route it, and which rule
+    actually would (an earlier one may win). Nothing is stored."""
+    from triage.services import classify_text
+
+    tags = classify_text(text, follower_count=follower_count, is_verified=is_verified)
+    customer = Customer(
+        platform=platform, handle="sample", follower_count=follower_count, is_verified=is_verified
+    )
+    conversation = Conversation(customer=customer, account_id=rule.account_id)
+    post = Post(
+        platform=platform,
+        text=text,
+        customer=customer,
+        intent=tags.intent,
+        sentiment=tags.sentiment,
+        priority=tags.priority,
+        triage_reasons=tags.reasons,
+    )
+    return RuleTrial(
+        intent=tags.intent,
+        sentiment=tags.sentiment,
+        priority=tags.priority,
+        reasons=list(tags.reasons),
+        matches=rule_matches(rule, conversation=conversation, post=post),
+        first_matching_rule=first_matching_rule(conversation=conversation, post=post),
+    )

@@ -11,6 +11,7 @@ chromium. The demo feed is seeded per post, so the picture comes out much the sa
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def take_screenshot(output: Path) -> None:
 
             # Answer a complaint, so one row reads "answered".
             page.locator(ROWS).filter(has_text="Complaint").last.locator("td.who a").click()
-            page.get_by_role("textbox").fill("Sorry about that! We're on it, could you DM us?")
+            page.get_by_label(re.compile("Public reply")).fill(
+                "Sorry about that! We're on it, could you DM us?"
+            )
             page.get_by_role("button", name="Send reply").click()
             expect(page.locator("#first-response")).to_contain_text("s after the first post")
             page.get_by_role("link", name="Inbox").click()

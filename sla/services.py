@@ -18,7 +18,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from helpdesk.models import Conversation, ConversationStatus, DeliveryStatus, Direction, Post
+from helpdesk import integrations
+from helpdesk.models import (
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    IntegrationEvent,
+    Post,
+)
 from helpdesk.models import Priority as ConversationPriority
 from helpdesk.realtime import broadcast_conversation
 
@@ -351,8 +359,10 @@ def _reply_out_of_hours(*, conversation: Conversation, post: Post, schedule: Sch
 
     def enqueue() -> None:
         from ingestion.tasks import deliver_reply
+        from reliability.services import publish
 
-        deliver_reply.delay(reply.pk)
+        # Stored pending: with the broker down, the reliability sweep sends it later.
+        publish(deliver_reply, reply.pk)
 
     transaction.on_commit(enqueue)
 
@@ -422,8 +432,10 @@ def escalate_timer(*, timer_id: int, now: datetime) -> str | None:
             timer.at_risk_alerted_cycle = timer.cycle
             alert = True
         timer.save()
-        if alert and crossed == TimerState.BREACHED and timer.policy is not None:
-            _apply_breach_actions(conversation, timer.policy)
+        if alert and crossed == TimerState.BREACHED:
+            integrations.emit(IntegrationEvent.SLA_BREACHED, conversation)
+            if timer.policy is not None:
+                _apply_breach_actions(conversation, timer.policy)
         if alert:
             payload = _alert_payload(timer, conversation)
             groups = _alert_groups(conversation)

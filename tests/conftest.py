@@ -10,6 +10,9 @@ from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 def pytest_configure(config):
     # Real hashing costs ~100 ms a login; tests log in a lot and test no hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Login rate limiting needs a request, which Client.login() does not pass; the tests of
+    # the login form itself switch it back on.
+    settings.AXES_ENABLED = False
 
 
 def pytest_collection_modifyitems(config, items):

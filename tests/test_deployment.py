@@ -86,7 +86,8 @@ def test_web_worker_and_beat_run_one_image_with_one_environment(services):
         assert services[name]["image"] == web["image"]
         assert services[name]["build"] == "."
         assert services[name]["environment"] == web["environment"]
-        assert "volumes" not in services[name], f"{name} must be configured by env alone"
+        # No code or config mounted in: only the shared store of trained triage models.
+        assert services[name]["volumes"] == ["triage-models:/var/lib/parley/triage-models"]
 
 
 def test_app_environment_holds_the_contract_and_settings_reads_all_of_it(services):

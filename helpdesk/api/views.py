@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -14,7 +16,7 @@ from rest_framework.response import Response
 
 from helpdesk import selectors, services
 from helpdesk.filters import ConversationFilter
-from helpdesk.models import Post, ReplyTemplate, Team
+from helpdesk.models import Conversation, Post, ReplyTemplate, Team
 from helpdesk.reply_templates import render_reply_template
 from routing.services import assign_conversation
 
@@ -29,7 +31,20 @@ def _as_api_error(error: DjangoValidationError) -> ValidationError:
     return ValidationError({"detail": error.messages})
 
 
+CONFLICT = OpenApiResponse(description="Someone changed the conversation meanwhile.")
+RENDERED_TEMPLATE = inline_serializer(
+    "RenderedTemplate",
+    {
+        "id": drf_serializers.IntegerField(),
+        "name": drf_serializers.CharField(),
+        "text": drf_serializers.CharField(),
+    },
+    many=True,
+)
+
+
 class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Conversation.objects.none()  # for the schema; get_queryset scopes to the user
     filter_backends = [DjangoFilterBackend]
     filterset_class = ConversationFilter
     pagination_class = NewestFirst
@@ -59,6 +74,10 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             return serializers.ConversationDetailSerializer
         return serializers.ConversationSerializer
 
+    @extend_schema(
+        request=serializers.ReplySerializer,
+        responses={201: serializers.PostSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def reply(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
@@ -77,6 +96,10 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         post.refresh_from_db()
         return Response(serializers.PostSerializer(post).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=serializers.AssignSerializer,
+        responses={200: serializers.ConversationSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
@@ -92,6 +115,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
         return Response(serializers.ConversationSerializer(self.get_object()).data)
 
+    @extend_schema(
+        request=serializers.StatusSerializer, responses=serializers.ConversationSerializer
+    )
     @action(detail=True, methods=["post"], url_path="status")
     def change_status(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
@@ -103,6 +129,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(serializers.ConversationSerializer(self.get_object()).data)
 
+    @extend_schema(
+        request=serializers.NoteCreateSerializer, responses={201: serializers.NoteSerializer}
+    )
     @action(detail=True, methods=["post"])
     def notes(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
@@ -115,6 +144,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             raise _as_api_error(error) from error
         return Response(serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=RENDERED_TEMPLATE)
     @action(detail=True, methods=["get"], url_path="templates")
     def rendered_templates(self, request: Request, pk: str) -> Response:
         """The reply templates offered for this conversation, with variables filled in."""
@@ -137,10 +167,13 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Team.objects.none()
     serializer_class = serializers.TeamSerializer
     pagination_class = None
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Team.objects.none()
         return Team.objects.filter(pk__in=selectors.visible_team_ids(self.request.user))
 
 
@@ -149,6 +182,8 @@ class ReplyTemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = None
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReplyTemplate.objects.none()
         teams = selectors.visible_team_ids(self.request.user)
         return ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team__in=teams))
 

@@ -1,11 +1,17 @@
-// Live inbox: listens on the inbox WebSocket and keeps the table (or the open conversation)
-// up to date without a reload. Post text is untrusted: it only ever goes in via textContent.
+// Live inbox: listens on the inbox WebSocket and keeps the table up to date without a reload,
+// for the view and filters on screen: a row that stops matching them (assigned away from
+// "mine", resolved, moved to another team) leaves, one that starts matching arrives. Post text
+// is untrusted: it only ever goes in via textContent.
 (function () {
   "use strict";
 
   const rows = document.getElementById("conversation-rows");
-  const page = document.querySelector(".conversation-page");
+  const inbox = document.querySelector("section.inbox");
+  if (!rows || !inbox) return;
   const liveStatus = document.getElementById("live-status");
+  const ACTIVE = ["new", "open", "pending"];
+  const shown = inbox.dataset;
+  const teamIds = (shown.teamIds || "").split(",").filter(Boolean).map(Number);
   const emptyRow = rows && rows.querySelector("tr.empty");
   let retryDelay = 1000;
 
@@ -48,9 +54,33 @@
     const sla = cell("", "sla");
     sla.dataset.due = c.first_response_due_at || "";
     sla.dataset.met = c.first_response_at || "";
+    const status = document.createElement("td");
+    const statusLabel = document.createElement("span");
+    statusLabel.className = "status status-" + c.status;
+    statusLabel.textContent = c.status_label;
+    status.append(statusLabel);
     tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
-      cell(c.status_label), sla);
+      cell(c.assignee || "—", "assignee"), status, sla);
     return tr;
+  }
+
+  // The same rules as helpdesk/filters.py (ConversationFilter), for one pushed card.
+  function matchesView(c) {
+    if (shown.status ? c.status !== shown.status : ACTIVE.indexOf(c.status) === -1) return false;
+    if (!shown.status && c.snoozed_until && Date.parse(c.snoozed_until) > Date.now()) return false;
+    if (shown.view === "mine" && String(c.assignee_id) !== shown.userId) return false;
+    if (shown.view === "unassigned" && c.assignee_id !== null) return false;
+    if (shown.view === "team" && teamIds.indexOf(c.team_id) === -1) return false;
+    if (shown.platform && c.platform_code !== shown.platform) return false;
+    if (shown.intent && c.intent_code !== shown.intent) return false;
+    if (shown.priority !== "" && shown.priority !== undefined &&
+        String(c.priority) !== shown.priority) return false;
+    if (shown.search) {
+      const needle = shown.search.replace(/^@/, "").toLowerCase();
+      const haystack = [c.customer, c.customer_name, c.excerpt].join(" ").toLowerCase();
+      if (haystack.indexOf(needle) === -1) return false;
+    }
+    return true;
   }
 
   // Where a row belongs: the order the server renders the inbox in (selectors.inbox_for),
@@ -88,12 +118,17 @@
 
   function upsertRow(c) {
     const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
+    const wasSelected = existing && existing.classList.contains("selected");
     if (existing) existing.remove();
-    if (c.status === "resolved" || c.status === "closed") {
+    // A pushed card carries no SLA state: under an SLA filter, only rows already shown
+    // are kept up to date; the next load brings in any that started to match.
+    if (!matchesView(c) || (shown.sla && !existing)) {
       showEmptyIfNone();
       return;
     }
-    placeRow(renderRow(c));
+    const row = renderRow(c);
+    if (wasSelected) row.classList.add("selected");
+    placeRow(row);
     showEmptyIfNone();
     refreshTimers();
   }
@@ -123,13 +158,30 @@
     });
   }
 
+  // The view badges come from the server (one aggregate query), a moment after a change.
+  let countsTimer = null;
+  function refreshCounts() {
+    clearTimeout(countsTimer);
+    countsTimer = setTimeout(function () {
+      fetch("/inbox/counts/", { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (counts) {
+          if (!counts) return;
+          document.querySelectorAll("[data-count]").forEach(function (badge) {
+            const value = counts[badge.dataset.count];
+            if (value === undefined) return;
+            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " new" : value;
+            if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
+          });
+        })
+        .catch(function () { /* the next change tries again */ });
+    }, 300);
+  }
+
   function onMessage(event) {
     const data = JSON.parse(event.data);
-    if (rows) upsertRow(data.conversation);
-    if (page && String(data.conversation.id) === page.dataset.conversationId &&
-        data.event === "post.received") {
-      document.getElementById("new-activity").hidden = false;
-    }
+    upsertRow(data.conversation);
+    refreshCounts();
   }
 
   function connect() {

@@ -37,7 +37,9 @@ def office_hours(demo_account):
 def receive(demo_account, default_team, django_capture_on_commit_callbacks):
     """Deliver a customer post at the given instant and run its processing."""
 
-    def deliver(at: datetime, text: str = "@brand where is my order?", **author) -> Post:
+    # A plain question: the triage model reads "where is my order?" as a complaint, which
+    # the 24-hour complaints policy would time instead of the 60-minute default.
+    def deliver(at: datetime, text: str = "@brand do you ship to Canada?", **author) -> Post:
         author = InboundAuthor(external_id="cust-1", handle="maria", **author)
         item = InboundItemFactory(text=text, created_at=at, author=author)
         with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):

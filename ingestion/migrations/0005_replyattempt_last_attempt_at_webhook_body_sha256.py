@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingestion', '0003_customer_links'),
+        ('ingestion', '0004_encrypt_credentials'),
     ]
 
     operations = [

@@ -1,0 +1,165 @@
+// The conversation page: reply composer (templates, character counter), the live thread, and
+// collision detection: who else has this conversation open, and who is typing a reply.
+// Names and post text are untrusted: they go in via textContent; the thread is swapped for a
+// fragment the server rendered (and escaped).
+(function () {
+  "use strict";
+
+  const page = document.querySelector(".conversation-page");
+  if (!page) return;
+  const conversationId = page.dataset.conversationId;
+  const ownUserId = Number(page.dataset.userId);
+  const form = document.getElementById("reply-form");
+  const textarea = form && form.querySelector("textarea");
+  const counter = document.getElementById("char-counter");
+  const sendButton = document.getElementById("send-reply");
+  const presenceLine = document.getElementById("presence");
+  const thread = document.getElementById("thread");
+  const newActivity = document.getElementById("new-activity");
+  const statusLabel = document.getElementById("status");
+
+  // --- Composer -------------------------------------------------------------------------
+  const limit = form ? Number(form.dataset.charLimit) : 0;
+
+  // Platforms count characters, not UTF-16 units: an emoji is one.
+  function length(text) { return Array.from(text.trim()).length; }
+
+  function updateCounter() {
+    if (!textarea || !counter) return;
+    const left = limit - length(textarea.value);
+    counter.textContent = left >= 0 ? left + " characters left" : -left + " characters over the limit";
+    counter.dataset.state = left < 0 ? "over" : left < 20 ? "close" : "ok";
+    if (sendButton) sendButton.disabled = left < 0;
+  }
+
+  const templatesData = document.getElementById("reply-templates");
+  const templates = templatesData ? JSON.parse(templatesData.textContent) : [];
+  const picker = document.getElementById("template-picker");
+  if (picker && textarea) {
+    picker.addEventListener("change", function () {
+      const chosen = templates.find(function (t) { return String(t.id) === picker.value; });
+      picker.value = "";
+      if (!chosen) return;
+      const start = textarea.selectionStart, end = textarea.selectionEnd;
+      const before = textarea.value.slice(0, start), after = textarea.value.slice(end);
+      textarea.value = before + chosen.text + after;
+      textarea.focus();
+      textarea.selectionStart = textarea.selectionEnd = start + chosen.text.length;
+      updateCounter();
+      typing();
+    });
+  }
+  if (textarea) {
+    textarea.addEventListener("input", function () { updateCounter(); typing(); });
+    updateCounter();
+  }
+
+  // --- Presence ---------------------------------------------------------------------------
+  // channel -> {name, userId, typingUntil}
+  const others = new Map();
+  const TYPING_SHOWN_MS = 6000;
+
+  function renderPresence() {
+    if (!presenceLine) return;
+    const now = Date.now();
+    const viewing = new Map(), typingNames = new Set();
+    others.forEach(function (agent) {
+      if (agent.userId === ownUserId) return;
+      viewing.set(agent.userId, agent.name);
+      if (agent.typingUntil > now) typingNames.add(agent.name);
+    });
+    const names = Array.from(viewing.values());
+    if (!names.length) {
+      presenceLine.hidden = true;
+      presenceLine.textContent = "";
+      return;
+    }
+    const parts = names.map(function (name) {
+      return name + (typingNames.has(name) ? " is typing…" : " is viewing");
+    });
+    presenceLine.textContent = parts.join(" · ");
+    presenceLine.dataset.state = typingNames.size ? "typing" : "viewing";
+    presenceLine.hidden = false;
+  }
+  setInterval(renderPresence, 1000);
+
+  function onPresence(data) {
+    if (data.action === "leave") {
+      others.delete(data.channel);
+    } else {
+      const agent = others.get(data.channel) || { typingUntil: 0 };
+      agent.name = data.name;
+      agent.userId = data.user_id;
+      if (data.action === "typing") agent.typingUntil = Date.now() + TYPING_SHOWN_MS;
+      if (data.action === "idle") agent.typingUntil = 0;
+      others.set(data.channel, agent);
+    }
+    renderPresence();
+  }
+
+  // --- Live thread ------------------------------------------------------------------------
+  function refreshThread(event) {
+    fetch("/conversations/" + conversationId + "/thread/", { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null || !thread) return;
+        const known = new Set(Array.from(thread.querySelectorAll("[data-post-id]"),
+          function (li) { return li.dataset.postId; }));
+        thread.innerHTML = html;  // server-rendered, escaped by Django's templates
+        thread.querySelectorAll("[data-post-id]").forEach(function (li) {
+          if (!known.has(li.dataset.postId)) li.classList.add("fresh");
+        });
+        if (event === "post.received" && newActivity) {
+          newActivity.textContent = "The customer wrote again: read it before you reply.";
+          newActivity.hidden = false;
+        }
+      })
+      .catch(function () { /* the next change or a reload shows it */ });
+  }
+
+  // --- Socket -----------------------------------------------------------------------------
+  let socket = null;
+  let retryDelay = 1000;
+  let lastTypingSent = 0, idleTimer = null;
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function typing() {
+    const now = Date.now();
+    if (now - lastTypingSent > 2000) {
+      send({ type: "typing" });
+      lastTypingSent = now;
+    }
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () { send({ type: "idle" }); lastTypingSent = 0; }, 4000);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/conversations/" + conversationId + "/");
+    socket.addEventListener("open", function () { retryDelay = 1000; });
+    socket.addEventListener("message", function (message) {
+      const data = JSON.parse(message.data);
+      if (data.event === "presence") {
+        onPresence(data);
+      } else if (data.conversation) {
+        if (statusLabel) {
+          statusLabel.textContent = data.conversation.status_label;
+          statusLabel.className = "status status-" + data.conversation.status;
+        }
+        refreshThread(data.event);
+      }
+    });
+    socket.addEventListener("close", function (event) {
+      others.clear();
+      renderPresence();
+      if (event.code === 4401 || event.code === 4403) return;  // refused: retrying won't help
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+  }
+
+  connect();
+})();

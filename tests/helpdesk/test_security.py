@@ -1,0 +1,65 @@
+"""Security headers, login rate limiting and the API schema."""
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.urls import reverse
+
+from tests.factories import AGENT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get(reverse("login"))
+
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_repeated_wrong_passwords_lock_the_login(client, agent, settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    wrong = {"username": agent.username, "password": "nope"}
+
+    for _ in range(3):
+        client.post(reverse("login"), wrong)
+    locked = client.post(reverse("login"), {"username": agent.username, "password": AGENT_PASSWORD})
+
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_right_password_logs_in_through_the_rate_limiter(client, agent, settings):
+    settings.AXES_ENABLED = True
+
+    response = client.post(
+        reverse("login"), {"username": agent.username, "password": AGENT_PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(agent.pk)
+
+
+def test_openapi_schema_validates_and_names_the_endpoints(tmp_path):
+    path = tmp_path / "schema.yml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+
+    schema = yaml.safe_load(path.read_text())
+    assert schema["openapi"].startswith("3.")
+    assert "/api/conversations/{id}/reply/" in schema["paths"]
+
+
+def test_api_docs_page_serves_without_a_cdn(client, agent):
+    client.force_login(agent)
+
+    page = client.get(reverse("api-docs")).content.decode()
+
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower()

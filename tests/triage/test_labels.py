@@ -1,0 +1,86 @@
+"""The explicit mapping from the shipped data sets' labels onto Parley's intents/sentiments."""
+
+import csv
+
+import pytest
+
+from triage.datasets import DATA_DIR, build_shipped_splits
+from triage.labels import intent_from_complaints_row, sentiment_from_tweeteval, weak_intent
+
+
+def test_annotated_complaint_maps_to_complaint_whatever_it_says():
+    intent = intent_from_complaints_row(
+        text="@brand can you help? thanks", label="complaint", domain="software"
+    )
+    assert intent == "complaint"
+
+
+def test_tweet_not_addressed_to_a_brand_needs_no_reply():
+    for domain in ("random_tweet", "random_reply"):
+        intent = intent_from_complaints_row(text="Nice!!", label="other", domain=domain)
+        assert intent == "spam"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("@SquareUK do you have a pricing structure for non-profits?", "question"),
+        ("@Dropbox a native function could come in handy :) Thanks.", "feedback"),
+        ("@BootsHelp can you send me the receipt again", "request"),
+        ("@SamsungSupport Thank you!", "compliment"),
+        ("@NikeSupport The latest release", "other"),
+    ],
+)
+def test_non_complaints_to_brands_get_weak_rule_labels(text, intent):
+    assert intent_from_complaints_row(text=text, label="other", domain="retail") == intent
+    assert weak_intent(text) == intent
+
+
+def test_unknown_complaints_label_is_refused():
+    with pytest.raises(ValueError, match="Unknown complaints label 'maybe'"):
+        intent_from_complaints_row(text="hi", label="maybe", domain="retail")
+
+
+def test_tweeteval_labels_map_one_to_one_and_unknown_ones_are_refused():
+    assert [sentiment_from_tweeteval(x) for x in ("negative", "neutral", "positive")] == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
+    with pytest.raises(ValueError, match="Unknown TweetEval label '2'"):
+        sentiment_from_tweeteval("2")
+
+
+def test_shipped_splits_are_rebuilt_identically_from_the_source_files(tmp_path):
+    for name in ("complaints.csv", "sentiment.csv"):
+        (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
+
+    counts = build_shipped_splits(data_dir=tmp_path)
+
+    assert counts["intent_test.csv"] == 550
+    for name in counts:
+        assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+    with (tmp_path / "intent_train.csv").open() as handle:
+        labels = {row["label"] for row in csv.DictReader(handle)}
+    assert labels == {
+        "complaint",
+        "spam",
+        "question",
+        "request",
+        "compliment",
+        "feedback",
+        "other",
+    }
+
+
+def test_brand_tweets_join_the_sentiment_training_data_with_weak_labels():
+    with (DATA_DIR / "intent_train.csv").open() as handle:
+        intents = {row["text"]: row["label"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "sentiment_train.csv").open() as handle:
+        sentiments = {row["text"]: row["label"] for row in csv.DictReader(handle)}
+
+    weak = {"complaint": "negative", "question": "neutral", "compliment": "positive"}
+    for intent, sentiment in weak.items():
+        texts = [text for text, label in intents.items() if label == intent]
+        assert texts and all(sentiments[text] == sentiment for text in texts), intent
+    assert not any(sentiments.get(text) for text, label in intents.items() if label == "spam")

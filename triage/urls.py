@@ -1,0 +1,13 @@
+"""Triage endpoints; the lead includes them under /triage/ in helpdesk/urls.py."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "triage"
+
+urlpatterns = [
+    path("posts/<int:post_id>/feedback/", views.post_feedback, name="post-feedback"),
+    path("posts/<int:post_id>/explanation/", views.post_explanation, name="post-explanation"),
+    path("accuracy/", views.accuracy, name="accuracy"),
+]
