@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="parley_chaos", help="the private database")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    defaults = (150, 40, 20.0, 45.0) if args.short else (1500, 300, 90.0, 120.0)
+    defaults = (150, 40, 20.0, 45.0) if args.short else (1000, 200, 90.0, 240.0)
     for name, default in zip(
         ("posts", "replies", "seconds", "drain_seconds"), defaults, strict=True
     ):

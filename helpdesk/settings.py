@@ -194,6 +194,8 @@ CELERY_BEAT_SCHEDULE = {
 RELIABILITY_STRANDED_AFTER_SECONDS = env.float("RELIABILITY_STRANDED_AFTER_SECONDS", default=60.0)
 # The sweep queues one stranded item again at most this often (while a backlog drains).
 RELIABILITY_REQUEUE_EVERY_SECONDS = env.float("RELIABILITY_REQUEUE_EVERY_SECONDS", default=300.0)
+# ... and not at all while more than this many messages wait in the queue (workers behind).
+RELIABILITY_SWEEP_MAX_BACKLOG = env.int("RELIABILITY_SWEEP_MAX_BACKLOG", default=100)
 # A claim on a reply older than this belongs to a worker that died mid-call; keep it above the
 # connectors' HTTP timeout (30 s).
 INGESTION_REPLY_CLAIM_SECONDS = env.float("INGESTION_REPLY_CLAIM_SECONDS", default=120.0)

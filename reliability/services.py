@@ -153,6 +153,23 @@ def _first_requeue_lately(task_name: str, object_id: int) -> bool:
         return True  # no cache, probably no broker either: publish says so
 
 
+def queue_backlog() -> int | None:
+    """Messages waiting in the default queue; None when the broker cannot say (or is down)."""
+    if current_app.conf.task_always_eager:
+        return None
+    try:
+        with current_app.connection_for_write() as connection:
+            # One quick try: a sweep must not wait out a broker outage.
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2)
+            declared = connection.default_channel.queue_declare(
+                queue=current_app.conf.task_default_queue, passive=True
+            )
+    except Exception as error:
+        logger.debug("Queue length unknown: %s", error)
+        return None
+    return declared.message_count
+
+
 def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
     """Queue again everything committed whose task never ran or was lost: webhook deliveries
     never processed, posts never triaged, replies never attempted or abandoned mid-retry."""
@@ -160,6 +177,12 @@ def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
     from ingestion.services import stranded_work
     from ingestion.tasks import deliver_reply, process_webhook_delivery
 
+    backlog = queue_backlog()
+    if backlog is not None and backlog > settings.RELIABILITY_SWEEP_MAX_BACKLOG:
+        # Workers are behind: what looks stranded is most likely still queued. Adding it
+        # again would only grow the queue; the sweep waits until the backlog is worked off.
+        logger.info("Not re-queueing stranded work: %d messages still queued", backlog)
+        return {"deliveries": 0, "posts": 0, "replies": 0}
     deliveries, fresh_replies = stranded_work(now=now)
     posts = untriaged_posts(now=now)
     replies = sorted({*fresh_replies, *abandoned_replies(now=now)})

@@ -133,3 +133,16 @@ def test_an_unprocessed_webhook_delivery_is_processed_by_the_sweep(x_account, de
     assert counts["deliveries"] == 1
     assert delivery.processed_at is not None
     assert Post.objects.filter(direction=Direction.INBOUND).exists()
+
+
+def test_nothing_is_requeued_while_workers_are_behind(demo_account, default_team, monkeypatch):
+    from reliability import services
+
+    monkeypatch.setattr(services, "queue_backlog", lambda: 5000)
+    post = _untriaged_post(demo_account)
+
+    counts = requeue_stranded_work(now=timezone.now() + LATER)
+
+    post.refresh_from_db()
+    assert counts["posts"] == 0
+    assert post.intent == ""
