@@ -3,10 +3,12 @@ and restarted while posts and replies stream through (see chaos/harness.py)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -35,23 +37,10 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
     )
     # Its own database and Redis port, so it never touches the suite's or a `make chaos` run's.
     database = f"{settings_dict['NAME']}_chaos_{os.getpid()}"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chaos.harness",
-            "--short",
-            "--database",
-            database,
-            "--redis-port",
-            str(6391 + os.getpid() % 50),
-        ],
-        cwd=REPO,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=150,  # a hang guard; the run takes ~40 s
-    )
+    try:
+        run = _run_harness(database, database_url)
+    finally:
+        _drop(database)
     lines = run.stdout.strip().splitlines()
     assert lines, f"no output; stderr:\n{run.stderr[-3000:]}"
     result = json.loads(lines[-1])
@@ -68,3 +57,37 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
     assert result["faults"].get("worker_sigkill", 0) >= 2
     assert result["faults"].get("redis_restart", 0) >= 1
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def _run_harness(database: str, database_url: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "chaos.harness", "--short", "--database", database,
+        "--redis-port", str(6391 + os.getpid() % 50),
+    ]  # fmt: skip
+    # Its own process group, so a hung run is ended with its worker and Redis.
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=150)  # a hang guard; it takes ~45 s
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the chaos run hung; its output:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _drop(database: str) -> None:
+    settings_dict = connection.settings_dict
+    conninfo = (
+        f"host={settings_dict['HOST']} port={settings_dict['PORT'] or 5432} "
+        f"user={settings_dict['USER']} dbname=postgres"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

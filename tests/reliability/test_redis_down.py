@@ -43,9 +43,10 @@ def redis_down():
 
 
 def _drop_connections() -> None:
-    """Celery keeps a connection and producer pool; new ones read the broker URL again."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Celery keeps a connection and producer pool; new ones read the broker URL again.
+
+    The old pools are only dropped, not closed: kombu shares them per URL, process-wide.
+    """
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
