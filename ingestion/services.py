@@ -324,7 +324,10 @@ def deliver_reply(*, post_id: int) -> Post:
             post.delivery_status = DeliveryStatus.PENDING
             post.save(update_fields=["delivery_status"])
     account = post.conversation.account
-    outcome_unknown = False
+    # A reply whose last call went unanswered stays "unknown" until the platform has
+    # answered the check: if the check itself fails (429, 500, timeout), the next attempt
+    # must check again, never publish blind.
+    outcome_unknown = verify_first
     external_id = None
     status, error_text = DeliveryStatus.PENDING, ""
     try:
@@ -333,6 +336,7 @@ def deliver_reply(*, post_id: int) -> Post:
             external_id = connector.find_published_reply(
                 text=post.text, in_reply_to=post.in_reply_to, since=attempt.started_at
             )
+            outcome_unknown = False
         if external_id is None:
             external_id = _publish(connector, post)
         status = DeliveryStatus.SENT
