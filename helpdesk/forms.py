@@ -26,6 +26,15 @@ class ReplyForm(forms.Form):
     )
     # The newest post the agent had on screen; a newer one makes the send ask first.
     seen_post_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    channel = forms.ChoiceField(
+        choices=[
+            ("public", "Reply in public"),
+            ("private", "Take private: send as a private message, with a public note"),
+        ],
+        initial="public",
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
 
 class StatusForm(forms.Form):

@@ -16,6 +16,9 @@ class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
 
 
+# The longest private message (DM, Messenger) any platform accepts, in characters.
+PRIVATE_MESSAGE_CHAR_LIMIT = 2000
+
 # The longest public reply each platform accepts, in characters.
 REPLY_CHAR_LIMITS = {
     Platform.DEMO: 280,
@@ -247,6 +250,9 @@ class Post(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     raw = models.JSONField(default=dict, blank=True)
 
+    is_private = models.BooleanField(
+        default=False, help_text="An outbound private message (DM, Messenger), not a public reply."
+    )
     delivery_status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
     )

@@ -20,12 +20,25 @@ def check_template_syntax(body: str) -> None:
         raise ValidationError(f"Template error: {error}") from error
 
 
+# What the customer sees in public when an agent takes the conversation private.
+TAKEN_PRIVATE_NOTE = (
+    "Hi {{ customer.first_name }}, we've sent you a private message so we can look into this "
+    "with your details safely. ^{{ agent.first_name }}"
+)
+
+
 def render_reply_template(
     template: ReplyTemplate, *, conversation: Conversation, agent: AbstractBaseUser
 ) -> str:
     platform = conversation.account.platform
     variant = next((v for v in template.variants.all() if v.platform == platform), None)
-    body = variant.body if variant else template.body
+    return render_text(
+        variant.body if variant else template.body, conversation=conversation, agent=agent
+    )
+
+
+def render_text(body: str, *, conversation: Conversation, agent: AbstractBaseUser) -> str:
+    """`body` with the customer, agent and brand variables filled in."""
     customer = conversation.customer
     context = {
         "customer": {

@@ -22,6 +22,7 @@ from triage.services import triage_post
 
 from . import integrations
 from .models import (
+    PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
     Conversation,
     ConversationStatus,
@@ -32,6 +33,7 @@ from .models import (
     Post,
 )
 from .realtime import broadcast_conversation
+from .reply_templates import TAKEN_PRIVATE_NOTE, render_text
 
 MENTION = re.compile(r"@([\w.+-]+)")
 
@@ -85,12 +87,17 @@ def send_reply(
     agent: AbstractBaseUser,
     text: str,
     seen_post_id: int | None = None,
+    private: bool = False,
 ) -> Post:
-    """Store the agent's public reply and queue it for publishing on the platform.
+    """Store the agent's reply and queue it for publishing on the platform.
 
     The first reply stops the first-response clock. `seen_post_id` is the newest post the
     agent had on screen: if a newer one arrived since, StaleConversation is raised and nothing
     is sent, so nobody answers a message they have not read.
+
+    `private` takes the conversation private: `text` goes to the customer as a private message
+    and a short public note (TAKEN_PRIVATE_NOTE) answers the public post, so onlookers see the
+    brand responded. Both are stored, and sent, together.
     """
     text = text.strip()
     if not text:
@@ -102,10 +109,15 @@ def send_reply(
             .select_related("account")
             .get(pk=conversation_id)
         )
-        limit = REPLY_CHAR_LIMITS[conversation.account.platform]
+        limit = (
+            PRIVATE_MESSAGE_CHAR_LIMIT
+            if private
+            else REPLY_CHAR_LIMITS[conversation.account.platform]
+        )
         if len(text) > limit:
+            kind = "private messages" if private else "replies"
             raise ValidationError(
-                f"{conversation.account.get_platform_display()} replies are limited to "
+                f"{conversation.account.get_platform_display()} {kind} are limited to "
                 f"{limit} characters; this one has {len(text)}."
             )
         newest = conversation.posts.order_by("-id").values_list("pk", flat=True).first()
@@ -119,23 +131,28 @@ def send_reply(
             .values_list("external_id", flat=True)
             .first()
         )
-        reply = Post.objects.create(
-            conversation=conversation,
-            direction=Direction.OUTBOUND,
-            platform=conversation.account.platform,
-            agent=agent,
-            text=text,
-            in_reply_to=answered or "",
-            created_at=now,
-            delivery_status=DeliveryStatus.PENDING,
-        )
+        outbound = {
+            "conversation": conversation,
+            "direction": Direction.OUTBOUND,
+            "platform": conversation.account.platform,
+            "agent": agent,
+            "in_reply_to": answered or "",
+            "created_at": now,
+            "delivery_status": DeliveryStatus.PENDING,
+        }
+        reply = Post.objects.create(text=text, is_private=private, **outbound)
+        sent = [reply]
+        if private:
+            note = render_text(TAKEN_PRIVATE_NOTE, conversation=conversation, agent=agent)
+            sent.append(Post.objects.create(text=note, **outbound))
         record_first_response(conversation, responded_at=now)
         if conversation.status == ConversationStatus.NEW:
             conversation.status = ConversationStatus.OPEN
         if conversation.assignee_id is None:
             conversation.assignee = agent
         conversation.save()
-        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+        for post in sent:
+            transaction.on_commit(lambda pk=post.pk: _enqueue_delivery(pk))
         transaction.on_commit(lambda: broadcast_conversation(conversation.pk, event="reply.sent"))
     return reply
 

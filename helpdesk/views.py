@@ -19,7 +19,12 @@ from . import selectors, services
 from .filters import INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 from .health import health_report
-from .models import REPLY_CHAR_LIMITS, Conversation, ConversationStatus
+from .models import (
+    PRIVATE_MESSAGE_CHAR_LIMIT,
+    REPLY_CHAR_LIMITS,
+    Conversation,
+    ConversationStatus,
+)
 from .reply_templates import render_reply_template
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q")
@@ -117,6 +122,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     agent=request.user,
                     text=form.cleaned_data["text"],
                     seen_post_id=form.cleaned_data["seen_post_id"],
+                    private=form.cleaned_data["channel"] == "private",
                 )
             except services.StaleConversation as error:
                 form.add_error(None, error)
@@ -161,6 +167,7 @@ def _conversation_context(
         "form": form,
         "stale": stale,
         "char_limit": REPLY_CHAR_LIMITS[current.account.platform],
+        "private_char_limit": PRIVATE_MESSAGE_CHAR_LIMIT,
         "reply_templates": templates,
         "past_conversations": selectors.past_conversations(request.user, current),
         "teammates": selectors.team_agents(current),

@@ -401,9 +401,10 @@ def give_up_reply(*, post_id: int) -> None:
 
 
 def _publish(connector: Connector, post: Post) -> str:
-    """A private message when the customer wrote privately, else a public reply."""
+    """A private message when the agent took the conversation private or the customer wrote
+    privately, else a public reply."""
     answered = _stored_post(post.platform, post.in_reply_to) if post.in_reply_to else None
-    if answered is not None and answered.raw.get("parley_kind") == "message":
+    if post.is_private or (answered is not None and answered.raw.get("parley_kind") == "message"):
         return connector.send_private_message(
             recipient_id=post.conversation.customer.external_id,
             text=post.text,

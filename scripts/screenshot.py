@@ -53,7 +53,7 @@ def take_screenshot(output: Path) -> None:
 
             # Answer a complaint, so one row reads "answered".
             page.locator(ROWS).filter(has_text="Complaint").last.locator("td.who a").click()
-            page.get_by_label(re.compile("Public reply")).fill(
+            page.get_by_label(re.compile("Reply to @")).fill(
                 "Sorry about that! We're on it, could you DM us?"
             )
             page.get_by_role("button", name="Send reply").click()

@@ -220,3 +220,14 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
     }
 
     assert {".git", ".venv", ".env", "parley.sqlite3*", "staticfiles"} <= ignored
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_the_readme():
+    settings_source = (REPO_ROOT / "helpdesk" / "settings.py").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+
+    undocumented = sorted(name for name in read if f"| `{name}`" not in readme)
+
+    assert read, "settings.py reads no environment variable?"
+    assert undocumented == []

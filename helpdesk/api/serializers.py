@@ -111,6 +111,10 @@ class ConversationDetailSerializer(ConversationSerializer):
 class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10_000, trim_whitespace=True)
     seen_post_id = serializers.IntegerField(required=False, min_value=1)
+    private = serializers.BooleanField(
+        default=False,
+        help_text="Send as a private message, with a public note that the conversation moved.",
+    )
 
 
 class AssignSerializer(serializers.Serializer):

@@ -9,16 +9,18 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from helpdesk import selectors, services
 from helpdesk.filters import ConversationFilter
-from helpdesk.models import Conversation, Post, ReplyTemplate, Team
+from helpdesk.models import Conversation, Customer, Post, ReplyTemplate, Team
 from helpdesk.reply_templates import render_reply_template
 from routing.services import assign_conversation
+from sla.models import SlaTimer
+from sla.selectors import timers_of
 
 from . import serializers
 
@@ -38,6 +40,23 @@ RENDERED_TEMPLATE = inline_serializer(
         "id": drf_serializers.IntegerField(),
         "name": drf_serializers.CharField(),
         "text": drf_serializers.CharField(),
+    },
+    many=True,
+)
+
+
+SLA_TIMER = inline_serializer(
+    "SlaTimer",
+    {
+        "kind": drf_serializers.CharField(),
+        "label": drf_serializers.CharField(),
+        "state": drf_serializers.CharField(),
+        "due_at": drf_serializers.DateTimeField(allow_null=True),
+        "at_risk_at": drf_serializers.DateTimeField(allow_null=True),
+        "paused": drf_serializers.BooleanField(),
+        "stopped_at": drf_serializers.DateTimeField(allow_null=True),
+        "target_seconds": drf_serializers.IntegerField(),
+        "business_seconds": drf_serializers.IntegerField(allow_null=True),
     },
     many=True,
 )
@@ -88,6 +107,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
                 agent=request.user,
                 text=data["text"],
                 seen_post_id=data.get("seen_post_id"),
+                private=data["private"],
             )
         except services.StaleConversation as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
@@ -192,3 +212,42 @@ def _validated(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Customers the user has a conversation with in their teams."""
+
+    queryset = Customer.objects.none()
+    serializer_class = serializers.CustomerSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Customer.objects.none()
+        visible = selectors.visible_conversations(self.request.user)
+        return Customer.objects.filter(pk__in=visible.values("customer_id"))
+
+    @extend_schema(responses=serializers.ConversationSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def conversations(self, request: Request, pk: str) -> Response:
+        """The customer's conversations the user may see, newest first."""
+        customer = self.get_object()
+        conversations = (
+            selectors.visible_conversations(request.user)
+            .filter(customer=customer)
+            .select_related("customer", "account", "team", "assignee")
+            .prefetch_related("tags")
+            .order_by("-created_at")[:100]
+        )
+        return Response(serializers.ConversationSerializer(conversations, many=True).data)
+
+
+class SlaTimersView(viewsets.ViewSet):
+    """The SLA timers of a conversation: state, due instant, pauses."""
+
+    @extend_schema(responses=SLA_TIMER)
+    def list(self, request: Request, conversation_pk: str) -> Response:
+        try:
+            return Response(timers_of(request.user, int(conversation_pk)))
+        except SlaTimer.DoesNotExist as missing:
+            raise NotFound("No such conversation in your teams.") from missing

@@ -19,14 +19,24 @@
   const statusLabel = document.getElementById("status");
 
   // --- Composer -------------------------------------------------------------------------
-  const limit = form ? Number(form.dataset.charLimit) : 0;
+  // A private message has a longer limit than a public reply; the radio buttons choose.
+  function limit() {
+    const channel = form && form.querySelector("input[name=channel]:checked");
+    const key = channel && channel.value === "private" ? "privateCharLimit" : "charLimit";
+    return form ? Number(form.dataset[key]) : 0;
+  }
+  if (form) {
+    form.querySelectorAll("input[name=channel]").forEach(function (radio) {
+      radio.addEventListener("change", updateCounter);
+    });
+  }
 
   // Platforms count characters, not UTF-16 units: an emoji is one.
   function length(text) { return Array.from(text.trim()).length; }
 
   function updateCounter() {
     if (!textarea || !counter) return;
-    const left = limit - length(textarea.value);
+    const left = limit() - length(textarea.value);
     counter.textContent = left >= 0 ? left + " characters left" : -left + " characters over the limit";
     counter.dataset.state = left < 0 ? "over" : left < 20 ? "close" : "ok";
     if (sendButton) sendButton.disabled = left < 0;

@@ -135,16 +135,6 @@
 
   // "12:04 left" / "3:10 overdue": minutes and seconds, so a countdown never reads as a time
   // of day.
-  function formatRemaining(ms) {
-    const total = Math.floor(Math.abs(ms) / 1000);
-    const hours = Math.floor(total / 3600);
-    const minutes = Math.floor(total / 60) % 60;
-    const seconds = String(total % 60).padStart(2, "0");
-    const clock = hours ? hours + ":" + String(minutes).padStart(2, "0") + ":" + seconds
-      : minutes + ":" + seconds;
-    return clock + (ms < 0 ? " overdue" : " left");
-  }
-
   function refreshTimers() {
     document.querySelectorAll("td.sla").forEach(function (td) {
       if (td.dataset.met) {
@@ -152,7 +142,7 @@
         td.dataset.state = "met";
       } else if (td.dataset.due) {
         const remaining = new Date(td.dataset.due) - new Date();
-        td.textContent = formatRemaining(remaining);
+        td.textContent = window.ParleyClock.formatRemaining(remaining);
         td.dataset.state = remaining < 0 ? "breached" : remaining < 5 * 60 * 1000 ? "at-risk" : "ok";
       }
     });

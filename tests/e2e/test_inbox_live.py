@@ -66,7 +66,7 @@ def test_agent_sees_a_new_post_live_and_answers_it(parley_server, page):
     expect(page).to_have_url(parley_server.url(f"/conversations/{new_id}/"))
     expect(page.locator("#first-response")).to_have_text("not yet answered")
     reply = "Sorry about that! We're on it — could you DM us your order number?"
-    page.get_by_label(re.compile("Public reply")).fill(reply)
+    page.get_by_label(re.compile("Reply to @")).fill(reply)
     page.get_by_role("button", name="Send reply").click()
 
     expect(page.locator(".post.outbound .text").last).to_have_text(reply)

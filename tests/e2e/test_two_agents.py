@@ -111,7 +111,7 @@ def test_two_agents_share_a_live_team_queue(orders_server, browser_for):
 
     # Ana answers with the team's template, its variables filled for this customer and her.
     ana.locator("#template-picker").select_option(label="Order follow-up")
-    reply = ana.get_by_label(re.compile("Public reply"))
+    reply = ana.get_by_label(re.compile("Reply to @"))
     expect(reply).to_have_value(re.compile(r"^Hi \S+, Ana from Orders here: on it!$"))
     expect(ben.locator("#presence")).to_have_text("Ana is typing…")
     text = reply.input_value()

@@ -389,3 +389,27 @@ def test_inbound_posts_offer_one_click_tag_corrections(client, agent, default_te
     assert '<option value="complaint" selected>Complaint</option>' in page
     assert '<option value="negative" selected>Negative</option>' in page
     assert "js/triage.js" in page
+
+
+def test_running_sla_timers_carry_their_due_instants_for_the_live_countdown(
+    client, agent, default_team
+):
+    conversation = ConversationFactory(team=default_team)
+    PostFactory(conversation=conversation)
+    due = timezone.now() + timedelta(minutes=15)
+    SlaTimer.objects.create(
+        conversation=conversation,
+        kind=TimerKind.FIRST_RESPONSE,
+        state=TimerState.OK,
+        target_seconds=900,
+        started_at=timezone.now(),
+        due_at=due,
+        at_risk_at=due - timedelta(minutes=3),
+    )
+    client.force_login(agent)
+
+    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+
+    assert f'data-due="{due.isoformat()}"' in page
+    assert 'class="countdown"' in page
+    assert "js/sla_timers.js" in page

@@ -80,3 +80,24 @@ def test_pages_require_login(client, waiting_post):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_taking_a_conversation_private_sends_a_dm_and_a_public_note(
+    client, agent, waiting_post, django_capture_on_commit_callbacks
+):
+    agent.first_name = "Dana"
+    agent.save()
+    client.force_login(agent)
+    url = reverse("conversation", args=[waiting_post.conversation_id])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"text": "Please send us your order number here.", "channel": "private"})
+
+    private, public = Post.objects.filter(direction=Direction.OUTBOUND).order_by("id")
+    assert private.is_private and private.text == "Please send us your order number here."
+    assert private.external_id.startswith("demo-message-")
+    assert not public.is_private
+    assert "we've sent you a private message" in public.text
+    assert public.text.endswith("^Dana")
+    assert public.external_id.startswith("demo-reply-")
+    assert public.in_reply_to == private.in_reply_to == "in-1"
