@@ -194,6 +194,8 @@ class Conversation(models.Model):
             models.Index(fields=["team", "status", "first_response_due_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["customer", "account", "status"]),
+            # Reports: conversations of a period.
+            models.Index(fields=["created_at"], name="conversation_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -273,7 +275,16 @@ class Post(models.Model):
                 fields=["platform", "external_id"], name="post_unique_per_platform"
             )
         ]
-        indexes = [models.Index(fields=["conversation", "created_at"])]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"]),
+            # Reports: inbound volume of a period (heatmap, trends, spike baselines), and a
+            # conversation's replies around a post (response times).
+            models.Index(fields=["direction", "created_at"], name="post_direction_created_idx"),
+            models.Index(
+                fields=["conversation", "direction", "created_at"],
+                name="post_conv_direction_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.platform}:{self.external_id}"

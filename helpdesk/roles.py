@@ -14,7 +14,7 @@ AGENT = "Agent"
 SUPERVISOR = "Supervisor"
 ADMIN = "Admin"
 
-PARLEY_APPS = ["helpdesk", "ingestion", "triage", "routing", "sla"]
+PARLEY_APPS = ["helpdesk", "ingestion", "triage", "routing", "sla", "reports"]
 
 # Agents work conversations; they read templates but change no settings.
 AGENT_PERMISSIONS = [

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reports.consumers import CockpitConsumer
 from sla.consumers import SlaAlertConsumer
 
 from .consumers import ConversationConsumer, InboxConsumer
@@ -8,4 +9,5 @@ websocket_urlpatterns = [
     path("ws/inbox/", InboxConsumer.as_asgi()),
     path("ws/conversations/<int:conversation_id>/", ConversationConsumer.as_asgi()),
     path("ws/sla/", SlaAlertConsumer.as_asgi()),
+    path("ws/cockpit/", CockpitConsumer.as_asgi()),
 ]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "routing",
     "sla",
     "reliability",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,38 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 )
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+
+# Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
+# posts with its usual volume over the SPIKE_BASELINE_HOURS before; a spike needs at least
+# SPIKE_MIN_POSTS posts and SPIKE_FACTOR times the usual count.
+SPIKE_DETECT_SECONDS = env.float("SPIKE_DETECT_SECONDS", default=60.0)
+SPIKE_WINDOW_MINUTES = env.int("SPIKE_WINDOW_MINUTES", default=5)
+SPIKE_BASELINE_HOURS = env.int("SPIKE_BASELINE_HOURS", default=24)
+SPIKE_MIN_POSTS = env.int("SPIKE_MIN_POSTS", default=20)
+SPIKE_FACTOR = env.float("SPIKE_FACTOR", default=4.0)
+# A single post is "going viral" at this many retweets, likes, replies and shares an hour.
+SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR = env.float("SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR", default=500.0)
+# CSAT: how often newly resolved conversations are offered their survey message (when the
+# platform has an active survey template); the public link is built on PUBLIC_BASE_URL.
+CSAT_SEND_SECONDS = env.float("CSAT_SEND_SECONDS", default=60.0)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE["detect-volume-spikes"] = {
+    "task": "reports.tasks.detect_spikes",
+    "schedule": SPIKE_DETECT_SECONDS,
+}
+# Mail (the weekly report): EMAIL_URL such as smtp+tls://user:password@mail.example.com:587;
+# without it, mail is printed to the server log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
+CELERY_BEAT_SCHEDULE["send-weekly-report"] = {
+    # Hourly: the task itself sends each week's report once, on the first tick after it ends.
+    "task": "reports.tasks.send_weekly_report",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["offer-csat-surveys"] = {
+    "task": "reports.tasks.offer_csat_surveys",
+    "schedule": CSAT_SEND_SECONDS,
+}
 
 # The demo platform: posts per minute it produces when polled.
 DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.0)

@@ -4,6 +4,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from reports.urls import api_urlpatterns as report_api_urlpatterns
+from reports.urls import public_urlpatterns as csat_urlpatterns
+
 from . import views
 
 urlpatterns = [
@@ -36,7 +39,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/reports/", include(report_api_urlpatterns)),
     path("api/", include("helpdesk.api.urls")),
+    path("dashboards/", include("reports.urls")),
+    path("csat/", include(csat_urlpatterns)),
     path("admin/", admin.site.urls),
     path("sla/", include("sla.urls")),
     path("triage/", include("triage.urls")),

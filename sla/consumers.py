@@ -3,32 +3,19 @@ supervisor (an agent with the `sla.receive_team_alerts` permission) about their 
 
 from __future__ import annotations
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
+from helpdesk.consumers import UserGroupsConsumer
 from helpdesk.selectors import visible_team_ids
 
 from .models import SUPERVISOR_PERMISSION
 from .services import alert_team_group, alert_user_group
 
 
-class SlaAlertConsumer(AsyncJsonWebsocketConsumer):
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
-        self.groups_joined = await database_sync_to_async(alert_groups_for)(user)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
+class SlaAlertConsumer(UserGroupsConsumer):
     async def sla_alert(self, message: dict) -> None:
         await self.send_json(message["alert"])
+
+    def groups_for(self, user) -> list[str]:
+        return alert_groups_for(user)
 
 
 def alert_groups_for(user) -> list[str]:
