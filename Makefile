@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-embedded test-production lint format migrate demo clean bench
+.PHONY: venv run test test-embedded test-production lint format migrate demo clean bench chaos
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
 bench: venv
 	env DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json)
+
+# Fault injection (docs/reliability.md): a real worker on a private Redis (port 6390) and a
+# private database on the PostgreSQL of DATABASE_URL, killed and restarted while posts and
+# replies stream through. The last line is one JSON object; the exit status says if it held.
+chaos: venv
+	env DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) -m chaos.harness
 
 clean:
 	rm -rf $(VENV) parley.sqlite3* staticfiles .pytest_cache .ruff_cache

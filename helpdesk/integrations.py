@@ -122,6 +122,9 @@ def _next_attempt(attempts: int) -> datetime | None:
 
 
 def _enqueue(delivery_id: int) -> None:
+    from reliability.services import publish
+
     from .tasks import deliver_integration_event
 
-    deliver_integration_event.delay(delivery_id)
+    # The delivery is in the outbox: with the broker down, retry_due sends it later.
+    publish(deliver_integration_event, delivery_id)

@@ -198,5 +198,7 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
 
 def _enqueue_delivery(post_id: int) -> None:
     from ingestion.tasks import deliver_reply
+    from reliability.services import publish
 
-    deliver_reply.delay(post_id)
+    # The reply is committed; if the broker is down the reliability sweep queues it again.
+    publish(deliver_reply, post_id)

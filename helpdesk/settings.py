@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "triage",
     "routing",
     "sla",
+    "reliability",
     "reports",
 ]
 
@@ -135,6 +136,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Lets a test run its own worker on a queue no other worker reads.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# At-least-once delivery (see docs/reliability.md): a message is acked only after its task
+# ran (acks_late) and goes back to the queue when the worker dies under it. Redis hands an
+# unacked message to another worker after the visibility timeout: longer than any task runs
+# and than the furthest eta (SLA_EXACT_CHECK_HORIZON_SECONDS), else an eta task runs twice.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # A broker that is down must fail a publish quickly, not hold a web request.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# Publishing after commit retries briefly; if the broker stays down the row is stored and
+# the reliability sweep queues it again (reliability.services.requeue_stranded_work).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for Redis to come back
+# Tasks that raise are retried with exponential backoff and jitter, then recorded as a dead
+# letter (reliability.models.DeadLetter) an admin can inspect and replay.
+RELIABILITY_TASK_MAX_RETRIES = env.int("RELIABILITY_TASK_MAX_RETRIES", default=5)
+RELIABILITY_RETRY_BACKOFF_MAX = env.int("RELIABILITY_RETRY_BACKOFF_MAX", default=600)
 
 # How often each account is polled and the SLA sweep runs (seconds). Celery beat uses this
 # schedule in production; `manage.py serve` runs the same entries in-process on the embedded
@@ -154,11 +181,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.sweep_sla_timers",
         "schedule": SLA_SWEEP_SECONDS,
     },
+    "requeue-stranded-work": {
+        "task": "reliability.tasks.requeue_stranded_work",
+        "schedule": env.float("RELIABILITY_SWEEP_SECONDS", default=30.0),
+    },
     "retry-integration-webhooks": {
         "task": "helpdesk.tasks.retry_integration_events",
         "schedule": 60.0,
     },
 }
+# Work whose task has not run this long after commit (posts never triaged, replies whose
+# task was lost with a broker restart) is queued again by the sweep above.
+RELIABILITY_STRANDED_AFTER_SECONDS = env.float("RELIABILITY_STRANDED_AFTER_SECONDS", default=60.0)
+# The sweep queues one stranded item again at most this often (while a backlog drains).
+RELIABILITY_REQUEUE_EVERY_SECONDS = env.float("RELIABILITY_REQUEUE_EVERY_SECONDS", default=300.0)
+# ... and not at all while more than this many messages wait in the queue (workers behind).
+RELIABILITY_SWEEP_MAX_BACKLOG = env.int("RELIABILITY_SWEEP_MAX_BACKLOG", default=100)
+# A claim on a reply older than this belongs to a worker that died mid-call; keep it above the
+# connectors' HTTP timeout (30 s).
+INGESTION_REPLY_CLAIM_SECONDS = env.float("INGESTION_REPLY_CLAIM_SECONDS", default=120.0)
+# A pending reply attempted before and untouched this long has lost its retrying task; keep
+# it above deliver_reply's largest backoff (256 s).
+RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
+    "RELIABILITY_REPLY_RETRY_AFTER_SECONDS", default=600.0
+)
+# The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 
 # Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
 # posts with its usual volume over the SPIKE_BASELINE_HOURS before; a spike needs at least

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from rest_framework import serializers
 from helpdesk.models import Platform
 
 from .connectors import InboundAuthor, InboundItem
+from .json_input import loads_storable
 from .models import PlatformAccount
 from .services import ingest_item
 
@@ -37,15 +37,7 @@ class ImportReport:
 
 def parse_line(line: str | bytes) -> tuple[str, InboundItem]:
     """The platform and the item of one line; raises ValueError saying what is wrong."""
-    try:
-        if isinstance(line, bytes):
-            line = line.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"not UTF-8 text (byte {error.start + 1})") from error
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
+    data = loads_storable(line)
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     serializer = ImportedPostSerializer(data=data)

@@ -77,6 +77,9 @@ class WebhookDelivery(models.Model):
 
     platform = models.CharField(max_length=20, choices=Platform.choices)
     body = models.JSONField()
+    # SHA-256 of the raw body: a platform's redelivery of the same body is acknowledged
+    # without storing it twice.
+    body_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -102,6 +105,9 @@ class ReplyAttempt(models.Model):
     # Set while a worker is calling the platform, cleared when the call has ended either way.
     claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When a worker last claimed it: the reliability sweep retries a pending reply whose
+    # task was lost once it has been quiet longer than any retry backoff.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     outcome_unknown = models.BooleanField(
         default=False, help_text="The last call ended without an answer from the platform."
     )

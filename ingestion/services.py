@@ -45,9 +45,8 @@ logger = logging.getLogger(__name__)
 
 # The longest a failing account waits between polls.
 MAX_BACKOFF_SECONDS = 3600
-# A claim on a reply older than this belongs to a worker that died mid-call: every HTTP call
-# has a 30-second timeout, so a live call cannot last this long.
-REPLY_CLAIM_SECONDS = 120
+# A claim on a reply older than settings.INGESTION_REPLY_CLAIM_SECONDS (120 s) belongs to a
+# worker that died mid-call: every HTTP call has a 30-second timeout.
 # Work whose task has not run this long after commit is queued again, at most a batch a tick.
 STRANDED_AFTER_SECONDS = 60
 STRANDED_BATCH = 500
@@ -236,7 +235,8 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
             webhook_items = parse_account_activity(delivery.body)
         else:
             webhook_items = parse_meta_delivery(delivery.body)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A signed body of the wrong shape: recorded on the delivery, never retried.
         logger.warning("Webhook delivery %s cannot be read: %r", delivery.pk, error)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"
@@ -311,10 +311,12 @@ def deliver_reply(*, post_id: int) -> Post:
         if post.delivery_status == DeliveryStatus.SENT:
             return post
         attempt, _ = ReplyAttempt.objects.select_for_update().get_or_create(post=post)
-        if attempt.claimed_at and (now - attempt.claimed_at).total_seconds() < REPLY_CLAIM_SECONDS:
+        claim_seconds = settings.INGESTION_REPLY_CLAIM_SECONDS
+        if attempt.claimed_at and (now - attempt.claimed_at).total_seconds() < claim_seconds:
             return post
         verify_first = attempt.outcome_unknown
         attempt.claimed_at = now
+        attempt.last_attempt_at = now
         attempt.attempts += 1
         attempt.outcome_unknown = True  # until the platform answers
         attempt.save()
@@ -322,7 +324,10 @@ def deliver_reply(*, post_id: int) -> Post:
             post.delivery_status = DeliveryStatus.PENDING
             post.save(update_fields=["delivery_status"])
     account = post.conversation.account
-    outcome_unknown = False
+    # A reply whose last call went unanswered stays "unknown" until the platform has
+    # answered the check: if the check itself fails (429, 500, timeout), the next attempt
+    # must check again, never publish blind.
+    outcome_unknown = verify_first
     external_id = None
     status, error_text = DeliveryStatus.PENDING, ""
     try:
@@ -331,6 +336,7 @@ def deliver_reply(*, post_id: int) -> Post:
             external_id = connector.find_published_reply(
                 text=post.text, in_reply_to=post.in_reply_to, since=attempt.started_at
             )
+            outcome_unknown = False
         if external_id is None:
             external_id = _publish(connector, post)
         status = DeliveryStatus.SENT
@@ -366,7 +372,9 @@ def stranded_work(*, now: datetime | None = None) -> tuple[list[int], list[int]]
     beat tick queues them again. Replies already attempted are left to their task's retries,
     so a platform that is down is not called more often than the backoff allows.
     """
-    cutoff = (now or timezone.now()) - timedelta(seconds=STRANDED_AFTER_SECONDS)
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=min(STRANDED_AFTER_SECONDS, settings.RELIABILITY_STRANDED_AFTER_SECONDS)
+    )
     deliveries = list(
         WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
         .order_by("pk")
@@ -530,5 +538,8 @@ def _conversation_for(
 
 def _enqueue_processing(post_id: int) -> None:
     from helpdesk.tasks import process_inbound_post
+    from reliability.services import publish
 
-    process_inbound_post.delay(post_id)
+    # A broker that is down must not fail the caller: the post is committed, and the
+    # reliability sweep queues its triage again.
+    publish(process_inbound_post, post_id)

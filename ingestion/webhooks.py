@@ -1,9 +1,12 @@
 """Webhook endpoints for the platforms that push: Meta (Facebook Pages, Instagram) and the
 X Account Activity API.
 
-Every delivery is checked against the app secret's HMAC first (403 and nothing stored when it
-does not match), then parsed (400 for malformed JSON), then stored and acknowledged at once; a
-Celery task turns it into posts, where dedupe makes repeated deliveries harmless.
+Every delivery is size-checked (413 above WEBHOOK_MAX_BODY_BYTES), checked against the app
+secret's HMAC (403 and nothing stored when it does not match), then parsed (400 for malformed
+JSON, invalid UTF-8, deep nesting or text Postgres cannot store: see json_input), then
+stored and acknowledged at once; a Celery task turns it into posts, where dedupe makes
+repeated deliveries harmless. The same body delivered again is acknowledged, not stored twice.
+Storing needs only the database: with Redis down the delivery is kept and queued later.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from helpdesk.models import Platform
 
+from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,9 @@ META_OBJECTS = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
 def meta_webhook(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _meta_handshake(request)
+    too_big = _too_big(request)
+    if too_big is not None:
+        return too_big
     signature = request.headers.get("X-Hub-Signature-256", "")
     expected = [
         "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
@@ -45,12 +52,13 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
     body = _json_object(request)
     if isinstance(body, HttpResponse):
         return body
-    platform = META_OBJECTS.get(body.get("object"))
+    kind = body.get("object")
+    platform = META_OBJECTS.get(kind) if isinstance(kind, str) else None
     if platform is None:
         return _bad_request(
             f"Unsupported object {body.get('object')!r}; expected page or instagram."
         )
-    _store(platform, body)
+    _store(platform, body, request.body)
     return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
 
 
@@ -60,6 +68,9 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
     secrets = _secrets(settings.X_CONSUMER_SECRET, "consumer_secret", [Platform.TWITTER])
     if request.method == "GET":
         return _x_crc(request, secrets)
+    too_big = _too_big(request)
+    if too_big is not None:
+        return too_big
     signature = request.headers.get("X-Twitter-Webhooks-Signature", "")
     expected = ["sha256=" + _b64_hmac(secret, request.body) for secret in secrets]
     if not _matches(signature, expected):
@@ -72,7 +83,7 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         return body
     if "for_user_id" not in body:
         return _bad_request("Not an Account Activity delivery: no for_user_id.")
-    _store(Platform.TWITTER, body)
+    _store(Platform.TWITTER, body, request.body)
     return HttpResponse(status=200)
 
 
@@ -121,11 +132,32 @@ def _b64_hmac(secret: str, message: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
+def _too_big(request: HttpRequest) -> HttpResponse | None:
+    """413 before reading a body over the limit (the declared length, then the real one)."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    message = f"Body larger than {limit} bytes."
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _bad_request("Invalid Content-Length.")
+    if declared > limit:
+        logger.warning("Webhook: %s", message)
+        return HttpResponse(message, status=413, content_type="text/plain")
+    try:
+        size = len(request.body)
+    except RequestDataTooBig:
+        size = limit + 1
+    if size > limit:
+        logger.warning("Webhook: %s", message)
+        return HttpResponse(message, status=413, content_type="text/plain")
+    return None
+
+
 def _json_object(request: HttpRequest) -> dict | HttpResponse:
     try:
-        body = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return _bad_request(f"Malformed JSON: {error}")
+        body = loads_storable(request.body)
+    except ValueError as error:
+        return _bad_request(f"Malformed JSON: {error}.")
     if not isinstance(body, dict):
         return _bad_request("Expected a JSON object.")
     return body
@@ -136,10 +168,22 @@ def _bad_request(message: str) -> HttpResponse:
     return HttpResponse(message, status=400, content_type="text/plain")
 
 
-def _store(platform: str, body: dict) -> WebhookDelivery:
+def _store(platform: str, body: dict, raw: bytes) -> WebhookDelivery:
+    """Keep the delivery (once per distinct body) and queue its processing after commit.
+
+    Only the database must answer: a broker that is down is logged and the delivery waits
+    for the beat tick that queues unprocessed deliveries again.
+    """
+    from reliability.services import enqueue_on_commit
+
     from .tasks import process_webhook_delivery
 
+    digest = hashlib.sha256(raw).hexdigest()
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(platform=platform, body=body)
-        transaction.on_commit(lambda: process_webhook_delivery.delay(delivery.pk))
+        seen = WebhookDelivery.objects.filter(platform=platform, body_sha256=digest).first()
+        if seen is not None:
+            logger.info("Webhook: %s repeated; already stored", seen)
+            return seen
+        delivery = WebhookDelivery.objects.create(platform=platform, body=body, body_sha256=digest)
+        enqueue_on_commit(process_webhook_delivery, delivery.pk)
     return delivery

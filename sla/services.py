@@ -377,8 +377,10 @@ def _reply_out_of_hours(
 
     def enqueue() -> None:
         from ingestion.tasks import deliver_reply
+        from reliability.services import publish
 
-        deliver_reply.delay(reply.pk)
+        # Stored pending: with the broker down, the reliability sweep sends it later.
+        publish(deliver_reply, reply.pk)
 
     transaction.on_commit(enqueue)
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ingestion.imports import import_export, import_lines, is_platform_export
+from ingestion.json_input import unstorable_reason
 from ingestion.models import PlatformAccount
 
 
@@ -68,9 +69,14 @@ class Command(BaseCommand):
                 document = json.loads(handle.read())
         except FileNotFoundError as error:
             raise CommandError(f"No such file: {file}") from error
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return None  # JSON Lines, or broken: the line-by-line import says which line
-        return document if is_platform_export(document) else None
+        if not is_platform_export(document):
+            return None
+        problem = unstorable_reason(document)
+        if problem:
+            raise CommandError(f"{file}: {problem}.")
+        return document
 
     def _summarise(self, file: Path, report, *, unit: str) -> None:
         for number, reason in report.errors:

@@ -1,0 +1,465 @@
+"""The fault-injection run behind `make chaos`: no post lost, no reply sent twice.
+
+A real Celery worker (chaos.worker) on a private Redis and a private PostgreSQL database
+processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view) and
+agents' replies (through helpdesk.services.send_reply, published by the real tweepy client
+to chaos.stub). Meanwhile the harness SIGKILLs the worker, restarts the private Redis
+(`shutdown nosave`: every queued message is lost), terminates the worker's PostgreSQL
+connections (pg_terminate_backend; the server itself is shared, so it is not restarted) and
+lets the stub answer 429, 500 and timeouts. The harness also plays Celery beat: every
+couple of seconds it runs the reliability sweep, as a beat tick would.
+
+Then faults stop and the harness waits for the work to drain and counts. The last line of
+output is one JSON object; the exit status is 0 only when nothing was lost or duplicated.
+
+    python -m chaos.harness            # the long form (make chaos)
+    python -m chaos.harness --short    # the bounded form the test suite runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
+X_ACCOUNT_ID = "1500000000"
+CONSUMER_SECRET = "chaos-consumer-secret"
+FIRST_POST_ID = 2_000_000_000_000_000_000
+CUSTOMERS = 50  # posts cycle through them, so conversations get several posts
+
+# Timings that make a short run possible: a worker's claim on a reply lapses after a few
+# seconds (the stub's read timeout is one), stranded work is swept after three.
+CHAOS_ENV = {
+    "CELERY_TASK_ALWAYS_EAGER": "false",
+    "CELERY_RESULT_BACKEND": "",
+    "CELERY_VISIBILITY_TIMEOUT": "20",
+    "SLA_EXACT_CHECK_HORIZON_SECONDS": "0",
+    "RELIABILITY_STRANDED_AFTER_SECONDS": "3",
+    "RELIABILITY_REQUEUE_EVERY_SECONDS": "15",
+    "RELIABILITY_REPLY_RETRY_AFTER_SECONDS": "4",
+    "RELIABILITY_RETRY_BACKOFF_MAX": "4",
+    "INGESTION_REPLY_CLAIM_SECONDS": "6",
+    "CHAOS_READ_TIMEOUT": "1",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the bounded form for CI")
+    parser.add_argument("--posts", type=int, help="posts to deliver by webhook")
+    parser.add_argument("--replies", type=int, help="replies to request")
+    parser.add_argument("--seconds", type=float, help="how long faults are injected")
+    parser.add_argument("--drain-seconds", type=float, help="how long to wait for the backlog")
+    parser.add_argument("--redis-port", type=int, default=6390, help="the private Redis's port")
+    parser.add_argument("--database", default="parley_chaos", help="the private database")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    defaults = (150, 40, 20.0, 45.0) if args.short else (1000, 200, 90.0, 240.0)
+    for name, default in zip(
+        ("posts", "replies", "seconds", "drain_seconds"), defaults, strict=True
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    return args
+
+
+# --- servers the harness owns -----------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A redis-server on its own port, without persistence: a restart loses every message."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.workdir, self.process = port, workdir, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            shutil.which("redis-server") or "redis-server",
+            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log"),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if (
+                subprocess.run(
+                    ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"private redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"],
+                           capture_output=True)  # fmt: skip
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path, self.process = env, log_path, None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "chaos.worker"],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def ensure_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
+
+def private_database_url(base_url: str, name: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def recreate_database(base_url: str, name: str) -> None:
+    admin_url = private_database_url(base_url, "postgres").replace("postgres://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- the stream -------------------------------------------------------------------------------
+
+
+def sign(body: bytes) -> str:
+    digest = hmac.new(CONSUMER_SECRET.encode(), body, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def tweet_event(n: int, *, start: datetime) -> dict:
+    customer = n % CUSTOMERS
+    return {
+        "created_at": format_datetime(start + timedelta(seconds=n)),
+        "id_str": str(FIRST_POST_ID + n),
+        "text": f"@acme order #{100000 + n} has not arrived, where is it?",
+        "in_reply_to_status_id_str": None,
+        "user": {
+            "id_str": str(40_000 + customer),
+            "screen_name": f"chaos_customer{customer}",
+            "name": f"Chaos customer {customer}",
+            "followers_count": customer,
+            "verified": False,
+        },
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    rng = random.Random(args.seed)
+    workdir = Path(tempfile.mkdtemp(prefix="parley-chaos-"))
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    database_url = private_database_url(base_url, args.database)
+    recreate_database(base_url, args.database)
+    redis = PrivateRedis(args.redis_port, workdir)
+    redis.start()
+
+    from chaos.stub import PlatformStub
+
+    stub = PlatformStub(stall_seconds=2.5, seed=args.seed).start()
+    env = {
+        **os.environ,
+        **CHAOS_ENV,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis.url,
+        "CHAOS_STUB_URL": stub.url,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+    }
+    os.environ.update({k: v for k, v in env.items() if k != "CHAOS_STUB_URL"})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return _stream(args, rng, redis, stub, Worker(env, workdir / "worker.log"), workdir)
+
+
+def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path) -> dict:
+    from django.db import close_old_connections, connection
+    from django.test import Client
+
+    from helpdesk.models import DeliveryStatus, Direction, Post
+    from ingestion.models import WebhookDelivery
+    from reliability.services import requeue_stranded_work
+    from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
+
+    team = TeamFactory(name="Customer care", slug="customer-care", is_default=True)
+    agent = AgentFactory(teams=[team])
+    PlatformAccountFactory(
+        platform="twitter",
+        handle="acme",
+        external_id=X_ACCOUNT_ID,
+        # Webhooks only: polling is not what this run is about.
+        next_poll_at=datetime.now(UTC) + timedelta(days=365),
+        credentials={
+            "consumer_key": "k",
+            "consumer_secret": CONSUMER_SECRET,
+            "access_token": "t",
+            "access_token_secret": "s",
+        },
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    faults: Counter[str] = Counter()
+    sent_ids: set[str] = set()
+    bodies: list[bytes] = []
+    webhook_failures: Counter[int] = Counter()
+    reply_texts: list[str] = []
+    reply_ids: list[int] = []
+    answered: set[int] = set()
+    start = datetime.now(UTC) - timedelta(hours=1)
+
+    worker.start()
+    stub.faults_on = True
+    began = time.monotonic()
+    fault_end = began + args.seconds
+    next_fault = began + 2
+    next_sweep = began
+    fault_kinds = ["worker_sigkill", "redis_restart", "worker_sigkill", "postgres_terminate"]
+    redis_back_at = None
+    n = 0
+    per_tick = max(1, round(args.posts / (args.seconds / 0.1)))
+
+    def sweep() -> None:
+        try:
+            close_old_connections()
+            requeue_stranded_work()
+        except Exception as error:  # the sweep is a beat tick: the next one tries again
+            print(f"sweep failed: {error}", file=sys.stderr)
+
+    # Until the fault phase is over and everything was sent (bounded, whatever happens).
+    give_up_at = fault_end + args.drain_seconds
+    while time.monotonic() < give_up_at and (
+        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies
+    ):
+        now = time.monotonic()
+        # Posts: a few signed deliveries a tick; some repeat a tweet or a whole body.
+        for _ in range(per_tick):
+            if n >= args.posts:
+                break
+            events = [tweet_event(n + i, start=start) for i in range(min(3, args.posts - n))]
+            n += len(events)
+            if sent_ids and rng.random() < 0.1:  # a tweet already delivered, again
+                events.append(tweet_event(rng.randrange(n - len(events)), start=start))
+            sent_ids.update(event["id_str"] for event in events)
+            body = json.dumps({"for_user_id": X_ACCOUNT_ID, "tweet_create_events": events})
+            bodies.append(body.encode())
+        if bodies and rng.random() < 0.05:
+            bodies.append(rng.choice(bodies))  # a platform's redelivery of a whole body
+        for body in bodies:
+            response = client.post(
+                "/webhooks/x/",
+                body,
+                content_type="application/json",
+                HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=sign(body),
+            )
+            if response.status_code != 200:
+                webhook_failures[response.status_code] += 1
+        bodies.clear()
+        # Replies: agents answer conversations whose posts are stored.
+        if len(reply_ids) < args.replies:
+            close_old_connections()
+            # Each conversation is answered once before any gets a second reply.
+            candidates = list(
+                Post.objects.filter(direction=Direction.INBOUND)
+                .exclude(conversation_id__in=answered)
+                .values_list("conversation_id", flat=True)
+                .distinct()[:2]
+            )
+            if not candidates and answered and n >= args.posts:
+                answered.clear()
+            for conversation_id in candidates[: 1 + (args.replies > args.posts // 5)]:
+                reply = _request_reply(conversation_id, agent, len(reply_ids))
+                answered.add(conversation_id)
+                if reply is not None:
+                    reply_ids.append(reply.pk)
+                    reply_texts.append(reply.text)
+        # Faults.
+        if redis_back_at is not None and now >= redis_back_at:
+            redis.start()
+            redis_back_at = None
+        if now >= next_fault and now < fault_end and redis_back_at is None:
+            kind = fault_kinds[sum(faults.values()) % len(fault_kinds)]
+            faults[kind] += 1
+            print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
+            if kind == "worker_sigkill":
+                worker.kill()
+                worker.start()
+            elif kind == "redis_restart":
+                redis.stop()
+                redis_back_at = now + 1.5
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+            # Far enough apart that a restarted worker gets some work done in between.
+            next_fault = now + rng.uniform(3, 5)
+        if now >= next_sweep:
+            sweep()
+            next_sweep = now + 2
+        worker.ensure_running()
+        time.sleep(0.1)
+
+    # Kills and restarts stop; the platform keeps failing now and then, less often, and
+    # everything committed must now get through.
+    stub.fault_rate = 0.1
+    if redis_back_at is not None:
+        redis.start()
+    worker.ensure_running()
+    drain_deadline = time.monotonic() + args.drain_seconds
+    drained = False
+    while time.monotonic() < drain_deadline:
+        sweep()
+        close_old_connections()
+        stored = Post.objects.filter(external_id__in=sent_ids).count()
+        busy = (
+            WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+            or Post.objects.filter(direction=Direction.INBOUND, intent="").exists()
+            or Post.objects.filter(
+                pk__in=reply_ids, delivery_status=DeliveryStatus.PENDING
+            ).exists()
+        )
+        if stored == len(sent_ids) and not busy:
+            drained = True
+            break
+        waiting = {
+            "posts_missing": len(sent_ids) - stored,
+            "deliveries": WebhookDelivery.objects.filter(processed_at__isnull=True).count(),
+            "untriaged": Post.objects.filter(direction=Direction.INBOUND, intent="").count(),
+            "replies_pending": Post.objects.filter(
+                pk__in=reply_ids, delivery_status=DeliveryStatus.PENDING
+            ).count(),
+        }
+        print(f"+{time.monotonic() - began:5.1f}s draining: {waiting}", flush=True)
+        worker.ensure_running()
+        time.sleep(2)
+    drain_seconds = round(time.monotonic() - fault_end, 1)
+    worker.stop()
+    stub.stop()
+    redis.stop()
+
+    close_old_connections()
+    stored_ids = list(
+        Post.objects.filter(external_id__in=sent_ids).values_list("external_id", flat=True)
+    )
+    published = {text: stub.publications[text] for text in reply_texts}
+    faults.update(stub.faults)
+    result = {
+        "posts_sent": len(sent_ids),
+        "posts_stored": len(set(stored_ids)),
+        "posts_lost": len(sent_ids - set(stored_ids)),
+        "posts_duplicated": len(stored_ids) - len(set(stored_ids)),
+        "posts_untriaged": Post.objects.filter(direction=Direction.INBOUND, intent="").count(),
+        "replies_requested": len(reply_ids),
+        "replies_posted": sum(1 for count in published.values() if count),
+        "replies_duplicated": sum(count - 1 for count in published.values() if count > 1),
+        "replies_unsent": sum(1 for count in published.values() if not count),
+        "replies_marked_sent": Post.objects.filter(
+            pk__in=reply_ids, delivery_status=DeliveryStatus.SENT
+        ).count(),
+        "webhook_errors": sum(webhook_failures.values()),
+        "drained": drained,
+        "drain_seconds": drain_seconds,
+        "seconds": round(time.monotonic() - began, 1),
+        "faults": dict(sorted(faults.items())),
+        "worker_log": str(workdir / "worker.log"),
+    }
+    return result
+
+
+def _request_reply(conversation_id: int, agent, number: int):
+    from helpdesk.services import send_reply
+
+    try:
+        return send_reply(
+            conversation_id=conversation_id,
+            agent=agent,
+            text=f"Sorry about that! Reply {number}: we are looking into your order now.",
+        )
+    except Exception as error:  # a database connection terminated under us: not requested
+        print(f"reply request failed: {error}", file=sys.stderr)
+        return None
+
+
+def passed(result: dict) -> bool:
+    return (
+        result["posts_lost"] == 0
+        and result["posts_duplicated"] == 0
+        and result["replies_duplicated"] == 0
+        and result["replies_unsent"] == 0
+        and result["replies_posted"] == result["replies_requested"]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    result = run(args)
+    print(
+        f"posts: sent {result['posts_sent']}, stored {result['posts_stored']}, "
+        f"lost {result['posts_lost']}, duplicated {result['posts_duplicated']}, "
+        f"untriaged {result['posts_untriaged']}"
+    )
+    print(
+        f"replies: requested {result['replies_requested']}, posted {result['replies_posted']}, "
+        f"duplicated {result['replies_duplicated']}, unsent {result['replies_unsent']}, "
+        f"marked sent {result['replies_marked_sent']}"
+    )
+    print("faults: " + ", ".join(f"{kind} {count}" for kind, count in result["faults"].items()))
+    print(f"webhook non-2xx answers: {result['webhook_errors']}; drained: {result['drained']}")
+    print(json.dumps(result, sort_keys=True))
+    return 0 if passed(result) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

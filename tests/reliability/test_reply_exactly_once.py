@@ -1,0 +1,62 @@
+"""A reply whose publication timed out is checked on the platform before any resend, even
+when that check itself fails first (found by `make chaos`: a 429 on the check used to clear
+the doubt, and the next retry published the reply a second time)."""
+
+from datetime import datetime
+
+import pytest
+
+from helpdesk.models import DeliveryStatus, Direction
+from ingestion import services
+from ingestion.connectors import DeliveryUncertain, RateLimited
+from ingestion.services import deliver_reply
+from tests.factories import ConversationFactory, PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class FlakyPlatform:
+    """Publishes the first reply but times out; fails the first check with a 429."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.checks = 0
+
+    def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
+        self.published.append(text)
+        if len(self.published) == 1:
+            raise DeliveryUncertain("No answer from the platform: read timed out")
+        return f"tweet-{len(self.published)}"
+
+    def find_published_reply(self, *, text: str, in_reply_to: str, since: datetime) -> str | None:
+        self.checks += 1
+        if self.checks == 1:
+            raise RateLimited("429 Too Many Requests", reset_at=None)
+        return "tweet-1" if text in self.published else None
+
+
+def test_a_failed_check_keeps_the_reply_in_doubt_so_it_is_never_published_twice(
+    demo_account, agent, monkeypatch
+):
+    platform = FlakyPlatform()
+    monkeypatch.setattr(services, "connector_for", lambda account: platform)
+    conversation = ConversationFactory(account=demo_account)
+    PostFactory(conversation=conversation, external_id="asked-1")
+    reply = PostFactory(
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        agent=agent,
+        in_reply_to="asked-1",
+        delivery_status=DeliveryStatus.PENDING,
+        text="Sorry, checking now.",
+    )
+
+    first = deliver_reply(post_id=reply.pk)  # published, but the answer never came
+    second = deliver_reply(post_id=reply.pk)  # the check is rate limited
+    third = deliver_reply(post_id=reply.pk)  # the check finds it
+
+    assert first.delivery_status == second.delivery_status == DeliveryStatus.PENDING
+    assert third.delivery_status == DeliveryStatus.SENT
+    assert third.external_id == "tweet-1"
+    assert platform.published == ["Sorry, checking now."]
