@@ -65,7 +65,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "helpdesk.auth.OneQueryPermissionsBackend",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
