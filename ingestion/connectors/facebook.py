@@ -25,7 +25,6 @@ from django.conf import settings
 
 from .base import (
     ConnectorError,
-    DeliveryUncertain,
     FetchResult,
     InboundAuthor,
     InboundItem,
@@ -35,7 +34,12 @@ from .base import (
     TransientError,
     WebhookItem,
 )
-from .http import DEFAULT_TIMEOUT, RateLimitRecorder, session_with_timeout
+from .http import (
+    DEFAULT_TIMEOUT,
+    RateLimitRecorder,
+    raise_transport_error,
+    session_with_timeout,
+)
 
 PAGE_SIZE = 50
 # Feed posts read per poll; a page with more new posts than this between two polls needs a
@@ -396,12 +400,8 @@ class _translated_errors:
                 # No code: a 5xx page that is not JSON at all.
                 raise TransientError(text) from error
             raise ConnectorError(text) from error
-        if isinstance(error, requests.ConnectTimeout):
-            raise TransientError(f"Could not reach {self.platform}: {error}") from error
         if isinstance(error, requests.RequestException):
-            if self.publishing:
-                raise DeliveryUncertain(f"No answer from {self.platform}: {error}") from error
-            raise TransientError(f"No answer from {self.platform}: {error}") from error
+            raise_transport_error(error, platform=self.platform, publishing=self.publishing)
         return False
 
     def _reset_at(self) -> datetime:

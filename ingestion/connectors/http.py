@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .base import DeliveryUncertain, TransientError
+
 # Seconds to connect and to wait for an answer; a stuck platform must not hold a worker.
 DEFAULT_TIMEOUT = (5, 30)
 
@@ -44,3 +46,23 @@ def session_with_timeout(
     # Neither tweepy nor facebook-sdk passes a timeout to every call; this makes one the default.
     session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
     return session
+
+
+def raise_transport_error(
+    error: requests.RequestException,
+    *,
+    platform: str,
+    publishing: bool,
+    never_sent: tuple[type[Exception], ...] = (requests.ConnectTimeout,),
+) -> None:
+    """Turn a requests failure into the connector error services act on.
+
+    A request that never reached the platform published nothing, so it can simply be retried.
+    Any other failure while publishing leaves the outcome unknown: the platform must be asked
+    before a retry, or a reply could go out twice.
+    """
+    if isinstance(error, never_sent):
+        raise TransientError(f"Could not reach {platform}: {error}") from error
+    if publishing:
+        raise DeliveryUncertain(f"No answer from {platform}: {error}") from error
+    raise TransientError(f"No answer from {platform}: {error}") from error

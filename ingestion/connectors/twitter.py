@@ -17,7 +17,6 @@ import tweepy
 
 from .base import (
     ConnectorError,
-    DeliveryUncertain,
     FetchResult,
     InboundAuthor,
     InboundItem,
@@ -28,7 +27,7 @@ from .base import (
     TransientError,
     WebhookItem,
 )
-from .http import RateLimitRecorder, session_with_timeout
+from .http import RateLimitRecorder, raise_transport_error, session_with_timeout
 
 MAX_TWEET_CHARACTERS = 280
 # Pages followed per stream and poll; the rest waits for the next poll (the cursor says where).
@@ -400,13 +399,13 @@ class _translated_errors:
             raise PermanentError(f"X refused the credentials: {_message(error)}") from error
         if isinstance(error, tweepy.HTTPException):
             raise ConnectorError(f"X refused the request: {_message(error)}") from error
-        if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError):
-            # The request never reached X, so nothing was published.
-            raise TransientError(f"Could not reach X: {error}") from error
         if isinstance(error, requests.RequestException):
-            if self.publishing:
-                raise DeliveryUncertain(f"No answer from X: {error}") from error
-            raise TransientError(f"No answer from X: {error}") from error
+            raise_transport_error(
+                error,
+                platform="X",
+                publishing=self.publishing,
+                never_sent=(requests.ConnectTimeout, requests.exceptions.SSLError),
+            )
         return False
 
 
