@@ -49,8 +49,10 @@ class UserGroupsConsumer(AsyncJsonWebsocketConsumer):
 
 
 class InboxConsumer(UserGroupsConsumer):
-    async def conversation_changed(self, message: dict) -> None:
-        await self.send_json({"event": message["event"], "conversation": message["conversation"]})
+    async def conversations_changed(self, message: dict) -> None:
+        # One frame per card: the page updates row by row.
+        for card in message["conversations"]:
+            await self.send_json({"event": message["event"], "conversation": card})
 
     def groups_for(self, user) -> list[str]:
         return inbox_groups_for(user)

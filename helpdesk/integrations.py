@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import requests
@@ -35,14 +36,35 @@ def sign(key: str, timestamp: str, body: bytes) -> str:
 
 def emit(event: str, conversation: Conversation) -> None:
     """Queue `event` for every endpoint that wants it, in the caller's transaction."""
+    emit_many(event, [conversation])
+
+
+def emit_many(event: str, conversations: Sequence[Conversation]) -> None:
+    """Queue `event` about each conversation for every endpoint that wants it, in the
+    caller's transaction: one read of the endpoints and one insert for a whole batch."""
+    if not conversations:
+        return
     webhooks = [
         hook for hook in IntegrationWebhook.objects.filter(is_active=True) if hook.wants(event)
     ]
     if not webhooks:
         return
-    payload = {
+    occurred_at = timezone.now().isoformat()
+    deliveries = IntegrationDelivery.objects.bulk_create(
+        IntegrationDelivery(
+            webhook=hook, event=event, payload=_payload(event, conversation, occurred_at)
+        )
+        for conversation in conversations
+        for hook in webhooks
+    )
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+
+
+def _payload(event: str, conversation: Conversation, occurred_at: str) -> dict:
+    return {
         "event": event,
-        "occurred_at": timezone.now().isoformat(),
+        "occurred_at": occurred_at,
         "conversation": {
             "id": conversation.pk,
             "status": conversation.status,
@@ -55,11 +77,6 @@ def emit(event: str, conversation: Conversation) -> None:
             "sentiment": conversation.sentiment,
         },
     }
-    deliveries = IntegrationDelivery.objects.bulk_create(
-        IntegrationDelivery(webhook=hook, event=event, payload=payload) for hook in webhooks
-    )
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
 
 
 def deliver(*, delivery_id: int) -> bool:

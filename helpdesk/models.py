@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from .fields import EncryptedJSONField
 
@@ -124,6 +125,10 @@ class Customer(models.Model):
             models.UniqueConstraint(
                 fields=["platform", "external_id"], name="customer_unique_per_platform"
             )
+        ]
+        indexes = [
+            # New customers are matched by handle across platforms (suggested links).
+            models.Index(Lower("handle"), name="customer_handle_lower_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from .selectors import conversation_card
+from .selectors import conversation_cards
 
 logger = logging.getLogger(__name__)
 
@@ -23,21 +24,45 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def broadcast_conversation(conversation_id: int, *, event: str) -> None:
-    """Send the conversation's inbox card to its team's agents, to those who see all, and to
-    the pages open on it.
+    """Send the conversation's inbox card to those watching it (see broadcast_conversations)."""
+    broadcast_conversations([conversation_id], event=event)
 
-    Call it after commit. A channel layer that is down must not fail the caller: the post is
-    stored, and the inbox shows it on the next load.
+
+def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> None:
+    """Send the conversations' inbox cards to their teams' agents, to those who see all, and
+    to the pages open on each.
+
+    An inbox group gets one message for the whole batch, not one per conversation: in a storm
+    each message is copied to every agent's socket, so this is what keeps the channel layer's
+    work proportional to batches, not posts.
+
+    Call it after commit. A channel layer that is down must not fail the caller: the posts
+    are stored, and the inbox shows them on the next load.
     """
-    card = conversation_card(conversation_id)
-    message = {"type": "conversation.changed", "event": event, "conversation": card}
-    # The conversation's own group reaches the pages that have it open.
-    groups = [ALL_CONVERSATIONS_GROUP, conversation_group(conversation_id)]
-    if card["team_id"] is not None:
-        groups.append(team_group(card["team_id"]))
-    layer = get_channel_layer()
+    cards = conversation_cards(conversation_ids)
+    inbox_cards: dict[str, list[dict]] = {}
+    messages = []
+    for card in cards:
+        inbox_cards.setdefault(ALL_CONVERSATIONS_GROUP, []).append(card)
+        if card["team_id"] is not None:
+            inbox_cards.setdefault(team_group(card["team_id"]), []).append(card)
+        # The conversation's own group reaches the pages that have it open.
+        messages.append(
+            (
+                conversation_group(card["id"]),
+                {"type": "conversation.changed", "event": event, "conversation": card},
+            )
+        )
+    messages += [
+        (group, {"type": "conversations.changed", "event": event, "conversations": group_cards})
+        for group, group_cards in inbox_cards.items()
+    ]
     try:
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send)(get_channel_layer(), messages)
     except Exception:
-        logger.exception("Could not broadcast conversation %s", conversation_id)
+        logger.exception("Could not broadcast conversations %s", list(conversation_ids))
+
+
+async def _send(layer, messages: list[tuple[str, dict]]) -> None:
+    for group, message in messages:
+        await layer.group_send(group, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -166,17 +167,27 @@ def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
     )
 
 
-def conversation_card(conversation_id: int) -> dict[str, Any]:
-    """What the inbox shows of one conversation, as JSON for live updates."""
-    conversation = Conversation.objects.select_related(
-        "customer", "account", "team", "assignee"
-    ).get(pk=conversation_id)
-    latest = (
-        conversation.posts.filter(direction=Direction.INBOUND)
+def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """What the inbox shows of these conversations, as JSON for live updates, in one query.
+
+    Conversations that no longer exist are left out.
+    """
+    latest_text = Subquery(
+        Post.objects.filter(conversation=OuterRef("pk"), direction=Direction.INBOUND)
         .order_by("-created_at", "-id")
-        .values_list("text", flat=True)
-        .first()
-    ) or ""
+        .values("text")[:1]
+    )
+    conversations = (
+        Conversation.objects.select_related("customer", "account", "team", "assignee")
+        .annotate(latest_text=latest_text)
+        .filter(pk__in=conversation_ids)
+        .order_by("pk")
+    )
+    return [_card(conversation) for conversation in conversations]
+
+
+def _card(conversation: Conversation) -> dict[str, Any]:
+    latest = conversation.latest_text or ""
     return {
         "id": conversation.pk,
         "team_id": conversation.team_id,

@@ -4,6 +4,7 @@ reply, leave notes and move it through its statuses."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -12,13 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from routing.services import auto_assign, route_conversation
+from routing.services import RoutingTable, auto_assign_many, route_conversation
 from sla.services import (
+    ClockBatch,
     conversation_status_changed,
     record_first_response,
     start_response_clocks,
 )
-from triage.services import triage_post
+from triage.services import triage_posts
 
 from . import integrations
 from .models import (
@@ -32,7 +34,7 @@ from .models import (
     Note,
     Post,
 )
-from .realtime import broadcast_conversation
+from .realtime import broadcast_conversation, broadcast_conversations
 from .reply_templates import TAKEN_PRIVATE_NOTE, render_text
 
 MENTION = re.compile(r"@([\w.+-]+)")
@@ -43,42 +45,91 @@ class StaleConversation(ValidationError):
 
 
 def process_inbound_post(*, post_id: int) -> Post:
-    """Triage a stored inbound post, route its conversation and start its SLA clock.
+    """Triage a stored inbound post, route its conversation and start its SLA clock."""
+    process_inbound_posts(post_ids=[post_id])
+    return Post.objects.get(pk=post_id)
 
-    Safe to run twice: a post already triaged is left as it is.
+
+# What triage sets on a post and processing saves.
+_TRIAGE_FIELDS = ["intent", "sentiment", "priority", "triage_confidence", "triage_reasons"]
+# What routing, assignment and the SLA clock may change on a conversation.
+_PROCESSED_FIELDS = [
+    "intent",
+    "sentiment",
+    "priority",
+    "team",
+    "routed_by",
+    "assignee",
+    "needs_reply",
+    "status",
+    "resolved_at",
+    "first_response_due_at",
+    "snoozed_until",
+    "updated_at",
+]
+
+
+def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
+    """Triage stored inbound posts, route their conversations and start their SLA clocks, all
+    in one transaction; returns how many posts were processed.
+
+    A batch (one webhook delivery, one poll page) costs one classifier call per model and a
+    bounded number of statements, whatever its size. Safe to run twice: posts already
+    triaged are left as they are. Posts are processed in the order they were stored.
     """
     with transaction.atomic():
-        post = Post.objects.select_related("customer").get(pk=post_id)
-        # Lock only the conversation row: Postgres refuses FOR UPDATE on the nullable side of
-        # the outer join that select_related("routed_by") adds.
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
+        conversation_ids = set(
+            Post.objects.filter(pk__in=post_ids, direction=Direction.INBOUND).values_list(
+                "conversation_id", flat=True
+            )
+        )
+        # Locked in id order, so batches sharing conversations never wait on each other
+        # crosswise. Only the conversation rows: Postgres refuses FOR UPDATE on the nullable
+        # side of the outer join that select_related("routed_by") adds.
+        conversations = {
+            conversation.pk: conversation
+            for conversation in Conversation.objects.select_for_update(of=("self",))
             .select_related("account", "routed_by", "customer")
-            .get(pk=post.conversation_id)
+            .prefetch_related("sla_timers")
+            .filter(pk__in=conversation_ids)
+            .order_by("pk")
+        }
+        # Read under the locks: a concurrent run of the same batch has finished by now.
+        posts = list(
+            Post.objects.select_related("customer")
+            .filter(pk__in=post_ids, direction=Direction.INBOUND, intent="")
+            .order_by("pk")
         )
-        if post.intent:
-            return post
-        triage_post(post)
-        post.save(
-            update_fields=["intent", "sentiment", "priority", "triage_confidence", "triage_reasons"]
-        )
-        conversation.intent = post.intent
-        conversation.sentiment = post.sentiment
-        conversation.priority = max(conversation.priority, post.priority)
-        newly_routed = conversation.team_id is None
-        route_conversation(conversation=conversation, post=post)
-        auto_assign(conversation=conversation)
-        if conversation.needs_reply:
-            start_response_clocks(conversation=conversation, post=post)
-        # The customer wrote again: a snoozed conversation wakes up now.
-        conversation.snoozed_until = None
-        conversation.save()
-        if newly_routed:
-            integrations.emit(IntegrationEvent.CONVERSATION_CREATED, conversation)
-        transaction.on_commit(
-            lambda: broadcast_conversation(conversation.pk, event="post.received")
-        )
-    return post
+        if not posts:
+            return 0
+        triage_posts(posts)
+        Post.objects.bulk_update(posts, _TRIAGE_FIELDS)
+        routing = RoutingTable.load()
+        clocks = ClockBatch()
+        newly_routed = []
+        for post in posts:
+            conversation = conversations[post.conversation_id]
+            conversation.intent = post.intent
+            conversation.sentiment = post.sentiment
+            conversation.priority = max(conversation.priority, post.priority)
+            if conversation.team_id is None:
+                newly_routed.append(conversation)
+            route_conversation(conversation=conversation, post=post, table=routing)
+            if conversation.needs_reply:
+                start_response_clocks(conversation=conversation, post=post, batch=clocks)
+            # The customer wrote again: a snoozed conversation wakes up now.
+            conversation.snoozed_until = None
+        clocks.flush()
+        integrations.emit_many(IntegrationEvent.CONVERSATION_CREATED, newly_routed)
+        touched = [conversations[pk] for pk in sorted({post.conversation_id for post in posts})]
+        auto_assign_many(touched)
+        now = timezone.now()
+        for conversation in touched:
+            conversation.updated_at = now
+        Conversation.objects.bulk_update(touched, _PROCESSED_FIELDS)
+        touched_ids = [conversation.pk for conversation in touched]
+        transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
+    return len(posts)
 
 
 def send_reply(

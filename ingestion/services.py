@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from helpdesk.models import (
-    ACTIVE_STATUSES,
-    Conversation,
-    ConversationStatus,
-    Customer,
     DeliveryStatus,
     Direction,
     Platform,
@@ -29,7 +25,6 @@ from .connectors import (
     Connector,
     ConnectorError,
     DeliveryUncertain,
-    InboundAuthor,
     InboundItem,
     ItemEvent,
     PermanentError,
@@ -40,6 +35,9 @@ from .connectors import (
 from .connectors.facebook import parse_meta_delivery
 from .connectors.twitter import parse_account_activity
 from .models import CustomerLink, LinkStatus, PlatformAccount, ReplyAttempt, WebhookDelivery
+from .store import IngestResult, ingest_item, ingest_items
+
+__all__ = ["IngestResult", "apply_item", "apply_items", "ingest_item", "ingest_items"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,48 +50,19 @@ STRANDED_AFTER_SECONDS = 60
 STRANDED_BATCH = 500
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    post: Post
-    created: bool
+def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> int:
+    """Store what a delivery or a poll page brings; returns how many posts are new.
 
-
-def ingest_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult:
-    """Store one inbound post exactly once and queue it for triage.
-
-    A second delivery of the same external id, even a concurrent one, returns the stored post.
+    New posts are stored together (ingestion.store); edits and deletions of stored posts are
+    applied after them, in the order the platform reported them.
     """
-    existing = _stored_post(account.platform, item.external_id)
-    if existing is not None:
-        return IngestResult(post=existing, created=False)
-    try:
-        with transaction.atomic():
-            customer = _upsert_customer(platform=account.platform, author=item.author)
-            conversation = _conversation_for(account=account, customer=customer, item=item)
-            post = Post.objects.create(
-                conversation=conversation,
-                direction=Direction.INBOUND,
-                platform=account.platform,
-                external_id=item.external_id,
-                customer=customer,
-                text=item.text,
-                in_reply_to=item.in_reply_to,
-                created_at=item.created_at,
-                # Private messages are marked so the answer goes back privately too.
-                raw=item.raw if item.kind == "post" else {**item.raw, "parley_kind": item.kind},
-                delivery_status=DeliveryStatus.RECEIVED,
-            )
-            Conversation.objects.filter(pk=conversation.pk).update(
-                last_inbound_at=item.created_at, updated_at=timezone.now()
-            )
-            transaction.on_commit(lambda: _enqueue_processing(post.pk))
-    except IntegrityError:
-        # A concurrent delivery of the same post committed first; that row is the one.
-        stored = _stored_post(account.platform, item.external_id)
-        if stored is None:
-            raise
-        return IngestResult(post=stored, created=False)
-    return IngestResult(post=post, created=True)
+    created = [item for item in items if item.event == ItemEvent.CREATED]
+    stored = sum(result.created for result in ingest_items(account=account, items=created))
+    for item in items:
+        if item.event != ItemEvent.CREATED:
+            outcome = apply_item(account=account, item=item)
+            stored += bool(outcome and outcome.created)
+    return stored
 
 
 def apply_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult | None:
@@ -194,10 +163,7 @@ def poll_account(*, account_id: int) -> int:
             consecutive_failures=failures,
         )
         return 0
-    stored = 0
-    for item in result.items:
-        outcome = apply_item(account=account, item=item)
-        stored += bool(outcome and outcome.created)
+    stored = apply_items(account=account, items=result.items)
     PlatformAccount.objects.filter(pk=account.pk).update(
         poll_cursor=result.cursor,
         last_polled_at=now,
@@ -243,10 +209,10 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
         )
         return 0
     accounts: dict[str, PlatformAccount | None] = {}
+    items: dict[str, list[InboundItem]] = {}
     unknown: set[str] = set()
     problems: list[str] = []
     retry_later = False
-    stored = 0
     for webhook_item in webhook_items:
         key = webhook_item.account_external_id
         if key not in accounts:
@@ -272,8 +238,11 @@ def process_webhook_delivery(*, delivery_id: int) -> int:
                 continue
             if item is None:
                 continue
-        outcome = apply_item(account=account, item=item)
-        stored += bool(outcome and outcome.created)
+        items.setdefault(key, []).append(item)
+    stored = sum(
+        apply_items(account=accounts[key], items=account_items)
+        for key, account_items in items.items()
+    )
     if unknown:
         ids = ", ".join(sorted(unknown))
         problems.append(f"No active {delivery.get_platform_display()} account with id {ids}")
@@ -419,58 +388,6 @@ def _stored_post(platform: str, external_id: str) -> Post | None:
     return Post.objects.filter(platform=platform, external_id=external_id).first()
 
 
-# One statement instead of update_or_create's savepoints, locked read, insert or update: in a
-# storm this runs for every post (bench: ingest). It locks the customer's row until commit as
-# update_or_create did, and works on PostgreSQL and SQLite alike.
-_UPSERT_CUSTOMER = """
-    INSERT INTO {table} (platform, external_id, handle, display_name, follower_count,
-                         is_verified, first_seen_at, updated_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (platform, external_id) DO UPDATE SET
-        handle = excluded.handle,
-        display_name = excluded.display_name,
-        follower_count = excluded.follower_count,
-        is_verified = excluded.is_verified,
-        updated_at = excluded.updated_at
-    RETURNING *
-"""
-
-
-def _upsert_customer(*, platform: str, author: InboundAuthor) -> Customer:
-    now = timezone.now()
-    sql = _UPSERT_CUSTOMER.format(table=Customer._meta.db_table)
-    params = [
-        platform,
-        author.external_id,
-        author.handle,
-        author.display_name,
-        author.follower_count,
-        author.is_verified,
-        now,
-        now,
-    ]
-    (customer,) = list(Customer.objects.raw(sql, params))
-    # An existing row keeps its first_seen_at: only a new one carries this call's instant.
-    created = customer.first_seen_at == now
-    if created and author.handle:
-        _suggest_links(customer)
-    return customer
-
-
-def _suggest_links(customer: Customer) -> None:
-    """Suggest linking a new identity to those with the same handle on other platforms."""
-    same_handle = Customer.objects.filter(handle__iexact=customer.handle).exclude(
-        platform=customer.platform
-    )
-    CustomerLink.objects.bulk_create(
-        [
-            CustomerLink(customer=customer, other=other, reason=f"same handle @{customer.handle}")
-            for other in same_handle
-        ],
-        ignore_conflicts=True,
-    )
-
-
 def link_customers(*, customer_id: int, other_id: int) -> CustomerLink:
     """Confirm that two identities are one person (an admin's manual merge)."""
     if customer_id == other_id:
@@ -487,59 +404,3 @@ def link_customers(*, customer_id: int, other_id: int) -> CustomerLink:
         return CustomerLink.objects.create(
             customer_id=first, other_id=second, status=LinkStatus.CONFIRMED, reason="linked by hand"
         )
-
-
-def _conversation_for(
-    *, account: PlatformAccount, customer: Customer, item: InboundItem
-) -> Conversation:
-    """The conversation a post belongs to: the one holding the post it answers, else the
-    customer's open conversation with this account, else the one an agent resolved within
-    `INGESTION_REOPEN_WINDOW_MINUTES` (reopened: "thanks, but it broke again"), else a new one.
-
-    The caller holds the customer's row lock, so two posts of one customer never open two
-    conversations.
-    """
-    if item.in_reply_to:
-        parent = (
-            Post.objects.filter(platform=account.platform, external_id=item.in_reply_to)
-            .select_related("conversation")
-            .first()
-        )
-        if parent is not None and parent.conversation.status in ACTIVE_STATUSES:
-            return parent.conversation
-    open_conversation = (
-        Conversation.objects.filter(customer=customer, account=account, status__in=ACTIVE_STATUSES)
-        .order_by("-created_at")
-        .first()
-    )
-    if open_conversation is not None:
-        return open_conversation
-    window = settings.INGESTION_REOPEN_WINDOW_MINUTES
-    if window:
-        recently_resolved = (
-            Conversation.objects.filter(
-                customer=customer,
-                account=account,
-                status=ConversationStatus.RESOLVED,
-                # Conversations a rule closed as needing no reply (spam) stay closed.
-                needs_reply=True,
-                resolved_at__gte=timezone.now() - timedelta(minutes=window),
-            )
-            .order_by("-resolved_at")
-            .first()
-        )
-        if recently_resolved is not None:
-            recently_resolved.status = ConversationStatus.OPEN
-            recently_resolved.resolved_at = None
-            recently_resolved.save(update_fields=["status", "resolved_at", "updated_at"])
-            return recently_resolved
-    return Conversation.objects.create(customer=customer, account=account)
-
-
-def _enqueue_processing(post_id: int) -> None:
-    from helpdesk.tasks import process_inbound_post
-    from reliability.services import publish
-
-    # A broker that is down must not fail the caller: the post is committed, and the
-    # reliability sweep queues its triage again.
-    publish(process_inbound_post, post_id)

@@ -41,7 +41,7 @@ class CockpitConsumer(UserGroupsConsumer):
         if self.refresh is not None:
             self.refresh.cancel()
 
-    async def conversation_changed(self, message: dict) -> None:
+    async def conversations_changed(self, message: dict) -> None:
         self._soon(message["event"])
 
     async def sla_alert(self, message: dict) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -50,14 +52,34 @@ def rule_matches(rule: RoutingRule, *, conversation: Conversation, post: Post) -
     return all(checks)
 
 
-def first_matching_rule(*, conversation: Conversation, post: Post) -> RoutingRule | None:
-    for rule in RoutingRule.objects.filter(is_active=True).select_related("team"):
+@dataclass(frozen=True)
+class RoutingTable:
+    """The active rules, in order, and the default queue: read once for a batch of posts."""
+
+    rules: list[RoutingRule]
+    default_team: Team | None
+
+    @classmethod
+    def load(cls) -> RoutingTable:
+        return cls(
+            rules=list(RoutingRule.objects.filter(is_active=True).select_related("team")),
+            default_team=Team.objects.filter(is_default=True).first(),
+        )
+
+
+def first_matching_rule(
+    *, conversation: Conversation, post: Post, table: RoutingTable | None = None
+) -> RoutingRule | None:
+    table = table or RoutingTable.load()
+    for rule in table.rules:
         if rule_matches(rule, conversation=conversation, post=post):
             return rule
     return None
 
 
-def route_conversation(*, conversation: Conversation, post: Post) -> RoutingRule | None:
+def route_conversation(
+    *, conversation: Conversation, post: Post, table: RoutingTable | None = None
+) -> RoutingRule | None:
     """Send an unrouted conversation to the team of the first matching rule (or the default
     queue) and apply the rule's other actions. Returns the rule (None for the default).
 
@@ -66,11 +88,10 @@ def route_conversation(*, conversation: Conversation, post: Post) -> RoutingRule
     """
     if conversation.team_id is not None:
         return conversation.routed_by
-    rule = first_matching_rule(conversation=conversation, post=post)
+    table = table or RoutingTable.load()
+    rule = first_matching_rule(conversation=conversation, post=post, table=table)
     conversation.routed_by = rule
-    conversation.team = (rule.team if rule else None) or Team.objects.filter(
-        is_default=True
-    ).first()
+    conversation.team = (rule.team if rule else None) or table.default_team
     if rule is None:
         return None
     if rule.set_priority is not None:
@@ -86,18 +107,55 @@ def route_conversation(*, conversation: Conversation, post: Post) -> RoutingRule
 
 
 def auto_assign(*, conversation: Conversation) -> AbstractBaseUser | None:
-    """Give an unassigned conversation to an online agent of its team, by the team's strategy,
-    among agents under their capacity. The caller holds the conversation's row lock and saves.
+    """Give an unassigned conversation to an online agent of its team (see auto_assign_many).
+    The caller holds the conversation's row lock and saves it."""
+    auto_assign_many([conversation])
+    return conversation.assignee if conversation.assignee_id else None
 
-    The team row is locked for the choice, so two workers assigning in the same team see each
-    other's assignments and never overfill an agent.
+
+def auto_assign_many(conversations: Sequence[Conversation]) -> int:
+    """Give unassigned conversations to online agents of their teams, by each team's
+    strategy, among agents under their capacity; returns how many were assigned. The caller
+    holds the conversations' row locks and saves them.
+
+    Each team's row is locked for the choice, so two workers assigning in the same team see
+    each other's assignments and never overfill an agent. Within one call the agents' loads
+    are counted once and kept up to date as conversations are handed out.
     """
-    if conversation.assignee_id or not conversation.team_id or not conversation.needs_reply:
-        return None
-    team = Team.objects.select_for_update().get(pk=conversation.team_id)
-    if team.assignment_strategy == AssignmentStrategy.MANUAL:
-        return None
-    candidates = (
+    waiting: dict[int, list[Conversation]] = {}
+    for conversation in conversations:
+        if not conversation.assignee_id and conversation.team_id and conversation.needs_reply:
+            waiting.setdefault(conversation.team_id, []).append(conversation)
+    if not waiting:
+        return 0
+    now = timezone.now()
+    chosen: dict[int, AgentProfile] = {}
+    assigned: list[Conversation] = []
+    # Teams locked in id order: concurrent batches never wait on each other crosswise.
+    for team in Team.objects.select_for_update().filter(pk__in=waiting).order_by("pk"):
+        if team.assignment_strategy == AssignmentStrategy.MANUAL:
+            continue
+        agents = list(_available_agents(team))
+        for conversation in waiting[team.pk]:
+            open_agents = [agent for agent in agents if agent.load < agent.capacity]
+            if not open_agents:
+                break
+            profile = min(open_agents, key=_assignment_order(team))
+            conversation.assignee = profile.user
+            profile.load += 1
+            # Distinct instants keep the round-robin turning within the batch.
+            profile.last_assigned_at = now + timedelta(microseconds=len(assigned))
+            chosen[profile.pk] = profile
+            assigned.append(conversation)
+    if chosen:
+        AgentProfile.objects.bulk_update(chosen.values(), ["last_assigned_at"])
+    integrations.emit_many(IntegrationEvent.CONVERSATION_ASSIGNED, assigned)
+    return len(assigned)
+
+
+def _available_agents(team: Team):
+    """The team's online agents under their capacity, with their current load."""
+    return (
         AgentProfile.objects.filter(teams=team, is_online=True, user__is_active=True)
         .annotate(
             load=Count(
@@ -108,18 +166,19 @@ def auto_assign(*, conversation: Conversation) -> AbstractBaseUser | None:
         .filter(load__lt=F("capacity"))
         .select_related("user")
     )
-    longest_waiting = (F("last_assigned_at").asc(nulls_first=True), "pk")
+
+
+def _assignment_order(team: Team):
+    """Who goes first: the agent waiting longest (never assigned first), or for least-loaded
+    teams the one with fewest open conversations, then the one waiting longest."""
+
+    def longest_waiting(profile: AgentProfile) -> tuple:
+        waited = profile.last_assigned_at
+        return (0, 0, profile.pk) if waited is None else (1, waited, profile.pk)
+
     if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
-        candidates = candidates.order_by("load", *longest_waiting)
-    else:
-        candidates = candidates.order_by(*longest_waiting)
-    profile = candidates.first()
-    if profile is None:
-        return None
-    conversation.assignee = profile.user
-    AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
-    integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
-    return profile.user
+        return lambda profile: (profile.load, *longest_waiting(profile))
+    return longest_waiting
 
 
 def assign_conversation(

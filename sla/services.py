@@ -8,7 +8,7 @@ Alerts and exact re-checks are sent after commit, never for a transaction that r
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
@@ -85,10 +85,15 @@ def schedule_for(
     return schedule
 
 
-def policy_for(conversation: Conversation) -> SlaPolicy | None:
-    """The first active policy whose conditions all hold for the conversation."""
+def policy_for(
+    conversation: Conversation, *, policies: list[SlaPolicy] | None = None
+) -> SlaPolicy | None:
+    """The first active policy whose conditions all hold for the conversation; a caller that
+    has read the active policies (in order) passes them."""
     customer = conversation.customer
-    for policy in SlaPolicy.objects.filter(is_active=True):
+    if policies is None:
+        policies = list(SlaPolicy.objects.filter(is_active=True))
+    for policy in policies:
         if policy.platform and policy.platform != conversation.account.platform:
             continue
         if policy.intent and policy.intent != conversation.intent:
@@ -101,6 +106,74 @@ def policy_for(conversation: Conversation) -> SlaPolicy | None:
             continue
         return policy
     return None
+
+
+@dataclass
+class ClockBatch:
+    """What the inbound posts of one batch share: their accounts' windows and schedules and
+    the active policies, read once; and the timers they start, written together at `flush`.
+    """
+
+    windows: dict[int, ServiceWindow | None] = field(default_factory=dict)
+    schedules: dict[int | None, Schedule] = field(default_factory=dict)
+    policies: list[SlaPolicy] | None = None
+    # The timers started, by (conversation id, kind), until `flush` writes them.
+    started: dict[tuple[int, str], SlaTimer] = field(default_factory=dict)
+
+    def window(self, conversation: Conversation) -> ServiceWindow | None:
+        if conversation.account_id not in self.windows:
+            self.windows[conversation.account_id] = window_for(conversation)
+        return self.windows[conversation.account_id]
+
+    def schedule(self, conversation: Conversation, window: ServiceWindow | None) -> Schedule:
+        key = window.pk if window is not None else None
+        if key not in self.schedules:
+            self.schedules[key] = schedule_for(conversation, window=window)
+        return self.schedules[key]
+
+    def policy(self, conversation: Conversation) -> SlaPolicy:
+        if self.policies is None:
+            self.policies = list(SlaPolicy.objects.filter(is_active=True))
+        return policy_for(conversation, policies=self.policies) or FALLBACK_POLICY
+
+    def timers_of(self, conversation: Conversation) -> dict[str, SlaTimer]:
+        """The conversation's timers by kind, with those this batch started."""
+        timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
+        for (conversation_id, kind), timer in self.started.items():
+            if conversation_id == conversation.pk:
+                timers[kind] = timer
+        return timers
+
+    def flush(self) -> None:
+        """Write the started timers (one insert for the new ones) and schedule their checks."""
+        timers = list(self.started.values())
+        SlaTimer.objects.bulk_create([timer for timer in timers if timer._state.adding])
+        restarted = [timer for timer in timers if timer.pk and not timer._state.adding]
+        now = timezone.now()
+        for timer in restarted:
+            timer.updated_at = now
+        if restarted:
+            SlaTimer.objects.bulk_update(restarted, [*_TIMER_FIELDS, "updated_at"])
+        for timer in timers:
+            _check_on_time(timer)
+        self.started = {}
+
+
+# Everything `_start` sets on a timer it restarts.
+_TIMER_FIELDS = [
+    "cycle",
+    "state",
+    "started_at",
+    "pauses",
+    "paused_since",
+    "stopped_at",
+    "business_seconds",
+    "policy",
+    "target_seconds",
+    "at_risk_percent",
+    "at_risk_at",
+    "due_at",
+]
 
 
 # --- the timer arithmetic ----------------------------------------------------------------------
@@ -165,10 +238,12 @@ def _start(
     started_at: datetime,
     at: datetime,
     timer: SlaTimer | object | None = _LOOK_UP,
+    batch: ClockBatch | None = None,
 ) -> SlaTimer:
     """Start (or restart, as the next cycle) the conversation's timer of `kind`. A caller
     that has already read the conversation's timers passes the one of this kind (or None),
-    saving a query per timer on every inbound post."""
+    saving a query per timer on every inbound post; with a `batch`, the timer is written
+    when the batch flushes."""
     if timer is _LOOK_UP:
         timer = SlaTimer.objects.filter(conversation=conversation, kind=kind).first()
     if timer is None:
@@ -180,6 +255,9 @@ def _start(
     timer.pauses = []
     timer.paused_since = timer.stopped_at = timer.business_seconds = None
     _retarget(timer, policy, schedule, at=at)
+    if batch is not None:
+        batch.started[(conversation.pk, kind)] = timer
+        return timer
     timer.save()
     _check_on_time(timer)
     return timer
@@ -217,54 +295,48 @@ def _check_on_time(timer: SlaTimer) -> None:
 # --- what happens to a conversation --------------------------------------------------------
 
 
-def start_response_clocks(*, conversation: Conversation, post: Post) -> None:
+def start_response_clocks(
+    *, conversation: Conversation, post: Post, batch: ClockBatch | None = None
+) -> None:
     """Put an inbound post on the clock; the caller holds the conversation locked and saves it.
 
     The conversation's first post starts the first-response and resolution timers (from when
     Parley received the conversation); a later post, once the brand has answered, starts the
-    next-response timer unless one is already running.
+    next-response timer unless one is already running. The posts of one batch share a
+    `batch`, which the caller flushes; without one the timers are written at once.
     """
+    own_batch = batch is None
+    batch = batch or ClockBatch()
     now = timezone.now()
-    window = window_for(conversation)
-    schedule = schedule_for(conversation, window=window)
-    policy = policy_for(conversation) or FALLBACK_POLICY
-    timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
-    if TimerKind.FIRST_RESPONSE not in timers and conversation.first_response_at is None:
-        first = _start(
+    window = batch.window(conversation)
+    schedule = batch.schedule(conversation, window)
+    policy = batch.policy(conversation)
+    timers = batch.timers_of(conversation)
+
+    def start(kind: str, *, started_at: datetime) -> SlaTimer:
+        return _start(
             conversation,
-            TimerKind.FIRST_RESPONSE,
+            kind,
             policy,
             schedule,
-            started_at=conversation.created_at,
+            started_at=started_at,
             at=now,
-            timer=None,
+            timer=timers.get(kind),
+            batch=batch,
         )
+
+    if TimerKind.FIRST_RESPONSE not in timers and conversation.first_response_at is None:
+        first = start(TimerKind.FIRST_RESPONSE, started_at=conversation.created_at)
         conversation.first_response_due_at = first.due_at
         if TimerKind.RESOLUTION not in timers:
-            _start(
-                conversation,
-                TimerKind.RESOLUTION,
-                policy,
-                schedule,
-                started_at=conversation.created_at,
-                at=now,
-                timer=None,
-            )
+            start(TimerKind.RESOLUTION, started_at=conversation.created_at)
         _reply_out_of_hours(conversation=conversation, post=post, schedule=schedule, window=window)
-        return
-    if conversation.first_response_at is None:
-        return
-    next_response = timers.get(TimerKind.NEXT_RESPONSE)
-    if next_response is None or next_response.stopped_at is not None:
-        _start(
-            conversation,
-            TimerKind.NEXT_RESPONSE,
-            policy,
-            schedule,
-            started_at=post.received_at,
-            at=now,
-            timer=next_response,
-        )
+    elif conversation.first_response_at is not None:
+        next_response = timers.get(TimerKind.NEXT_RESPONSE)
+        if next_response is None or next_response.stopped_at is not None:
+            start(TimerKind.NEXT_RESPONSE, started_at=post.received_at)
+    if own_batch:
+        batch.flush()
 
 
 def record_first_response(conversation: Conversation, *, responded_at: datetime) -> bool:

@@ -1,0 +1,294 @@
+"""Storing inbound posts exactly once, threaded into conversations, a whole batch at a time.
+
+A webhook delivery or a poll page brings up to a hundred posts. They are written together:
+one upsert for their authors, one insert for the posts, a handful of reads to thread them,
+all in one transaction, and one processing task for the batch (triage → routing → SLA →
+broadcast, in helpdesk.services.process_inbound_posts). In a storm this is what keeps
+ingestion at bulk-insert speed instead of paying every round trip once per post
+(docs/performance.md).
+
+Exactly once: the posts already stored are skipped before anything is written, and checked
+again after the authors' rows are locked by the upsert. Any delivery of the same post has
+the same author, so a concurrent batch carrying it either committed before that second
+check (and its row is seen) or waits on the lock until this batch commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from helpdesk.models import (
+    ACTIVE_STATUSES,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    Post,
+)
+
+from .connectors import InboundAuthor, InboundItem
+from .models import CustomerLink, PlatformAccount
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    post: Post
+    created: bool
+
+
+def ingest_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult:
+    """Store one inbound post exactly once and queue it for processing."""
+    return ingest_items(account=account, items=[item])[0]
+
+
+def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> list[IngestResult]:
+    """Store new inbound posts exactly once and queue their processing as one task.
+
+    Returns one result per item, in order. A post already stored, or repeated earlier in
+    `items`, comes back with created=False and the stored row.
+    """
+    if not items:
+        return []
+    first_of = {}
+    for item in items:
+        first_of.setdefault(item.external_id, item)
+    stored = stored_posts(account.platform, first_of)
+    fresh = [item for key, item in first_of.items() if key not in stored]
+    created: dict[str, Post] = {}
+    if fresh:
+        try:
+            created = _store(account=account, items=fresh, stored=stored)
+        except IntegrityError:
+            # Only a row committed between our two checks by a writer that took no author
+            # lock can get here (none does today); the second try sees it and skips it.
+            logger.warning("Concurrent write while storing %d posts; storing again", len(fresh))
+            stored.update(stored_posts(account.platform, first_of))
+            created = _store(
+                account=account,
+                items=[item for item in fresh if item.external_id not in stored],
+                stored=stored,
+            )
+    results = []
+    seen: set[str] = set()
+    for item in items:
+        key = item.external_id
+        is_new = key in created and key not in seen
+        seen.add(key)
+        results.append(IngestResult(post=created.get(key) or stored[key], created=is_new))
+    return results
+
+
+def stored_posts(platform: str, external_ids: Iterable[str]) -> dict[str, Post]:
+    """The stored posts of `platform` with these ids, by id."""
+    return {
+        post.external_id: post
+        for post in Post.objects.filter(platform=platform, external_id__in=list(external_ids))
+    }
+
+
+def _store(
+    *, account: PlatformAccount, items: list[InboundItem], stored: dict[str, Post]
+) -> dict[str, Post]:
+    """Write the posts not stored yet; `stored` gains those a concurrent batch committed."""
+    with transaction.atomic():
+        customers = upsert_customers(platform=account.platform, authors=[i.author for i in items])
+        # Under the authors' locks now: see what a concurrent batch stored meanwhile.
+        stored.update(stored_posts(account.platform, [item.external_id for item in items]))
+        items = [item for item in items if item.external_id not in stored]
+        if not items:
+            return {}
+        conversations = _thread(account=account, customers=customers, items=items)
+        posts = Post.objects.bulk_create(
+            Post(
+                conversation=conversations[item.external_id],
+                direction=Direction.INBOUND,
+                platform=account.platform,
+                external_id=item.external_id,
+                customer=customers[item.author.external_id],
+                text=item.text,
+                in_reply_to=item.in_reply_to,
+                created_at=item.created_at,
+                # Private messages are marked so the answer goes back privately too.
+                raw=item.raw if item.kind == "post" else {**item.raw, "parley_kind": item.kind},
+                delivery_status=DeliveryStatus.RECEIVED,
+            )
+            for item in items
+        )
+        _record_last_inbound([(conversations[item.external_id], item) for item in items])
+        post_ids = [post.pk for post in posts]
+        transaction.on_commit(lambda: _enqueue_processing(post_ids))
+    return {post.external_id: post for post in posts}
+
+
+# One statement for the whole batch instead of update_or_create's savepoints, locked read,
+# insert or update per author. It locks the authors' rows until commit, in external id order
+# so two batches never wait on each other crosswise, and works on PostgreSQL and SQLite.
+_UPSERT_CUSTOMERS = """
+    INSERT INTO {table} (platform, external_id, handle, display_name, follower_count,
+                         is_verified, first_seen_at, updated_at)
+    VALUES {rows}
+    ON CONFLICT (platform, external_id) DO UPDATE SET
+        handle = excluded.handle,
+        display_name = excluded.display_name,
+        follower_count = excluded.follower_count,
+        is_verified = excluded.is_verified,
+        updated_at = excluded.updated_at
+    RETURNING *
+"""
+
+
+def upsert_customers(*, platform: str, authors: Iterable[InboundAuthor]) -> dict[str, Customer]:
+    """Create or refresh the authors' profiles; returns them by external id.
+
+    The latest profile in `authors` wins (an upsert may touch each row once per statement).
+    """
+    latest = {author.external_id: author for author in authors}
+    now = timezone.now()
+    params: list = []
+    for external_id in sorted(latest):
+        author = latest[external_id]
+        params += [
+            platform,
+            external_id,
+            author.handle,
+            author.display_name,
+            author.follower_count,
+            author.is_verified,
+            now,
+            now,
+        ]
+    sql = _UPSERT_CUSTOMERS.format(
+        table=Customer._meta.db_table,
+        rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(latest)),
+    )
+    customers = {customer.external_id: customer for customer in Customer.objects.raw(sql, params)}
+    # An existing row keeps its first_seen_at: only a new one carries this call's instant.
+    _suggest_links([c for c in customers.values() if c.first_seen_at == now and c.handle])
+    return customers
+
+
+def _suggest_links(new_customers: list[Customer]) -> None:
+    """Suggest linking new identities to those with the same handle on other platforms."""
+    if not new_customers:
+        return
+    by_handle: dict[str, list[Customer]] = {}
+    for customer in new_customers:
+        by_handle.setdefault(customer.handle.lower(), []).append(customer)
+    namesakes = Customer.objects.annotate(handle_lower=Lower("handle")).filter(
+        handle_lower__in=list(by_handle)
+    )
+    CustomerLink.objects.bulk_create(
+        [
+            CustomerLink(customer=customer, other=other, reason=f"same handle @{customer.handle}")
+            for other in namesakes
+            for customer in by_handle[other.handle_lower]
+            if other.platform != customer.platform
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _thread(
+    *, account: PlatformAccount, customers: dict[str, Customer], items: list[InboundItem]
+) -> dict[str, Conversation]:
+    """The conversation each item belongs to, by the item's external id.
+
+    An item joins the active conversation holding the post it answers (stored before, or
+    earlier in this batch); else its author's open conversation with this account; else the
+    one an agent resolved within `INGESTION_REOPEN_WINDOW_MINUTES` (reopened: "thanks, but
+    it broke again"); else a new one. The caller holds the authors' row locks, so two
+    batches never open two conversations for one customer.
+    """
+    parents = {
+        post.external_id: post.conversation
+        for post in Post.objects.filter(
+            platform=account.platform,
+            external_id__in={item.in_reply_to for item in items if item.in_reply_to},
+        ).select_related("conversation")
+        if post.conversation.status in ACTIVE_STATUSES
+    }
+    threaded: dict[str, Conversation] = {}
+    orphans: list[InboundItem] = []
+    for item in items:
+        parent = parents.get(item.in_reply_to) or threaded.get(item.in_reply_to)
+        if parent is not None:
+            threaded[item.external_id] = parent
+        else:
+            orphans.append(item)
+    if orphans:
+        customer_ids = {customers[item.author.external_id].pk for item in orphans}
+        by_customer = _customer_conversations(account=account, customer_ids=customer_ids)
+        for item in orphans:
+            threaded[item.external_id] = by_customer[customers[item.author.external_id].pk]
+    return threaded
+
+
+def _customer_conversations(
+    *, account: PlatformAccount, customer_ids: set[int]
+) -> dict[int, Conversation]:
+    """Each customer's open conversation with `account`, reopened or new where there is none."""
+    found: dict[int, Conversation] = {}
+    open_ones = Conversation.objects.filter(
+        customer_id__in=customer_ids, account=account, status__in=ACTIVE_STATUSES
+    ).order_by("customer_id", "-created_at")
+    for conversation in open_ones:
+        found.setdefault(conversation.customer_id, conversation)
+    window = settings.INGESTION_REOPEN_WINDOW_MINUTES
+    missing = customer_ids - found.keys()
+    if missing and window:
+        recently_resolved = Conversation.objects.filter(
+            customer_id__in=missing,
+            account=account,
+            status=ConversationStatus.RESOLVED,
+            # Conversations a rule closed as needing no reply (spam) stay closed.
+            needs_reply=True,
+            resolved_at__gte=timezone.now() - timedelta(minutes=window),
+        ).order_by("customer_id", "-resolved_at")
+        for conversation in recently_resolved:
+            if conversation.customer_id in found:
+                continue
+            conversation.status = ConversationStatus.OPEN
+            conversation.resolved_at = None
+            conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+            found[conversation.customer_id] = conversation
+    missing = customer_ids - found.keys()
+    if missing:
+        for conversation in Conversation.objects.bulk_create(
+            Conversation(customer_id=customer_id, account=account)
+            for customer_id in sorted(missing)
+        ):
+            found[conversation.customer_id] = conversation
+    return found
+
+
+def _record_last_inbound(threaded: list[tuple[Conversation, InboundItem]]) -> None:
+    """Each conversation's last inbound instant moves on to its newest post of the batch."""
+    newest: dict[int, Conversation] = {}
+    for conversation, item in threaded:
+        known = newest.setdefault(conversation.pk, conversation)
+        if known.last_inbound_at is None or item.created_at > known.last_inbound_at:
+            known.last_inbound_at = item.created_at
+    now = timezone.now()
+    for conversation in newest.values():
+        conversation.updated_at = now
+    Conversation.objects.bulk_update(newest.values(), ["last_inbound_at", "updated_at"])
+
+
+def _enqueue_processing(post_ids: list[int]) -> None:
+    from helpdesk.tasks import process_inbound_posts
+    from reliability.services import publish
+
+    # A broker that is down must not fail the caller: the posts are committed, and the
+    # reliability sweep queues their processing again.
+    publish(process_inbound_posts, post_ids)
