@@ -23,6 +23,7 @@ from sla.services import (
 from triage.services import triage_posts
 
 from . import integrations
+from .bulk import update_rows
 from .models import (
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
@@ -103,7 +104,7 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         if not posts:
             return 0
         triage_posts(posts)
-        Post.objects.bulk_update(posts, _TRIAGE_FIELDS)
+        update_rows(posts, _TRIAGE_FIELDS)
         routing = RoutingTable.load()
         clocks = ClockBatch()
         newly_routed = []
@@ -126,7 +127,7 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         now = timezone.now()
         for conversation in touched:
             conversation.updated_at = now
-        Conversation.objects.bulk_update(touched, _PROCESSED_FIELDS)
+        update_rows(touched, _PROCESSED_FIELDS)
         touched_ids = [conversation.pk for conversation in touched]
         transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
     return len(posts)

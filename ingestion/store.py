@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from helpdesk.bulk import update_rows
 from helpdesk.models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -282,7 +283,7 @@ def _record_last_inbound(threaded: list[tuple[Conversation, InboundItem]]) -> No
     now = timezone.now()
     for conversation in newest.values():
         conversation.updated_at = now
-    Conversation.objects.bulk_update(newest.values(), ["last_inbound_at", "updated_at"])
+    update_rows(newest.values(), ["last_inbound_at", "updated_at"])
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:

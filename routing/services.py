@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from helpdesk import integrations
+from helpdesk.bulk import update_rows
 from helpdesk.models import (
     ACTIVE_STATUSES,
     AgentProfile,
@@ -148,7 +149,7 @@ def auto_assign_many(conversations: Sequence[Conversation]) -> int:
             chosen[profile.pk] = profile
             assigned.append(conversation)
     if chosen:
-        AgentProfile.objects.bulk_update(chosen.values(), ["last_assigned_at"])
+        update_rows(chosen.values(), ["last_assigned_at"])
     integrations.emit_many(IntegrationEvent.CONVERSATION_ASSIGNED, assigned)
     return len(assigned)
 

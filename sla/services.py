@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from helpdesk import integrations
+from helpdesk.bulk import update_rows
 from helpdesk.models import (
     Conversation,
     ConversationStatus,
@@ -153,7 +154,7 @@ class ClockBatch:
         for timer in restarted:
             timer.updated_at = now
         if restarted:
-            SlaTimer.objects.bulk_update(restarted, [*_TIMER_FIELDS, "updated_at"])
+            update_rows(restarted, [*_TIMER_FIELDS, "updated_at"])
         for timer in timers:
             _check_on_time(timer)
         self.started = {}
