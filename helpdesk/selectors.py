@@ -179,6 +179,7 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
     )
     conversations = (
         Conversation.objects.select_related("customer", "account", "team", "assignee")
+        .defer("account__credentials")
         .annotate(latest_text=latest_text)
         .filter(pk__in=conversation_ids)
         .order_by("pk")

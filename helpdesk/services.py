@@ -91,6 +91,8 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
             conversation.pk: conversation
             for conversation in Conversation.objects.select_for_update(of=("self",))
             .select_related("account", "routed_by", "customer")
+            # The account's credentials are decrypted on load; nothing here needs them.
+            .defer("account__credentials")
             .prefetch_related("sla_timers")
             .filter(pk__in=conversation_ids)
             .order_by("pk")

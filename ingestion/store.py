@@ -219,18 +219,29 @@ def _thread(
         ).select_related("conversation")
         if post.conversation.status in ACTIVE_STATUSES
     }
-    threaded: dict[str, Conversation] = {}
+    in_batch: set[str] = set()
+    answers_batch: set[str] = set()  # items answering an earlier item of this batch
     orphans: list[InboundItem] = []
     for item in items:
-        parent = parents.get(item.in_reply_to) or threaded.get(item.in_reply_to)
-        if parent is not None:
-            threaded[item.external_id] = parent
-        else:
-            orphans.append(item)
+        if item.in_reply_to not in parents:
+            if item.in_reply_to in in_batch:
+                answers_batch.add(item.external_id)
+            else:
+                orphans.append(item)
+        in_batch.add(item.external_id)
+    by_customer = {}
     if orphans:
-        customer_ids = {customers[item.author.external_id].pk for item in orphans}
-        by_customer = _customer_conversations(account=account, customer_ids=customer_ids)
-        for item in orphans:
+        by_customer = _customer_conversations(
+            account=account,
+            customer_ids={customers[item.author.external_id].pk for item in orphans},
+        )
+    threaded: dict[str, Conversation] = {}
+    for item in items:
+        if item.in_reply_to in parents:
+            threaded[item.external_id] = parents[item.in_reply_to]
+        elif item.external_id in answers_batch:
+            threaded[item.external_id] = threaded[item.in_reply_to]
+        else:
             threaded[item.external_id] = by_customer[customers[item.author.external_id].pk]
     return threaded
 

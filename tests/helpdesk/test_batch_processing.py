@@ -1,0 +1,101 @@
+"""A delivery's posts are processed together: what agents see is what they would see had the
+posts come one by one."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from helpdesk.asgi import application
+from helpdesk.models import AssignmentStrategy, Conversation
+from helpdesk.services import process_inbound_posts
+from ingestion.connectors import InboundAuthor
+from ingestion.services import ingest_items
+from sla.models import SlaTimer, TimerKind
+from tests.factories import AgentFactory, InboundItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def author(number: int) -> InboundAuthor:
+    return InboundAuthor(external_id=f"cust-{number}", handle=f"customer{number}")
+
+
+def store(account, items) -> list[int]:
+    """Store without processing (as the ingest task does before it queues processing)."""
+    return [result.post.pk for result in ingest_items(account=account, items=items)]
+
+
+def test_two_posts_of_a_new_conversation_start_its_clocks_once(demo_account, default_team):
+    post_ids = store(
+        demo_account,
+        [
+            InboundItemFactory(author=author(1), text="@brand where is my parcel?"),
+            InboundItemFactory(
+                author=author(1), text="@brand your app is down again, can't log in #outage"
+            ),
+        ],
+    )
+
+    assert process_inbound_posts(post_ids=post_ids) == 2
+
+    conversation = Conversation.objects.get()
+    assert conversation.team == default_team
+    assert conversation.priority >= 3  # the outage post raised it; the first did not lower it
+    kinds = sorted(
+        SlaTimer.objects.filter(conversation=conversation).values_list("kind", flat=True)
+    )
+    assert kinds == sorted([TimerKind.FIRST_RESPONSE, TimerKind.RESOLUTION])
+    assert conversation.first_response_due_at is not None
+    # Processing the same batch again changes nothing.
+    assert process_inbound_posts(post_ids=post_ids) == 0
+    assert SlaTimer.objects.count() == 2
+
+
+def test_round_robin_keeps_turning_within_a_batch(demo_account, default_team):
+    default_team.assignment_strategy = AssignmentStrategy.ROUND_ROBIN
+    default_team.save()
+    ana, ben = AgentFactory(teams=[default_team]), AgentFactory(teams=[default_team])
+    post_ids = store(demo_account, [InboundItemFactory(author=author(n)) for n in range(4)])
+
+    process_inbound_posts(post_ids=post_ids)
+
+    assignees = list(Conversation.objects.order_by("pk").values_list("assignee", flat=True))
+    assert assignees == [ana.pk, ben.pk, ana.pk, ben.pk]
+
+
+def test_agents_are_not_filled_beyond_capacity_by_one_batch(demo_account, default_team):
+    default_team.assignment_strategy = AssignmentStrategy.LEAST_LOADED
+    default_team.save()
+    ana = AgentFactory(teams=[default_team])
+    ana.agent_profile.capacity = 2
+    ana.agent_profile.save()
+    post_ids = store(demo_account, [InboundItemFactory(author=author(n)) for n in range(3)])
+
+    process_inbound_posts(post_ids=post_ids)
+
+    assert Conversation.objects.filter(assignee=ana).count() == 2
+    assert Conversation.objects.filter(assignee=None).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_inbox_gets_a_card_per_conversation_of_the_batch(demo_account, agent):
+    socket = WebsocketCommunicator(
+        application, "/ws/inbox/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    socket.scope["user"] = agent
+    assert (await socket.connect())[0]
+    items = [InboundItemFactory(author=author(n), text=f"@brand question {n}?") for n in range(3)]
+
+    # With eager tasks, storing queues the batch's processing, which runs at commit.
+    results = await sync_to_async(ingest_items)(account=demo_account, items=items)
+
+    frames = [await socket.receive_json_from(timeout=5) for _ in items]
+    assert {frame["conversation"]["id"] for frame in frames} == {
+        result.post.conversation_id for result in results
+    }
+    assert sorted(frame["conversation"]["excerpt"] for frame in frames) == [
+        f"@brand question {n}?" for n in range(3)
+    ]
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
