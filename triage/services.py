@@ -289,6 +289,3 @@ def record_feedback(
             conversation.save(update_fields=[field, "updated_at"])
     return feedback
 
-
-def triage_posts(posts):  # TEMPORARY shim until perf-triage merges
-    return [triage_post(post) for post in posts]
