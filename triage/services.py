@@ -36,7 +36,7 @@ from helpdesk.realtime import broadcast_conversation
 
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
-from .store import current_model
+from .store import LoadedModel, current_model, current_models
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +54,18 @@ class Classification:
     model_versions: dict[str, str] = field(default_factory=dict)
 
 
-def _predict(task: str, texts: Sequence[str]) -> tuple[list[tuple[str, float]], str]:
-    """Each text's most probable label for `task` and its probability, from one
-    predict_proba for the whole batch, and the version of the model that gave them."""
-    # Read the active model once per batch: every post in it is tagged by the same version.
-    model = current_model(task)
-    # scikit-learn's fixed cost per call (input validation, one pass per calibration fold)
-    # is most of a one-post prediction, so the batch pays it once.
-    probabilities = model.pipeline.predict_proba(list(texts))
-    classes = model.pipeline.classes_
+def _predict(model: LoadedModel, texts: Sequence[str]) -> list[tuple[str, float]]:
+    """Each text's most probable label and its probability, from one predict_proba for the
+    whole batch."""
+    # Whatever fixed cost per call remains is paid once per batch, not once per post.
+    probabilities = model.predict_proba(texts)
+    classes = model.classes
     best = probabilities.argmax(axis=1)
     predictions = [
-        (str(classes[index]), float(row[index]))
+        (classes[index], float(row[index]))
         for index, row in zip(best.tolist(), probabilities, strict=True)
     ]
-    return predictions, model.version
+    return predictions
 
 
 def classify_texts(
@@ -84,8 +81,11 @@ def classify_texts(
         raise ValueError(f"{len(texts)} texts but {len(signals)} signals")
     if not texts:
         return []
-    intents, intent_version = _predict("intent", texts)
-    sentiments, sentiment_version = _predict("sentiment", texts)
+    # The active models are read once per batch: every post in it is tagged by the same ones.
+    models = current_models(("intent", "sentiment"))
+    intents = _predict(models["intent"], texts)
+    sentiments = _predict(models["sentiment"], texts)
+    versions = {task: model.version for task, model in models.items()}
     results = []
     for text, post_signals, (intent, confidence), (sentiment, sentiment_confidence) in zip(
         texts, signals, intents, sentiments, strict=True
@@ -101,7 +101,7 @@ def classify_texts(
                 confidence=round(confidence, 4),
                 reasons=reasons,
                 sentiment_confidence=round(sentiment_confidence, 4),
-                model_versions={"intent": intent_version, "sentiment": sentiment_version},
+                model_versions=dict(versions),
             )
         )
     return results
