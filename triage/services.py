@@ -73,7 +73,8 @@ def classify_texts(
 ) -> list[Classification]:
     """The batch form of `classify_text`: one predict_proba per model for all `texts`.
 
-    `signals[i]` describes `texts[i]`; without signals every text is classified on its own.
+    `signals[i]` describes `texts[i]`; without signals, each text is classified as
+    `classify_text(text)` would with its defaults.
     """
     if signals is None:
         signals = [PostSignals()] * len(texts)
