@@ -7,8 +7,10 @@ combines their tags with signals about the post (triage.priority).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from helpdesk.models import (
@@ -34,7 +36,7 @@ from helpdesk.realtime import broadcast_conversation
 
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
-from .store import current_model
+from .store import LoadedModel, current_model, current_models
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +54,58 @@ class Classification:
     model_versions: dict[str, str] = field(default_factory=dict)
 
 
-def _predict(task: str, text: str) -> tuple[str, float, str]:
-    model = current_model(task)
-    probabilities = model.pipeline.predict_proba([text])[0]
-    best = int(probabilities.argmax())
-    return str(model.pipeline.classes_[best]), float(probabilities[best]), model.version
+def _predict(model: LoadedModel, texts: Sequence[str]) -> list[tuple[str, float]]:
+    """Each text's most probable label and its probability, from one predict_proba for the
+    whole batch."""
+    # Whatever fixed cost per call remains is paid once per batch, not once per post.
+    probabilities = model.predict_proba(texts)
+    classes = model.classes
+    best = probabilities.argmax(axis=1)
+    predictions = [
+        (classes[index], float(row[index]))
+        for index, row in zip(best.tolist(), probabilities, strict=True)
+    ]
+    return predictions
+
+
+def classify_texts(
+    texts: Sequence[str], signals: Sequence[PostSignals] | None = None
+) -> list[Classification]:
+    """The batch form of `classify_text`: one predict_proba per model for all `texts`.
+
+    `signals[i]` describes `texts[i]`; without signals, each text is classified as
+    `classify_text(text)` would with its defaults.
+    """
+    if signals is None:
+        signals = [PostSignals()] * len(texts)
+    if len(signals) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(signals)} signals")
+    if not texts:
+        return []
+    # The active models are read once per batch: every post in it is tagged by the same ones.
+    models = current_models(("intent", "sentiment"))
+    intents = _predict(models["intent"], texts)
+    sentiments = _predict(models["sentiment"], texts)
+    versions = {task: model.version for task, model in models.items()}
+    results = []
+    for text, post_signals, (intent, confidence), (sentiment, sentiment_confidence) in zip(
+        texts, signals, intents, sentiments, strict=True
+    ):
+        priority, reasons = prioritise(
+            text, intent=intent, sentiment=sentiment, signals=post_signals
+        )
+        results.append(
+            Classification(
+                intent=intent,
+                sentiment=sentiment,
+                priority=priority,
+                confidence=round(confidence, 4),
+                reasons=reasons,
+                sentiment_confidence=round(sentiment_confidence, 4),
+                model_versions=dict(versions),
+            )
+        )
+    return results
 
 
 def classify_text(
@@ -67,39 +116,49 @@ def classify_text(
     engagements_per_hour: float = 0.0,
     mentioned_watched: tuple[str, ...] = (),
 ) -> Classification:
-    intent, confidence, intent_version = _predict("intent", text)
-    sentiment, sentiment_confidence, sentiment_version = _predict("sentiment", text)
-    priority, reasons = prioritise(
-        text,
-        intent=intent,
-        sentiment=sentiment,
-        signals=PostSignals(
-            follower_count=follower_count,
-            is_verified=is_verified,
-            engagements_per_hour=engagements_per_hour,
-            mentioned_watched=mentioned_watched,
-        ),
+    signals = PostSignals(
+        follower_count=follower_count,
+        is_verified=is_verified,
+        engagements_per_hour=engagements_per_hour,
+        mentioned_watched=mentioned_watched,
     )
-    return Classification(
-        intent=intent,
-        sentiment=sentiment,
-        priority=priority,
-        confidence=round(confidence, 4),
-        reasons=reasons,
-        sentiment_confidence=round(sentiment_confidence, 4),
-        model_versions={"intent": intent_version, "sentiment": sentiment_version},
-    )
+    return classify_texts([text], [signals])[0]
+
+
+def _watched_accounts_tagged(
+    texts_and_platforms: Sequence[tuple[str, str]],
+) -> list[tuple[str, ...]]:
+    mentioned = [
+        {handle.lower() for handle in _MENTION.findall(text)} for text, _ in texts_and_platforms
+    ]
+    every_handle = set().union(*mentioned)
+    if not every_handle:
+        return [() for _ in texts_and_platforms]
+    platforms = {"", *(platform for _, platform in texts_and_platforms)}
+    accounts = list(WatchedAccount.objects.filter(handle__in=every_handle, platform__in=platforms))
+    return [
+        tuple(
+            sorted(
+                {
+                    str(account)
+                    for account in accounts
+                    if account.handle in handles and account.platform in ("", platform)
+                }
+            )
+        )
+        for (_, platform), handles in zip(texts_and_platforms, mentioned, strict=True)
+    ]
+
+
+def watched_accounts_tagged_in(posts: Sequence[Post]) -> list[tuple[str, ...]]:
+    """For each post, the watched accounts it @-mentions, read in one query for the whole
+    batch (none when no post mentions anyone)."""
+    return _watched_accounts_tagged([(post.text, post.platform) for post in posts])
 
 
 def watched_accounts_tagged(*, text: str, platform: str) -> tuple[str, ...]:
     """The admin-maintained regulator/authority/press accounts @-mentioned in `text`."""
-    mentioned = {handle.lower() for handle in _MENTION.findall(text)}
-    if not mentioned:
-        return ()
-    accounts = WatchedAccount.objects.filter(handle__in=mentioned).filter(
-        Q(platform="") | Q(platform=platform)
-    )
-    return tuple(sorted({str(account) for account in accounts}))
+    return _watched_accounts_tagged([(text, platform)])[0]
 
 
 def engagements_per_hour(post: Post) -> float:
@@ -123,32 +182,92 @@ def engagements_per_hour(post: Post) -> float:
     return total / hours
 
 
+def triage_posts(posts: Sequence[Post]) -> list[Classification]:
+    """Classify posts with one predict_proba per model for the whole batch and store the tags
+    on each post (the caller saves).
+
+    Queries do not grow with the batch: authors not already loaded are read in one query,
+    watched accounts in one, enabled auto-responses in one. Each post an enabled
+    auto-response could answer gets its reply queued once the caller's transaction commits.
+    """
+    posts = list(posts)
+    if not posts:
+        return []
+    # Posts fetched without select_related("customer") would each cost a query below.
+    prefetch_related_objects(
+        [post for post in posts if post.customer_id and not Post.customer.is_cached(post)],
+        "customer",
+    )
+    watched = watched_accounts_tagged_in(posts)
+    signals = []
+    for post, mentioned_watched in zip(posts, watched, strict=True):
+        customer = post.customer
+        signals.append(
+            PostSignals(
+                follower_count=customer.follower_count if customer else 0,
+                is_verified=customer.is_verified if customer else False,
+                engagements_per_hour=engagements_per_hour(post),
+                mentioned_watched=mentioned_watched,
+            )
+        )
+    results = classify_texts([post.text for post in posts], signals)
+    for post, result in zip(posts, results, strict=True):
+        post.intent = result.intent
+        post.sentiment = result.sentiment
+        post.priority = result.priority
+        post.triage_confidence = result.confidence
+        post.triage_reasons = result.reasons
+    stored = [post for post in posts if post.pk]
+    for post, rule in zip(stored, auto_responses_for(stored), strict=True):
+        if rule is not None:
+            transaction.on_commit(functools.partial(_enqueue_auto_reply, post.pk))
+    return results
+
+
 def triage_post(post: Post) -> Classification:
     """Classify `post` and store the tags on it (the caller saves).
 
     When an enabled auto-response could answer it, the reply is queued once the caller's
     transaction commits.
     """
-    customer = post.customer
-    result = classify_text(
-        post.text,
-        follower_count=customer.follower_count if customer else 0,
-        is_verified=customer.is_verified if customer else False,
-        engagements_per_hour=engagements_per_hour(post),
-        mentioned_watched=watched_accounts_tagged(text=post.text, platform=post.platform),
-    )
-    post.intent = result.intent
-    post.sentiment = result.sentiment
-    post.priority = result.priority
-    post.triage_confidence = result.confidence
-    post.triage_reasons = result.reasons
-    if post.pk and auto_response_for(post) is not None:
-        post_id = post.pk
-        transaction.on_commit(lambda: _enqueue_auto_reply(post_id))
-    return result
+    return triage_posts([post])[0]
 
 
 # Auto-responses ---------------------------------------------------------------------------
+
+
+def _may_auto_answer(post: Post) -> bool:
+    """Whether an auto-response may answer this triaged post at all, whatever the rules.
+
+    Never sensitive or high-priority posts.
+    """
+    if post.direction != Direction.INBOUND or not post.intent:
+        return False
+    return post.priority < Priority.HIGH and not is_sensitive(post.triage_reasons)
+
+
+def auto_responses_for(posts: Sequence[Post]) -> list[AutoResponse | None]:
+    """For each triaged post, the enabled auto-response that may answer it, if any.
+
+    The enabled rules are read in one query for the whole batch (none when no post could
+    be answered). Never for sensitive or high-priority posts, never below the rule's
+    threshold.
+    """
+    candidates = [_may_auto_answer(post) for post in posts]
+    if not any(candidates):
+        return [None] * len(posts)
+    intents = {post.intent for post, candidate in zip(posts, candidates, strict=True) if candidate}
+    rules = {
+        rule.intent: rule
+        for rule in AutoResponse.objects.filter(is_enabled=True, intent__in=intents)
+    }
+    answers: list[AutoResponse | None] = []
+    for post, candidate in zip(posts, candidates, strict=True):
+        rule = rules.get(post.intent) if candidate else None
+        if rule is not None and (post.triage_confidence or 0.0) < rule.confidence_threshold:
+            rule = None
+        answers.append(rule)
+    return answers
 
 
 def auto_response_for(post: Post) -> AutoResponse | None:
@@ -156,14 +275,7 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
     Never for sensitive or high-priority posts, and never below the rule's threshold.
     """
-    if post.direction != Direction.INBOUND or not post.intent:
-        return None
-    if post.priority >= Priority.HIGH or is_sensitive(post.triage_reasons):
-        return None
-    rule = AutoResponse.objects.filter(intent=post.intent, is_enabled=True).first()
-    if rule is None or (post.triage_confidence or 0.0) < rule.confidence_threshold:
-        return None
-    return rule
+    return auto_responses_for([post])[0]
 
 
 def _enqueue_auto_reply(post_id: int) -> None:

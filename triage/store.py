@@ -19,17 +19,20 @@ import functools
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import sklearn
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from sklearn.pipeline import Pipeline
 
+from .inference import Predictor, predictor_for
 from .models import TriageModel
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,19 @@ class LoadedModel:
     @property
     def active_version(self) -> str:
         return self.standing_in_for or self.version
+
+    @functools.cached_property
+    def _predictor(self) -> Predictor:
+        return predictor_for(self.pipeline)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """`pipeline.predict_proba(texts)`, without scikit-learn's validation on every call
+        when the pipeline can be compiled (triage.inference); columns follow `classes`."""
+        return self._predictor(texts)
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(label) for label in self.pipeline.classes_]
 
 
 _loaded: dict[str, LoadedModel] = {}
@@ -76,24 +92,36 @@ def save_pipeline(pipeline: Pipeline, *, path: Path) -> None:
     joblib.dump(pipeline, path, compress=3)
 
 
+def active_versions(tasks: Sequence[str]) -> dict[str, str]:
+    """The active model's version (or SHIPPED) for each task: one cache read for them all,
+    cheap enough to call per batch of posts."""
+    keys = {task: _cache_key(task) for task in tasks}
+    try:
+        cached = cache.get_many(list(keys.values()))
+    except Exception:  # a cache outage must not stop triage; the database still knows
+        logger.warning("Cache unavailable; asking the database for the active models")
+        cached = {}
+    versions = {task: cached[key] for task, key in keys.items() if cached.get(key) is not None}
+    missing = [task for task in tasks if task not in versions]
+    if missing:
+        active = TriageModel.objects.filter(task__in=missing, is_active=True)
+        for task, version in active.values_list("task", "version"):
+            versions.setdefault(task, version)  # the newest, should two ever be active
+        for task in missing:
+            versions.setdefault(task, SHIPPED)
+        try:
+            cache.set_many(
+                {keys[task]: versions[task] for task in missing},
+                settings.TRIAGE_MODEL_CHECK_SECONDS,
+            )
+        except Exception:
+            logger.warning("Cache unavailable; the active models are not cached")
+    return versions
+
+
 def active_version(task: str) -> str:
     """The active model's version for `task`, or SHIPPED; cheap enough to call per post."""
-    try:
-        version = cache.get(_cache_key(task))
-    except Exception:  # a cache outage must not stop triage; the database still knows
-        logger.warning("Cache unavailable; asking the database for the active %s model", task)
-        version = None
-    if version is None:
-        version = (
-            TriageModel.objects.filter(task=task, is_active=True)
-            .values_list("version", flat=True)
-            .first()
-        ) or SHIPPED
-        try:
-            cache.set(_cache_key(task), version, settings.TRIAGE_MODEL_CHECK_SECONDS)
-        except Exception:
-            logger.warning("Cache unavailable; the active %s model is not cached", task)
-    return version
+    return active_versions([task])[task]
 
 
 def activate_model(*, model_id: int) -> TriageModel:
@@ -121,9 +149,19 @@ def deactivate_models(*, task: str) -> None:
         transaction.on_commit(lambda: cache.delete(_cache_key(task)))
 
 
+def current_models(tasks: Sequence[str]) -> dict[str, LoadedModel]:
+    """The pipeline to classify with for each task, reloaded when another model became
+    active; the active versions are read in one cache round trip."""
+    versions = active_versions(tasks)
+    return {task: _loaded_model(task, versions[task]) for task in tasks}
+
+
 def current_model(task: str) -> LoadedModel:
     """The pipeline to classify with, reloaded when another model became active."""
-    version = active_version(task)
+    return _loaded_model(task, active_version(task))
+
+
+def _loaded_model(task: str, version: str) -> LoadedModel:
     loaded = _loaded.get(task)
     if loaded is not None and loaded.active_version == version:
         return loaded

@@ -81,7 +81,7 @@ def test_cache_outage_falls_back_to_the_database(db, monkeypatch):
     def unavailable(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("triage.store.cache.get", unavailable)
-    monkeypatch.setattr("triage.store.cache.set", unavailable)
+    for method in ("get", "set", "get_many", "set_many"):
+        monkeypatch.setattr(f"triage.store.cache.{method}", unavailable)
 
     assert classify_text("@brand where is my parcel?").model_versions["intent"] == "shipped"
