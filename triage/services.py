@@ -400,4 +400,3 @@ def record_feedback(
             setattr(conversation, field, value)
             conversation.save(update_fields=[field, "updated_at"])
     return feedback
-
