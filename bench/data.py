@@ -242,8 +242,20 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
     for table in ("helpdesk_customer", "helpdesk_conversation", "helpdesk_post", "sla_slatimer"):
         _reset_sequence(table)
     _reopen_newest(context)
+    # COPY bypasses save(), which keeps the reports' customer turns; recompute them.
+    from reports.services import rebuild_customer_turns
+
+    rebuild_customer_turns()
+    # VACUUM, not just ANALYZE: a table this size in service has been vacuumed by autovacuum,
+    # and its visibility map is what lets the reports answer from their covering indexes.
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        for table in (
+            "helpdesk_conversation",
+            "helpdesk_post",
+            "sla_slatimer",
+            "reports_customerturn",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def _flush(conversation_rows, timer_rows, post_rows) -> None:

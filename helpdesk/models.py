@@ -199,8 +199,22 @@ class Conversation(models.Model):
             models.Index(fields=["team", "status", "first_response_due_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["customer", "account", "status"]),
-            # Reports: conversations of a period.
-            models.Index(fields=["created_at"], name="conversation_created_idx"),
+            # Reports: conversations of a period, with what every KPI and slice reads from
+            # them, so the reports scan the index alone (Postgres; plain index elsewhere).
+            models.Index(
+                fields=["created_at"],
+                include=[
+                    "id",
+                    "needs_reply",
+                    "first_response_at",
+                    "resolved_at",
+                    "intent",
+                    "assignee",
+                    "account",
+                    "team",
+                ],
+                name="conversation_reports_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -283,8 +297,13 @@ class Post(models.Model):
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
             # Reports: inbound volume of a period (heatmap, trends, spike baselines), and a
-            # conversation's replies around a post (response times).
-            models.Index(fields=["direction", "created_at"], name="post_direction_created_idx"),
+            # conversation's replies around a post (response times). The included columns
+            # are what the volume, sentiment and heatmap reports read: index-only scans.
+            models.Index(
+                fields=["direction", "created_at"],
+                include=["id", "conversation", "platform", "sentiment"],
+                name="post_period_reports_idx",
+            ),
             models.Index(
                 fields=["conversation", "direction", "created_at"],
                 name="post_conv_direction_idx",

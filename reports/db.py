@@ -3,16 +3,18 @@ database on Postgres and SQLite alike.
 
 Postgres has `percentile_cont`; SQLite has no percentile aggregate, so there the same
 continuous percentile is read from the ordered rows with two OFFSET lookups, never loading the
-whole column into Python.
+whole column into Python. On Postgres the percentiles ride along with the other figures of the
+same rows (one scan, FILTER per figure, GROUP BY for per-group percentiles).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Expression, F, FloatField, Func, QuerySet
+from django.db.models import Aggregate, Expression, F, FloatField, Func, Q, QuerySet
 
 
 class SecondsBetween(Func):
@@ -93,3 +95,60 @@ def percentiles(
 def _round(value: float | None) -> float | None:
     # julianday arithmetic on SQLite leaves sub-millisecond noise; nobody reports below 1 ms.
     return None if value is None else round(float(value), 3)
+
+
+def aggregate_with_percentiles(
+    queryset: QuerySet,
+    field: str,
+    fractions: Iterable[float],
+    *,
+    where: Q | None = None,
+    **aggregates: Aggregate,
+) -> tuple[dict[str, Any], dict[float, float | None]]:
+    """`queryset.aggregate(**aggregates)` and the percentiles of `field` over the rows matching
+    `where` (all rows without it): one query on Postgres."""
+    fractions = list(fractions)
+    measured = Q(**{f"{field}__isnull": False}) & (where or Q())
+    if has_percentile_cont():
+        row = queryset.aggregate(
+            **aggregates,
+            **{
+                f"_p{i}": PercentileCont(F(field), fraction=f, filter=measured)
+                for i, f in enumerate(fractions)
+            },
+        )
+        quantiles = {f: _round(row.pop(f"_p{i}")) for i, f in enumerate(fractions)}
+        return row, quantiles
+    row = queryset.aggregate(**aggregates) if aggregates else {}
+    return row, percentiles(queryset.filter(measured), field, fractions)
+
+
+def grouped_percentiles(
+    queryset: QuerySet, group: str, field: str, fractions: Iterable[float], **aggregates: Aggregate
+) -> list[dict[str, Any]]:
+    """Per value of `group` (ordered by it): the `aggregates` and the percentiles of `field`
+    (under the keys of `fractions`); one GROUP BY query on Postgres, one query per group and
+    percentile lookups on SQLite."""
+    fractions = list(fractions)
+    grouped = queryset.values(group).order_by(group)
+    if has_percentile_cont():
+        rows = grouped.annotate(
+            **aggregates,
+            **{
+                f"_p{i}": PercentileCont(
+                    F(field), fraction=f, filter=Q(**{f"{field}__isnull": False})
+                )
+                for i, f in enumerate(fractions)
+            },
+        )
+        return [
+            {
+                **{k: v for k, v in row.items() if not k.startswith("_p")},
+                **{f: _round(row[f"_p{i}"]) for i, f in enumerate(fractions)},
+            }
+            for row in rows
+        ]
+    return [
+        {**row, **percentiles(queryset.filter(**{group: row[group]}), field, fractions)}
+        for row in grouped.annotate(**aggregates)
+    ]

@@ -1,5 +1,6 @@
-"""What the reports keep beyond the helpdesk's own records: customer satisfaction surveys and
-the volume spikes detected on each platform account."""
+"""What the reports keep beyond the helpdesk's own records: customer satisfaction surveys, the
+volume spikes detected on each platform account, and each customer turn with its next response
+(kept as posts are written, so the next-response KPI is a range scan, not a search per post)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,41 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"Weekly report of {self.week_start}"
+
+
+class CustomerTurn(models.Model):
+    """A customer message that opened a new turn (the brand had answered everything before
+    it), and when the brand next replied: the next-response KPI's unit.
+
+    Derived from the conversation's posts (see reports.turns) and rewritten whenever one of
+    them is saved or deleted, so it never disagrees with the thread; `rebuild_customer_turns`
+    recomputes it in bulk for loaders that bypass save().
+    """
+
+    conversation = models.ForeignKey(
+        "helpdesk.Conversation", on_delete=models.CASCADE, related_name="customer_turns"
+    )
+    post = models.OneToOneField(
+        "helpdesk.Post",
+        on_delete=models.CASCADE,
+        related_name="customer_turn",
+        help_text="The inbound post that opened the turn.",
+    )
+    started_at = models.DateTimeField(help_text="When the customer posted (the post's time).")
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="The brand's first reply at or after the start."
+    )
+
+    class Meta:
+        indexes = [
+            # The KPI reads a period's turns: the conversation (for the slices) and the answer
+            # come from the index alone on Postgres.
+            models.Index(
+                fields=["started_at"],
+                include=["conversation", "answered_at"],
+                name="customer_turn_started_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Turn of post {self.post_id} on #{self.conversation_id}"

@@ -369,6 +369,13 @@ class SlaTimer(models.Model):
         indexes = [
             models.Index(fields=["state", "due_at"]),
             models.Index(fields=["state", "at_risk_at"]),
+            # Reports: the share of first responses within target, per conversation.
+            models.Index(
+                fields=["conversation"],
+                include=["id", "state"],
+                condition=models.Q(kind=TimerKind.FIRST_RESPONSE, stopped_at__isnull=False),
+                name="sla_first_response_done_idx",
+            ),
         ]
         permissions = [("receive_team_alerts", "Receives SLA alerts for the teams they work in")]
 

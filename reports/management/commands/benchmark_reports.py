@@ -31,6 +31,7 @@ from helpdesk.models import (
 from ingestion.models import PlatformAccount
 from reports import exports, selectors, services
 from reports.selectors import ReportFilter
+from reports.services import rebuild_customer_turns
 
 
 class Rollback(Exception):
@@ -153,6 +154,8 @@ class Command(BaseCommand):
                     )
                 )
         Post.objects.bulk_create(posts, batch_size=5000)
+        # bulk_create skips save() and so the customer turns it keeps: recompute them.
+        rebuild_customer_turns()
         return len(posts)
 
 
