@@ -35,6 +35,7 @@ from helpdesk.models import (
     Direction,
     Post,
 )
+from reports.services import record_customer_turns_of
 
 from .connectors import InboundAuthor, InboundItem
 from .models import CustomerLink, PlatformAccount
@@ -109,7 +110,7 @@ def _store(
         items = [item for item in items if item.external_id not in stored]
         if not items:
             return {}
-        conversations = _thread(account=account, customers=customers, items=items)
+        conversations, opened = _thread(account=account, customers=customers, items=items)
         posts = Post.objects.bulk_create(
             Post(
                 conversation=conversations[item.external_id],
@@ -127,6 +128,9 @@ def _store(
             for item in items
         )
         _record_last_inbound([(conversations[item.external_id], item) for item in items])
+        # A post in a conversation the brand has answered may start a customer turn (the
+        # next-response KPI); conversations opened by this batch have no answer yet.
+        record_customer_turns_of({c.pk for c in conversations.values()} - opened)
         post_ids = [post.pk for post in posts]
         transaction.on_commit(lambda: _enqueue_processing(post_ids))
     return {post.external_id: post for post in posts}
@@ -202,8 +206,9 @@ def _suggest_links(new_customers: list[Customer]) -> None:
 
 def _thread(
     *, account: PlatformAccount, customers: dict[str, Customer], items: list[InboundItem]
-) -> dict[str, Conversation]:
-    """The conversation each item belongs to, by the item's external id.
+) -> tuple[dict[str, Conversation], set[int]]:
+    """The conversation each item belongs to, by the item's external id, and the ids of
+    the conversations opened for this batch.
 
     An item joins the active conversation holding the post it answers (stored before, or
     earlier in this batch); else its author's open conversation with this account; else the
@@ -229,9 +234,10 @@ def _thread(
             else:
                 orphans.append(item)
         in_batch.add(item.external_id)
-    by_customer = {}
+    by_customer: dict[int, Conversation] = {}
+    opened: set[int] = set()
     if orphans:
-        by_customer = _customer_conversations(
+        by_customer, opened = _customer_conversations(
             account=account,
             customer_ids={customers[item.author.external_id].pk for item in orphans},
         )
@@ -243,13 +249,14 @@ def _thread(
             threaded[item.external_id] = threaded[item.in_reply_to]
         else:
             threaded[item.external_id] = by_customer[customers[item.author.external_id].pk]
-    return threaded
+    return threaded, opened
 
 
 def _customer_conversations(
     *, account: PlatformAccount, customer_ids: set[int]
-) -> dict[int, Conversation]:
-    """Each customer's open conversation with `account`, reopened or new where there is none."""
+) -> tuple[dict[int, Conversation], set[int]]:
+    """Each customer's open conversation with `account`, reopened or new where there is none;
+    and the ids of the new ones."""
     found: dict[int, Conversation] = {}
     open_ones = Conversation.objects.filter(
         customer_id__in=customer_ids, account=account, status__in=ACTIVE_STATUSES
@@ -275,13 +282,11 @@ def _customer_conversations(
             conversation.save(update_fields=["status", "resolved_at", "updated_at"])
             found[conversation.customer_id] = conversation
     missing = customer_ids - found.keys()
-    if missing:
-        for conversation in Conversation.objects.bulk_create(
-            Conversation(customer_id=customer_id, account=account)
-            for customer_id in sorted(missing)
-        ):
-            found[conversation.customer_id] = conversation
-    return found
+    opened = Conversation.objects.bulk_create(
+        Conversation(customer_id=customer_id, account=account) for customer_id in sorted(missing)
+    )
+    found.update((conversation.customer_id, conversation) for conversation in opened)
+    return found, {conversation.pk for conversation in opened}
 
 
 def _record_last_inbound(threaded: list[tuple[Conversation, InboundItem]]) -> None:

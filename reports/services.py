@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,7 +134,7 @@ FROM (
             PARTITION BY conversation_id ORDER BY created_at
             RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
         ) AS next_reply_at
-    FROM helpdesk_post
+    FROM helpdesk_post{where}
     WINDOW before AS (
         PARTITION BY conversation_id ORDER BY created_at
         RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP
@@ -152,8 +152,25 @@ def rebuild_customer_turns() -> int:
     with transaction.atomic():
         CustomerTurn.objects.all().delete()
         with connection.cursor() as cursor:
-            cursor.execute(REBUILD_TURNS_SQL)
+            cursor.execute(REBUILD_TURNS_SQL.format(where=""))
     return CustomerTurn.objects.count()
+
+
+def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
+    """Recompute the turns of these conversations in two statements, whatever their number:
+    for a batch of posts stored without save() (ingestion.store). The caller holds the
+    conversations' posts steady (the authors' row locks of the storing transaction)."""
+    if not conversation_ids:
+        return
+    ids = sorted(conversation_ids)
+    with transaction.atomic():
+        CustomerTurn.objects.filter(conversation_id__in=ids).delete()
+        placeholders = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                REBUILD_TURNS_SQL.format(where=f" WHERE conversation_id IN ({placeholders})"),
+                ids,
+            )
 
 
 # --- spikes ----------------------------------------------------------------------------------

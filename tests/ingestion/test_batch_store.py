@@ -1,15 +1,18 @@
 """A delivery's posts are stored together: once each, threaded, in a bounded number of
 statements whatever the batch size."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk.models import Conversation, ConversationStatus, Customer, Post
+from helpdesk.models import Conversation, ConversationStatus, Customer, Direction, Post
 from ingestion.connectors import InboundAuthor
 from ingestion.models import CustomerLink
 from ingestion.services import ingest_item, ingest_items
-from tests.factories import InboundItemFactory
+from reports.models import CustomerTurn
+from tests.factories import InboundItemFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +102,22 @@ def test_storing_a_batch_costs_the_same_statements_whatever_its_size(demo_accoun
         return len(queries.captured_queries)
 
     assert statements_for(30, start=100) == statements_for(3, start=200)
+
+
+def test_a_follow_up_after_the_brand_answered_opens_a_customer_turn(demo_account, default_team):
+    first = ingest_item(account=demo_account, item=InboundItemFactory(author=author(1))).post
+    PostFactory(
+        conversation=first.conversation,
+        direction=Direction.OUTBOUND,
+        customer=None,
+        created_at=first.created_at + timedelta(minutes=5),
+    )
+    follow_up = InboundItemFactory(
+        author=author(1), created_at=first.created_at + timedelta(minutes=9)
+    )
+
+    post = ingest_items(account=demo_account, items=[follow_up])[0].post
+
+    assert post.conversation_id == first.conversation_id
+    turn = CustomerTurn.objects.get()
+    assert (turn.post_id, turn.started_at, turn.answered_at) == (post.pk, post.created_at, None)
