@@ -23,7 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 BENCHMARKS = ("triage", "ingest", "live", "scale")
 
 FULL = {
-    "ingest_posts": 1500,
+    "ingest_posts": 10_000,
     "per_delivery": 50,
     "workers": 2,
     "triage_posts": 500,

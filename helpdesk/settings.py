@@ -168,9 +168,9 @@ RELIABILITY_RETRY_BACKOFF_MAX = env.int("RELIABILITY_RETRY_BACKOFF_MAX", default
 # defaults.
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
-# SLA thresholds nearer than this also get an exact check (a Celery task with an eta); keep
-# it below the broker's visibility timeout (Redis: 1 hour by default). 0 leaves it all to the
-# sweep.
+# SLA thresholds nearer than this also get a sweep queued (a Celery task with an eta) at
+# their second, one per second whatever the traffic; keep it below the broker's visibility
+# timeout (Redis: 1 hour by default). 0 leaves it all to the periodic sweep.
 SLA_EXACT_CHECK_HORIZON_SECONDS = env.float("SLA_EXACT_CHECK_HORIZON_SECONDS", default=3000.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-platform-accounts": {

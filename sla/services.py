@@ -8,12 +8,14 @@ Alerts and exact re-checks are sent after commit, never for a transaction that r
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -155,8 +157,7 @@ class ClockBatch:
             timer.updated_at = now
         if restarted:
             update_rows(restarted, [*_TIMER_FIELDS, "updated_at"])
-        for timer in timers:
-            _check_on_time(timer)
+        _check_on_time(*timers)
         self.started = {}
 
 
@@ -264,33 +265,43 @@ def _start(
     return timer
 
 
-def _check_on_time(timer: SlaTimer) -> None:
-    """Have a worker re-check the timer exactly at its thresholds; the beat sweep is the
-    safety net (and the only mechanism when tasks run eagerly, where an eta means nothing)."""
+def _check_on_time(*timers: SlaTimer) -> None:
+    """Have a sweep run exactly when these timers cross their thresholds; the beat sweep is
+    the safety net (and the only mechanism when tasks run eagerly, where an eta means nothing).
+
+    The checks are coalesced: one sweep per second that has a threshold in it, whatever the
+    number of timers (a cache mark says the second is taken, across workers). A storm of a
+    thousand new conversations a second then queues a few tasks, not thousands; an eta task
+    waits in a worker's memory until it is due, so their number must not grow with traffic.
+    """
     if settings.CELERY_TASK_ALWAYS_EAGER or settings.SLA_EXACT_CHECK_HORIZON_SECONDS <= 0:
         return
     # Redis redelivers a task not acknowledged within its visibility timeout (an hour by
     # default), and an eta task waits unacknowledged; so only near instants get an exact
     # check, and the sweep catches the rest with at most one sweep period's delay.
     horizon = timezone.now() + timedelta(seconds=settings.SLA_EXACT_CHECK_HORIZON_SECONDS)
-    instants = [
-        instant
+    seconds = {
+        # Rounded up: at the whole second the threshold has passed.
+        math.ceil(instant.timestamp())
+        for timer in timers
         for instant in (timer.at_risk_at, timer.due_at)
         if instant is not None and instant <= horizon
-    ]
-    if not instants:
-        return
+    }
+    if seconds:
+        transaction.on_commit(lambda: schedule_sweeps(sorted(seconds)))
 
-    def enqueue() -> None:
-        from .tasks import check_sla_timer
 
-        for instant in instants:
-            try:
-                check_sla_timer.apply_async(args=[timer.pk], eta=instant)
-            except Exception:
-                logger.exception("Could not schedule the SLA check of timer %s", timer.pk)
+def schedule_sweeps(seconds: list[int]) -> None:
+    """Queue a sweep at each of these Unix seconds, unless one is queued for it already."""
+    from .tasks import sweep_sla_timers
 
-    transaction.on_commit(enqueue)
+    expires = int(settings.SLA_EXACT_CHECK_HORIZON_SECONDS) + 60
+    for second in seconds:
+        try:
+            if cache.add(f"sla:exact-sweep:{second}", 1, timeout=expires):
+                sweep_sla_timers.apply_async(eta=datetime.fromtimestamp(second, tz=UTC))
+        except Exception:
+            logger.exception("Could not schedule the SLA sweep at %s", second)
 
 
 # --- what happens to a conversation --------------------------------------------------------

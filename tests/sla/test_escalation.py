@@ -1,4 +1,5 @@
-"""The sweep and the exact checks: at risk and breached, alerted once per threshold crossing."""
+"""The sweep and the exact sweeps at thresholds: at risk and breached, alerted once per
+threshold crossing."""
 
 import asyncio
 from datetime import timedelta
@@ -7,6 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.utils import timezone
 
 from helpdesk.models import Priority
@@ -14,6 +16,7 @@ from sla import tasks
 from sla.consumers import alert_groups_for
 from sla.models import SlaTimer, TimerKind, TimerState
 from sla.services import (
+    ClockBatch,
     alert_team_group,
     alert_user_group,
     conversation_status_changed,
@@ -181,37 +184,62 @@ def test_a_new_next_response_cycle_alerts_again(
     assert [alert["alert_id"].split(":")[1] for alert in next_response_alerts] == ["1", "2"]
 
 
-def test_with_a_worker_each_threshold_gets_an_exact_check(
-    default_team, settings, monkeypatch, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def scheduled_sweeps(settings, monkeypatch):
+    """The instants sweeps are queued for, as a worker would get them (the tasks are not run)."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.clear()
     scheduled = []
-    monkeypatch.setattr(
-        tasks.check_sla_timer,
-        "apply_async",
-        lambda args, eta: scheduled.append((args[0], eta)),
-    )
+    monkeypatch.setattr(tasks.sweep_sla_timers, "apply_async", lambda eta: scheduled.append(eta))
+    return scheduled
+
+
+def whole_second_after(instant):
+    return instant.replace(microsecond=0) + timedelta(seconds=1 if instant.microsecond else 0)
+
+
+def test_with_a_worker_each_threshold_gets_an_exact_sweep(
+    default_team, scheduled_sweeps, django_capture_on_commit_callbacks
+):
     post = PostFactory(conversation__team=default_team)
 
     with django_capture_on_commit_callbacks(execute=True):
         start_response_clocks(conversation=post.conversation, post=post)
 
     first = first_response(post.conversation)
-    assert (first.pk, first.at_risk_at) in scheduled
-    assert (first.pk, first.due_at) in scheduled
+    assert whole_second_after(first.at_risk_at) in scheduled_sweeps
+    assert whole_second_after(first.due_at) in scheduled_sweeps
+
+
+def test_thresholds_in_the_same_second_share_one_sweep(
+    default_team, settings, scheduled_sweeps, django_capture_on_commit_callbacks
+):
+    posts = PostFactory.create_batch(5, conversation__team=default_team)
+    clocks = ClockBatch()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for post in posts:
+            start_response_clocks(conversation=post.conversation, post=post, batch=clocks)
+        clocks.flush()
+    # Another worker's batch in the same seconds adds nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        start_response_clocks(conversation=posts[0].conversation, post=posts[0])
+
+    horizon = timezone.now() + timedelta(seconds=settings.SLA_EXACT_CHECK_HORIZON_SECONDS)
+    thresholds = {
+        whole_second_after(instant)
+        for timer in SlaTimer.objects.all()
+        for instant in (timer.at_risk_at, timer.due_at)
+        if instant <= horizon
+    }
+    assert sorted(scheduled_sweeps) == sorted(thresholds)
+    assert len(scheduled_sweeps) < 2 * len(posts)
 
 
 def test_thresholds_beyond_the_horizon_are_left_to_the_sweep(
-    default_team, settings, monkeypatch, django_capture_on_commit_callbacks
+    default_team, settings, scheduled_sweeps, django_capture_on_commit_callbacks
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.SLA_EXACT_CHECK_HORIZON_SECONDS = 30 * 60
-    scheduled = []
-    monkeypatch.setattr(
-        tasks.check_sla_timer,
-        "apply_async",
-        lambda args, eta: scheduled.append((args[0], eta)),
-    )
     post = PostFactory(conversation__team=default_team)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -219,15 +247,16 @@ def test_thresholds_beyond_the_horizon_are_left_to_the_sweep(
 
     resolution = SlaTimer.objects.get(conversation=post.conversation, kind=TimerKind.RESOLUTION)
     # 60-minute target: at risk at 48 minutes and due at 60, both past the 30-minute horizon.
-    assert [eta for timer_id, eta in scheduled if timer_id == resolution.pk] == []
+    assert whole_second_after(resolution.at_risk_at) not in scheduled_sweeps
+    assert whole_second_after(resolution.due_at) not in scheduled_sweeps
+    assert max(scheduled_sweeps) <= timezone.now() + timedelta(minutes=30)
 
 
-def test_the_check_task_is_idempotent(conversation):
-    timer_id = first_response(conversation).pk
+def test_a_sweep_at_a_threshold_escalates_once(conversation):
+    results = [tasks.sweep_sla_timers.apply().get() for _ in range(3)]
 
-    results = [tasks.check_sla_timer.apply(args=[timer_id]).get() for _ in range(3)]
-
-    assert results == [TimerState.AT_RISK, None, None]
+    nothing = {"at_risk": 0, "breached": 0}
+    assert results == [{"at_risk": 1, "breached": 0}, nothing, nothing]
 
 
 def test_a_supervisor_listens_to_their_teams_and_an_agent_only_to_their_own(default_team):
