@@ -150,8 +150,8 @@ class ClockBatch:
     def flush(self) -> None:
         """Write the started timers (one insert for the new ones) and schedule their checks."""
         timers = list(self.started.values())
+        restarted = [timer for timer in timers if not timer._state.adding]
         SlaTimer.objects.bulk_create([timer for timer in timers if timer._state.adding])
-        restarted = [timer for timer in timers if timer.pk and not timer._state.adding]
         now = timezone.now()
         for timer in restarted:
             timer.updated_at = now

@@ -269,3 +269,23 @@ def test_a_supervisor_listens_to_their_teams_and_an_agent_only_to_their_own(defa
         alert_team_group(default_team.pk),
     ]
     assert alert_groups_for(agent) == [alert_user_group(agent.pk)]
+
+
+def test_a_batch_inserts_new_timers_and_updates_only_restarted_ones(
+    conversation, django_assert_num_queries
+):
+    conversation.first_response_at = timezone.now()
+    conversation.save()
+    later = PostFactory(conversation=conversation)
+    fresh = PostFactory(conversation__team=conversation.team)
+    clocks = ClockBatch()
+    start_response_clocks(conversation=conversation, post=later, batch=clocks)
+    start_response_clocks(conversation=fresh.conversation, post=fresh, batch=clocks)
+
+    # The new next-response, first-response and resolution timers in one insert.
+    with django_assert_num_queries(1):
+        clocks.flush()
+
+    kinds = SlaTimer.objects.filter(conversation=fresh.conversation).values_list("kind", flat=True)
+    assert sorted(kinds) == sorted([TimerKind.FIRST_RESPONSE, TimerKind.RESOLUTION])
+    assert SlaTimer.objects.filter(conversation=conversation, kind=TimerKind.NEXT_RESPONSE).exists()
