@@ -66,6 +66,7 @@ _PROCESSED_FIELDS = [
     "resolved_at",
     "first_response_due_at",
     "snoozed_until",
+    "last_inbound_at",
     "updated_at",
 ]
 
@@ -78,40 +79,51 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
     bounded number of statements, whatever its size. Safe to run twice: posts already
     triaged are left as they are. Posts are processed in the order they were stored.
     """
+    unprocessed = list(
+        Post.objects.select_related("customer")
+        .filter(pk__in=post_ids, direction=Direction.INBOUND, intent="")
+        .order_by("pk")
+    )
+    if not unprocessed:
+        return 0
     with transaction.atomic():
-        conversation_ids = set(
-            Post.objects.filter(pk__in=post_ids, direction=Direction.INBOUND).values_list(
-                "conversation_id", flat=True
-            )
-        )
+        # Classified before any lock is taken: the classifier is the slow part, and other
+        # batches of the same conversations wait only for the writes below.
+        triage_posts(unprocessed)
         # Locked in id order, so batches sharing conversations never wait on each other
-        # crosswise. Only the conversation rows: Postgres refuses FOR UPDATE on the nullable
-        # side of the outer join that select_related("routed_by") adds.
+        # crosswise. NO KEY UPDATE: posts being stored into these conversations (whose
+        # foreign keys take a KEY SHARE lock) need not wait. Only the conversation rows:
+        # Postgres refuses a lock on the nullable side of select_related("routed_by").
         conversations = {
             conversation.pk: conversation
-            for conversation in Conversation.objects.select_for_update(of=("self",))
+            for conversation in Conversation.objects.select_for_update(of=("self",), no_key=True)
             .select_related("account", "routed_by", "customer")
             # The account's credentials are decrypted on load; nothing here needs them.
             .defer("account__credentials")
             .prefetch_related("sla_timers")
-            .filter(pk__in=conversation_ids)
+            .filter(pk__in={post.conversation_id for post in unprocessed})
             .order_by("pk")
         }
-        # Read under the locks: a concurrent run of the same batch has finished by now.
-        posts = list(
-            Post.objects.select_related("customer")
-            .filter(pk__in=post_ids, direction=Direction.INBOUND, intent="")
-            .order_by("pk")
+        # Under the locks: a concurrent run of the same batch has processed some, maybe.
+        still_unprocessed = set(
+            Post.objects.filter(pk__in=[post.pk for post in unprocessed], intent="").values_list(
+                "pk", flat=True
+            )
         )
+        posts = [post for post in unprocessed if post.pk in still_unprocessed]
         if not posts:
             return 0
-        triage_posts(posts)
         update_rows(posts, _TRIAGE_FIELDS)
         routing = RoutingTable.load()
         clocks = ClockBatch()
         newly_routed = []
         for post in posts:
             conversation = conversations[post.conversation_id]
+            if (
+                conversation.last_inbound_at is None
+                or post.created_at > conversation.last_inbound_at
+            ):
+                conversation.last_inbound_at = post.created_at
             conversation.intent = post.intent
             conversation.sentiment = post.sentiment
             conversation.priority = max(conversation.priority, post.priority)

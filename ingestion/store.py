@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from helpdesk.bulk import update_rows
 from helpdesk.models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -127,7 +126,6 @@ def _store(
             )
             for item in items
         )
-        _record_last_inbound([(conversations[item.external_id], item) for item in items])
         # A post in a conversation the brand has answered may start a customer turn (the
         # next-response KPI); conversations opened by this batch have no answer yet.
         record_customer_turns_of({c.pk for c in conversations.values()} - opened)
@@ -287,19 +285,6 @@ def _customer_conversations(
     )
     found.update((conversation.customer_id, conversation) for conversation in opened)
     return found, {conversation.pk for conversation in opened}
-
-
-def _record_last_inbound(threaded: list[tuple[Conversation, InboundItem]]) -> None:
-    """Each conversation's last inbound instant moves on to its newest post of the batch."""
-    newest: dict[int, Conversation] = {}
-    for conversation, item in threaded:
-        known = newest.setdefault(conversation.pk, conversation)
-        if known.last_inbound_at is None or item.created_at > known.last_inbound_at:
-            known.last_inbound_at = item.created_at
-    now = timezone.now()
-    for conversation in newest.values():
-        conversation.updated_at = now
-    update_rows(newest.values(), ["last_inbound_at", "updated_at"])
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:

@@ -133,9 +133,14 @@ def auto_assign_many(conversations: Sequence[Conversation]) -> int:
     chosen: dict[int, AgentProfile] = {}
     assigned: list[Conversation] = []
     # Teams locked in id order: concurrent batches never wait on each other crosswise.
-    for team in Team.objects.select_for_update().filter(pk__in=waiting).order_by("pk"):
-        if team.assignment_strategy == AssignmentStrategy.MANUAL:
-            continue
+    # Teams whose agents pick from the queue are left unlocked.
+    teams = (
+        Team.objects.select_for_update()
+        .filter(pk__in=waiting)
+        .exclude(assignment_strategy=AssignmentStrategy.MANUAL)
+        .order_by("pk")
+    )
+    for team in teams:
         agents = list(_available_agents(team))
         for conversation in waiting[team.pk]:
             open_agents = [agent for agent in agents if agent.load < agent.capacity]

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from helpdesk.asgi import application
-from helpdesk.models import AssignmentStrategy, Conversation
+from helpdesk.models import AssignmentStrategy, Conversation, Post
 from helpdesk.services import process_inbound_posts
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_items
@@ -46,6 +46,9 @@ def test_two_posts_of_a_new_conversation_start_its_clocks_once(demo_account, def
     )
     assert kinds == sorted([TimerKind.FIRST_RESPONSE, TimerKind.RESOLUTION])
     assert conversation.first_response_due_at is not None
+    assert conversation.last_inbound_at == max(
+        Post.objects.filter(pk__in=post_ids).values_list("created_at", flat=True)
+    )
     # Processing the same batch again changes nothing.
     assert process_inbound_posts(post_ids=post_ids) == 0
     assert SlaTimer.objects.count() == 2
