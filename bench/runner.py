@@ -25,7 +25,7 @@ BENCHMARKS = ("triage", "ingest", "live", "scale")
 FULL = {
     "ingest_posts": 10_000,
     "per_delivery": 50,
-    "workers": 3,
+    "workers": 4,
     "triage_posts": 500,
     "sockets": 200,
     "live_posts": 40,

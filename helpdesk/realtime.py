@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -64,5 +65,12 @@ def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> N
 
 
 async def _send(layer, messages: list[tuple[str, dict]]) -> None:
-    for group, message in messages:
-        await layer.group_send(group, message)
+    # Concurrently: the layer pipelines them over its connections instead of waiting for
+    # each group's round trips in turn.
+    results = await asyncio.gather(
+        *(layer.group_send(group, message) for group, message in messages),
+        return_exceptions=True,
+    )
+    failures = [result for result in results if isinstance(result, Exception)]
+    if failures:
+        raise failures[0]

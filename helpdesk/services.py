@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from reports.services import record_customer_turns_of
 from routing.services import RoutingTable, auto_assign_many, route_conversation
 from sla.services import (
     ClockBatch,
@@ -142,6 +143,9 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         for conversation in touched:
             conversation.updated_at = now
         update_rows(touched, _PROCESSED_FIELDS)
+        # A post in a conversation the brand has answered may start a customer turn (the
+        # next-response KPI). The posts were stored without save(), so no signal did it.
+        record_customer_turns_of([conversation.pk for conversation in touched])
         touched_ids = [conversation.pk for conversation in touched]
         transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
     return len(posts)

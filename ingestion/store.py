@@ -34,7 +34,6 @@ from helpdesk.models import (
     Direction,
     Post,
 )
-from reports.services import record_customer_turns_of
 
 from .connectors import InboundAuthor, InboundItem
 from .models import CustomerLink, PlatformAccount
@@ -109,7 +108,7 @@ def _store(
         items = [item for item in items if item.external_id not in stored]
         if not items:
             return {}
-        conversations, opened = _thread(account=account, customers=customers, items=items)
+        conversations = _thread(account=account, customers=customers, items=items)
         posts = Post.objects.bulk_create(
             Post(
                 conversation=conversations[item.external_id],
@@ -126,9 +125,6 @@ def _store(
             )
             for item in items
         )
-        # A post in a conversation the brand has answered may start a customer turn (the
-        # next-response KPI); conversations opened by this batch have no answer yet.
-        record_customer_turns_of({c.pk for c in conversations.values()} - opened)
         post_ids = [post.pk for post in posts]
         transaction.on_commit(lambda: _enqueue_processing(post_ids))
     return {post.external_id: post for post in posts}
@@ -204,9 +200,8 @@ def _suggest_links(new_customers: list[Customer]) -> None:
 
 def _thread(
     *, account: PlatformAccount, customers: dict[str, Customer], items: list[InboundItem]
-) -> tuple[dict[str, Conversation], set[int]]:
-    """The conversation each item belongs to, by the item's external id, and the ids of
-    the conversations opened for this batch.
+) -> dict[str, Conversation]:
+    """The conversation each item belongs to, by the item's external id.
 
     An item joins the active conversation holding the post it answers (stored before, or
     earlier in this batch); else its author's open conversation with this account; else the
@@ -233,9 +228,8 @@ def _thread(
                 orphans.append(item)
         in_batch.add(item.external_id)
     by_customer: dict[int, Conversation] = {}
-    opened: set[int] = set()
     if orphans:
-        by_customer, opened = _customer_conversations(
+        by_customer = _customer_conversations(
             account=account,
             customer_ids={customers[item.author.external_id].pk for item in orphans},
         )
@@ -247,14 +241,13 @@ def _thread(
             threaded[item.external_id] = threaded[item.in_reply_to]
         else:
             threaded[item.external_id] = by_customer[customers[item.author.external_id].pk]
-    return threaded, opened
+    return threaded
 
 
 def _customer_conversations(
     *, account: PlatformAccount, customer_ids: set[int]
-) -> tuple[dict[int, Conversation], set[int]]:
-    """Each customer's open conversation with `account`, reopened or new where there is none;
-    and the ids of the new ones."""
+) -> dict[int, Conversation]:
+    """Each customer's open conversation with `account`, reopened or new where there is none."""
     found: dict[int, Conversation] = {}
     open_ones = Conversation.objects.filter(
         customer_id__in=customer_ids, account=account, status__in=ACTIVE_STATUSES
@@ -284,7 +277,7 @@ def _customer_conversations(
         Conversation(customer_id=customer_id, account=account) for customer_id in sorted(missing)
     )
     found.update((conversation.customer_id, conversation) for conversation in opened)
-    return found, {conversation.pk for conversation in opened}
+    return found
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:
