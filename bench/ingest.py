@@ -46,7 +46,7 @@ def run(*, posts: int, per_delivery: int, concurrency: int) -> dict:
         done = Post.objects.exclude(intent="").count()
         if done >= posts:
             break
-        time.sleep(0.05)
+        time.sleep(0.2)
     elapsed = time.perf_counter() - started
     if done < posts:
         raise RuntimeError(f"Only {done} of {posts} posts were processed in {elapsed:.0f}s")
