@@ -8,8 +8,18 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .realtime import ALL_CONVERSATIONS_GROUP, conversation_group, team_group
-from .selectors import can_see_all_conversations, visible_conversations, visible_team_ids
+from .realtime import (
+    ALL_CONVERSATIONS_GROUP,
+    CONVERSATION_PAGES_GROUP,
+    conversation_group,
+    team_group,
+)
+from .selectors import (
+    can_see_all_conversations,
+    conversation_cards,
+    visible_conversations,
+    visible_team_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +97,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             "name": user.first_name or user.get_username(),
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(CONVERSATION_PAGES_GROUP, self.channel_name)
         await self.accept()
         await self._announce("join")
 
@@ -94,6 +105,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             await self._announce("leave")
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(CONVERSATION_PAGES_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         # The page says when its agent types or stops; anything else is ignored.
@@ -121,8 +133,12 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "presence", "action": "here", "agent": self.agent},
             )
 
-    async def conversation_changed(self, message: dict) -> None:
-        await self.send_json({"event": message["event"], "conversation": message["conversation"]})
+    async def conversations_touched(self, message: dict) -> None:
+        if self.conversation_id not in message["ids"]:
+            return
+        cards = await database_sync_to_async(conversation_cards)([self.conversation_id])
+        if cards:
+            await self.send_json({"event": message["event"], "conversation": cards[0]})
 
     async def _announce(self, action: str) -> None:
         await self.channel_layer.group_send(

@@ -14,6 +14,8 @@ from .selectors import conversation_cards
 logger = logging.getLogger(__name__)
 
 ALL_CONVERSATIONS_GROUP = "conversations.all"
+# Every open conversation page listens here for the ids of the conversations that changed.
+CONVERSATION_PAGES_GROUP = "conversations.pages"
 
 
 def team_group(team_id: int) -> str:
@@ -21,6 +23,7 @@ def team_group(team_id: int) -> str:
 
 
 def conversation_group(conversation_id: int) -> str:
+    """The pages open on one conversation, for presence (who is viewing, who is typing)."""
     return f"conversation.{conversation_id}"
 
 
@@ -30,34 +33,39 @@ def broadcast_conversation(conversation_id: int, *, event: str) -> None:
 
 
 def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> None:
-    """Send the conversations' inbox cards to their teams' agents, to those who see all, and
-    to the pages open on each.
+    """Send the conversations' inbox cards to their teams' agents and to those who see all,
+    and tell the open conversation pages which conversations changed.
 
-    An inbox group gets one message for the whole batch, not one per conversation: in a storm
-    each message is copied to every agent's socket, so this is what keeps the channel layer's
-    work proportional to batches, not posts.
+    A group gets one message for the whole batch, not one per conversation: in a storm each
+    message is copied to every listening socket, and each send costs round trips to Redis,
+    so this keeps the channel layer's work proportional to batches, not posts. Pages get the
+    ids alone; the one showing a conversation that changed reads its card itself.
 
     Call it after commit. A channel layer that is down must not fail the caller: the posts
     are stored, and the inbox shows them on the next load.
     """
     cards = conversation_cards(conversation_ids)
+    if not cards:
+        return
     inbox_cards: dict[str, list[dict]] = {}
-    messages = []
     for card in cards:
         inbox_cards.setdefault(ALL_CONVERSATIONS_GROUP, []).append(card)
         if card["team_id"] is not None:
             inbox_cards.setdefault(team_group(card["team_id"]), []).append(card)
-        # The conversation's own group reaches the pages that have it open.
-        messages.append(
-            (
-                conversation_group(card["id"]),
-                {"type": "conversation.changed", "event": event, "conversation": card},
-            )
-        )
-    messages += [
+    messages = [
         (group, {"type": "conversations.changed", "event": event, "conversations": group_cards})
         for group, group_cards in inbox_cards.items()
     ]
+    messages.append(
+        (
+            CONVERSATION_PAGES_GROUP,
+            {
+                "type": "conversations.touched",
+                "event": event,
+                "ids": [card["id"] for card in cards],
+            },
+        )
+    )
     try:
         async_to_sync(_send)(get_channel_layer(), messages)
     except Exception:

@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from helpdesk.asgi import application
-from helpdesk.services import send_reply
+from helpdesk.services import process_inbound_posts, send_reply
 from tests.factories import AgentFactory, ConversationFactory, PostFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -126,6 +126,26 @@ async def test_a_reply_reaches_the_page_watching_the_conversation(
     assert all(message["conversation"]["id"] == conversation.pk for message in messages)
     assert messages[-1]["conversation"]["assignee_id"] == ana.pk
     await socket.disconnect()
+
+
+async def test_a_batch_of_posts_reaches_only_the_pages_of_its_conversations(
+    conversation, agent, default_team, demo_account
+):
+    other = await sync_to_async(ConversationFactory)(team=default_team)
+    watching = await _open(agent, conversation.pk)
+    watching_other = await _open(agent, other.pk)
+    customer = await sync_to_async(lambda: conversation.customer)()
+    new_post = await sync_to_async(PostFactory)(conversation=conversation, customer=customer)
+
+    await sync_to_async(process_inbound_posts)(post_ids=[new_post.pk])
+
+    message = await watching.receive_json_from(timeout=2)
+    assert message["event"] == "post.received"
+    assert message["conversation"]["id"] == conversation.pk
+    assert message["conversation"]["intent"]
+    assert await watching_other.receive_nothing(timeout=0.3)
+    await watching.disconnect()
+    await watching_other.disconnect()
 
 
 async def test_unknown_client_messages_are_ignored(conversation, agent, default_team):
