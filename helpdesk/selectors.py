@@ -10,7 +10,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, Conversation, Direction, Note, Post, ReplyTemplate, Team
+from .models import (
+    ACTIVE_STATUSES,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Intent,
+    Note,
+    Platform,
+    Post,
+    Priority,
+    ReplyTemplate,
+    Team,
+)
 
 EXCERPT_CHARS = 140
 # Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
@@ -170,6 +182,7 @@ def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
 def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
     """What the inbox shows of these conversations, as JSON for live updates, in one query.
 
+    Read as plain rows, not model instances: in a storm this runs for every batch of posts.
     Conversations that no longer exist are left out.
     """
     latest_text = Subquery(
@@ -177,40 +190,64 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("text")[:1]
     )
-    conversations = (
-        Conversation.objects.select_related("customer", "account", "team", "assignee")
-        .defer("account__credentials")
+    rows = (
+        Conversation.objects.filter(pk__in=conversation_ids)
         .annotate(latest_text=latest_text)
-        .filter(pk__in=conversation_ids)
         .order_by("pk")
+        .values(
+            "pk",
+            "team_id",
+            "team__name",
+            "assignee_id",
+            f"assignee__{get_user_model().USERNAME_FIELD}",
+            "account__platform",
+            "intent",
+            "snoozed_until",
+            "customer__handle",
+            "customer__display_name",
+            "status",
+            "sentiment",
+            "priority",
+            "latest_text",
+            "first_response_due_at",
+            "first_response_at",
+        )
     )
-    return [_card(conversation) for conversation in conversations]
+    return [_card(row) for row in rows]
 
 
-def _card(conversation: Conversation) -> dict[str, Any]:
-    latest = conversation.latest_text or ""
+_LABELS = {
+    "platform": dict(Platform.choices),
+    "status": dict(ConversationStatus.choices),
+    "intent": dict(Intent.choices),
+    "priority": dict(Priority.choices),
+}
+
+
+def _card(row: dict[str, Any]) -> dict[str, Any]:
+    latest = row["latest_text"] or ""
     return {
-        "id": conversation.pk,
-        "team_id": conversation.team_id,
-        "team": conversation.team.name if conversation.team else "",
-        "assignee_id": conversation.assignee_id,
-        "assignee": conversation.assignee.get_username() if conversation.assignee else "",
-        "platform_code": conversation.account.platform,
-        "intent_code": conversation.intent,
-        "snoozed_until": _iso(conversation.snoozed_until),
-        "customer": f"@{conversation.customer.handle}",
-        "customer_name": conversation.customer.display_name,
-        "platform": conversation.account.get_platform_display(),
-        "status": conversation.status,
-        "status_label": conversation.get_status_display(),
-        "intent": conversation.get_intent_display() if conversation.intent else "",
-        "sentiment": conversation.sentiment,
-        "priority": conversation.priority,
-        "priority_label": conversation.get_priority_display(),
+        "id": row["pk"],
+        "team_id": row["team_id"],
+        "team": row["team__name"] or "",
+        "assignee_id": row["assignee_id"],
+        "assignee": row[f"assignee__{get_user_model().USERNAME_FIELD}"] or "",
+        "platform_code": row["account__platform"],
+        "intent_code": row["intent"],
+        "snoozed_until": _iso(row["snoozed_until"]),
+        "customer": f"@{row['customer__handle']}",
+        "customer_name": row["customer__display_name"],
+        "platform": _LABELS["platform"].get(row["account__platform"], row["account__platform"]),
+        "status": row["status"],
+        "status_label": _LABELS["status"].get(row["status"], row["status"]),
+        "intent": _LABELS["intent"].get(row["intent"], row["intent"]) if row["intent"] else "",
+        "sentiment": row["sentiment"],
+        "priority": row["priority"],
+        "priority_label": _LABELS["priority"].get(row["priority"], row["priority"]),
         "excerpt": latest[:EXCERPT_CHARS],
-        "first_response_due_at": _iso(conversation.first_response_due_at),
-        "first_response_at": _iso(conversation.first_response_at),
-        "url": f"/conversations/{conversation.pk}/",
+        "first_response_due_at": _iso(row["first_response_due_at"]),
+        "first_response_at": _iso(row["first_response_at"]),
+        "url": f"/conversations/{row['pk']}/",
     }
 
 
