@@ -18,7 +18,9 @@ that changed the arithmetic); those keep using `pipeline.predict_proba`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +52,58 @@ class NotCompilable(ValueError):
     """The pipeline is not the shape `compile_predictor` knows how to compute."""
 
 
+# The posts of a batch are analysed (normalised, tokenised, cut into n-grams) once for all
+# heads inside `shared_analysis()`: the intent and sentiment vectorisers are built alike, so
+# their analysers agree and only their vocabularies differ. The analysis is most of what
+# classifying a post costs. Nothing is kept beyond the block.
+_ANALYSERS: dict[tuple, Callable[[str], list[str]]] = {}
+_shared: ContextVar[dict | None] = ContextVar("triage_shared_analysis", default=None)
+
+
+@contextmanager
+def shared_analysis() -> Iterator[None]:
+    """Within the block, each text is analysed once per kind of analyser, whatever the
+    number of models that classify it."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _analysed(key: tuple, text: str) -> list[str]:
+    memo = _shared.get()
+    if memo is None:
+        return _ANALYSERS[key](text)
+    if (key, text) not in memo:
+        memo[key, text] = _ANALYSERS[key](text)
+    return memo[key, text]
+
+
+def _analysis_key(vectoriser: CountVectorizer) -> tuple:
+    """What decides a vectoriser's analysis (not its vocabulary)."""
+    params = vectoriser.get_params()
+    return tuple(
+        (name, repr(params[name]) if isinstance(params[name], list | set | dict) else params[name])
+        for name in sorted(_ANALYSIS_PARAMS)
+    )
+
+
+_ANALYSIS_PARAMS = (
+    "analyzer",
+    "decode_error",
+    "encoding",
+    "input",
+    "lowercase",
+    "ngram_range",
+    "preprocessor",
+    "stop_words",
+    "strip_accents",
+    "token_pattern",
+    "tokenizer",
+)
+
+
 def _vectoriser(vectoriser: TfidfVectorizer) -> Callable[[Sequence[str]], sp.csr_array]:
     if type(vectoriser) is not TfidfVectorizer or vectoriser.norm not in ("l2", None):
         raise NotCompilable(f"not an l2 or unnormalised TfidfVectorizer: {vectoriser!r}")
@@ -57,12 +111,31 @@ def _vectoriser(vectoriser: TfidfVectorizer) -> Callable[[Sequence[str]], sp.csr
     idf = weighting.idf_ if weighting.use_idf else None
     sublinear = weighting.sublinear_tf
     normalise = vectoriser.norm == "l2"
+    vocabulary = vectoriser.vocabulary_
+    key = _analysis_key(vectoriser)
+    _ANALYSERS.setdefault(key, vectoriser.build_analyzer())
 
     def transform(texts: Sequence[str]) -> sp.csr_array:
-        # The counting itself stays scikit-learn's (its analyzer, its vocabulary); only the
-        # validation of the TF-IDF step after it is skipped.
-        counts = CountVectorizer.transform(vectoriser, texts)
-        counts = counts.astype(np.float64, copy=False)
+        # CountVectorizer's counting (its analyser, its vocabulary), with the analysis shared
+        # and the counting left to scipy: every n-gram's column, one row id each, summed
+        # when the coordinates become a CSR matrix.
+        lookup = vocabulary.get
+        columns: list[int] = []
+        rows: list[int] = []
+        for row, text in enumerate(texts):
+            found = [lookup(feature, -1) for feature in _analysed(key, text)]
+            columns += found
+            rows += [row] * len(found)
+        column_array = np.asarray(columns, dtype=np.int64)
+        known = column_array >= 0
+        counts = sp.coo_array(
+            (
+                np.ones(int(known.sum()), dtype=np.float64),
+                (np.asarray(rows, dtype=np.int64)[known], column_array[known]),
+            ),
+            shape=(len(texts), len(vocabulary)),
+        ).tocsr()
+        counts.sort_indices()
         if sublinear:
             np.log(counts.data, counts.data)
             counts.data += 1.0

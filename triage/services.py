@@ -34,6 +34,7 @@ from helpdesk.models import (
 )
 from helpdesk.realtime import broadcast_conversation
 
+from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
 from .store import LoadedModel, current_model, current_models
@@ -84,8 +85,9 @@ def classify_texts(
         return []
     # The active models are read once per batch: every post in it is tagged by the same ones.
     models = current_models(("intent", "sentiment"))
-    intents = _predict(models["intent"], texts)
-    sentiments = _predict(models["sentiment"], texts)
+    with shared_analysis():
+        intents = _predict(models["intent"], texts)
+        sentiments = _predict(models["sentiment"], texts)
     versions = {task: model.version for task, model in models.items()}
     results = []
     for text, post_signals, (intent, confidence), (sentiment, sentiment_confidence) in zip(
