@@ -76,9 +76,10 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
     """Triage stored inbound posts, route their conversations and start their SLA clocks, all
     in one transaction; returns how many posts were processed.
 
-    A batch (one webhook delivery, one poll page) costs one classifier call per model and a
-    bounded number of statements, whatever its size. Safe to run twice: posts already
-    triaged are left as they are. Posts are processed in the order they were stored.
+    The ingest path processes new posts as it stores them (process_stored_posts); this is
+    for posts stored without it (a failed batch, the reliability sweep). A batch costs one
+    classifier call per model and a bounded number of statements, whatever its size. Safe to
+    run twice: posts already triaged are left as they are.
     """
     unprocessed = list(
         Post.objects.select_related("customer")
@@ -91,20 +92,7 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         # Classified before any lock is taken: the classifier is the slow part, and other
         # batches of the same conversations wait only for the writes below.
         triage_posts(unprocessed)
-        # Locked in id order, so batches sharing conversations never wait on each other
-        # crosswise. NO KEY UPDATE: posts being stored into these conversations (whose
-        # foreign keys take a KEY SHARE lock) need not wait. Only the conversation rows:
-        # Postgres refuses a lock on the nullable side of select_related("routed_by").
-        conversations = {
-            conversation.pk: conversation
-            for conversation in Conversation.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("account", "routed_by", "customer")
-            # The account's credentials are decrypted on load; nothing here needs them.
-            .defer("account__credentials")
-            .prefetch_related("sla_timers")
-            .filter(pk__in={post.conversation_id for post in unprocessed})
-            .order_by("pk")
-        }
+        conversations = _lock_conversations({post.conversation_id for post in unprocessed})
         # Under the locks: a concurrent run of the same batch has processed some, maybe.
         still_unprocessed = set(
             Post.objects.filter(pk__in=[post.pk for post in unprocessed], intent="").values_list(
@@ -115,40 +103,68 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         if not posts:
             return 0
         update_rows(posts, _TRIAGE_FIELDS)
-        routing = RoutingTable.load()
-        clocks = ClockBatch()
-        newly_routed = []
-        for post in posts:
-            conversation = conversations[post.conversation_id]
-            if (
-                conversation.last_inbound_at is None
-                or post.created_at > conversation.last_inbound_at
-            ):
-                conversation.last_inbound_at = post.created_at
-            conversation.intent = post.intent
-            conversation.sentiment = post.sentiment
-            conversation.priority = max(conversation.priority, post.priority)
-            if conversation.team_id is None:
-                newly_routed.append(conversation)
-            route_conversation(conversation=conversation, post=post, table=routing)
-            if conversation.needs_reply:
-                start_response_clocks(conversation=conversation, post=post, batch=clocks)
-            # The customer wrote again: a snoozed conversation wakes up now.
-            conversation.snoozed_until = None
-        clocks.flush()
-        integrations.emit_many(IntegrationEvent.CONVERSATION_CREATED, newly_routed)
-        touched = [conversations[pk] for pk in sorted({post.conversation_id for post in posts})]
-        auto_assign_many(touched)
-        now = timezone.now()
-        for conversation in touched:
-            conversation.updated_at = now
-        update_rows(touched, _PROCESSED_FIELDS)
-        # A post in a conversation the brand has answered may start a customer turn (the
-        # next-response KPI). The posts were stored without save(), so no signal did it.
-        record_customer_turns_of([conversation.pk for conversation in touched])
-        touched_ids = [conversation.pk for conversation in touched]
-        transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
+        _route_and_clock(posts, conversations)
     return len(posts)
+
+
+def process_stored_posts(posts: Sequence[Post]) -> None:
+    """Route the conversations of posts just stored and triaged in the caller's transaction,
+    and start their SLA clocks (ingestion.store: one transaction per delivery or poll page)."""
+    conversations = _lock_conversations({post.conversation_id for post in posts})
+    _route_and_clock(sorted(posts, key=lambda post: post.pk), conversations)
+
+
+def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
+    """The conversations, locked in id order so batches sharing conversations never wait on
+    each other crosswise. NO KEY UPDATE: posts being stored into them (whose foreign keys
+    take a KEY SHARE lock) need not wait. Only the conversation rows: Postgres refuses a lock
+    on the nullable side of select_related("routed_by")."""
+    return {
+        conversation.pk: conversation
+        for conversation in Conversation.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("account", "routed_by", "customer")
+        # The account's credentials are decrypted on load; nothing here needs them.
+        .defer("account__credentials")
+        .prefetch_related("sla_timers")
+        .filter(pk__in=conversation_ids)
+        .order_by("pk")
+    }
+
+
+def _route_and_clock(posts: Sequence[Post], conversations: dict[int, Conversation]) -> None:
+    """Apply triaged posts, in order, to their locked conversations: tags and priority,
+    routing, SLA clocks, assignment; write the conversations and broadcast them at commit."""
+    routing = RoutingTable.load()
+    clocks = ClockBatch()
+    newly_routed = []
+    for post in posts:
+        conversation = conversations[post.conversation_id]
+        conversation.last_inbound_at = max(
+            filter(None, [conversation.last_inbound_at, post.created_at])
+        )
+        conversation.intent = post.intent
+        conversation.sentiment = post.sentiment
+        conversation.priority = max(conversation.priority, post.priority)
+        if conversation.team_id is None:
+            newly_routed.append(conversation)
+        route_conversation(conversation=conversation, post=post, table=routing)
+        if conversation.needs_reply:
+            start_response_clocks(conversation=conversation, post=post, batch=clocks)
+        # The customer wrote again: a snoozed conversation wakes up now.
+        conversation.snoozed_until = None
+    clocks.flush()
+    integrations.emit_many(IntegrationEvent.CONVERSATION_CREATED, newly_routed)
+    touched = [conversations[pk] for pk in sorted({post.conversation_id for post in posts})]
+    auto_assign_many(touched)
+    now = timezone.now()
+    for conversation in touched:
+        conversation.updated_at = now
+    update_rows(touched, _PROCESSED_FIELDS)
+    # A post in a conversation the brand has answered may start a customer turn (the
+    # next-response KPI). The posts were stored without save(), so no signal did it.
+    record_customer_turns_of([conversation.pk for conversation in touched])
+    touched_ids = [conversation.pk for conversation in touched]
+    transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
 
 
 def send_reply(

@@ -1,11 +1,14 @@
-"""Storing inbound posts exactly once, threaded into conversations, a whole batch at a time.
+"""Storing inbound posts exactly once, threaded into conversations and processed, a whole
+batch at a time.
 
-A webhook delivery or a poll page brings up to a hundred posts. They are written together:
-one upsert for their authors, one insert for the posts, a handful of reads to thread them,
-all in one transaction, and one processing task for the batch (triage → routing → SLA →
-broadcast, in helpdesk.services.process_inbound_posts). In a storm this is what keeps
-ingestion at bulk-insert speed instead of paying every round trip once per post
-(docs/performance.md).
+A webhook delivery or a poll page brings up to a hundred posts. They are classified first
+(one predict per model for the batch), then written and processed together in one
+transaction: one upsert for their authors, one insert for the tagged posts, a handful of
+reads to thread them, then routing, SLA clocks and assignment for their conversations
+(helpdesk.services.process_stored_posts), and one broadcast at commit. In a storm this is
+what keeps ingestion near bulk-insert speed instead of paying every round trip once per
+post (docs/performance.md). If processing fails, the posts are stored on their own and
+their processing is queued apart, so a post is never lost to a failing rule.
 
 Exactly once: the posts already stored are skipped before anything is written, and checked
 again after the authors' rows are locked by the upsert. Any delivery of the same post has
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -34,6 +37,8 @@ from helpdesk.models import (
     Direction,
     Post,
 )
+from helpdesk.services import process_stored_posts
+from triage.services import queue_auto_replies, triage_posts
 
 from .connectors import InboundAuthor, InboundItem
 from .models import CustomerLink, PlatformAccount
@@ -48,12 +53,13 @@ class IngestResult:
 
 
 def ingest_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult:
-    """Store one inbound post exactly once and queue it for processing."""
+    """Store and process one inbound post exactly once (see ingest_items)."""
     return ingest_items(account=account, items=[item])[0]
 
 
 def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> list[IngestResult]:
-    """Store new inbound posts exactly once and queue their processing as one task.
+    """Store new inbound posts exactly once, triaged, routed and on the SLA clock, in one
+    transaction (their processing is queued apart only if it failed).
 
     Returns one result per item, in order. A post already stored, or repeated earlier in
     `items`, comes back with created=False and the stored row.
@@ -67,8 +73,10 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
     fresh = [item for key, item in first_of.items() if key not in stored]
     created: dict[str, Post] = {}
     if fresh:
+        # Classified before the authors' rows are locked: the classifier is the slow part.
+        tagged = _classify(account=account, items=fresh)
         try:
-            created = _store(account=account, items=fresh, stored=stored)
+            created = _store(account=account, items=fresh, stored=stored, tagged=tagged)
         except IntegrityError:
             # Only a row committed between our two checks by a writer that took no author
             # lock can get here (none does today); the second try sees it and skips it.
@@ -78,7 +86,20 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
                 account=account,
                 items=[item for item in fresh if item.external_id not in stored],
                 stored=stored,
+                tagged=tagged,
             )
+        except DatabaseError:
+            raise  # the database itself failed: the caller's retry stores them later
+        except Exception:
+            # Processing failed (a routing rule, a service window…): nothing of the batch
+            # was written. Store the posts alone; their processing is retried on its own,
+            # post by post if need be, so no post waits on another's failure.
+            logger.exception(
+                "Processing %d new posts of %s failed; storing them to process apart",
+                len(fresh),
+                account,
+            )
+            created = _store(account=account, items=fresh, stored=stored, tagged=None)
     results = []
     seen: set[str] = set()
     for item in items:
@@ -97,10 +118,46 @@ def stored_posts(platform: str, external_ids: Iterable[str]) -> dict[str, Post]:
     }
 
 
+def _classify(*, account: PlatformAccount, items: list[InboundItem]) -> dict[str, Post]:
+    """Unsaved posts carrying each item's triage tags, by external id."""
+    posts = [
+        Post(
+            direction=Direction.INBOUND,
+            platform=account.platform,
+            external_id=item.external_id,
+            customer=Customer(
+                platform=account.platform,
+                external_id=item.author.external_id,
+                handle=item.author.handle,
+                follower_count=item.author.follower_count,
+                is_verified=item.author.is_verified,
+            ),
+            text=item.text,
+            created_at=item.created_at,
+            raw=item.raw,
+        )
+        for item in items
+    ]
+    triage_posts(posts)
+    return {post.external_id: post for post in posts}
+
+
+_TRIAGE_FIELDS = ("intent", "sentiment", "priority", "triage_confidence", "triage_reasons")
+
+
 def _store(
-    *, account: PlatformAccount, items: list[InboundItem], stored: dict[str, Post]
+    *,
+    account: PlatformAccount,
+    items: list[InboundItem],
+    stored: dict[str, Post],
+    tagged: dict[str, Post] | None,
 ) -> dict[str, Post]:
-    """Write the posts not stored yet; `stored` gains those a concurrent batch committed."""
+    """Write the posts not stored yet; `stored` gains those a concurrent batch committed.
+
+    With `tagged` (each item's triage tags), the posts are stored tagged and processed
+    (routing, SLA clocks, assignment) in the same transaction; without, they are stored
+    untagged and their processing is queued.
+    """
     with transaction.atomic():
         customers = upsert_customers(platform=account.platform, authors=[i.author for i in items])
         # Under the authors' locks now: see what a concurrent batch stored meanwhile.
@@ -122,11 +179,20 @@ def _store(
                 # Private messages are marked so the answer goes back privately too.
                 raw=item.raw if item.kind == "post" else {**item.raw, "parley_kind": item.kind},
                 delivery_status=DeliveryStatus.RECEIVED,
+                **(
+                    {name: getattr(tagged[item.external_id], name) for name in _TRIAGE_FIELDS}
+                    if tagged
+                    else {}
+                ),
             )
             for item in items
         )
-        post_ids = [post.pk for post in posts]
-        transaction.on_commit(lambda: _enqueue_processing(post_ids))
+        if tagged:
+            process_stored_posts(posts)
+            queue_auto_replies(posts)
+        else:
+            post_ids = [post.pk for post in posts]
+            transaction.on_commit(lambda: _enqueue_processing(post_ids))
     return {post.external_id: post for post in posts}
 
 

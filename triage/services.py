@@ -219,11 +219,16 @@ def triage_posts(posts: Sequence[Post]) -> list[Classification]:
         post.priority = result.priority
         post.triage_confidence = result.confidence
         post.triage_reasons = result.reasons
-    stored = [post for post in posts if post.pk]
-    for post, rule in zip(stored, auto_responses_for(stored), strict=True):
+    queue_auto_replies([post for post in posts if post.pk])
+    return results
+
+
+def queue_auto_replies(posts: Sequence[Post]) -> None:
+    """Queue, for after commit, the auto-reply of each stored, triaged post an enabled
+    auto-response may answer (one read of the rules for all)."""
+    for post, rule in zip(posts, auto_responses_for(posts), strict=True):
         if rule is not None:
             transaction.on_commit(functools.partial(_enqueue_auto_reply, post.pk))
-    return results
 
 
 def triage_post(post: Post) -> Classification:

@@ -21,7 +21,7 @@ def author(number: int) -> InboundAuthor:
 
 
 def store(account, items) -> list[int]:
-    """Store without processing (as the ingest task does before it queues processing)."""
+    """Store a delivery's posts as the ingest task does: processed in the same transaction."""
     return [result.post.pk for result in ingest_items(account=account, items=items)]
 
 
@@ -36,8 +36,6 @@ def test_two_posts_of_a_new_conversation_start_its_clocks_once(demo_account, def
         ],
     )
 
-    assert process_inbound_posts(post_ids=post_ids) == 2
-
     conversation = Conversation.objects.get()
     assert conversation.team == default_team
     assert conversation.priority >= 3  # the outage post raised it; the first did not lower it
@@ -49,9 +47,30 @@ def test_two_posts_of_a_new_conversation_start_its_clocks_once(demo_account, def
     assert conversation.last_inbound_at == max(
         Post.objects.filter(pk__in=post_ids).values_list("created_at", flat=True)
     )
-    # Processing the same batch again changes nothing.
+    # Processing the same posts again (a retried task) changes nothing.
     assert process_inbound_posts(post_ids=post_ids) == 0
     assert SlaTimer.objects.count() == 2
+
+
+def test_when_processing_fails_the_posts_are_stored_and_processed_apart(
+    demo_account, default_team, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    def broken_rule(posts):
+        raise RuntimeError("a routing rule that crashes")
+
+    monkeypatch.setattr("ingestion.store.process_stored_posts", broken_rule)
+    items = [InboundItemFactory(author=author(n)) for n in range(3)]
+
+    with django_capture_on_commit_callbacks() as queued:
+        results = ingest_items(account=demo_account, items=items)
+
+    assert [result.created for result in results] == [True, True, True]
+    assert set(Post.objects.values_list("intent", flat=True)) == {""}
+    assert "Processing 3 new posts" in caplog.text
+    for callback in queued:  # the processing task, run eagerly here
+        callback()
+    assert "" not in set(Post.objects.values_list("intent", flat=True))
+    assert set(Conversation.objects.values_list("team", flat=True)) == {default_team.pk}
 
 
 def test_round_robin_keeps_turning_within_a_batch(demo_account, default_team):

@@ -84,7 +84,7 @@ def test_the_latest_profile_of_each_author_is_kept_and_new_namesakes_are_suggest
 
 
 def test_storing_a_batch_costs_the_same_statements_whatever_its_size(demo_account, settings):
-    # Processing is another task; here only what storing costs is counted.
+    # Storing and processing; what runs after commit (the broadcast) is not counted.
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
     def statements_for(count: int, start: int) -> int:
@@ -97,7 +97,9 @@ def test_storing_a_batch_costs_the_same_statements_whatever_its_size(demo_accoun
         assert Post.objects.filter(external_id__startswith="s-").count() >= count
         return len(queries.captured_queries)
 
-    assert statements_for(30, start=100) == statements_for(3, start=200)
+    statements_for(1, start=0)  # reads what is cached afterwards (the active models)
+    # 20, not more: SQLite caps a statement's parameters, so Django splits bigger inserts.
+    assert statements_for(20, start=100) == statements_for(3, start=200)
 
 
 def test_a_follow_up_after_the_brand_answered_opens_a_customer_turn(
