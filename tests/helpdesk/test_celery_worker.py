@@ -1,5 +1,5 @@
-"""The production shape of processing: an ingested post waits in Redis until a real Celery
-worker process picks it up, triages it and routes its conversation.
+"""The production shape of ingestion: a verified webhook delivery waits in Redis until a real
+Celery worker process picks it up, stores its post, triages it and routes its conversation.
 
 The worker is a separate process with its own database connection, so the test is
 transactional (what it stores is committed) and the worker is pointed at pytest-django's test
@@ -22,10 +22,11 @@ from django.conf import settings
 from django.db import connection
 
 from helpdesk.celery import app as celery_app
-from helpdesk.models import Intent, Post, Team
-from ingestion.services import ingest_item
+from helpdesk.models import Intent, Platform, Post, Team
+from ingestion.models import WebhookDelivery
+from ingestion.tasks import process_webhook_delivery
 from routing.models import RoutingRule
-from tests.factories import InboundItemFactory
+from tests.factories import PlatformAccountFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -105,40 +106,48 @@ def running_celery_worker(log_path: Path) -> Iterator[subprocess.Popen]:
                 worker.wait()
 
 
-def wait_until_processed(post: Post, worker: subprocess.Popen, log_path: Path) -> Post:
+def wait_until_processed(external_id: str, worker: subprocess.Popen, log_path: Path) -> Post:
     deadline = time.monotonic() + WORKER_DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        post.refresh_from_db()
-        post.conversation.refresh_from_db()
-        if post.intent and post.conversation.team_id is not None:
+        post = Post.objects.filter(external_id=external_id).select_related("conversation").first()
+        if post is not None and post.intent and post.conversation.team_id is not None:
             return post
         if worker.poll() is not None:
             break
         time.sleep(0.2)
     pytest.fail(
-        f"The worker did not process post {post.pk} within {WORKER_DEADLINE_SECONDS}s "
-        f"(exit code {worker.poll()}). Its log:\n{log_path.read_text(errors='replace')}"
+        f"The worker did not store and process post {external_id} within "
+        f"{WORKER_DEADLINE_SECONDS}s (exit code {worker.poll()}). Its log:\n"
+        f"{log_path.read_text(errors='replace')}"
     )
 
 
-def test_worker_triages_and_routes_an_ingested_post(
-    tasks_go_to_the_broker, demo_account, default_team, tmp_path
+def test_worker_stores_triages_and_routes_a_delivered_post(
+    tasks_go_to_the_broker, default_team, tmp_path
 ):
+    account = PlatformAccountFactory(platform=Platform.TWITTER, handle="acme", external_id="150")
     incidents = Team.objects.create(name="Incidents", slug="incidents")
     RoutingRule.objects.create(name="Complaints", intent=Intent.COMPLAINT, team=incidents)
     celery_app.control.purge()
-    item = InboundItemFactory(text="@brand your app is down again, can't log in #outage")
+    tweet = {
+        "created_at": "Sat Jun 01 10:05:00 +0000 2024",
+        "id_str": "1800000000000000002",
+        "text": "@acme your app is down again, can't log in #outage",
+        "in_reply_to_status_id_str": None,
+        "user": {"id_str": "2244994945", "screen_name": "maria", "name": "Maria"},
+    }
+    body = {"for_user_id": account.external_id, "tweet_create_events": [tweet]}
 
-    post = ingest_item(account=demo_account, item=item).post
+    # What the webhook view does: keep the verified delivery, queue its processing.
+    delivery = WebhookDelivery.objects.create(platform=Platform.TWITTER, body=body)
+    process_webhook_delivery.delay(delivery.pk)
 
-    # Stored and queued, not processed in this process.
-    post.refresh_from_db()
-    assert post.intent == ""
+    # Waiting in Redis, not processed in this process.
+    assert not Post.objects.exists()
     assert messages_waiting() == 1
-
     log_path = tmp_path / "worker.log"
     with running_celery_worker(log_path) as worker:
-        post = wait_until_processed(post, worker, log_path)
+        post = wait_until_processed(tweet["id_str"], worker, log_path)
 
     conversation = post.conversation
     assert post.intent == Intent.COMPLAINT
@@ -146,4 +155,6 @@ def test_worker_triages_and_routes_an_ingested_post(
     assert conversation.team == incidents
     assert conversation.intent == Intent.COMPLAINT
     assert conversation.first_response_due_at is not None
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None
     assert messages_waiting() == 0
