@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from reports.services import record_customer_turns_of
@@ -107,10 +108,17 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
     return len(posts)
 
 
-def process_stored_posts(posts: Sequence[Post]) -> None:
+def process_stored_posts(posts: Sequence[Post], *, opened: Sequence[Conversation] = ()) -> None:
     """Route the conversations of posts just stored and triaged in the caller's transaction,
-    and start their SLA clocks (ingestion.store: one transaction per delivery or poll page)."""
-    conversations = _lock_conversations({post.conversation_id for post in posts})
+    and start their SLA clocks (ingestion.store: one transaction per delivery or poll page).
+
+    `opened` are conversations the caller's transaction created, with their account and
+    customer: nobody else can see them yet, so they are neither locked nor read again.
+    """
+    new = {conversation.pk: conversation for conversation in opened}
+    conversations = _lock_conversations({post.conversation_id for post in posts} - new.keys())
+    prefetch_related_objects(list(new.values()), "sla_timers")
+    conversations.update(new)
     _route_and_clock(sorted(posts, key=lambda post: post.pk), conversations)
 
 

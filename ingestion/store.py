@@ -165,7 +165,7 @@ def _store(
         items = [item for item in items if item.external_id not in stored]
         if not items:
             return {}
-        conversations = _thread(account=account, customers=customers, items=items)
+        conversations, opened = _thread(account=account, customers=customers, items=items)
         posts = Post.objects.bulk_create(
             Post(
                 conversation=conversations[item.external_id],
@@ -188,7 +188,10 @@ def _store(
             for item in items
         )
         if tagged:
-            process_stored_posts(posts)
+            by_pk = {customer.pk: customer for customer in customers.values()}
+            for conversation in opened:
+                conversation.customer = by_pk[conversation.customer_id]
+            process_stored_posts(posts, opened=opened)
             queue_auto_replies(posts)
         else:
             post_ids = [post.pk for post in posts]
@@ -266,8 +269,9 @@ def _suggest_links(new_customers: list[Customer]) -> None:
 
 def _thread(
     *, account: PlatformAccount, customers: dict[str, Customer], items: list[InboundItem]
-) -> dict[str, Conversation]:
-    """The conversation each item belongs to, by the item's external id.
+) -> tuple[dict[str, Conversation], list[Conversation]]:
+    """The conversation each item belongs to, by the item's external id; and the
+    conversations opened for this batch.
 
     An item joins the active conversation holding the post it answers (stored before, or
     earlier in this batch); else its author's open conversation with this account; else the
@@ -294,8 +298,9 @@ def _thread(
                 orphans.append(item)
         in_batch.add(item.external_id)
     by_customer: dict[int, Conversation] = {}
+    opened: list[Conversation] = []
     if orphans:
-        by_customer = _customer_conversations(
+        by_customer, opened = _customer_conversations(
             account=account,
             customer_ids={customers[item.author.external_id].pk for item in orphans},
         )
@@ -307,13 +312,14 @@ def _thread(
             threaded[item.external_id] = threaded[item.in_reply_to]
         else:
             threaded[item.external_id] = by_customer[customers[item.author.external_id].pk]
-    return threaded
+    return threaded, opened
 
 
 def _customer_conversations(
     *, account: PlatformAccount, customer_ids: set[int]
-) -> dict[int, Conversation]:
-    """Each customer's open conversation with `account`, reopened or new where there is none."""
+) -> tuple[dict[int, Conversation], list[Conversation]]:
+    """Each customer's open conversation with `account`, reopened or new where there is none;
+    and the new ones."""
     found: dict[int, Conversation] = {}
     open_ones = Conversation.objects.filter(
         customer_id__in=customer_ids, account=account, status__in=ACTIVE_STATUSES
@@ -343,7 +349,7 @@ def _customer_conversations(
         Conversation(customer_id=customer_id, account=account) for customer_id in sorted(missing)
     )
     found.update((conversation.customer_id, conversation) for conversation in opened)
-    return found
+    return found, opened
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:
