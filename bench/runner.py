@@ -23,7 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 BENCHMARKS = ("triage", "ingest", "live", "scale")
 
 FULL = {
-    "ingest_posts": 10_000,
+    "ingest_posts": 20_000,
     "per_delivery": 50,
     "workers": 4,
     "triage_posts": 500,
