@@ -223,8 +223,9 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
             outbound = number == 1  # the brand's reply comes after the first post
             at = created + timedelta(minutes=number * 7)
             post_rows.append(
-                (post_id, conversation_id, "outbound" if outbound else "inbound",
-                 context.platform, f"p{post_id}", None if outbound else customer_id,
+                (post_id, conversation_id, context.account_id,
+                 "outbound" if outbound else "inbound", context.platform, f"p{post_id}",
+                 None if outbound else customer_id,
                  context.agent_id if outbound else None,
                  "Sorry about that, we're on it." if outbound else post_text(rng),
                  "", at, at, "{}", "sent" if outbound else "received", "", uuid.uuid4(),
@@ -275,7 +276,8 @@ def _flush(conversation_rows, timer_rows, post_rows) -> None:
     )  # fmt: skip
     _copy(
         "helpdesk_post",
-        ["id", "conversation_id", "direction", "platform", "external_id", "customer_id",
+        ["id", "conversation_id", "account_id", "direction", "platform", "external_id",
+         "customer_id",
          "agent_id", "text", "in_reply_to", "created_at", "received_at", "raw",
          "delivery_status", "delivery_error", "idempotency_key", "intent", "sentiment",
          "priority", "triage_confidence", "triage_reasons"],

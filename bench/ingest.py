@@ -1,10 +1,11 @@
 """Ingest throughput: a storm of X webhook deliveries through the whole real path.
 
 Each delivery is stored as the webhook view stores it and queued to Redis; Celery workers
-parse it with the X connector, store each post exactly once, and queue its processing
-(triage → route → SLA timers → broadcast on the channel layer), which workers run too.
-The clock stops when every post is triaged. The baseline writes the same customers,
-conversations and posts into the same tables with Django's bulk_create in the same run.
+parse it with the X connector, classify its posts (one predict per model for the delivery),
+and store, route and put them on the SLA clock in one transaction, then broadcast them on
+the channel layer. The clock stops when every post is stored and triaged. The baseline
+writes the same customers, conversations and posts into the same tables with Django's
+bulk_create in the same run.
 """
 
 from __future__ import annotations

@@ -242,6 +242,17 @@ class DeliveryStatus(models.TextChoices):
 
 class Post(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="posts")
+    # The conversation's account, kept on the post (as the platform is) so the reports count
+    # a month of posts per account from one index, without joining every conversation.
+    account = models.ForeignKey(
+        "ingestion.PlatformAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="The brand account the post was received on or sent from.",
+    )
     direction = models.CharField(max_length=10, choices=Direction.choices)
     platform = models.CharField(max_length=20, choices=Platform.choices)
     # NULL (not "") for an outbound reply until the platform has accepted it, so unsent
@@ -301,8 +312,8 @@ class Post(models.Model):
             # are what the volume, sentiment and heatmap reports read: index-only scans.
             models.Index(
                 fields=["direction", "created_at"],
-                include=["id", "conversation", "platform", "sentiment"],
-                name="post_period_reports_idx",
+                include=["id", "conversation", "platform", "account", "sentiment"],
+                name="post_period_reports_v2_idx",
             ),
             models.Index(
                 fields=["conversation", "direction", "created_at"],
@@ -312,6 +323,12 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.platform}:{self.external_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Writers in bulk (ingestion.store, loaders) set it themselves.
+        if self.account_id is None and self.conversation_id is not None:
+            self.account_id = self.conversation.account_id
+        super().save(*args, **kwargs)
 
 
 class Note(models.Model):

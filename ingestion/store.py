@@ -169,6 +169,7 @@ def _store(
         posts = Post.objects.bulk_create(
             Post(
                 conversation=conversations[item.external_id],
+                account=account,
                 direction=Direction.INBOUND,
                 platform=account.platform,
                 external_id=item.external_id,
