@@ -60,6 +60,12 @@ class Schedule:
         if len(self.hours) != 7:
             raise ValueError("A schedule needs opening hours for each of the 7 weekdays.")
 
+    @property
+    def around_the_clock(self) -> bool:
+        """Open every minute of every day: business time is plain elapsed time. Only known
+        for a plain set of closed dates (a holiday calendar is never taken for empty)."""
+        return self.closed_dates == frozenset() and all(day == (WHOLE_DAY,) for day in self.hours)
+
     @classmethod
     def always(cls, timezone: ZoneInfo, *, closed_dates: Container[date] = frozenset()):
         """Open around the clock (24/7), except on closed dates."""
@@ -142,6 +148,8 @@ def add_business_time(start: datetime, duration: timedelta, schedule: Schedule) 
     _require_aware(start, "start")
     if duration < timedelta(0):
         raise ValueError(f"A duration cannot be negative, got {duration}.")
+    if schedule.around_the_clock:
+        return start.astimezone(UTC) + duration
     remaining = duration
     for opens, closes in open_intervals(schedule, start):
         available = closes - opens
@@ -196,6 +204,9 @@ def business_time_between(
         _require_aware(pause_start, "a pause's start")
         _require_aware(pause_end, "a pause's end")
     paused = _merged((a.astimezone(UTC), b.astimezone(UTC)) for a, b in pauses)
+    if schedule.around_the_clock:
+        counted = (start, end)
+        return end - start - sum((_overlap(counted, pause) for pause in paused), timedelta(0))
     total = timedelta(0)
     for opens, closes in open_intervals(schedule, start):
         if opens >= end:

@@ -281,3 +281,29 @@ def test_a_pause_removes_exactly_the_open_time_inside_it(schedule, start, before
     assert with_pause == business_time_between(start, end, schedule) - business_time_between(
         *pause, schedule
     )
+
+
+class _NoHolidays:
+    """A holiday calendar with none in it: not a set, so Schedule takes the general path."""
+
+    def __contains__(self, day) -> bool:
+        return False
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(ZONES), instants, durations, durations, durations)
+def test_the_around_the_clock_shortcut_agrees_with_counting_open_intervals(
+    tz, start, duration, pause_offset, pause_length
+):
+    shortcut = Schedule.always(tz)
+    counted = Schedule.always(tz, closed_dates=_NoHolidays())
+    assert shortcut.around_the_clock and not counted.around_the_clock
+    end = start + duration
+    pauses = [(start + pause_offset, start + pause_offset + pause_length)]
+
+    assert add_business_time(start, duration, shortcut) == add_business_time(
+        start, duration, counted
+    )
+    assert business_time_between(start, end, shortcut, pauses=pauses) == business_time_between(
+        start, end, counted, pauses=pauses
+    )
