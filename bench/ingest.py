@@ -22,16 +22,45 @@ from .common import BRAND_ID, reset_traffic, wait_for_worker
 DRAIN_TIMEOUT_SECONDS = 600
 
 
-def run(*, posts: int, per_delivery: int, concurrency: int) -> dict:
+def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> dict:
     """Needs a Celery worker pool of `concurrency` processes on the bench queue (the runner
-    starts it after the triage benchmark and leaves it running to the end)."""
+    starts it after the triage benchmark and leaves it running to the end).
+
+    The storm, and the baseline, run `storms` times each and the fastest counts: other work
+    on a shared machine only ever adds time.
+    """
+    from helpdesk.models import Post
+    from sla.models import SlaTimer
+
+    deliveries = data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=per_delivery)
+    seconds = [_storm(deliveries, posts=posts) for _ in range(storms)]
+    timers = SlaTimer.objects.count()
+    conversations = Post.objects.values("conversation").distinct().count()
+    raw_rate = max(raw_insert_rate(posts=posts) for _ in range(storms))
+    rate = posts / min(seconds)
+    return {
+        "benchmark": "ingest",
+        "ingest_posts": posts,
+        "ingest_per_delivery": per_delivery,
+        "ingest_workers": concurrency,
+        "ingest_conversations": conversations,
+        "ingest_sla_timers": timers,
+        "ingest_seconds": round(min(seconds), 2),
+        "ingest_seconds_each_storm": [round(value, 2) for value in seconds],
+        "ingest_posts_per_s": round(rate, 1),
+        "baseline": "bulk_create of the same customers, conversations and posts",
+        "raw_insert_posts_per_s": round(raw_rate, 1),
+        "ingest_ratio_to_raw_insert": round(rate / raw_rate, 4),
+    }
+
+
+def _storm(deliveries: list[dict], *, posts: int) -> float:
+    """Seconds from queueing the deliveries until every post is stored and triaged."""
     from helpdesk.celery import app
     from helpdesk.models import Platform, Post
     from ingestion.models import WebhookDelivery
     from ingestion.tasks import process_webhook_delivery
-    from sla.models import SlaTimer
 
-    deliveries = data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=per_delivery)
     reset_traffic()
     wait_for_worker()
     app.control.purge()
@@ -42,32 +71,20 @@ def run(*, posts: int, per_delivery: int, concurrency: int) -> dict:
     for delivery in stored:
         process_webhook_delivery.delay(delivery.pk)
     deadline = started + DRAIN_TIMEOUT_SECONDS
+    pending = WebhookDelivery.objects.filter(processed_at__isnull=True)
     done = 0
     while time.perf_counter() < deadline:
-        done = Post.objects.exclude(intent="").count()
-        if done >= posts:
-            break
-        time.sleep(0.2)
+        # The deliveries left are few rows to count; the posts, only once they are done
+        # (a batch whose processing failed is processed apart, after its delivery).
+        if not pending.exists():
+            done = Post.objects.exclude(intent="").count()
+            if done >= posts:
+                break
+        time.sleep(0.1)
     elapsed = time.perf_counter() - started
     if done < posts:
         raise RuntimeError(f"Only {done} of {posts} posts were processed in {elapsed:.0f}s")
-    timers = SlaTimer.objects.count()
-    conversations = Post.objects.values("conversation").distinct().count()
-    raw_rate = raw_insert_rate(posts=posts)
-    rate = posts / elapsed
-    return {
-        "benchmark": "ingest",
-        "ingest_posts": posts,
-        "ingest_per_delivery": per_delivery,
-        "ingest_workers": concurrency,
-        "ingest_conversations": conversations,
-        "ingest_sla_timers": timers,
-        "ingest_seconds": round(elapsed, 2),
-        "ingest_posts_per_s": round(rate, 1),
-        "baseline": "bulk_create of the same customers, conversations and posts",
-        "raw_insert_posts_per_s": round(raw_rate, 1),
-        "ingest_ratio_to_raw_insert": round(rate / raw_rate, 4),
-    }
+    return elapsed
 
 
 def raw_insert_rate(*, posts: int) -> float:

@@ -26,6 +26,7 @@ FULL = {
     "ingest_posts": 20_000,
     "per_delivery": 50,
     "workers": 4,
+    "storms": 2,
     "triage_posts": 500,
     "sockets": 200,
     "live_posts": 40,
@@ -36,6 +37,7 @@ QUICK = {
     "ingest_posts": 12,
     "per_delivery": 6,
     "workers": 1,
+    "storms": 1,
     "triage_posts": 20,
     "sockets": 3,
     "live_posts": 2,
@@ -170,6 +172,7 @@ def run_benchmarks(chosen, sizes: dict, port: int, start_servers) -> dict:
                 posts=sizes["ingest_posts"],
                 per_delivery=sizes["per_delivery"],
                 concurrency=sizes["workers"],
+                storms=sizes["storms"],
             )
         elif name == "live":
             result = live.run(sockets=sizes["sockets"], posts=sizes["live_posts"], port=port)
