@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -74,7 +74,11 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
     created: dict[str, Post] = {}
     if fresh:
         # Classified before the authors' rows are locked: the classifier is the slow part.
-        tagged = _classify(account=account, items=fresh)
+        try:
+            tagged = _classify(account=account, items=fresh)
+        except Exception:
+            logger.exception("Classifying %d new posts of %s failed", len(fresh), account)
+            tagged = None  # stored untagged; their processing is queued and retried
         try:
             created = _store(account=account, items=fresh, stored=stored, tagged=tagged)
         except IntegrityError:
@@ -88,8 +92,8 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
                 stored=stored,
                 tagged=tagged,
             )
-        except DatabaseError:
-            raise  # the database itself failed: the caller's retry stores them later
+        except OperationalError:
+            raise  # the database is unreachable or deadlocked: the task's retry stores them
         except Exception:
             # Processing failed (a routing rule, a service window…): nothing of the batch
             # was written. Store the posts alone; their processing is retried on its own,

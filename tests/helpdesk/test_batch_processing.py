@@ -121,3 +121,22 @@ async def test_the_inbox_gets_a_card_per_conversation_of_the_batch(demo_account,
     ]
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
+
+
+def test_when_classifying_fails_the_posts_are_still_stored(
+    demo_account, default_team, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken_model(posts):
+        raise ValueError("a model file that cannot be read")
+
+    monkeypatch.setattr("ingestion.store.triage_posts", broken_model)
+    items = [InboundItemFactory(author=author(n)) for n in range(2)]
+
+    with django_capture_on_commit_callbacks() as queued:
+        results = ingest_items(account=demo_account, items=items)
+
+    assert [result.created for result in results] == [True, True]
+    assert set(Post.objects.values_list("intent", flat=True)) == {""}
+    for callback in queued:
+        callback()
+    assert "" not in set(Post.objects.values_list("intent", flat=True))
