@@ -22,7 +22,7 @@ from sla.services import (
     record_first_response,
     start_response_clocks,
 )
-from triage.services import triage_posts
+from triage.services import TRIAGE_FIELDS, triage_posts
 
 from . import integrations
 from .bulk import update_rows
@@ -53,8 +53,6 @@ def process_inbound_post(*, post_id: int) -> Post:
     return Post.objects.get(pk=post_id)
 
 
-# What triage sets on a post and processing saves.
-_TRIAGE_FIELDS = ["intent", "sentiment", "priority", "triage_confidence", "triage_reasons"]
 # What routing, assignment and the SLA clock may change on a conversation.
 _PROCESSED_FIELDS = [
     "intent",
@@ -103,7 +101,7 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         posts = [post for post in unprocessed if post.pk in still_unprocessed]
         if not posts:
             return 0
-        update_rows(posts, _TRIAGE_FIELDS)
+        update_rows(posts, TRIAGE_FIELDS)
         _route_and_clock(posts, conversations)
     return len(posts)
 

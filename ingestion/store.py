@@ -38,7 +38,7 @@ from helpdesk.models import (
     Post,
 )
 from helpdesk.services import process_stored_posts
-from triage.services import queue_auto_replies, triage_posts
+from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
 
 from .connectors import InboundAuthor, InboundItem
 from .models import CustomerLink, PlatformAccount
@@ -146,9 +146,6 @@ def _classify(*, account: PlatformAccount, items: list[InboundItem]) -> dict[str
     return {post.external_id: post for post in posts}
 
 
-_TRIAGE_FIELDS = ("intent", "sentiment", "priority", "triage_confidence", "triage_reasons")
-
-
 def _store(
     *,
     account: PlatformAccount,
@@ -185,7 +182,7 @@ def _store(
                 raw=item.raw if item.kind == "post" else {**item.raw, "parley_kind": item.kind},
                 delivery_status=DeliveryStatus.RECEIVED,
                 **(
-                    {name: getattr(tagged[item.external_id], name) for name in _TRIAGE_FIELDS}
+                    {name: getattr(tagged[item.external_id], name) for name in TRIAGE_FIELDS}
                     if tagged
                     else {}
                 ),

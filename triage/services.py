@@ -184,6 +184,10 @@ def engagements_per_hour(post: Post) -> float:
     return total / hours
 
 
+# What triage sets on a post (the caller saves them).
+TRIAGE_FIELDS = ("intent", "sentiment", "priority", "triage_confidence", "triage_reasons")
+
+
 def triage_posts(posts: Sequence[Post]) -> list[Classification]:
     """Classify posts with one predict_proba per model for the whole batch and store the tags
     on each post (the caller saves).
