@@ -499,8 +499,10 @@ def record_csat_response(*, token: str, score: int) -> CsatSurvey:
 
 def _enqueue_delivery(post_id: int) -> None:
     from ingestion.tasks import deliver_reply
+    from reliability.services import publish
 
-    deliver_reply.delay(post_id)
+    # Stored pending: with the broker down, the reliability sweep sends it later.
+    publish(deliver_reply, post_id)
 
 
 # --- the weekly report e-mail ----------------------------------------------------------------

@@ -290,9 +290,13 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
 
 def _enqueue_auto_reply(post_id: int) -> None:
+    from reliability.services import publish
+
     from .tasks import send_auto_reply
 
-    send_auto_reply.delay(post_id)
+    # A broker that is down must not fail the ingest that stored the post: the auto-reply
+    # is skipped (and logged), the post waits for an agent as any other.
+    publish(send_auto_reply, post_id)
 
 
 def send_auto_reply(*, post_id: int) -> AutoReply | None:
@@ -355,8 +359,10 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
 
 def _enqueue_delivery(post_id: int) -> None:
     from ingestion.tasks import deliver_reply
+    from reliability.services import publish
 
-    deliver_reply.delay(post_id)
+    # Stored pending: with the broker down, the reliability sweep sends it later.
+    publish(deliver_reply, post_id)
 
 
 # Feedback ----------------------------------------------------------------------------------
