@@ -199,6 +199,12 @@ class Conversation(models.Model):
             models.Index(fields=["team", "status", "first_response_due_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["customer", "account", "status"]),
+            # The snoozed few, for waking them when their snooze ends.
+            models.Index(
+                fields=["snoozed_until"],
+                condition=Q(snoozed_until__isnull=False),
+                name="conversation_snoozed_idx",
+            ),
             # Reports: conversations of a period, with what every KPI and slice reads from
             # them, so the reports scan the index alone (Postgres; plain index elsewhere).
             models.Index(

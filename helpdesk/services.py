@@ -275,6 +275,28 @@ def change_status(
     return conversation
 
 
+def wake_snoozed_conversations(*, now: datetime) -> list[int]:
+    """Bring back the conversations whose snooze has ended: the snooze is cleared and the
+    inboxes hear of them, so they reappear live rather than on the next page load. Returns
+    their ids; a beat task runs this every SNOOZE_WAKE_SECONDS."""
+    with transaction.atomic():
+        woken = list(
+            Conversation.objects.select_for_update(skip_locked=True)
+            .filter(snoozed_until__lte=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:WAKE_BATCH]
+        )
+        if not woken:
+            return []
+        Conversation.objects.filter(pk__in=woken).update(snoozed_until=None, updated_at=now)
+        transaction.on_commit(lambda: broadcast_conversations(woken, event="conversation.woke"))
+    return woken
+
+
+# Woken per run at most; the next run takes the rest.
+WAKE_BATCH = 500
+
+
 def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> Note:
     """A private note; @username mentions of colleagues are recorded for their attention."""
     text = text.strip()

@@ -172,6 +172,8 @@ RELIABILITY_RETRY_BACKOFF_MAX = env.int("RELIABILITY_RETRY_BACKOFF_MAX", default
 # defaults.
 INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
+# How often conversations whose snooze has ended are brought back into the inboxes.
+SNOOZE_WAKE_SECONDS = env.float("SNOOZE_WAKE_SECONDS", default=15.0)
 # SLA thresholds nearer than this also get a sweep queued (a Celery task with an eta) at
 # their second, one per second whatever the traffic; keep it below the broker's visibility
 # timeout (Redis: 1 hour by default). 0 leaves it all to the periodic sweep.
@@ -192,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "retry-integration-webhooks": {
         "task": "helpdesk.tasks.retry_integration_events",
         "schedule": 60.0,
+    },
+    "wake-snoozed-conversations": {
+        "task": "helpdesk.tasks.wake_snoozed_conversations",
+        "schedule": SNOOZE_WAKE_SECONDS,
     },
 }
 # Work whose task has not run this long after commit (posts never triaged, replies whose

@@ -39,3 +39,8 @@ def process_inbound_posts(self, post_ids: list[int]) -> None:
         logger.exception("Processing %d posts together failed; queueing each alone", len(post_ids))
         for post_id in post_ids:
             publish(process_inbound_post, post_id)
+
+
+@shared_task
+def wake_snoozed_conversations() -> int:
+    return len(services.wake_snoozed_conversations(now=timezone.now()))
