@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from twitter_text import parse_tweet
 
 from .fields import EncryptedJSONField
 
@@ -20,13 +21,22 @@ class Platform(models.TextChoices):
 # The longest private message (DM, Messenger) any platform accepts, in characters.
 PRIVATE_MESSAGE_CHAR_LIMIT = 2000
 
-# The longest public reply each platform accepts, in characters.
+# The longest public reply each platform accepts, as it counts length (reply_length).
 REPLY_CHAR_LIMITS = {
     Platform.DEMO: 280,
     Platform.TWITTER: 280,
     Platform.FACEBOOK: 8000,
     Platform.INSTAGRAM: 2200,
 }
+
+
+def reply_length(platform: str, text: str) -> int:
+    """The length of `text` as `platform` counts it against REPLY_CHAR_LIMITS. X weighs a
+    tweet (twitter-text): every link counts 23 characters, and CJK characters and most
+    emoji count 2. The others count characters."""
+    if platform == Platform.TWITTER:
+        return parse_tweet(text).weightedLength
+    return len(text)
 
 
 class Intent(models.TextChoices):

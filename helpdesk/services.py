@@ -36,6 +36,7 @@ from .models import (
     IntegrationEvent,
     Note,
     Post,
+    reply_length,
 )
 from .realtime import broadcast_conversation, broadcast_conversations
 from .reply_templates import TAKEN_PRIVATE_NOTE, render_text
@@ -201,16 +202,16 @@ def send_reply(
             .select_related("account")
             .get(pk=conversation_id)
         )
-        limit = (
-            PRIVATE_MESSAGE_CHAR_LIMIT
-            if private
-            else REPLY_CHAR_LIMITS[conversation.account.platform]
-        )
-        if len(text) > limit:
+        platform = conversation.account.platform
+        if private:
+            limit, length = PRIVATE_MESSAGE_CHAR_LIMIT, len(text)
+        else:
+            limit, length = REPLY_CHAR_LIMITS[platform], reply_length(platform, text)
+        if length > limit:
             kind = "private messages" if private else "replies"
             raise ValidationError(
                 f"{conversation.account.get_platform_display()} {kind} are limited to "
-                f"{limit} characters; this one has {len(text)}."
+                f"{limit} characters; this one counts {length}."
             )
         newest = conversation.posts.order_by("-id").values_list("pk", flat=True).first()
         if seen_post_id is not None and newest is not None and newest > seen_post_id:

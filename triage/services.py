@@ -31,6 +31,7 @@ from helpdesk.models import (
     Post,
     Priority,
     Sentiment,
+    reply_length,
 )
 from helpdesk.realtime import broadcast_conversation
 
@@ -328,11 +329,12 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
         handle = post.customer.handle if post.customer else ""
         text = rule.template.replace("{handle}", f"@{handle}" if handle else "").strip()
         limit = REPLY_CHAR_LIMITS.get(account.platform, 280)
-        if len(text) > limit:
+        length = reply_length(account.platform, text)
+        if length > limit:
             logger.warning(
                 "No auto-reply to post %s: %s chars exceed the %s limit of %s",
                 post_id,
-                len(text),
+                length,
                 account.platform,
                 limit,
             )

@@ -15,6 +15,8 @@ from typing import Any
 import requests
 import tweepy
 
+from helpdesk.models import Platform, reply_length
+
 from .base import (
     ConnectorError,
     FetchResult,
@@ -237,12 +239,9 @@ class TwitterConnector:
 
 
 def check_tweet_length(text: str) -> None:
-    """Refuse a tweet X would reject, before any API call.
-
-    X counts code points after NFC normalisation (its weighted count makes some scripts
-    count double; this check is the lower bound every tweet must meet).
-    """
-    length = len(unicodedata.normalize("NFC", text))
+    """Refuse a tweet X would reject, before any API call: X weighs the text (twitter-text:
+    links count 23 characters, CJK characters and most emoji 2)."""
+    length = reply_length(Platform.TWITTER, text)
     if length > MAX_TWEET_CHARACTERS:
         raise ReplyRejected(
             f"A reply on X can be at most {MAX_TWEET_CHARACTERS} characters; "

@@ -73,10 +73,26 @@ def test_admin_rejects_a_template_with_broken_syntax():
 
 
 def test_reply_over_the_platform_limit_is_refused(conversation, agent):
-    with pytest.raises(ValidationError, match="limited to 280 characters; this one has 281"):
+    with pytest.raises(ValidationError, match="limited to 280 characters; this one counts 281"):
         send_reply(conversation_id=conversation.pk, agent=agent, text="x" * 281)
 
     assert not Post.objects.filter(direction=Direction.OUTBOUND).exists()
+
+
+def test_a_reply_on_x_is_counted_as_x_counts_it(default_team, agent):
+    account = PlatformAccount.objects.create(platform="twitter", handle="acme", external_id="15")
+    conversation = ConversationFactory(team=default_team, account=account)
+    PostFactory(conversation=conversation)
+    # 372 characters, but X counts the link as 23: 75 in all.
+    link = "https://example.com/" + "track/" * 50
+    with_link = f"Here is where your parcel is: {link} — sorry for the wait!"
+
+    sent = send_reply(conversation_id=conversation.pk, agent=agent, text=with_link)
+
+    assert sent.text == with_link
+    # 150 Japanese characters count double on X: 300, over its 280.
+    with pytest.raises(ValidationError, match="limited to 280 characters; this one counts 300"):
+        send_reply(conversation_id=conversation.pk, agent=agent, text="日" * 150)
 
 
 def test_reply_on_a_conversation_that_changed_since_opened_asks_to_look(conversation, agent):

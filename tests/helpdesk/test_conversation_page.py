@@ -277,7 +277,7 @@ def test_reply_over_the_platform_limit_is_a_form_error(logged_in, conversation):
     response = logged_in.post(url("conversation", conversation), {"text": "x" * 281})
 
     assert response.status_code == 400
-    assert "Demo replies are limited to 280 characters; this one has 281." in (
+    assert "Demo replies are limited to 280 characters; this one counts 281." in (
         response.content.decode()
     )
     assert not Post.objects.filter(direction=Direction.OUTBOUND).exists()

@@ -205,6 +205,27 @@ def test_reply_over_280_characters_fails_clearly_without_calling_x(inbound_tweet
     assert len(mocked_http.calls) == 0
 
 
+def test_a_long_link_counts_as_x_counts_it_and_is_published(inbound_tweet, mocked_http):
+    mocked_http.post(TWEETS, status=201, json=payload("x_create_tweet.json"))
+    # 300 characters, of which a 290-character link X counts as 23.
+    text = "Track it: https://example.com/" + "p" * 270
+    reply = PostFactory(
+        conversation=inbound_tweet.conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        customer=None,
+        in_reply_to=inbound_tweet.external_id,
+        text=text,
+        delivery_status=DeliveryStatus.PENDING,
+    )
+
+    sent = deliver_reply(post_id=reply.pk)
+
+    assert len(text) == 300
+    assert sent.delivery_status == DeliveryStatus.SENT
+    assert len(mocked_http.calls) == 1
+
+
 def test_reply_is_published_in_the_thread_and_its_id_stored(
     inbound_tweet, agent, mocked_http, django_capture_on_commit_callbacks
 ):
