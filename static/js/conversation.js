@@ -31,8 +31,24 @@
     });
   }
 
-  // Platforms count characters, not UTF-16 units: an emoji is one.
-  function length(text) { return Array.from(text.trim()).length; }
+  // Platforms count characters, not UTF-16 units: an emoji is one. X weighs a public reply
+  // (twitter-text, as the server checks it): a link counts 23, and characters beyond Latin
+  // and common punctuation count 2.
+  const LIGHT_RANGES = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  function xWeighted(text) {
+    let total = 0;
+    for (const character of text.replace(/https?:\/\/\S+/g, "x".repeat(23))) {
+      const point = character.codePointAt(0);
+      total += LIGHT_RANGES.some(function (range) { return point >= range[0] && point <= range[1]; }) ? 1 : 2;
+    }
+    return total;
+  }
+  function length(text) {
+    const channel = form && form.querySelector("input[name=channel]:checked");
+    const isPublic = !(channel && channel.value === "private");
+    if (form && form.dataset.weighting === "x" && isPublic) return xWeighted(text.trim());
+    return Array.from(text.trim()).length;
+  }
 
   function updateCounter() {
     if (!textarea || !counter) return;

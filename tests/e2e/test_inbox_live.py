@@ -120,3 +120,43 @@ def test_markup_in_a_stored_post_is_shown_as_text(parley_server, page, tmp_path)
     row.get_by_role("link", name="@mallory").click()
     expect(page.locator(".post.inbound .text").first).to_have_text(HOSTILE_TEXT)
     assert_no_markup_ran(page, page.locator(".posts"))
+
+
+X_CONVERSATION = """
+from helpdesk.models import Conversation, Customer, Post, Team
+from ingestion.models import PlatformAccount
+from django.utils import timezone
+account, _ = PlatformAccount.objects.get_or_create(
+    platform="twitter", external_id="e2e-x", defaults={"handle": "acme_x"}
+)
+customer = Customer.objects.create(platform="twitter", external_id="e2e-maria", handle="maria_x")
+conversation = Conversation.objects.create(
+    customer=customer, account=account, team=Team.objects.get(is_default=True)
+)
+Post.objects.create(
+    conversation=conversation, direction="inbound", platform="twitter", external_id="e2e-x-1",
+    customer=customer, text="@acme_x where is my parcel?", created_at=timezone.now(),
+)
+print(conversation.pk)
+"""
+
+
+def test_the_composer_counts_a_reply_on_x_as_x_counts_it(parley_server, page):
+    created = parley_server.manage("shell", "-c", X_CONVERSATION)
+    assert created.returncode == 0, created.stdout + created.stderr
+    conversation_id = int(created.stdout.strip().splitlines()[-1])
+    log_in(page, parley_server)
+    page.goto(parley_server.url(f"/conversations/{conversation_id}/"))
+    composer = page.locator("#reply-form textarea")
+    counter = page.locator("#char-counter")
+
+    # 372 characters, but X counts the link as 23.
+    link = "https://example.com/" + "track/" * 50
+    composer.fill(f"Here is where your parcel is: {link} — sorry for the wait!")
+    expect(counter).to_have_text("205 characters left")
+    expect(page.locator("#send-reply")).to_be_enabled()
+
+    # Japanese characters count double on X.
+    composer.fill("日" * 150)
+    expect(counter).to_have_text("20 characters over the limit")
+    expect(page.locator("#send-reply")).to_be_disabled()
