@@ -182,18 +182,23 @@ def inbound_tweet(x_account):
     )
 
 
-def test_reply_over_280_characters_fails_clearly_without_calling_x(inbound_tweet, mocked_http):
-    # The reply form refuses these too; the connector is the last guard before the API, for
-    # replies stored by any other path.
-    reply = PostFactory(
+def pending_reply(inbound_tweet, text: str):
+    """A reply stored for sending, as any path stores one."""
+    return PostFactory(
         conversation=inbound_tweet.conversation,
         direction=Direction.OUTBOUND,
         external_id=None,
         customer=None,
         in_reply_to=inbound_tweet.external_id,
-        text="x" * 281,
+        text=text,
         delivery_status=DeliveryStatus.PENDING,
     )
+
+
+def test_reply_over_280_characters_fails_clearly_without_calling_x(inbound_tweet, mocked_http):
+    # The reply form refuses these too; the connector is the last guard before the API, for
+    # replies stored by any other path.
+    reply = pending_reply(inbound_tweet, "x" * 281)
 
     failed = deliver_reply(post_id=reply.pk)
 
@@ -209,15 +214,7 @@ def test_a_long_link_counts_as_x_counts_it_and_is_published(inbound_tweet, mocke
     mocked_http.post(TWEETS, status=201, json=payload("x_create_tweet.json"))
     # 300 characters, of which a 290-character link X counts as 23.
     text = "Track it: https://example.com/" + "p" * 270
-    reply = PostFactory(
-        conversation=inbound_tweet.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to=inbound_tweet.external_id,
-        text=text,
-        delivery_status=DeliveryStatus.PENDING,
-    )
+    reply = pending_reply(inbound_tweet, text)
 
     sent = deliver_reply(post_id=reply.pk)
 
