@@ -34,6 +34,7 @@ from helpdesk.models import (
     reply_length,
 )
 from helpdesk.realtime import broadcast_conversation
+from sla.services import recompute_timers
 
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
@@ -418,4 +419,7 @@ def record_feedback(
         if field == "priority" or latest.values_list("pk", flat=True).first() == post.pk:
             setattr(conversation, field, value)
             conversation.save(update_fields=[field, "updated_at"])
+            if field in ("priority", "intent"):
+                # SLA policies are chosen by priority and intent: the running clocks follow.
+                recompute_timers(conversation_id=conversation.pk, at=timezone.now())
     return feedback

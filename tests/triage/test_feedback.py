@@ -7,8 +7,11 @@ from django.core.exceptions import ValidationError
 from django.urls import include, path, reverse
 from django.utils import timezone
 
-from helpdesk.models import Priority
+from helpdesk.models import Conversation, Priority
+from helpdesk.services import process_inbound_posts
+from sla.models import SlaPolicy, SlaTimer, TimerKind
 from tests.factories import AGENT_PASSWORD, PostFactory
+from tests.sla.factories import SlaPolicyFactory
 from triage.models import TriageFeedback
 from triage.selectors import accuracy_by_model, accuracy_over_time
 from triage.services import record_feedback
@@ -56,6 +59,26 @@ def test_priority_correction_raises_the_conversation(complaint_post, agent):
 
     complaint_post.conversation.refresh_from_db()
     assert complaint_post.conversation.priority == Priority.URGENT
+
+
+def test_raising_the_priority_puts_the_conversation_on_the_urgent_clock(default_team, agent):
+    SlaPolicy.objects.update(position=10)
+    SlaPolicyFactory(
+        name="Urgent: 5 minutes", position=0, min_priority=Priority.URGENT,
+        first_response_minutes=5,
+    )  # fmt: skip
+    post = PostFactory(text="@brand where is my parcel?", conversation__team=default_team)
+    process_inbound_posts(post_ids=[post.pk])
+    conversation = Conversation.objects.get(pk=post.conversation_id)
+    assert conversation.priority < Priority.URGENT
+    assert conversation.first_response_due_at == conversation.created_at + timedelta(minutes=15)
+
+    record_feedback(post_id=post.pk, field="priority", label=str(Priority.URGENT), agent=agent)
+
+    conversation.refresh_from_db()
+    assert conversation.first_response_due_at == conversation.created_at + timedelta(minutes=5)
+    timer = SlaTimer.objects.get(conversation=conversation, kind=TimerKind.FIRST_RESPONSE)
+    assert (timer.target_seconds, timer.due_at) == (300, conversation.first_response_due_at)
 
 
 def test_unknown_label_is_refused_with_the_choices(complaint_post, agent):
