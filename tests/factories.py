@@ -10,6 +10,7 @@ from helpdesk.models import (
     AgentProfile,
     Conversation,
     Customer,
+    DeliveryStatus,
     Direction,
     Platform,
     Post,
@@ -91,6 +92,19 @@ class PostFactory(factory.django.DjangoModelFactory):
     customer = factory.SelfAttribute("conversation.customer")
     text = "@brand where is my order?"
     created_at = factory.LazyFunction(timezone.now)
+
+
+def pending_reply(inbound: Post, text: str) -> Post:
+    """The brand's answer to `inbound`, stored and waiting to be sent, as any path stores one."""
+    return PostFactory(
+        conversation=inbound.conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        customer=None,
+        in_reply_to=inbound.external_id,
+        text=text,
+        delivery_status=DeliveryStatus.PENDING,
+    )
 
 
 class InboundItemFactory(factory.Factory):

@@ -7,10 +7,10 @@ import pytest
 from django.test import override_settings
 from responses import matchers
 
-from helpdesk.models import DeliveryStatus, Direction, Post
+from helpdesk.models import DeliveryStatus, Post
 from ingestion.connectors.facebook import make_graph_api
 from ingestion.services import deliver_reply, poll_account
-from tests.factories import PostFactory
+from tests.factories import PostFactory, pending_reply
 from tests.ingestion.conftest import FACEBOOK_PAGE_ID, INSTAGRAM_ACCOUNT_ID, payload
 
 pytestmark = pytest.mark.django_db
@@ -125,25 +125,13 @@ def test_expired_page_token_marks_the_page_unhealthy(facebook_page, default_team
     assert "Session has expired" in facebook_page.last_poll_error
 
 
-def _outbound(inbound: Post, text: str) -> Post:
-    return PostFactory(
-        conversation=inbound.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to=inbound.external_id,
-        text=text,
-        delivery_status=DeliveryStatus.PENDING,
-    )
-
-
 def test_reply_to_a_comment_is_a_comment_under_it(facebook_page, mocked_http):
     comment = PostFactory(
         conversation__account=facebook_page,
         conversation__customer__platform="facebook",
         external_id="900001_700001",
     )
-    reply = _outbound(comment, "Yes, in every store!")
+    reply = pending_reply(comment, "Yes, in every store!")
     mocked_http.post(f"{GRAPH}/900001_700001/comments", json={"id": "900001_700099"})
 
     sent = deliver_reply(post_id=reply.pk)
@@ -162,7 +150,7 @@ def test_reply_to_a_messenger_message_goes_back_by_messenger(facebook_page, mock
         external_id="m_AAAA1",
         raw={"id": "m_AAAA1", "parley_kind": "message"},
     )
-    reply = _outbound(message, "It is out for delivery today.")
+    reply = pending_reply(message, "It is out for delivery today.")
     mocked_http.post(
         f"{GRAPH}/{FACEBOOK_PAGE_ID}/messages",
         json={"recipient_id": "5500001", "message_id": "m_BBBB1"},
@@ -182,7 +170,7 @@ def test_refused_reply_shows_the_platform_message(facebook_page, mocked_http):
         conversation__customer__platform="facebook",
         external_id="900001_700001",
     )
-    reply = _outbound(comment, "Thanks!")
+    reply = pending_reply(comment, "Thanks!")
     mocked_http.post(
         f"{GRAPH}/900001_700001/comments",
         status=400,
@@ -221,7 +209,7 @@ def test_instagram_reply_is_a_reply_to_the_comment(instagram_account, mocked_htt
         conversation__customer__platform="instagram",
         external_id="17850000000000001",
     )
-    reply = _outbound(comment, "Back next week in all sizes!")
+    reply = pending_reply(comment, "Back next week in all sizes!")
     mocked_http.post(f"{GRAPH}/17850000000000001/replies", json={"id": "17850000000000777"})
 
     assert deliver_reply(post_id=reply.pk).external_id == "17850000000000777"

@@ -9,11 +9,11 @@ import requests
 from django.utils import timezone
 from responses import matchers
 
-from helpdesk.models import Customer, DeliveryStatus, Direction, Post
+from helpdesk.models import Customer, DeliveryStatus, Post
 from helpdesk.services import send_reply
 from ingestion.models import PlatformAccount, ReplyAttempt
 from ingestion.services import deliver_reply, poll_account
-from tests.factories import PostFactory
+from tests.factories import PostFactory, pending_reply
 from tests.ingestion.conftest import X_ACCOUNT_ID, payload
 
 pytestmark = pytest.mark.django_db
@@ -182,19 +182,6 @@ def inbound_tweet(x_account):
     )
 
 
-def pending_reply(inbound_tweet, text: str):
-    """A reply stored for sending, as any path stores one."""
-    return PostFactory(
-        conversation=inbound_tweet.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to=inbound_tweet.external_id,
-        text=text,
-        delivery_status=DeliveryStatus.PENDING,
-    )
-
-
 def test_reply_over_280_characters_fails_clearly_without_calling_x(inbound_tweet, mocked_http):
     # The reply form refuses these too; the connector is the last guard before the API, for
     # replies stored by any other path.
@@ -242,14 +229,8 @@ def test_reply_is_published_in_the_thread_and_its_id_stored(
 def test_retry_after_a_timeout_finds_the_published_reply_and_posts_nothing_more(
     inbound_tweet, agent, mocked_http
 ):
-    reply = PostFactory(
-        conversation=inbound_tweet.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to="1800000000000000002",
-        text="@maria_travels Sorry about that! Please DM us your order number.",
-        delivery_status=DeliveryStatus.PENDING,
+    reply = pending_reply(
+        inbound_tweet, "@maria_travels Sorry about that! Please DM us your order number."
     )
     mocked_http.post(TWEETS, body=requests.ReadTimeout("read timed out"))
     mocked_http.get(USER_TWEETS, json=payload("x_user_tweets.json"))
@@ -271,14 +252,8 @@ def test_retry_after_a_timeout_finds_the_published_reply_and_posts_nothing_more(
 def test_retry_after_a_timeout_publishes_when_x_does_not_have_the_reply(
     inbound_tweet, agent, mocked_http
 ):
-    reply = PostFactory(
-        conversation=inbound_tweet.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to="1800000000000000002",
-        text="@maria_travels Sorry about that! Please DM us your order number.",
-        delivery_status=DeliveryStatus.PENDING,
+    reply = pending_reply(
+        inbound_tweet, "@maria_travels Sorry about that! Please DM us your order number."
     )
     mocked_http.post(TWEETS, body=requests.ReadTimeout("read timed out"))
     mocked_http.get(USER_TWEETS, json={"meta": {"result_count": 0}})
@@ -292,15 +267,7 @@ def test_retry_after_a_timeout_publishes_when_x_does_not_have_the_reply(
 
 
 def test_reply_claimed_by_a_worker_mid_call_is_not_sent_again(inbound_tweet, mocked_http):
-    reply = PostFactory(
-        conversation=inbound_tweet.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to="1800000000000000002",
-        text="On it!",
-        delivery_status=DeliveryStatus.PENDING,
-    )
+    reply = pending_reply(inbound_tweet, "On it!")
     ReplyAttempt.objects.create(post=reply, claimed_at=timezone.now(), outcome_unknown=True)
 
     result = deliver_reply(post_id=reply.pk)
@@ -348,15 +315,7 @@ def test_answer_to_a_direct_message_is_sent_as_a_direct_message(x_account, mocke
         external_id="1800000000000000901",
         raw={"id": "1800000000000000901", "parley_kind": "message"},
     )
-    reply = PostFactory(
-        conversation=message.conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        customer=None,
-        in_reply_to=message.external_id,
-        text="Sorry! It ships today.",
-        delivery_status=DeliveryStatus.PENDING,
-    )
+    reply = pending_reply(message, "Sorry! It ships today.")
     mocked_http.post(
         "https://api.twitter.com/2/dm_conversations/with/2244994945/messages",
         status=201,
