@@ -244,8 +244,10 @@ def send_reply(
         if conversation.assignee_id is None:
             conversation.assignee = agent
         conversation.save()
+        from ingestion.services import deliver_after_commit
+
         for post in sent:
-            transaction.on_commit(lambda pk=post.pk: _enqueue_delivery(pk))
+            deliver_after_commit(post.pk)
         transaction.on_commit(lambda: broadcast_conversation(conversation.pk, event="reply.sent"))
     return reply
 
@@ -309,11 +311,3 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
         if handles:
             note.mentions.set(get_user_model().objects.filter(username__in=handles))
     return note
-
-
-def _enqueue_delivery(post_id: int) -> None:
-    from ingestion.tasks import deliver_reply
-    from reliability.services import publish
-
-    # The reply is committed; if the broker is down the reliability sweep queues it again.
-    publish(deliver_reply, post_id)

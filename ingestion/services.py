@@ -362,6 +362,16 @@ def stranded_work(*, now: datetime | None = None) -> tuple[list[int], list[int]]
     return deliveries, replies
 
 
+def deliver_after_commit(post_id: int) -> None:
+    """Queue publishing a stored pending reply once the caller's transaction commits. With
+    the broker down nothing fails: the reliability sweep sends it later."""
+    from reliability.services import enqueue_on_commit
+
+    from .tasks import deliver_reply
+
+    enqueue_on_commit(deliver_reply, post_id)
+
+
 def give_up_reply(*, post_id: int) -> None:
     """After the last retry, show the reply as failed with the last error the agent can act on."""
     Post.objects.filter(pk=post_id, delivery_status=DeliveryStatus.PENDING).update(

@@ -454,7 +454,9 @@ def offer_csat_survey(*, conversation_id: int) -> CsatSurvey | None:
         )
         survey.save(update_fields=["message"])
         message_id = survey.message.pk
-        transaction.on_commit(lambda: _enqueue_delivery(message_id))
+        from ingestion.services import deliver_after_commit
+
+        deliver_after_commit(message_id)
     return survey
 
 
@@ -495,14 +497,6 @@ def record_csat_response(*, token: str, score: int) -> CsatSurvey:
             survey.responded_at = timezone.now()
             survey.save(update_fields=["score", "responded_at"])
     return survey
-
-
-def _enqueue_delivery(post_id: int) -> None:
-    from ingestion.tasks import deliver_reply
-    from reliability.services import publish
-
-    # Stored pending: with the broker down, the reliability sweep sends it later.
-    publish(deliver_reply, post_id)
 
 
 # --- the weekly report e-mail ----------------------------------------------------------------

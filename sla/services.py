@@ -458,15 +458,9 @@ def _reply_out_of_hours(
         created_at=received,
         delivery_status=DeliveryStatus.PENDING,
     )
+    from ingestion.services import deliver_after_commit
 
-    def enqueue() -> None:
-        from ingestion.tasks import deliver_reply
-        from reliability.services import publish
-
-        # Stored pending: with the broker down, the reliability sweep sends it later.
-        publish(deliver_reply, reply.pk)
-
-    transaction.on_commit(enqueue)
+    deliver_after_commit(reply.pk)
 
 
 # --- escalation ----------------------------------------------------------------------------

@@ -353,19 +353,13 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
         auto_reply = AutoReply.objects.create(
             post=post, reply=reply, auto_response=rule, confidence=post.triage_confidence or 0
         )
-        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+        from ingestion.services import deliver_after_commit
+
+        deliver_after_commit(reply.pk)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="reply.auto_sent")
         )
     return auto_reply
-
-
-def _enqueue_delivery(post_id: int) -> None:
-    from ingestion.tasks import deliver_reply
-    from reliability.services import publish
-
-    # Stored pending: with the broker down, the reliability sweep sends it later.
-    publish(deliver_reply, post_id)
 
 
 # Feedback ----------------------------------------------------------------------------------
