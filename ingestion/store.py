@@ -167,6 +167,8 @@ def _store(
         if not items:
             return {}
         conversations, opened = _thread(account=account, customers=customers, items=items)
+        # New rows, with the tags copied over: the classified posts may have been through a
+        # rolled-back insert already (a retry below), which left them with stale ids.
         posts = Post.objects.bulk_create(
             Post(
                 conversation=conversations[item.external_id],
