@@ -213,6 +213,12 @@ RELIABILITY_SWEEP_MAX_BACKLOG = env.int("RELIABILITY_SWEEP_MAX_BACKLOG", default
 # A claim on a reply older than this belongs to a worker that died mid-call; keep it above the
 # connectors' HTTP timeout (30 s).
 INGESTION_REPLY_CLAIM_SECONDS = env.float("INGESTION_REPLY_CLAIM_SECONDS", default=120.0)
+# A worker catching up on queued webhook deliveries takes those behind the one its task names,
+# up to about this many posts, and stores them as one batch (ingestion.services).
+INGESTION_BATCH_POSTS = env.int("INGESTION_BATCH_POSTS", default=200)
+# A worker's claim on webhook deliveries older than this belongs to a worker that died: keep
+# it above the time a batch takes, lookups included (30-second HTTP timeouts).
+INGESTION_DELIVERY_CLAIM_SECONDS = env.float("INGESTION_DELIVERY_CLAIM_SECONDS", default=120.0)
 # A pending reply attempted before and untouched this long has lost its retrying task; keep
 # it above deliver_reply's largest backoff (256 s).
 RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(

@@ -83,9 +83,22 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Who is processing it, since when: a worker takes the deliveries queued behind the one
+    # its task names (ingestion.services.process_webhook_delivery), and the others' tasks
+    # leave them to it. A claim older than INGESTION_DELIVERY_CLAIM_SECONDS is void.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The deliveries still to process: few, in a table that keeps every delivery.
+            models.Index(
+                fields=["platform", "id"],
+                condition=models.Q(processed_at__isnull=True),
+                name="webhook_delivery_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} delivery #{self.pk}"

@@ -4,7 +4,9 @@ the agents' replies back."""
 from __future__ import annotations
 
 import logging
+import math
 import random
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -191,67 +193,142 @@ def _record_poll_failure(
     )
 
 
-def process_webhook_delivery(*, delivery_id: int) -> int:
-    """Store what a verified webhook delivery carries; returns posts stored. Safe to repeat."""
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    if delivery.processed_at is not None:
-        return 0
-    try:
-        if delivery.platform == Platform.TWITTER:
-            webhook_items = parse_account_activity(delivery.body)
-        else:
-            webhook_items = parse_meta_delivery(delivery.body)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        # A signed body of the wrong shape: recorded on the delivery, never retried.
-        logger.warning("Webhook delivery %s cannot be read: %r", delivery.pk, error)
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"
+def process_webhook_delivery(*, delivery_id: int, claim: str = "") -> int:
+    """Store what a verified webhook delivery carries and, when more deliveries are queued
+    behind it, what they carry too, as batches of up to INGESTION_BATCH_POSTS posts; returns
+    the posts stored. Safe to repeat.
+
+    In a storm a platform pushes hundreds of deliveries a second, most of them a post or two
+    (X sends an event per delivery). Stored one by one, every post would pay a task's, a
+    transaction's, the configuration reads' and a broadcast's fixed cost; a worker that is
+    behind instead claims the pending deliveries and stores them together (ingestion.store:
+    one transaction per batch). Their own tasks find them claimed and return.
+
+    A claim is a lease: `claim` names the claimant, and a task redelivered after its worker
+    died (Celery keeps its id) takes its claims back at once; anyone else may once they are
+    INGESTION_DELIVERY_CLAIM_SECONDS old.
+    """
+    claim = claim or uuid.uuid4().hex
+    now = timezone.now()
+    if not _claimable(claim, now).filter(pk=delivery_id).update(claimed_by=claim, claimed_at=now):
+        return 0  # processed already, or being processed by a live claim
+    # With the deliveries this claim took before its worker died, if it did.
+    claimed = list(
+        WebhookDelivery.objects.filter(claimed_by=claim, processed_at__isnull=True).order_by("pk")
+    )
+    platform = next(delivery.platform for delivery in claimed if delivery.pk == delivery_id)
+    parsed = _parse_deliveries([d for d in claimed if d.platform == platform])
+    budget = settings.INGESTION_BATCH_POSTS
+    while parsed and (posts := sum(len(items) for items in parsed.values())) < budget:
+        wanted = math.ceil((budget - posts) / max(1, posts // len(parsed)))
+        more = _claim_pending(platform=platform, claim=claim, now=now, limit=wanted)
+        if not more:
+            break
+        parsed.update(_parse_deliveries(more))
+    return _store_deliveries(platform, parsed)
+
+
+def _claimable(claim: str, now: datetime):
+    """Unprocessed deliveries nobody else holds a live claim on."""
+    expired = now - timedelta(seconds=settings.INGESTION_DELIVERY_CLAIM_SECONDS)
+    return WebhookDelivery.objects.filter(processed_at__isnull=True).filter(
+        Q(claimed_by="") | Q(claimed_by=claim) | Q(claimed_at__lt=expired)
+    )
+
+
+def _claim_pending(*, platform: str, claim: str, now: datetime, limit: int) -> list:
+    """Claim up to `limit` more pending deliveries of `platform`, oldest first."""
+    with transaction.atomic():
+        # Workers claiming at once take different rows instead of queueing on the same ones.
+        ids = list(
+            _claimable(claim, now)
+            .filter(platform=platform)
+            .exclude(claimed_by=claim)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
         )
-        return 0
+        # The filter again: without row locks (SQLite) a row may have been claimed since.
+        _claimable(claim, now).filter(pk__in=ids).update(claimed_by=claim, claimed_at=now)
+    return list(WebhookDelivery.objects.filter(pk__in=ids, claimed_by=claim).order_by("pk"))
+
+
+def _parse_deliveries(deliveries: Sequence[WebhookDelivery]) -> dict:
+    """Each readable delivery's items, by delivery; an unreadable one is recorded as such."""
+    parsed = {}
+    for delivery in deliveries:
+        try:
+            if delivery.platform == Platform.TWITTER:
+                parsed[delivery] = parse_account_activity(delivery.body)
+            else:
+                parsed[delivery] = parse_meta_delivery(delivery.body)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # A signed body of the wrong shape: recorded on the delivery, never retried.
+            logger.warning("Webhook delivery %s cannot be read: %r", delivery.pk, error)
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"
+            )
+    return parsed
+
+
+def _store_deliveries(platform: str, parsed: dict) -> int:
+    """Store the items of claimed deliveries, a batch per account of up to
+    INGESTION_BATCH_POSTS posts, and record each delivery's outcome; returns posts stored."""
     accounts: dict[str, PlatformAccount | None] = {}
     items: dict[str, list[InboundItem]] = {}
-    unknown: set[str] = set()
-    problems: list[str] = []
-    retry_later = False
-    for webhook_item in webhook_items:
-        key = webhook_item.account_external_id
-        if key not in accounts:
-            accounts[key] = PlatformAccount.objects.filter(
-                platform=delivery.platform, external_id=key, is_active=True
-            ).first()
-        account = accounts[key]
-        if account is None:
-            unknown.add(key)
-            continue
-        item = webhook_item.item
-        if item is None:
-            try:
-                item = connector_for(account).fetch_mention(**webhook_item.lookup)
-            except (TransientError, RateLimited) as error:
-                # Left unprocessed: the beat tick queues the delivery again, and what was
-                # already stored from it dedupes.
-                problems.append(str(error))
-                retry_later = True
+    problems: dict[WebhookDelivery, list[str]] = {delivery: [] for delivery in parsed}
+    retry_later: set[WebhookDelivery] = set()
+    for delivery, webhook_items in parsed.items():
+        unknown: set[str] = set()
+        for webhook_item in webhook_items:
+            key = webhook_item.account_external_id
+            if key not in accounts:
+                accounts[key] = PlatformAccount.objects.filter(
+                    platform=platform, external_id=key, is_active=True
+                ).first()
+            account = accounts[key]
+            if account is None:
+                unknown.add(key)
                 continue
-            except ConnectorError as error:
-                problems.append(str(error))
-                continue
+            item = webhook_item.item
             if item is None:
-                continue
-        items.setdefault(key, []).append(item)
+                try:
+                    item = connector_for(account).fetch_mention(**webhook_item.lookup)
+                except (TransientError, RateLimited) as error:
+                    # Left unprocessed: the beat tick queues the delivery again, and what
+                    # was already stored from it dedupes.
+                    problems[delivery].append(str(error))
+                    retry_later.add(delivery)
+                    continue
+                except ConnectorError as error:
+                    problems[delivery].append(str(error))
+                    continue
+                if item is None:
+                    continue
+            items.setdefault(key, []).append(item)
+        if unknown:
+            ids = ", ".join(sorted(unknown))
+            problems[delivery].append(
+                f"No active {delivery.get_platform_display()} account with id {ids}"
+            )
+    size = max(1, settings.INGESTION_BATCH_POSTS)
     stored = sum(
-        apply_items(account=accounts[key], items=account_items)
+        apply_items(account=accounts[key], items=account_items[start : start + size])
         for key, account_items in items.items()
+        for start in range(0, len(account_items), size)
     )
-    if unknown:
-        ids = ", ".join(sorted(unknown))
-        problems.append(f"No active {delivery.get_platform_display()} account with id {ids}")
-    error = "; ".join(problems)
-    if error:
-        logger.warning("Webhook delivery %s: %s", delivery.pk, error)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        processed_at=None if retry_later else timezone.now(), error=error
-    )
+    outcomes: dict[tuple[bool, str], list[int]] = {}
+    for delivery, delivery_problems in problems.items():
+        error = "; ".join(delivery_problems)
+        if error:
+            logger.warning("Webhook delivery %s: %s", delivery.pk, error)
+        outcomes.setdefault((delivery in retry_later, error), []).append(delivery.pk)
+    now = timezone.now()
+    for (retry, error), delivery_ids in outcomes.items():
+        # A delivery to retry is released, for the beat tick's task to claim.
+        WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
+            processed_at=None if retry else now, error=error, claimed_by="", claimed_at=None
+        )
     return stored
 
 

@@ -29,9 +29,11 @@ def poll_account(account_id: int) -> int:
     return services.poll_account(account_id=account_id)
 
 
-@shared_task
-def process_webhook_delivery(delivery_id: int) -> int:
-    return services.process_webhook_delivery(delivery_id=delivery_id)
+@shared_task(bind=True)
+def process_webhook_delivery(self, delivery_id: int) -> int:
+    # The task's id names its claim on the deliveries it takes: redelivered after its worker
+    # died, or retried, the task keeps its id and takes them back.
+    return services.process_webhook_delivery(delivery_id=delivery_id, claim=self.request.id or "")
 
 
 @shared_task(bind=True, max_retries=MAX_REPLY_RETRIES)
