@@ -4,14 +4,13 @@ reply, leave notes and move it through its statuses."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from reports.services import record_customer_turns_of
@@ -116,9 +115,8 @@ def process_stored_posts(posts: Sequence[Post], *, opened: Sequence[Conversation
     """
     new = {conversation.pk: conversation for conversation in opened}
     conversations = _lock_conversations({post.conversation_id for post in posts} - new.keys())
-    prefetch_related_objects(list(new.values()), "sla_timers")
     conversations.update(new)
-    _route_and_clock(sorted(posts, key=lambda post: post.pk), conversations)
+    _route_and_clock(sorted(posts, key=lambda post: post.pk), conversations, new=new.keys())
 
 
 def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
@@ -132,17 +130,20 @@ def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
         .select_related("account", "routed_by", "customer")
         # The account's credentials are decrypted on load; nothing here needs them.
         .defer("account__credentials")
-        .prefetch_related("sla_timers")
         .filter(pk__in=conversation_ids)
         .order_by("pk")
     }
 
 
-def _route_and_clock(posts: Sequence[Post], conversations: dict[int, Conversation]) -> None:
-    """Apply triaged posts, in order, to their locked conversations: tags and priority,
-    routing, SLA clocks, assignment; write the conversations and broadcast them at commit."""
+def _route_and_clock(
+    posts: Sequence[Post], conversations: dict[int, Conversation], *, new: Iterable[int] = ()
+) -> None:
+    """Apply triaged posts, in order, to their locked conversations (the `new` ones created
+    in this transaction): tags and priority, routing, SLA clocks, assignment; write the
+    conversations and broadcast them at commit."""
     routing = RoutingTable.load()
     clocks = ClockBatch()
+    clocks.read_timers(conversations.keys() - set(new), new=new)
     newly_routed = []
     for post in posts:
         conversation = conversations[post.conversation_id]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -205,11 +205,13 @@ def _store(
 
 # One statement for the whole batch instead of update_or_create's savepoints, locked read,
 # insert or update per author. It locks the authors' rows until commit, in external id order
-# so two batches never wait on each other crosswise, and works on PostgreSQL and SQLite.
+# so two batches never wait on each other crosswise, and works on PostgreSQL and SQLite. On
+# PostgreSQL the rows travel as one array per column: a short statement, parsed once, where
+# a VALUES list of a literal per field cost both sides more than the upsert (bench: ingest).
 _UPSERT_CUSTOMERS = """
     INSERT INTO {table} (platform, external_id, handle, display_name, follower_count,
                          is_verified, first_seen_at, updated_at)
-    VALUES {rows}
+    {rows}
     ON CONFLICT (platform, external_id) DO UPDATE SET
         handle = excluded.handle,
         display_name = excluded.display_name,
@@ -218,6 +220,10 @@ _UPSERT_CUSTOMERS = """
         updated_at = excluded.updated_at
     RETURNING *
 """
+_CUSTOMER_ARRAYS = (
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], "
+    "%s::integer[], %s::boolean[], %s::timestamptz[], %s::timestamptz[])"
+)
 
 
 def upsert_customers(*, platform: str, authors: Iterable[InboundAuthor]) -> dict[str, Customer]:
@@ -227,23 +233,25 @@ def upsert_customers(*, platform: str, authors: Iterable[InboundAuthor]) -> dict
     """
     latest = {author.external_id: author for author in authors}
     now = timezone.now()
-    params: list = []
-    for external_id in sorted(latest):
-        author = latest[external_id]
-        params += [
+    rows = [
+        (
             platform,
             external_id,
-            author.handle,
-            author.display_name,
-            author.follower_count,
-            author.is_verified,
+            latest[external_id].handle,
+            latest[external_id].display_name,
+            latest[external_id].follower_count,
+            latest[external_id].is_verified,
             now,
             now,
-        ]
-    sql = _UPSERT_CUSTOMERS.format(
-        table=Customer._meta.db_table,
-        rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(latest)),
-    )
+        )
+        for external_id in sorted(latest)
+    ]
+    if connection.vendor == "postgresql":
+        values, params = _CUSTOMER_ARRAYS, [list(column) for column in zip(*rows, strict=True)]
+    else:
+        values = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        params = [value for row in rows for value in row]
+    sql = _UPSERT_CUSTOMERS.format(table=Customer._meta.db_table, rows=values)
     customers = {customer.external_id: customer for customer in Customer.objects.raw(sql, params)}
     # An existing row keeps its first_seen_at: only a new one carries this call's instant.
     _suggest_links([c for c in customers.values() if c.first_seen_at == now and c.handle])

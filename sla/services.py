@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -122,6 +123,17 @@ class ClockBatch:
     policies: list[SlaPolicy] | None = None
     # The timers started, by (conversation id, kind), until `flush` writes them.
     started: dict[tuple[int, str], SlaTimer] = field(default_factory=dict)
+    # The timers the batch's conversations had, by conversation id and kind (read_timers).
+    existing: dict[int, dict[str, SlaTimer]] = field(default_factory=dict)
+
+    def read_timers(self, conversation_ids: Iterable[int], *, new: Iterable[int] = ()) -> None:
+        """Read the timers of the batch's conversations in one query; the `new` ones, created
+        in the caller's transaction, have none. (A prefetch builds a queryset per
+        conversation: it cost more than the query.)"""
+        conversation_ids = list(conversation_ids)
+        self.existing.update((pk, {}) for pk in [*conversation_ids, *new])
+        for timer in SlaTimer.objects.filter(conversation_id__in=conversation_ids):
+            self.existing[timer.conversation_id][timer.kind] = timer
 
     def window(self, conversation: Conversation) -> ServiceWindow | None:
         if conversation.account_id not in self.windows:
@@ -141,10 +153,13 @@ class ClockBatch:
 
     def timers_of(self, conversation: Conversation) -> dict[str, SlaTimer]:
         """The conversation's timers by kind, with those this batch started."""
-        timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
-        for (conversation_id, kind), timer in self.started.items():
-            if conversation_id == conversation.pk:
-                timers[kind] = timer
+        if conversation.pk in self.existing:
+            timers = dict(self.existing[conversation.pk])
+        else:
+            timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
+        for kind in TimerKind.values:
+            if (conversation.pk, kind) in self.started:
+                timers[kind] = self.started[conversation.pk, kind]
         return timers
 
     def flush(self) -> None:
