@@ -7,6 +7,9 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk"
 
     def ready(self) -> None:
+        from . import lookups
         from .roles import ensure_roles_after_migrate
+
+        lookups.register()
 
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="parley-ensure-roles")

@@ -191,7 +191,7 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
         .values("text")[:1]
     )
     rows = (
-        Conversation.objects.filter(pk__in=conversation_ids)
+        Conversation.objects.filter(pk__any=conversation_ids)
         .annotate(latest_text=latest_text)
         .order_by("pk")
         .values(

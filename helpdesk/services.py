@@ -130,7 +130,7 @@ def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
         .select_related("account", "routed_by", "customer")
         # The account's credentials are decrypted on load; nothing here needs them.
         .defer("account__credentials")
-        .filter(pk__in=conversation_ids)
+        .filter(pk__any=conversation_ids)
         .order_by("pk")
     }
 

@@ -118,7 +118,7 @@ def stored_posts(platform: str, external_ids: Iterable[str]) -> dict[str, Post]:
     """The stored posts of `platform` with these ids, by id."""
     return {
         post.external_id: post
-        for post in Post.objects.filter(platform=platform, external_id__in=list(external_ids))
+        for post in Post.objects.filter(platform=platform, external_id__any=list(external_ids))
     }
 
 
@@ -295,7 +295,7 @@ def _thread(
         post.external_id: post.conversation
         for post in Post.objects.filter(
             platform=account.platform,
-            external_id__in={item.in_reply_to for item in items if item.in_reply_to},
+            external_id__any={item.in_reply_to for item in items if item.in_reply_to},
         ).select_related("conversation")
         if post.conversation.status in ACTIVE_STATUSES
     }
@@ -334,7 +334,7 @@ def _customer_conversations(
     and the new ones."""
     found: dict[int, Conversation] = {}
     open_ones = Conversation.objects.filter(
-        customer_id__in=customer_ids, account=account, status__in=ACTIVE_STATUSES
+        customer_id__any=customer_ids, account=account, status__in=ACTIVE_STATUSES
     ).order_by("customer_id", "-created_at")
     for conversation in open_ones:
         found.setdefault(conversation.customer_id, conversation)
@@ -342,7 +342,7 @@ def _customer_conversations(
     missing = customer_ids - found.keys()
     if missing and window:
         recently_resolved = Conversation.objects.filter(
-            customer_id__in=missing,
+            customer_id__any=missing,
             account=account,
             status=ConversationStatus.RESOLVED,
             # Conversations a rule closed as needing no reply (spam) stay closed.

@@ -164,13 +164,14 @@ def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
         return
     ids = sorted(conversation_ids)
     with transaction.atomic():
-        CustomerTurn.objects.filter(conversation_id__in=ids).delete()
-        placeholders = ", ".join(["%s"] * len(ids))
+        CustomerTurn.objects.filter(conversation_id__any=ids).delete()
+        if connection.vendor == "postgresql":
+            # One array, not a placeholder per id (see helpdesk.lookups).
+            where, params = " WHERE conversation_id = ANY(%s::bigint[])", [ids]
+        else:
+            where, params = f" WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})", ids
         with connection.cursor() as cursor:
-            cursor.execute(
-                REBUILD_TURNS_SQL.format(where=f" WHERE conversation_id IN ({placeholders})"),
-                ids,
-            )
+            cursor.execute(REBUILD_TURNS_SQL.format(where=where), params)
 
 
 # --- spikes ----------------------------------------------------------------------------------

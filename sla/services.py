@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 # Used when no policy matches (e.g. every policy was deactivated).
 FALLBACK_POLICY = SlaPolicy(name="Best practice (built in)")
 RESPONSE_KINDS = (TimerKind.FIRST_RESPONSE, TimerKind.NEXT_RESPONSE)
+# Read once: an enum's .values builds its list again on every call.
+TIMER_KINDS = tuple(TimerKind.values)
 
 
 def alert_team_group(team_id: int) -> str:
@@ -132,7 +134,7 @@ class ClockBatch:
         conversation: it cost more than the query.)"""
         conversation_ids = list(conversation_ids)
         self.existing.update((pk, {}) for pk in [*conversation_ids, *new])
-        for timer in SlaTimer.objects.filter(conversation_id__in=conversation_ids):
+        for timer in SlaTimer.objects.filter(conversation_id__any=conversation_ids):
             self.existing[timer.conversation_id][timer.kind] = timer
 
     def window(self, conversation: Conversation) -> ServiceWindow | None:
@@ -157,7 +159,7 @@ class ClockBatch:
             timers = dict(self.existing[conversation.pk])
         else:
             timers = {timer.kind: timer for timer in conversation.sla_timers.all()}
-        for kind in TimerKind.values:
+        for kind in TIMER_KINDS:
             if (conversation.pk, kind) in self.started:
                 timers[kind] = self.started[conversation.pk, kind]
         return timers
