@@ -46,8 +46,9 @@ CONSUMER_SECRET = "chaos-consumer-secret"
 FIRST_POST_ID = 2_000_000_000_000_000_000
 CUSTOMERS = 50  # posts cycle through them, so conversations get several posts
 
-# Timings that make a short run possible: a worker's claim on a reply lapses after a few
-# seconds (the stub's read timeout is one), stranded work is swept after three.
+# Timings that make a short run possible: a worker's claim on a reply or on webhook deliveries
+# lapses after a few seconds (the stub's read timeout is one), stranded work is swept after
+# three.
 CHAOS_ENV = {
     "CELERY_TASK_ALWAYS_EAGER": "false",
     "CELERY_RESULT_BACKEND": "",
@@ -58,6 +59,7 @@ CHAOS_ENV = {
     "RELIABILITY_REPLY_RETRY_AFTER_SECONDS": "4",
     "RELIABILITY_RETRY_BACKOFF_MAX": "4",
     "INGESTION_REPLY_CLAIM_SECONDS": "6",
+    "INGESTION_DELIVERY_CLAIM_SECONDS": "6",
     "CHAOS_READ_TIMEOUT": "1",
     "LOG_LEVEL": "WARNING",
 }

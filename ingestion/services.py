@@ -32,6 +32,7 @@ from .connectors import (
     PermanentError,
     RateLimited,
     TransientError,
+    WebhookItem,
     connector_for,
 )
 from .connectors.facebook import parse_meta_delivery
@@ -236,7 +237,9 @@ def _claimable(claim: str, now: datetime):
     )
 
 
-def _claim_pending(*, platform: str, claim: str, now: datetime, limit: int) -> list:
+def _claim_pending(
+    *, platform: str, claim: str, now: datetime, limit: int
+) -> list[WebhookDelivery]:
     """Claim up to `limit` more pending deliveries of `platform`, oldest first."""
     with transaction.atomic():
         # Workers claiming at once take different rows instead of queueing on the same ones.
@@ -253,7 +256,9 @@ def _claim_pending(*, platform: str, claim: str, now: datetime, limit: int) -> l
     return list(WebhookDelivery.objects.filter(pk__in=ids, claimed_by=claim).order_by("pk"))
 
 
-def _parse_deliveries(deliveries: Sequence[WebhookDelivery]) -> dict:
+def _parse_deliveries(
+    deliveries: Sequence[WebhookDelivery],
+) -> dict[WebhookDelivery, list[WebhookItem]]:
     """Each readable delivery's items, by delivery; an unreadable one is recorded as such."""
     parsed = {}
     for delivery in deliveries:
@@ -271,7 +276,7 @@ def _parse_deliveries(deliveries: Sequence[WebhookDelivery]) -> dict:
     return parsed
 
 
-def _store_deliveries(platform: str, parsed: dict) -> int:
+def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, list[WebhookItem]]) -> int:
     """Store the items of claimed deliveries, a batch per account of up to
     INGESTION_BATCH_POSTS posts, and record each delivery's outcome; returns posts stored."""
     accounts: dict[str, PlatformAccount | None] = {}
