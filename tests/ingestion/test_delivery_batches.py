@@ -1,9 +1,12 @@
 """A worker behind on webhook deliveries takes the queued ones together, under a claim."""
 
 import copy
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -125,3 +128,27 @@ def test_the_task_claims_under_its_own_id(x_account, default_team):
     assert process_webhook_delivery_task.delay(first.pk).get() == 2
     assert process_webhook_delivery_task.delay(second.pk).get() == 0
     assert pending() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(INGESTION_BATCH_POSTS=4)
+def test_workers_claiming_at_once_store_every_delivery_once(x_account, default_team):
+    deliveries = queued_tweets(40)
+    # Every delivery's task, four workers at once, released together.
+    barrier = threading.Barrier(4)
+
+    def work(share: list[WebhookDelivery]) -> int:
+        try:
+            barrier.wait(timeout=10)
+            return sum(process_webhook_delivery(delivery_id=d.pk) for d in share)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stored = sum(pool.map(work, [deliveries[start::4] for start in range(4)]))
+
+    assert stored == 40
+    assert pending() == []
+    assert Post.objects.count() == 40
+    assert Post.objects.values("external_id").distinct().count() == 40
