@@ -1,4 +1,4 @@
-"""`field__any=[…]`: membership in a list of values sent as one array parameter.
+"""`field__any=[…]`: membership in a list of plain values sent as one array parameter.
 
 Django's `__in` spells a list out as one placeholder per value: each value is prepared
 through the field, and psycopg parses the statement afresh whenever it has more than fifty
@@ -21,12 +21,14 @@ class AnyOf(In):
             # A subquery or an expression: nothing to gain over IN.
             return self.as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        # An empty list matches nothing, as with __in.
-        values = [value for value in self.rhs if value is not None]
         field = self.lhs.output_field
         target = field.target_field if field.is_relation else field
+        # Without a length: varchar(100)[] would make PostgreSQL cut longer values to match.
         db_type = target.db_type(connection).split("(")[0]
-        values = [target.get_db_prep_value(value, connection) for value in values]
+        # NULL equals nothing, as with __in; an empty array matches no row.
+        values = [
+            target.get_db_prep_value(value, connection) for value in self.rhs if value is not None
+        ]
         return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, values)
 
 
