@@ -35,10 +35,10 @@ def update_rows(rows: Iterable[Model], fields: Sequence[str]) -> int:
         # One array per column: a statement of a few parameters, whatever the batch size,
         # is parsed once (psycopg caches it) and planned cheaply, where a VALUES list of
         # thousands of literals cost both sides more than the update itself (bench: ingest).
-        types = [field.db_type(connection).split("(")[0] for field in columns]
-        source = "unnest({})".format(", ".join(f"%s::{db_type}[]" for db_type in types))
+        # Array types without a length: varchar(20)[] would cut longer values to fit.
+        arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in columns)
         names = ", ".join(f"column{number}" for number in range(1, len(columns) + 1))
-        source = f"{source} AS new({names})"
+        source = f"unnest({arrays}) AS new({names})"
         params = values
     else:
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
