@@ -97,7 +97,9 @@ def build_shipped_splits(*, data_dir: Path = DATA_DIR) -> dict[str, int]:
     ]
     # Only posts to a brand say anything about how customers sound; the control sample of
     # random tweets (labelled "other") has every sentiment.
-    to_a_brand = {row["text"] for row in complaints if row["domain"] not in NOT_ADDRESSED_TO_A_BRAND}
+    to_a_brand = {
+        row["text"] for row in complaints if row["domain"] not in NOT_ADDRESSED_TO_A_BRAND
+    }
     with (data_dir / "sentiment.csv").open(newline="", encoding="utf-8") as handle:
         sentiment_rows = [
             (row["text"], sentiment_from_tweeteval(row["label"])) for row in csv.DictReader(handle)

@@ -53,9 +53,9 @@ def decide_intent(
     if not cues and looks_like_spam(text):
         return decided(Intent.SPAM, "promotion/bot wording" if model_intent != Intent.SPAM else "")
     allowed = [label for label, _ in ranked if label != Intent.SPAM]
-    if model_intent == Intent.SPAM and not cues:
-        if probabilities[Intent.SPAM] >= SPAM_MIN_CONFIDENCE:
-            return decided(Intent.SPAM)
+    confident_spam = probabilities.get(Intent.SPAM, 0.0) >= SPAM_MIN_CONFIDENCE
+    if model_intent == Intent.SPAM and not cues and confident_spam:
+        return decided(Intent.SPAM)
     best = allowed[0] if allowed else model_intent
     spam_note = ""
     if model_intent == Intent.SPAM:
@@ -64,11 +64,14 @@ def decide_intent(
             if cues
             else f"not spam: the model is only {probabilities[Intent.SPAM]:.0%} sure"
         )
-    if best == Intent.COMPLAINT and asks and "complaint" not in cues:
-        if sentiment != Sentiment.NEGATIVE:
-            instead = _best_of(probabilities, _ASKING_INTENTS, asks)
-            if instead:
-                return decided(instead, "asks without complaining: not a complaint")
+    complains = "complaint" in cues or sentiment == Sentiment.NEGATIVE
+    if best == Intent.COMPLAINT and asks and not complains:
+        instead = _best_of(probabilities, _ASKING_INTENTS, asks)
+        if instead:
+            return decided(instead, "asks without complaining: not a complaint")
+    if best == Intent.OTHER and "complaint" in cues and sentiment == Sentiment.NEGATIVE:
+        if Intent.COMPLAINT in probabilities:
+            return decided(Intent.COMPLAINT, "complaint wording, reads negative")
     if best == Intent.OTHER and asks:
         instead = _best_of(probabilities, _ASKING_INTENTS, asks)
         if instead:
@@ -88,7 +91,5 @@ _ASKING_INTENTS = {
 def _best_of(
     probabilities: Mapping[str, float], by_cue: Mapping[str, tuple[str, ...]], cues: set[str]
 ) -> str | None:
-    candidates = [
-        label for cue in sorted(cues) for label in by_cue[cue] if label in probabilities
-    ]
+    candidates = [label for cue in sorted(cues) for label in by_cue[cue] if label in probabilities]
     return max(candidates, key=lambda label: probabilities[label]) if candidates else None

@@ -160,3 +160,29 @@ def prioritise(
         priority = Priority.LOW
         reasons.append("no reply needed")
     return int(priority), reasons
+
+
+# How an agent reads each reason: the level it asks for and the rule behind it.
+_RULES: list[tuple[str, Priority, str]] = [
+    ("sensitive:", Priority.URGENT, "sensitive content: urgent, never answered automatically"),
+    ("outage", Priority.URGENT, "outage wording: urgent"),
+    ("tags ", Priority.HIGH, "a watched regulator/authority/press account is tagged: high"),
+    ("viral risk", Priority.HIGH, "a negative post with reach or fast engagement: high"),
+    (
+        "influencer",
+        Priority.NORMAL,
+        "a verified or 100k+ account: high only when negative or complaining",
+    ),
+    ("defect", Priority.NORMAL, "defect wording: noted, not escalated on its own"),
+    ("no reply needed", Priority.LOW, "spam with no other signal: low"),
+]
+
+
+def describe_reason(reason: str) -> dict[str, str]:
+    """The rule behind a priority reason and the level it asks for, as an agent reads it."""
+    for prefix, level, rule in _RULES:
+        if reason.startswith(prefix):
+            if prefix == "influencer" and reason.endswith("complaining"):
+                level, rule = Priority.HIGH, "a verified or 100k+ account complaining: high"
+            return {"reason": reason, "level": level.label, "rule": rule}
+    return {"reason": reason, "level": "", "rule": ""}

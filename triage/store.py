@@ -230,7 +230,7 @@ def _train_shipped(task: str) -> Pipeline:
 
     logger.warning("Training the default %s model from the shipped data", task)
     examples = read_labelled_csv(DATA_DIR / f"{task}_train.csv", task=task)
-    return build_pipeline().fit(examples.texts, examples.labels)
+    return build_pipeline(task=task).fit(examples.texts, examples.labels)
 
 
 def threshold_table(task: str) -> dict[str, Any]:
