@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from helpdesk import integrations
-from helpdesk.bulk import update_rows
-from helpdesk.models import (
+from core import integrations
+from core.bulk import update_rows
+from core.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     AssignmentStrategy,
@@ -26,7 +26,7 @@ from helpdesk.models import (
     Tag,
     Team,
 )
-from helpdesk.realtime import broadcast_conversation
+from core.realtime import broadcast_conversation
 
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
 

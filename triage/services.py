@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     REPLY_CHAR_LIMITS,
     Conversation,
     DeliveryStatus,
@@ -33,8 +33,9 @@ from helpdesk.models import (
     Sentiment,
     reply_length,
 )
-from helpdesk.realtime import broadcast_conversation
-from sla.services import recompute_timers
+from core.outbox import deliver_after_commit
+from core.realtime import broadcast_conversation
+from core.signals import conversation_retriaged
 
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
@@ -353,8 +354,6 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
         auto_reply = AutoReply.objects.create(
             post=post, reply=reply, auto_response=rule, confidence=post.triage_confidence or 0
         )
-        from ingestion.services import deliver_after_commit
-
         deliver_after_commit(reply.pk)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="reply.auto_sent")
@@ -415,5 +414,7 @@ def record_feedback(
             conversation.save(update_fields=[field, "updated_at"])
             if field in ("priority", "intent"):
                 # SLA policies are chosen by priority and intent: the running clocks follow.
-                recompute_timers(conversation_id=conversation.pk, at=timezone.now())
+                conversation_retriaged.send(
+                    sender=TriageFeedback, conversation_id=conversation.pk, at=timezone.now()
+                )
     return feedback
