@@ -231,7 +231,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
 
     from core.models import DeliveryStatus, Direction, Post
     from ingestion.models import WebhookDelivery
-    from reliability.services import requeue_stranded_work
+    from ingestion.sweeps import requeue_stranded_work
     from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 
     team = TeamFactory(name="Customer care", slug="customer-care", is_default=True)
