@@ -26,6 +26,8 @@ from core.models import (
 )
 from core.outbox import deliver_after_commit
 from ingestion.models import PlatformAccount
+from sla.models import SUPERVISOR_PERMISSION
+from triage.services import engagements_per_hour
 
 from .models import (
     CSAT_SCALE,
@@ -137,8 +139,6 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
 def _detect_viral_posts(*, now: datetime) -> list[SpikeAlert]:
     """Posts received in the last window whose engagement (retweets, likes, replies…) per
     hour since posting passes SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR; one alert per post."""
-    from triage.services import engagements_per_hour
-
     window_start = now - timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
     recent = (
         Post.objects.filter(
@@ -375,8 +375,6 @@ def supervisors_to_mail() -> list:
     """Active supervisors (by role, own permission or superuser) with an e-mail address."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
-
-    from sla.models import SUPERVISOR_PERMISSION
 
     app_label, codename = SUPERVISOR_PERMISSION.split(".")
     permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)

@@ -27,6 +27,7 @@ from core.models import (
     Team,
 )
 from core.realtime import broadcast_conversation
+from triage.services import classify_text
 
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
 
@@ -252,8 +253,6 @@ def try_rule(
 ) -> RuleTrial:
     """What triage makes of a sample post, whether `rule` would route it, and which rule
     actually would (an earlier one may win). Nothing is stored."""
-    from triage.services import classify_text
-
     tags = classify_text(text, follower_count=follower_count, is_verified=is_verified)
     customer = Customer(
         platform=platform, handle="sample", follower_count=follower_count, is_verified=is_verified

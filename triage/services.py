@@ -36,6 +36,7 @@ from core.models import (
 from core.outbox import deliver_after_commit
 from core.realtime import broadcast_conversation
 from core.signals import conversation_retriaged
+from reliability.services import publish
 
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
@@ -293,8 +294,6 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
 
 def _enqueue_auto_reply(post_id: int) -> None:
-    from reliability.services import publish
-
     from .tasks import send_auto_reply
 
     # A broker that is down must not fail the ingest that stored the post: the auto-reply
