@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.models import Intent, Sentiment
+from core.models import Intent, Sentiment
 
 from .cues import QUESTION, REQUEST, SPAM
 
