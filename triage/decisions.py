@@ -11,8 +11,8 @@ The model alone is not trusted with two decisions that hurt agents when wrong:
   best label is "complaint" but the post asks or requests something, shows no complaint
   wording and does not read negative, the best of question / request / feedback is taken.
 
-And a post the model calls "other" that plainly asks or requests becomes a question or a
-request, so it gets answered.
+And a post the model calls "other" becomes a complaint when it has complaint wording and reads
+negative, else a question or a request when it plainly asks or requests, so it gets answered.
 
 The function is pure: the same probabilities and text always give the same answer, so
 batch and single-post triage agree, and `triage_evaluate` measures exactly what agents see.
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from helpdesk.models import Intent, Sentiment
+from core.models import Intent, Sentiment
 
 from .cues import customer_cues, looks_like_spam
 
@@ -69,9 +69,9 @@ def decide_intent(
         instead = _best_of(probabilities, _ASKING_INTENTS, asks)
         if instead:
             return decided(instead, "asks without complaining: not a complaint")
-    if best == Intent.OTHER and "complaint" in cues and sentiment == Sentiment.NEGATIVE:
-        if Intent.COMPLAINT in probabilities:
-            return decided(Intent.COMPLAINT, "complaint wording, reads negative")
+    complaint_and_negative = "complaint" in cues and sentiment == Sentiment.NEGATIVE
+    if best == Intent.OTHER and complaint_and_negative and Intent.COMPLAINT in probabilities:
+        return decided(Intent.COMPLAINT, "complaint wording, reads negative")
     if best == Intent.OTHER and asks:
         instead = _best_of(probabilities, _ASKING_INTENTS, asks)
         if instead:

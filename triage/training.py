@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from helpdesk.models import Intent
+from core.models import Intent
 
 from .datasets import DatasetError, LabelledTexts, read_labelled_csv
 from .decisions import decide_intent

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from helpdesk.models import Priority
+from core.models import Priority
 from ingestion.connectors.demo import DemoConnector
 from triage.priority import PostSignals
 from triage.services import classify_texts

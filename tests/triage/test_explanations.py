@@ -13,7 +13,7 @@ from triage.features import top_features
 from triage.services import triage_post
 from triage.store import load_shipped
 
-urlpatterns = [path("triage/", include("triage.urls")), path("", include("helpdesk.urls"))]
+urlpatterns = [path("triage/", include("triage.urls")), path("", include("parley.urls"))]
 
 POSTS = [
     ("@acme my app is not working. Not happy!!", "intent", "complaint"),
