@@ -29,7 +29,7 @@ QUESTION = re.compile(
 # Asking the organisation to act.
 REQUEST = re.compile(
     r"\b(?:can you|could you|would you|will you|can u|could u|please|pls|plz|kindly|"
-    r"i need|i want|i'?d like|i would like|help me|need help|dm me|send me|let me know|"
+    r"i need|i want|i'?d like|i would like|help me|need help|send me|let me know|"
     r"cancel|reset|change my|update my|unsubscribe|remove me|refund me|follow me|"
     r"suggest\w*|feature request|please add|would be (?:great|nice|good|cool|awesome|helpful) if|"
     r"let us|you should|bring back)\b",

@@ -10,9 +10,11 @@ The model alone is not trusted with two decisions that hurt agents when wrong:
 - **A question or a request is not a complaint unless it also complains.** When the model's
   best label is "complaint" but the post asks or requests something, shows no complaint
   wording and does not read negative, the best of question / request / feedback is taken.
+  A "complaint" that reads positive (sentiment head) with no complaint wording is praise.
 
-And a post the model calls "other" becomes a complaint when it has complaint wording and reads
-negative, else a question or a request when it plainly asks or requests, so it gets answered.
+And a post the model calls "other" (no clear intent) becomes a complaint when it has complaint
+wording and does not read positive, else a question or a request when it plainly asks or
+requests, else a compliment when it reads positive: so it reaches the right queue.
 
 The function is pure: the same probabilities and text always give the same answer, so
 batch and single-post triage agree, and `triage_evaluate` measures exactly what agents see.
@@ -69,13 +71,18 @@ def decide_intent(
         instead = _best_of(probabilities, _ASKING_INTENTS, asks)
         if instead:
             return decided(instead, "asks without complaining: not a complaint")
-    complaint_and_negative = "complaint" in cues and sentiment == Sentiment.NEGATIVE
-    if best == Intent.OTHER and complaint_and_negative and Intent.COMPLAINT in probabilities:
-        return decided(Intent.COMPLAINT, "complaint wording, reads negative")
-    if best == Intent.OTHER and asks:
+    praise = sentiment == Sentiment.POSITIVE and "complaint" not in cues
+    if best == Intent.COMPLAINT and praise and Intent.COMPLIMENT in probabilities:
+        return decided(Intent.COMPLIMENT, "reads positive, no complaint wording")
+    if best == Intent.OTHER:
+        complains = "complaint" in cues and sentiment != Sentiment.POSITIVE
+        if complains and Intent.COMPLAINT in probabilities:
+            return decided(Intent.COMPLAINT, spam_note or "complaint wording")
         instead = _best_of(probabilities, _ASKING_INTENTS, asks)
         if instead:
             return decided(instead, spam_note or "asks or requests something")
+        if sentiment == Sentiment.POSITIVE and Intent.COMPLIMENT in probabilities:
+            return decided(Intent.COMPLIMENT, spam_note or "reads positive")
     return decided(best, spam_note)
 
 

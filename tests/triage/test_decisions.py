@@ -24,6 +24,9 @@ def probabilities(**best):
         ("@acme your app is down again?? Can't log in at all #outage", "complaint"),
         ("@acme I need a refund for order #123456, it arrived broken", "complaint"),
         ("WIN a FREE iPhone!!! click here bit.ly/fr33-stuff follow @acme and RT", "spam"),
+        ("@acme 🔥🔥🔥 crypto signals DM me for 1000% gains", "spam"),
+        ("Loving the new dark mode from @acme 😍", "compliment"),
+        ("@acme the latest update keeps crashing when I open settings", "complaint"),
     ],
 )
 def test_shipped_models_tag_the_reported_cases(db, text, intent):
@@ -105,10 +108,27 @@ def test_request_the_model_calls_other_becomes_a_request():
     assert decision.intent == "request"
 
 
-def test_complaint_wording_that_reads_negative_is_a_complaint_even_when_the_model_shrugs():
+def test_complaint_wording_is_a_complaint_when_the_model_shrugs_unless_it_reads_positive():
     text = "@acme 70 minutes for our bags, worst airport ever"
-    negative = decide_intent(text, probabilities(other=0.5), sentiment="negative")
-    neutral = decide_intent(text, probabilities(other=0.5), sentiment="neutral")
 
-    assert negative.intent == "complaint"
-    assert neutral.intent == "other"
+    def intent(sentiment):
+        return decide_intent(text, probabilities(other=0.5), sentiment=sentiment).intent
+
+    assert intent("negative") == intent("neutral") == "complaint"
+    assert intent("positive") != "complaint"
+
+
+def test_a_complaint_that_reads_positive_without_complaint_words_is_praise():
+    text = "@acme your crew in Denver went above and beyond today"
+    decision = decide_intent(text, probabilities(complaint=0.5), sentiment="positive")
+
+    assert decision.intent == "compliment"
+
+
+def test_no_clear_intent_that_reads_positive_is_a_compliment_and_neutral_stays_other():
+    text = "@acme the new update is so much faster"
+
+    assert decide_intent(text, probabilities(other=0.6), sentiment="positive").intent == (
+        "compliment"
+    )
+    assert decide_intent(text, probabilities(other=0.6), sentiment="neutral").intent == "other"
