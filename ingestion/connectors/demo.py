@@ -48,10 +48,10 @@ DEMO_POSTS = [
     ("@{brand} can you help me reset my password? The link never arrives", 3),
     ("@{brand} please cancel order #{order}, I ordered the wrong size", 2),
     ("@{brand} I need a refund for order #{order}, it arrived broken", 3),
-    ("@{brand} I've been charged twice for {product}. Third time this month. Not happy.", 3),
+    ("@{brand} I've been charged twice for {product}. Third time this month. Not happy.", 2),
     ("@{brand} your app is down again?? Can't log in at all #outage", 2),
     ("@{brand} is the website down for everyone or just me? Error 503 since this morning", 1),
-    ("@{brand} order #{order} was due Monday. Still nothing and no reply to my emails", 3),
+    ("@{brand} order #{order} was due Monday. Still nothing and no reply to my emails", 2),
     ("@{brand} worst customer service ever, waited 2 hours on the phone", 2),
     ("@{brand} the latest update keeps crashing when I open settings", 2),
     ("@{brand} just wanted to say your support team was amazing today, thank you Jess!", 3),
@@ -68,7 +68,7 @@ DEMO_POSTS = [
 ]
 
 FOLLOW_UPS = [
-    ("@{brand} any update on this?", 3),
+    ("@{brand} any update on this?", 2),
     ("@{brand} still waiting for an answer...", 2),
     ("@{brand} I sent you a DM with the details", 2),
     ("@{brand} thanks, that worked!", 2),
