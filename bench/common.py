@@ -156,3 +156,24 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"Nothing listens on port {port}; see bench/logs/.")
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM of a live process: the most resident memory it has held, in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of `pid` (a prefork worker's pool)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    except OSError:
+        return []

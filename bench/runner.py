@@ -32,6 +32,7 @@ FULL = {
     "live_posts": 40,
     "sizes": [10_000, 100_000, 1_000_000],
     "repeat": 15,
+    "ingest_posts_single": 5_000,
     "webhook_deliveries": 4_000,
     "webhook_offered_rate": 500,
 }
@@ -45,6 +46,7 @@ QUICK = {
     "live_posts": 2,
     "sizes": [200],
     "repeat": 1,
+    "ingest_posts_single": 6,
     "webhook_deliveries": 40,
     "webhook_offered_rate": 20,
 }
@@ -62,6 +64,8 @@ TARGETS = [
     ("conversation_queries_at_1m", 12, "max"),
     ("conversation_ms_at_1m", 100, "max"),
     ("kpi_ms_at_1m", 500, "max"),
+    ("ingest_posts_per_s_single", 1000, "min"),
+    ("worker_rss_mb", 400, "max"),
     ("webhook_deliveries_per_s", 1000, "min"),
     ("webhook_p99_ms", 100, "max"),
     ("webhook_ratio_to_bare_asgi", 0.30, "min"),
@@ -142,14 +146,18 @@ def main(argv: list[str] | None = None) -> None:
 
     port = free_port()
     with ExitStack() as servers:
+        running: dict = {}
 
-        def start_servers() -> None:
+        def start_servers() -> dict:
             # After the triage benchmark (which must not share the CPU with their start-up),
             # before the others; the ingest benchmark waits until the worker answers.
             if "ingest" in chosen:
-                servers.enter_context(celery_worker(concurrency=sizes["workers"]))
+                running["worker"] = servers.enter_context(
+                    celery_worker(concurrency=sizes["workers"])
+                )
             if "live" in chosen:
-                servers.enter_context(uvicorn_server(port))
+                running["web"] = servers.enter_context(uvicorn_server(port))
+            return running
 
         output = run_benchmarks(chosen, sizes, port, start_servers)
     output["quick"] = args.quick
@@ -164,13 +172,14 @@ def run_benchmarks(chosen, sizes: dict, port: int, start_servers) -> dict:
     started = time.perf_counter()
     results: dict = {}
     figures: dict = {}
+    servers: dict = {}
     servers_started = False
     # Triage and webhook intake first: they need no worker (which would take the queued
     # deliveries' CPU from the server being measured).
     chosen = sorted(chosen, key=BENCHMARKS.index)
     for name in chosen:
         if name not in ("triage", "webhooks") and not servers_started:
-            start_servers()
+            servers = start_servers()
             servers_started = True
         began = time.perf_counter()
         if name == "triage":
@@ -186,6 +195,8 @@ def run_benchmarks(chosen, sizes: dict, port: int, start_servers) -> dict:
                 per_delivery=sizes["per_delivery"],
                 concurrency=sizes["workers"],
                 storms=sizes["storms"],
+                single_posts=sizes["ingest_posts_single"],
+                worker_pid=servers["worker"].pid,
             )
         elif name == "live":
             result = live.run(sockets=sizes["sockets"], posts=sizes["live_posts"], port=port)

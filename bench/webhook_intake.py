@@ -24,10 +24,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import data
-from .common import BRAND_ID, background, free_port, percentile, reset_traffic, wait_for_port
+from .common import (
+    BRAND_ID,
+    background,
+    free_port,
+    peak_rss_mb,
+    percentile,
+    reset_traffic,
+    wait_for_port,
+)
 
 X_SECRET = "bench-x-consumer-secret"
 META_SECRET = "bench-meta-app-secret"
@@ -169,9 +176,9 @@ async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
 
 
 @contextmanager
-def _served(app: str, *, name: str) -> Iterator[tuple[int, Path]]:
+def _served(app: str, *, name: str) -> Iterator[tuple[int, int]]:
     """uvicorn serving `app` with the settings `manage.py serve` uses (one process, no
-    lifespan); yields its port and the peak resident memory file of its process."""
+    lifespan); yields its port and process id."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                "--lifespan", "off", "--log-level", "warning"]  # fmt: skip
@@ -179,18 +186,7 @@ def _served(app: str, *, name: str) -> Iterator[tuple[int, Path]]:
     with background(command, name=name, env=env) as process:
         # Django's start-up takes seconds, more on a busy machine.
         wait_for_port(port, timeout=120)
-        yield port, Path(f"/proc/{process.pid}/status")
-
-
-def peak_rss_mb(status: Path) -> float | None:
-    """VmHWM of a live process: the most resident memory it has held."""
-    try:
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
+        yield port, process.pid
 
 
 def run(*, deliveries: int, offered_rate: int) -> dict:
@@ -201,7 +197,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     reset_traffic()
     half = deliveries // 2
     loads = {}
-    with _served("parley.asgi:application", name="uvicorn-webhooks") as (port, status):
+    with _served("parley.asgi:application", name="uvicorn-webhooks") as (port, pid):
         # Warm up Django's first request (URL resolver, connections) outside the clock.
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
@@ -212,7 +208,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
             max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
         )  # five seconds' worth
         loads["offered"] = asyncio.run(_run(port, offered, rate=offered_rate))
-        web_rss = peak_rss_mb(status)
+        web_rss = peak_rss_mb(pid)
     with _served("bench.bare_asgi:app", name="uvicorn-bare") as (port, _):
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         loads["bare"] = asyncio.run(

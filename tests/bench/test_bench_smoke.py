@@ -31,6 +31,8 @@ REQUIRED_NUMBERS = [
     "webhook_deliveries_per_s",
     "webhook_ratio_to_bare_asgi",
     "web_rss_mb",
+    "ingest_posts_per_s_single",
+    "worker_rss_mb",
 ]
 REQUIRED_KEYS = [
     *REQUIRED_NUMBERS,
