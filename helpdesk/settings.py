@@ -283,6 +283,9 @@ INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", def
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
 X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
+# How often one address may ask for X's CRC answer (django-ratelimit's rate syntax); X itself
+# asks when the webhook is registered and about hourly after.
+X_WEBHOOK_CRC_RATE = env.str("X_WEBHOOK_CRC_RATE", default="30/m")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
