@@ -22,6 +22,7 @@ from django.utils import timezone
 from helpdesk.models import DeliveryStatus, Direction, Post
 
 from .models import DeadLetter
+from .redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,9 @@ def record_dead_letter(
         args=args,
         kwargs=kwargs,
         retries=retries,
-        error=error,
-        traceback=traceback,
+        # A task's exception may carry a platform URL with its token in it.
+        error=redact(error),
+        traceback=redact(traceback),
     )
 
 
