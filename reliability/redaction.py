@@ -45,7 +45,7 @@ SECRET_NAMES = (
 
 _NAMES = "|".join(sorted(SECRET_NAMES, key=len, reverse=True))
 # name=value in a URL or form (also percent-encoded: name%3Dvalue, and &amp; in HTML).
-_QUERY = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_NAMES})(=|%3D)([^&\s\"'<>,;)\]}}]+)")
+_QUERY = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_NAMES})(=|%3D)(?!\[redacted\])([^&\s\"'<>,;)\]}}]+)")
 # "name": "value" / 'name': 'value' in JSON or a Python repr.
 _QUOTED = re.compile(rf"(?i)([\"']({_NAMES})[\"']\s*:\s*[\"'])([^\"']*)([\"'])")
 # Authorization headers: Bearer / OAuth / Basic credentials.
