@@ -233,6 +233,9 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 )
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
+# on the declared length or while streaming, before Django reads it (helpdesk.body_limits).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 # Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
 # posts with its usual volume over the SPIKE_BASELINE_HOURS before; a spike needs at least

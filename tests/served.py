@@ -8,6 +8,7 @@ database connections per request, which would break the transaction the `db` fix
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -33,8 +34,15 @@ def served_app():
     """The application exactly as `manage.py serve` configures uvicorn to run it."""
     from helpdesk.management.commands.serve import uvicorn_config
 
+    root = logging.getLogger()
+    handlers = list(root.handlers)
     config = uvicorn_config(host="127.0.0.1", port=8150)
     config.load()
+    # Loading runs django.setup() again, whose LOGGING replaces the root handlers pytest
+    # captures logs with.
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
     return config.loaded_app
 
 

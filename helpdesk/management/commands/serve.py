@@ -23,6 +23,8 @@ def uvicorn_config(*, host: str, port: int) -> uvicorn.Config:
         # any local client could then pick its address, and the login lock-out's key.
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
+        # The browser sends only typing notices over its sockets.
+        ws_max_size=64 * 1024,
     )
     # Config() has just installed uvicorn's handlers, which settings.LOGGING does not reach.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
