@@ -26,7 +26,23 @@ from . import serializers
 
 
 class NewestFirst(CursorPagination):
+    """Newest first, by id. A cursor that does not decode to an id position (tampered, or
+    from another ordering) is a 400, not a database error on the bad value."""
+
     ordering = "-id"
+    invalid_cursor_message = "Invalid cursor: use the next or previous link of a page."
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as error:
+            raise ValidationError({"cursor": [self.invalid_cursor_message]}) from error
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except ValueError as error:
+                raise ValidationError({"cursor": [self.invalid_cursor_message]}) from error
+        return cursor
 
 
 def _as_api_error(error: DjangoValidationError) -> ValidationError:
