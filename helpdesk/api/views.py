@@ -50,6 +50,8 @@ def _as_api_error(error: DjangoValidationError) -> ValidationError:
 
 
 CONFLICT = OpenApiResponse(description="Someone changed the conversation meanwhile.")
+NOT_ASSIGNABLE = "No agent of this conversation's team has that username."
+STALE_ASSIGNEE = "Someone else changed the assignee meanwhile; reload to see."
 RENDERED_TEMPLATE = inline_serializer(
     "RenderedTemplate",
     {
@@ -140,12 +142,20 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def assign(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
         data = _validated(serializers.AssignSerializer, request)
-        expected = data["expected_assignee"]
+        agent = None
+        if data["agent"]:
+            agent = selectors.assignable_agent(conversation, data["agent"])
+            if agent is None:
+                raise ValidationError({"agent": [NOT_ASSIGNABLE]})
+        seen = data["expected_assignee"] or None
+        current = conversation.assignee.get_username() if conversation.assignee else None
+        if seen != current:
+            return Response({"detail": [STALE_ASSIGNEE]}, status=status.HTTP_409_CONFLICT)
         try:
             assign_conversation(
                 conversation_id=conversation.pk,
-                agent=data["agent"],
-                expected_assignee_id=expected.pk if expected else None,
+                agent=agent,
+                expected_assignee_id=conversation.assignee_id,
             )
         except DjangoValidationError as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
