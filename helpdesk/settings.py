@@ -180,6 +180,8 @@ INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 # How often conversations whose snooze has ended are brought back into the inboxes.
 SNOOZE_WAKE_SECONDS = env.float("SNOOZE_WAKE_SECONDS", default=15.0)
+# The furthest a conversation may be snoozed: nobody hides one from the queues for good.
+SNOOZE_MAX_DAYS = env.int("SNOOZE_MAX_DAYS", default=30)
 # SLA thresholds nearer than this also get a sweep queued (a Celery task with an eta) at
 # their second, one per second whatever the traffic; keep it below the broker's visibility
 # timeout (Redis: 1 hour by default). 0 leaves it all to the periodic sweep.
@@ -371,7 +373,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
         "model": "helpdesk.conversation",
-        "include_fields": ["status", "assignee", "team", "priority"],
+        "include_fields": ["status", "assignee", "team", "priority", "snoozed_until"],
     },
     {"model": "helpdesk.agentprofile", "m2m_fields": ["teams"]},
     "helpdesk.team",

@@ -168,11 +168,14 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def change_status(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
         data = _validated(serializers.StatusSerializer, request)
-        services.change_status(
-            conversation_id=conversation.pk,
-            status=data["status"],
-            snooze_until=data.get("snooze_until"),
-        )
+        try:
+            services.change_status(
+                conversation_id=conversation.pk,
+                status=data["status"],
+                snooze_until=data.get("snooze_until"),
+            )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
         return Response(serializers.ConversationSerializer(self.get_object()).data)
 
     @extend_schema(
