@@ -55,6 +55,14 @@ def check_channel_layer() -> str:
 CHECKS = {"database": check_database, "broker": check_broker, "channel_layer": check_channel_layer}
 
 
+FAILED = "failed"
+
+
+def public_health(report: dict[str, str]) -> dict[str, str]:
+    """The report without the failures' details: "ok" or "failed" per component."""
+    return {name: OK if value == OK else FAILED for name, value in report.items()}
+
+
 def health_report() -> tuple[bool, dict[str, str]]:
     report: dict[str, str] = {}
     for name, check in CHECKS.items():
