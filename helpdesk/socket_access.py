@@ -2,7 +2,7 @@
 permissions changed, the account deactivated or deleted, the session logged out.
 
 Sockets are checked and grouped when they connect (helpdesk.consumers); these receivers close
-them after commit (helpdesk.realtime.close_user_sockets) and the pages reconnect, checked anew.
+them after commit (core.realtime.close_user_sockets) and the pages reconnect, checked anew.
 Connected once, from HelpdeskConfig.ready.
 """
 
@@ -15,8 +15,8 @@ from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .models import AgentProfile
-from .realtime import close_user_sockets
+from core.models import AgentProfile
+from core.realtime import close_user_sockets
 
 _CHANGES = ("post_add", "post_remove", "pre_clear")
 

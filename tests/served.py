@@ -32,7 +32,7 @@ class Answer:
 
 def served_app():
     """The application exactly as `manage.py serve` configures uvicorn to run it."""
-    from helpdesk.management.commands.serve import uvicorn_config
+    from parley.management.commands.serve import uvicorn_config
 
     root = logging.getLogger()
     handlers = list(root.handlers)

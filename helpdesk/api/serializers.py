@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from helpdesk.models import (
+from core.models import (
     Conversation,
     ConversationStatus,
     Customer,

@@ -20,7 +20,7 @@ def test_a_declared_100_mib_webhook_body_is_refused_before_a_byte_is_read(caplog
     chunks = [ONE_MIB] * 100
     app = served_app()
 
-    with caplog.at_level(logging.WARNING, logger="helpdesk.body_limits"):
+    with caplog.at_level(logging.WARNING, logger="parley.body_limits"):
         answer = request(
             app,
             "POST",

@@ -11,7 +11,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
 
-from helpdesk.models import ConversationStatus
+from core.models import ConversationStatus
 from tests.factories import AGENT_PASSWORD, ConversationFactory
 from tests.served import request, served_app
 

@@ -7,7 +7,7 @@ from auditlog.models import LogEntry
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from helpdesk.models import Conversation
+from core.models import Conversation
 from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db

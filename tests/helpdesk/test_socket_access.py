@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from helpdesk.asgi import application
-from helpdesk.roles import SUPERVISOR
+from core.roles import SUPERVISOR
 from ingestion.services import ingest_item
+from parley.asgi import application
 from tests.factories import (
     AgentFactory,
     ConversationFactory,
@@ -102,7 +102,7 @@ async def test_conversation_moved_to_another_team_closes_its_page_for_the_old_te
     await sync_to_async(staff.force_login)(admin)
 
     moved = await sync_to_async(staff.post)(
-        f"/admin/helpdesk/conversation/{conversation.pk}/change/",
+        f"/admin/core/conversation/{conversation.pk}/change/",
         {
             "customer": conversation.customer_id,
             "account": conversation.account_id,

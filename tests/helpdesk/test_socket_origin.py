@@ -4,7 +4,7 @@ refused cleanly (security, item 8)."""
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from helpdesk.asgi import application
+from parley.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -10,7 +10,7 @@ import logging
 import pytest
 from django.core.cache import cache
 
-from helpdesk.models import Post
+from core.models import Post
 from ingestion.models import WebhookDelivery
 from tests.ingestion.conftest import payload
 from tests.ingestion.test_webhooks import X_URL, post_x, x_signature

@@ -16,7 +16,7 @@ import urllib3
 from django.contrib.auth import get_user_model
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from helpdesk.models import DeliveryStatus, Platform
+from core.models import DeliveryStatus, Platform
 from ingestion.models import PlatformAccount, ReplyAttempt
 from ingestion.services import deliver_reply, poll_account
 from reliability.models import DeadLetter

@@ -4,7 +4,7 @@ verdicts on their own teams' posts; a supervisor, every team's."""
 import pytest
 from django.contrib.auth.models import Group
 
-from helpdesk.roles import SUPERVISOR
+from core.roles import SUPERVISOR
 from tests.factories import AgentFactory, PostFactory, TeamFactory
 from triage.services import record_feedback
 

@@ -4,7 +4,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -12,7 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from .body_limits import BodySizeLimitMiddleware  # noqa: E402
 from .origins import ExactOriginValidator  # noqa: E402
-from .routing import websocket_urlpatterns  # noqa: E402
+from .websockets import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

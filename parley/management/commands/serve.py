@@ -5,7 +5,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from helpdesk.embedded import run_beat_schedule
+from parley.embedded import run_beat_schedule
 from reliability.redaction import RedactingFilter
 
 
@@ -14,7 +14,7 @@ def uvicorn_config(*, host: str, port: int) -> uvicorn.Config:
     uvicorn's own log lines (request paths with their query strings) redacted."""
     trusted = list(settings.TRUSTED_PROXY_IPS)
     config = uvicorn.Config(
-        "helpdesk.asgi:application",
+        "parley.asgi:application",
         host=host,
         port=port,
         lifespan="off",

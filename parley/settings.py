@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "axes",
     "auditlog",
     "channels",
+    "parley",
+    "core",
     "helpdesk",
     "ingestion",
     "triage",
@@ -55,8 +57,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Records who (and from which address: see helpdesk.client_address) made each change.
-    "helpdesk.client_address.ClientAddressAuditlogMiddleware",
+    # Records who (and from which address: see parley.client_address) made each change.
+    "parley.client_address.ClientAddressAuditlogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out logins.
@@ -65,11 +67,11 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "helpdesk.auth.OneQueryPermissionsBackend",
+    "core.auth.OneQueryPermissionsBackend",
 ]
 
-ROOT_URLCONF = "helpdesk.urls"
-ASGI_APPLICATION = "helpdesk.asgi.application"
+ROOT_URLCONF = "parley.urls"
+ASGI_APPLICATION = "parley.asgi.application"
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -196,11 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_SWEEP_SECONDS,
     },
     "requeue-stranded-work": {
-        "task": "reliability.tasks.requeue_stranded_work",
+        "task": "ingestion.tasks.requeue_stranded_work",
         "schedule": env.float("RELIABILITY_SWEEP_SECONDS", default=30.0),
     },
     "retry-integration-webhooks": {
-        "task": "helpdesk.tasks.retry_integration_events",
+        "task": "core.tasks.retry_integration_events",
         "schedule": 60.0,
     },
     "wake-snoozed-conversations": {
@@ -236,7 +238,7 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
-# on the declared length or while streaming, before Django reads it (helpdesk.body_limits).
+# on the declared length or while streaming, before Django reads it (parley.body_limits).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 # Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
@@ -373,13 +375,13 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # with the tokens masked, and not the polling state that changes every few seconds.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
-        "model": "helpdesk.conversation",
+        "model": "core.conversation",
         "include_fields": ["status", "assignee", "team", "priority", "snoozed_until"],
     },
-    {"model": "helpdesk.agentprofile", "m2m_fields": ["teams"]},
-    "helpdesk.team",
-    "helpdesk.replytemplate",
-    "helpdesk.replytemplatevariant",
+    {"model": "core.agentprofile", "m2m_fields": ["teams"]},
+    "core.team",
+    "core.replytemplate",
+    "core.replytemplatevariant",
     {
         "model": "ingestion.platformaccount",
         "include_fields": [
@@ -394,7 +396,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
             "is_healthy",
         ],
         "mask_fields": ["credentials"],
-        "mask_callable": "helpdesk.fields.redact",
+        "mask_callable": "core.fields.redact",
     },
     "routing.routingrule",
     "sla.servicewindow",
@@ -414,7 +416,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The same address the audit log records; never a header a client can make up.
-AXES_CLIENT_IP_CALLABLE = "helpdesk.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "parley.client_address.client_address"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",

@@ -1,10 +1,9 @@
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import path, re_path
 
+from helpdesk.consumers import ConversationConsumer, InboxConsumer
 from reports.consumers import CockpitConsumer
 from sla.consumers import SlaAlertConsumer
-
-from .consumers import ConversationConsumer, InboxConsumer
 
 
 class UnknownSocket(AsyncWebsocketConsumer):
