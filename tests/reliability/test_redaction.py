@@ -198,3 +198,26 @@ def test_redact_leaves_ordinary_error_text_alone():
     text = "Facebook answered: (#32) Page request limit reached (code 32)"
 
     assert redact(text) == text
+
+
+def test_errors_stored_before_redaction_are_scrubbed_by_the_upgrade_command(leaky_page):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    leaked = f"No answer from Facebook: ... url: /v21.0/1/feed?access_token={PAGE_TOKEN}&x=1"
+    PlatformAccount.objects.filter(pk=leaky_page.pk).update(last_poll_error=leaked)
+    reply = PostFactory(conversation__account=leaky_page, delivery_error=leaked)
+    letter = DeadLetter.objects.create(task_name="t", error=leaked, traceback=leaked)
+    out = StringIO()
+
+    call_command("redact_stored_errors", stdout=out)
+    call_command("redact_stored_errors", stdout=out)  # again: nothing left to do
+
+    assert PAGE_TOKEN not in PlatformAccount.objects.get(pk=leaky_page.pk).last_poll_error
+    reply.refresh_from_db()
+    letter.refresh_from_db()
+    assert reply.delivery_error.endswith("access_token=[redacted]&x=1")
+    assert PAGE_TOKEN not in letter.error + letter.traceback
+    assert "ingestion.PlatformAccount: 1 row(s) redacted" in out.getvalue()
+    assert out.getvalue().count("0 row(s) redacted") >= 4
