@@ -54,9 +54,12 @@ def _roles_changed(sender, instance, action, reverse, pk_set, model, **kwargs) -
         _close_after_commit(pk_set or ())
 
 
-def _user_saved(sender, instance, created, **kwargs) -> None:
-    if not created and not instance.is_active:
-        _close_after_commit([instance.pk])
+def _user_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+    """Any change to an account (deactivated, superuser or staff status taken away) may narrow
+    what it sees; a login's `last_login` stamp does not, and closes nothing."""
+    if created or (update_fields and set(update_fields) <= {"last_login"}):
+        return
+    _close_after_commit([instance.pk])
 
 
 def _user_deleted(sender, instance, **kwargs) -> None:

@@ -14,6 +14,7 @@ from core.roles import SUPERVISOR
 from ingestion.services import ingest_item
 from parley.asgi import application
 from tests.factories import (
+    AGENT_PASSWORD,
     AgentFactory,
     ConversationFactory,
     InboundItemFactory,
@@ -74,6 +75,25 @@ async def test_deactivated_user_sockets_close(agent):
     await sync_to_async(agent.save)()
 
     assert await _closed_with(inbox) == 4403
+
+
+async def test_superuser_status_taken_away_closes_the_sockets(default_team):
+    admin = await sync_to_async(AgentFactory)(teams=[], is_superuser=True)
+    inbox = await _open(admin, "/ws/inbox/")
+
+    admin.is_superuser = False
+    await sync_to_async(admin.save)()
+
+    assert await _closed_with(inbox) == 4403
+
+
+async def test_signing_in_elsewhere_leaves_open_sockets_alone(agent):
+    inbox = await _open(agent, "/ws/inbox/")
+
+    await sync_to_async(Client().login)(username=agent.username, password=AGENT_PASSWORD)
+
+    assert await inbox.receive_nothing(timeout=0.3)
+    await inbox.disconnect()
 
 
 async def test_supervisor_role_taken_away_closes_the_all_teams_socket(default_team):
