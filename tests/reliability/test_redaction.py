@@ -221,3 +221,25 @@ def test_errors_stored_before_redaction_are_scrubbed_by_the_upgrade_command(leak
     assert PAGE_TOKEN not in letter.error + letter.traceback
     assert "ingestion.PlatformAccount: 1 row(s) redacted" in out.getvalue()
     assert out.getvalue().count("0 row(s) redacted") >= 4
+
+
+def test_celery_workers_log_through_the_redacting_handlers():
+    from celery.signals import setup_logging
+
+    # What a worker does at start: with a receiver connected, Celery installs no handlers of
+    # its own, and the one that runs is Parley's (parley.celery).
+    import parley.celery  # noqa: F401
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    root.handlers[:] = []  # a fresh worker process: nothing configured yet
+    try:
+        answers = setup_logging.send(
+            sender=None, loglevel="INFO", logfile=None, format="", colorize=False
+        )
+        assert answers, "no receiver: Celery would install its own, unredacted, handlers"
+        assert any(
+            isinstance(f, RedactingFilter) for handler in root.handlers for f in handler.filters
+        )
+    finally:
+        root.handlers[:] = saved
