@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
+from django.core import checks
 from django.http import HttpRequest
 
 
@@ -31,3 +32,21 @@ class ClientAddressAuditlogMiddleware(AuditlogMiddleware):
     @staticmethod
     def _get_remote_port(request: HttpRequest) -> int | None:
         return None
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_proxy_is_trusted(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Behind a TLS proxy with no trusted proxy, every client has the proxy's address: one
+    attacker's wrong passwords lock a username out for everyone, and the audit log says who
+    changed something but not from where."""
+    behind_proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is not None
+    if behind_proxy and not settings.TRUSTED_PROXY_IPS:
+        return [
+            checks.Warning(
+                "BEHIND_TLS_PROXY is set but TRUSTED_PROXY_IPS is empty: every client shares "
+                "the proxy's address for the login lock-out and the audit log.",
+                hint="Set TRUSTED_PROXY_IPS to the proxy's address or network.",
+                id="parley.W001",
+            )
+        ]
+    return []

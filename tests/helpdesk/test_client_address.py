@@ -113,3 +113,16 @@ def test_served_access_log_lines_are_redacted():
 
     assert "/webhooks/meta/?hub.verify_token=[redacted]&hub.challenge=1" in out.getvalue()
     assert "letmein-SECRET" not in out.getvalue()
+
+
+def test_deploy_check_warns_behind_a_tls_proxy_that_is_not_trusted(settings):
+    from parley.client_address import check_proxy_is_trusted
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXY_IPS = []
+    untrusted = check_proxy_is_trusted()
+    settings.TRUSTED_PROXY_IPS = ["10.0.0.2"]
+    trusted = check_proxy_is_trusted()
+
+    assert [message.id for message in untrusted] == ["parley.W001"]
+    assert trusted == []
