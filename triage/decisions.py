@@ -31,6 +31,14 @@ from .cues import customer_cues, looks_like_spam
 
 SPAM_MIN_CONFIDENCE = 0.8
 
+# The sentiment head's calibrated probabilities follow its training mix (46% neutral, 18%
+# positive), which under-reads the rarer classes; each probability is divided by its label's
+# training share to this power before the best is taken (0 = plain argmax). Chosen by 3-fold
+# cross-validation on the training split (macro-recall; triage/data/README.md).
+SENTIMENT_PRIOR_POWER = 1.0
+# Where a trained sentiment pipeline keeps its training label shares (set by training).
+LABEL_SHARES = "parley_label_shares_"
+
 
 @dataclass(frozen=True)
 class IntentDecision:
@@ -100,3 +108,20 @@ def _best_of(
 ) -> str | None:
     candidates = [label for cue in sorted(cues) for label in by_cue[cue] if label in probabilities]
     return max(candidates, key=lambda label: probabilities[label]) if candidates else None
+
+
+def decide_sentiment(
+    probabilities: Mapping[str, float], label_shares: Mapping[str, float] | None = None
+) -> tuple[str, float]:
+    """The sentiment to tag and the model's probability of it: the best label once each
+    probability is divided by its training share ** SENTIMENT_PRIOR_POWER (plain argmax
+    without shares, e.g. a model trained before they were recorded)."""
+
+    def score(label: str) -> float:
+        share = (label_shares or {}).get(label)
+        if not share:
+            return probabilities[label]
+        return probabilities[label] / share**SENTIMENT_PRIOR_POWER
+
+    label = max(probabilities, key=score)
+    return label, float(probabilities[label])

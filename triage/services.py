@@ -38,7 +38,7 @@ from core.realtime import broadcast_conversation
 from core.signals import conversation_retriaged
 from reliability.services import publish
 
-from .decisions import decide_intent
+from .decisions import decide_intent, decide_sentiment
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
@@ -68,11 +68,6 @@ def _predict(model: LoadedModel, texts: Sequence[str]) -> list[dict[str, float]]
     return [dict(zip(classes, row.tolist(), strict=True)) for row in probabilities]
 
 
-def _best(probabilities: dict[str, float]) -> tuple[str, float]:
-    label = max(probabilities, key=probabilities.__getitem__)
-    return label, probabilities[label]
-
-
 def classify_texts(
     texts: Sequence[str], signals: Sequence[PostSignals] | None = None
 ) -> list[Classification]:
@@ -98,7 +93,9 @@ def classify_texts(
     for text, post_signals, intent_probabilities, sentiment_probabilities in zip(
         texts, signals, intents, sentiments, strict=True
     ):
-        sentiment, sentiment_confidence = _best(sentiment_probabilities)
+        sentiment, sentiment_confidence = decide_sentiment(
+            sentiment_probabilities, models["sentiment"].label_shares
+        )
         decision = decide_intent(text, intent_probabilities, sentiment=sentiment)
         priority, reasons = prioritise(
             text, intent=decision.intent, sentiment=sentiment, signals=post_signals

@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from core.models import Intent
 
 from .datasets import DatasetError, LabelledTexts, read_labelled_csv
-from .decisions import decide_intent
+from .decisions import LABEL_SHARES, decide_intent, decide_sentiment
 from .features import build_pipeline
 from .inference import predictor_for
 from .models import TriageFeedback, TriageModel
@@ -38,6 +38,7 @@ from .store import (
     load_shipped,
     load_version,
     model_dir,
+    record_label_shares,
     save_pipeline,
 )
 
@@ -124,6 +125,7 @@ def train_model(
     except ValueError as error:
         # Calibration needs a few examples of every label in each fold.
         raise DatasetError(f"Cannot train on this data: {error}") from error
+    record_label_shares(pipeline, task=task, labels=train_labels)
     progress(f"measuring on {len(test_texts)} held-out examples")
     metrics = measure(pipeline, test_texts, test_labels, decide=decider_for(task, shipped=ship))
     thresholds = threshold_precision(pipeline, test_texts, test_labels)
@@ -195,9 +197,22 @@ def intent_decider(*, shipped: bool = False) -> Decide:
             decide_intent(
                 text,
                 dict(zip(classes, row.tolist(), strict=True)),
-                sentiment=sentiment_classes[int(sentiment_row.argmax())],
+                sentiment=decide_sentiment(
+                    dict(zip(sentiment_classes, sentiment_row.tolist(), strict=True)),
+                    sentiment.label_shares,
+                )[0],
             ).intent
             for text, row, sentiment_row in zip(texts, probabilities, sentiments, strict=True)
+        ]
+
+    return decide
+
+
+def _sentiment_decider(shares: dict[str, float]) -> Decide:
+    def decide(texts: Sequence[str], probabilities: np.ndarray, classes: list[str]) -> list[str]:
+        return [
+            decide_sentiment(dict(zip(classes, row.tolist(), strict=True)), shares)[0]
+            for row in probabilities
         ]
 
     return decide
@@ -223,6 +238,9 @@ def measure(
     started = time.perf_counter()
     probabilities = predictor(texts)
     model_predicted = [classes[index] for index in probabilities.argmax(axis=1)]
+    shares = getattr(pipeline, LABEL_SHARES, None)
+    if decide is None and shares:
+        decide = _sentiment_decider(shares)
     predicted = decide(texts, probabilities, classes) if decide else model_predicted
     batch_seconds = time.perf_counter() - started
     # The ingestion path classifies one post per task: time that too, on a sample.

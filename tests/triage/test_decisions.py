@@ -3,7 +3,7 @@ human, and a question is a question unless it also complains."""
 
 import pytest
 
-from triage.decisions import SPAM_MIN_CONFIDENCE, decide_intent
+from triage.decisions import SPAM_MIN_CONFIDENCE, decide_intent, decide_sentiment
 from triage.services import classify_text
 
 
@@ -132,3 +132,11 @@ def test_no_clear_intent_that_reads_positive_is_a_compliment_and_neutral_stays_o
         "compliment"
     )
     assert decide_intent(text, probabilities(other=0.6), sentiment="neutral").intent == "other"
+
+
+def test_sentiment_divides_out_the_training_mix_so_rarer_labels_are_not_under_read():
+    probabilities = {"negative": 0.30, "neutral": 0.45, "positive": 0.25}
+    shares = {"negative": 0.36, "neutral": 0.46, "positive": 0.18}
+
+    assert decide_sentiment(probabilities, shares) == ("positive", 0.25)
+    assert decide_sentiment(probabilities, None) == ("neutral", 0.45)

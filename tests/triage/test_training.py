@@ -188,3 +188,24 @@ def test_evaluate_reports_what_lands_in_spam_per_true_class_and_the_batch_cost(d
     }
     assert report["batch_ms_per_post"] > 0
     assert set(report["model_only"]) == {"accuracy", "macro_f1"}
+
+
+def test_a_trained_sentiment_model_keeps_its_training_label_shares(db, tmp_path):
+    from collections import defaultdict
+
+    from triage.datasets import DATA_DIR, read_labelled_csv
+    from triage.store import load_version
+
+    shipped = read_labelled_csv(DATA_DIR / "sentiment_train.csv", task="sentiment")
+    by_label = defaultdict(list)
+    for text, label in zip(shipped.texts, shipped.labels, strict=True):
+        if len(by_label[label]) < {"negative": 20, "neutral": 40, "positive": 20}[label]:
+            by_label[label].append((text, label))
+    rows = [row for label_rows in by_label.values() for row in label_rows]
+    path = write_csv(tmp_path / "sentiment.csv", rows)
+    out = StringIO()
+
+    call_command("triage_train", "--data", str(path), "--task", "sentiment", stdout=out)
+
+    loaded = load_version("sentiment", json.loads(out.getvalue())["version"])
+    assert loaded.label_shares == {"negative": 0.25, "neutral": 0.5, "positive": 0.25}
