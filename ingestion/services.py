@@ -29,10 +29,10 @@ from .connectors import (
     DeliveryUncertain,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
     TransientError,
-    WebhookItem,
     connector_for,
 )
 from .connectors.facebook import parse_meta_delivery
@@ -62,10 +62,51 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
     created = [item for item in items if item.event == ItemEvent.CREATED]
     stored = sum(result.created for result in ingest_items(account=account, items=created))
     for item in items:
-        if item.event != ItemEvent.CREATED:
+        if item.event == ItemEvent.ENGAGEMENT:
+            record_engagement(account=account, item=item)
+        elif item.event != ItemEvent.CREATED:
             outcome = apply_item(account=account, item=item)
             stored += bool(outcome and outcome.created)
     return stored
+
+
+# Where each kind of engagement is counted in a post's payload: the keys the viral
+# detection (triage.services.engagements_per_hour) adds up.
+ENGAGEMENT_COUNTS = {"retweet": "retweet_count", "like": "like_count", "share": "share_count"}
+
+
+def record_engagement(*, account: PlatformAccount, item: InboundItem) -> Post | None:
+    """Count a retweet, like or reaction on the stored post it is about; returns that post.
+
+    Engagement is never a post: no conversation opens and no clock starts. When the platform
+    reports the post's total (a retweet carries the original's `retweet_count`) the larger
+    of it and the stored count is kept, so a repeated delivery counts once; else one is
+    added. Engagement with a post Parley does not hold is only logged.
+    """
+    kind = item.raw.get("parley_engagement", "like")
+    key = ENGAGEMENT_COUNTS.get(kind, "like_count")
+    with transaction.atomic():
+        post = (
+            Post.objects.select_for_update()
+            .filter(platform=account.platform, external_id=item.in_reply_to)
+            .first()
+        )
+        if post is None:
+            logger.info(
+                "%s: a %s of %s, a post Parley does not hold", account, kind, item.in_reply_to
+            )
+            return None
+        raw = dict(post.raw) if isinstance(post.raw, dict) else {}
+        # engagements_per_hour reads `public_metrics` when the payload has it (X API v2).
+        counts = dict(raw["public_metrics"]) if isinstance(raw.get("public_metrics"), dict) else raw
+        current = counts.get(key) if isinstance(counts.get(key), int) else 0
+        reported = item.raw.get("count")
+        counts[key] = max(current, reported) if isinstance(reported, int) else current + 1
+        if counts is not raw:
+            raw["public_metrics"] = counts
+        post.raw = raw
+        post.save(update_fields=["raw"])
+    return post
 
 
 def apply_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult | None:
@@ -167,15 +208,26 @@ def poll_account(*, account_id: int) -> int:
         )
         return 0
     stored = apply_items(account=account, items=result.items)
+    if result.problems:
+        logger.warning("Polling %s skipped unreadable items: %s", account, result.problems)
     PlatformAccount.objects.filter(pk=account.pk).update(
         poll_cursor=result.cursor,
         last_polled_at=now,
-        last_poll_error="",
+        # Unreadable items were skipped (the cursor moves past them): the admin sees which.
+        last_poll_error=_skipped(result.problems),
         consecutive_failures=0,
         rate_limited_until=None,
         rate_limit_state=result.rate_limit or account.rate_limit_state,
     )
     return stored
+
+
+def _skipped(problems: Sequence[str]) -> str:
+    if not problems:
+        return ""
+    shown = "; ".join(problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return f"Skipped {len(problems)} unreadable item(s): {shown}{more}"
 
 
 def backoff_seconds(failures: int, *, base: float) -> float:
@@ -220,7 +272,7 @@ def process_webhook_delivery(*, delivery_id: int, claim: str = "") -> int:
     platform = next(delivery.platform for delivery in claimed if delivery.pk == delivery_id)
     parsed = _parse_deliveries([d for d in claimed if d.platform == platform])
     budget = settings.INGESTION_BATCH_POSTS
-    while parsed and (posts := sum(len(items) for items in parsed.values())) < budget:
+    while parsed and (posts := sum(len(found.items) for found in parsed.values())) < budget:
         wanted = math.ceil((budget - posts) / max(1, posts // len(parsed)))
         more = _claim_pending(platform=platform, claim=claim, now=now, limit=wanted)
         if not more:
@@ -258,8 +310,12 @@ def _claim_pending(
 
 def _parse_deliveries(
     deliveries: Sequence[WebhookDelivery],
-) -> dict[WebhookDelivery, list[WebhookItem]]:
-    """Each readable delivery's items, by delivery; an unreadable one is recorded as such."""
+) -> dict[WebhookDelivery, ParsedDelivery]:
+    """Each readable delivery's items, by delivery; an unreadable one is recorded as such.
+
+    Events are read one by one: an unreadable event is named in the delivery's error and
+    skipped, the other events of the delivery are stored.
+    """
     parsed = {}
     for delivery in deliveries:
         try:
@@ -273,17 +329,33 @@ def _parse_deliveries(
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"
             )
+            continue
+        for user_id, reason in parsed[delivery].revoked:
+            mark_account_revoked(platform=delivery.platform, external_id=user_id, reason=reason)
     return parsed
 
 
-def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, list[WebhookItem]]) -> int:
+def mark_account_revoked(*, platform: str, external_id: str, reason: str) -> int:
+    """The platform says the account took Parley's access away: mark it unhealthy with the
+    reason, so polling stops and the admin sees why. Returns the accounts marked."""
+    marked = PlatformAccount.objects.filter(platform=platform, external_id=external_id).update(
+        is_healthy=False, last_poll_error=reason
+    )
+    logger.error("%s (%d account(s) marked unhealthy)", reason, marked)
+    return marked
+
+
+def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, ParsedDelivery]) -> int:
     """Store the items of claimed deliveries, a batch per account of up to
     INGESTION_BATCH_POSTS posts, and record each delivery's outcome; returns posts stored."""
     accounts: dict[str, PlatformAccount | None] = {}
     items: dict[str, list[InboundItem]] = {}
-    problems: dict[WebhookDelivery, list[str]] = {delivery: [] for delivery in parsed}
+    problems: dict[WebhookDelivery, list[str]] = {
+        delivery: list(found.problems) for delivery, found in parsed.items()
+    }
     retry_later: set[WebhookDelivery] = set()
-    for delivery, webhook_items in parsed.items():
+    for delivery, found in parsed.items():
+        webhook_items = found.items
         unknown: set[str] = set()
         for webhook_item in webhook_items:
             key = webhook_item.account_external_id

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from helpdesk.models import Platform
 
 from .base import (
+    Attachment,
     Connector,
     ConnectorError,
     DeliveryUncertain,
@@ -14,17 +15,20 @@ from .base import (
     InboundAuthor,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
     ReplyRejected,
     TransientError,
     WebhookItem,
+    unknown_author,
 )
 
 if TYPE_CHECKING:
     from ingestion.models import PlatformAccount
 
 __all__ = [
+    "Attachment",
     "Connector",
     "ConnectorError",
     "DeliveryUncertain",
@@ -32,12 +36,14 @@ __all__ = [
     "InboundAuthor",
     "InboundItem",
     "ItemEvent",
+    "ParsedDelivery",
     "PermanentError",
     "RateLimited",
     "ReplyRejected",
     "TransientError",
     "WebhookItem",
     "connector_for",
+    "unknown_author",
 ]
 
 

@@ -24,15 +24,19 @@ import requests
 from django.conf import settings
 
 from .base import (
+    SHAPE_ERRORS,
+    Attachment,
     ConnectorError,
     FetchResult,
     InboundAuthor,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
     TransientError,
     WebhookItem,
+    unknown_author,
 )
 from .http import (
     DEFAULT_TIMEOUT,
@@ -51,11 +55,24 @@ PERMANENT_CODES = {10, 102, 190, 200}
 TRANSIENT_CODES = {1, 2}
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
 
+# Conversations pages read per poll (25 conversations a page): the most recently updated
+# come first, so a page that gets more new conversations than this between two polls needs a
+# shorter poll interval (webhooks carry them anyway).
+MAX_CONVERSATION_PAGES = 4
 FB_FEED_FIELDS = (
     "id,message,created_time,from{id,name},"
-    "comments.limit(100).filter(stream){id,message,created_time,from{id,name},parent{id}}"
+    "attachments{media_type,type,url,description,media{image{src}},subattachments},"
+    "comments.limit(100).filter(stream){id,message,created_time,from{id,name},parent{id},"
+    "attachment{media_type,type,url,description,media{image{src}}}}"
 )
-FB_CONVERSATION_FIELDS = "id,updated_time,messages.limit(25){id,message,created_time,from}"
+FB_CONVERSATION_FIELDS = (
+    "id,updated_time,messages.limit(25){id,message,created_time,from,"
+    "attachments{mime_type,name,file_url,image_data{url,preview_url},video_data{url,preview_url}}}"
+)
+# Feed changes that are engagement with a post, not posts: counted, never a conversation.
+FEED_ENGAGEMENT_ITEMS = {"reaction", "like"}
+# Feed verbs that change no text: a page moderator hiding a comment, a block.
+FEED_IGNORED_VERBS = {"hide", "unhide", "block", "unblock"}
 IG_MEDIA_FIELDS = "id,caption,timestamp,comments.limit(100){id,text,timestamp,from{id,username}}"
 
 
@@ -171,13 +188,15 @@ class FacebookPageConnector(_GraphConnector):
                     item = fb_item(comment, kind="comment", parent=post["id"])
                     if since is None or item.created_at.timestamp() >= since:
                         items.append(item)
-            conversations = self.api.get_connections(
-                self.account_id,
-                "conversations",
-                fields=FB_CONVERSATION_FIELDS,
-                platform="messenger",
+            # Every page of conversations (`paging.next`), bounded: the most recently updated
+            # come first, so the bound only leaves out conversations quiet since the cursor.
+            conversations = islice(
+                self._all_pages(
+                    "conversations", fields=FB_CONVERSATION_FIELDS, platform="messenger"
+                ),
+                MAX_CONVERSATION_PAGES * 25,
             )
-            for conversation in conversations.get("data", []):
+            for conversation in conversations:
                 for message in (conversation.get("messages") or {}).get("data", []):
                     if (message.get("from") or {}).get("id") == self.account_id:
                         continue
@@ -251,44 +270,68 @@ class InstagramConnector(_GraphConnector):
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def parse_meta_delivery(body: dict[str, Any]) -> list[WebhookItem]:
-    """Items from a Meta webhook delivery (`object` "page" or "instagram")."""
+def parse_meta_delivery(body: dict[str, Any]) -> ParsedDelivery:
+    """What a Meta webhook delivery (`object` "page" or "instagram") carries, read event by
+    event: an unreadable event is skipped with its JSON path, the others are kept."""
     if not isinstance(body, dict) or body.get("object") not in {"page", "instagram"}:
         raise ValueError("not a Meta page or instagram delivery")
-    found: list[WebhookItem] = []
-    for entry in body.get("entry", []):
-        account_id = str(entry["id"])
-        for change in entry.get("changes", []):
-            if body["object"] == "instagram" and change.get("field") == "mentions":
-                # Only ids: the mentioning comment or caption is fetched when processed.
-                value = change.get("value") or {}
-                lookup = {"media_id": str(value.get("media_id", ""))}
-                if value.get("comment_id"):
-                    lookup["comment_id"] = str(value["comment_id"])
-                found.append(WebhookItem(account_id, None, lookup))
-                continue
-            item = _change_item(body["object"], change, account_id)
-            if item is not None:
-                found.append(WebhookItem(account_id, item))
-        for event in entry.get("messaging", []):
-            message = event.get("message")
-            sender = str(event["sender"]["id"])
-            if not message or sender == account_id or message.get("is_echo"):
-                continue
-            found.append(
-                WebhookItem(
-                    account_id,
-                    InboundItem(
-                        external_id=message["mid"],
-                        author=InboundAuthor(external_id=sender, handle=sender),
-                        text=message.get("text", ""),
-                        created_at=datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC),
-                        raw=event,
-                        kind="message",
-                    ),
-                )
-            )
-    return found
+    obj = body["object"]
+    parsed = ParsedDelivery()
+    for entry_index, entry in enumerate(body.get("entry") or []):
+        path = f"entry[{entry_index}]"
+        try:
+            account_id = str(entry["id"])
+        except SHAPE_ERRORS as error:
+            parsed.problems.append(f"{path}: unreadable entry skipped ({error!r})")
+            continue
+        for index, change in enumerate(entry.get("changes") or []):
+            with parsed.event(f"{path}.changes[{index}]"):
+                if obj == "instagram" and change.get("field") == "mentions":
+                    # Only ids: the mentioning comment or caption is fetched when processed.
+                    value = change.get("value") or {}
+                    lookup = {"media_id": str(value["media_id"])}
+                    if value.get("comment_id"):
+                        lookup["comment_id"] = str(value["comment_id"])
+                    parsed.items.append(WebhookItem(account_id, None, lookup))
+                    continue
+                item = _change_item(obj, change, account_id)
+                if item is not None:
+                    parsed.items.append(WebhookItem(account_id, item))
+        # `standby`: messages that came while another app (a bot) holds the thread under
+        # Meta's handover protocol; agents see them too.
+        for key in ("messaging", "standby"):
+            for index, event in enumerate(entry.get(key) or []):
+                with parsed.event(f"{path}.{key}[{index}]"):
+                    item = messaging_item(event, account_id, standby=key == "standby")
+                    if item is not None:
+                        parsed.items.append(WebhookItem(account_id, item))
+    return parsed
+
+
+def messaging_item(
+    event: dict[str, Any], account_id: str, *, standby: bool = False
+) -> InboundItem | None:
+    """A customer's Messenger / Instagram Direct message; None for the other events (echoes
+    of the page's own messages, reads, deliveries, opt-ins, postbacks)."""
+    message = event.get("message")
+    if not message or message.get("is_echo"):
+        return None
+    sender = str(event["sender"]["id"])
+    if sender == account_id:
+        return None
+    raw = {**event, "parley_standby": True} if standby else event
+    return InboundItem(
+        external_id=str(message["mid"]),
+        # A page-scoped id: the name comes from a profile lookup (ingestion.profiles).
+        author=InboundAuthor(external_id=sender, handle=sender),
+        text=message.get("text", ""),
+        created_at=datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC),
+        raw=raw,
+        kind="message",
+        attachments=tuple(
+            _message_attachment(attachment) for attachment in message.get("attachments") or []
+        ),
+    )
 
 
 def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundItem | None:
@@ -299,31 +342,53 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
         return ig_comment(value, media_id=(value.get("media") or {}).get("id", ""))
     if obj != "page" or change.get("field") != "feed":
         return None
-    if value.get("item") not in {"post", "status", "comment"}:
+    kind, verb = value.get("item"), value.get("verb")
+    if verb in FEED_IGNORED_VERBS:
         return None
-    author = value.get("from") or {}
-    if author.get("id") == account_id:
-        return None
-    is_comment = value["item"] == "comment"
-    external_id = value["comment_id"] if is_comment else value["post_id"]
-    parent = value.get("parent_id") or value.get("post_id") if is_comment else ""
-    event = {"edited": ItemEvent.EDITED, "remove": ItemEvent.DELETED}.get(
-        value.get("verb"), ItemEvent.CREATED
+    # Older deliveries name the author with sender_id / sender_name instead of `from`.
+    author = value.get("from") or (
+        {"id": value["sender_id"], "name": value.get("sender_name", "")}
+        if value.get("sender_id")
+        else {}
     )
+    if str(author.get("id", "")) == account_id:
+        return None
     created = value.get("created_time")
+    created_at = datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC)
+    if kind in FEED_ENGAGEMENT_ITEMS:
+        if verb != "add":
+            return None
+        target = value.get("comment_id") or value["post_id"]
+        liker = str(author.get("id", ""))
+        return InboundItem(
+            external_id=f"{kind}:{target}:{liker}",
+            author=_graph_author(author, f"{kind}:{target}"),
+            text="",
+            created_at=created_at,
+            in_reply_to=str(target),
+            raw={"parley_engagement": "like"},
+            event=ItemEvent.ENGAGEMENT,
+        )
+    # Every other item is something a visitor wrote or posted: a status, a photo, a video,
+    # a shared link, an album, a comment.
+    is_comment = kind == "comment"
+    external_id = value.get("comment_id") if is_comment else value.get("post_id")
+    if not external_id:
+        raise ValueError(
+            f"feed {kind!r} change without {'comment_id' if is_comment else 'post_id'}"
+        )
+    parent = (value.get("parent_id") or value.get("post_id")) if is_comment else ""
+    event = {"edited": ItemEvent.EDITED, "remove": ItemEvent.DELETED}.get(verb, ItemEvent.CREATED)
     return InboundItem(
         external_id=str(external_id),
-        author=InboundAuthor(
-            external_id=str(author.get("id", "")),
-            handle=author.get("name", ""),
-            display_name=author.get("name", ""),
-        ),
+        author=_graph_author(author, str(external_id)),
         text=value.get("message", ""),
-        created_at=datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC),
-        in_reply_to=str(parent),
+        created_at=created_at,
+        in_reply_to=str(parent or ""),
         raw=value,
         kind="comment" if is_comment else "post",
         event=event,
+        attachments=_feed_change_attachments(kind, value),
     )
 
 
@@ -332,20 +397,16 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
 
 def fb_item(data: dict[str, Any], *, kind: str, parent: str = "") -> InboundItem:
     """A Graph API post, comment or Messenger message."""
-    author = data.get("from") or {}
     parent_id = (data.get("parent") or {}).get("id") or parent
     return InboundItem(
         external_id=str(data["id"]),
-        author=InboundAuthor(
-            external_id=str(author.get("id", "")),
-            handle=author.get("name", "") or author.get("email", ""),
-            display_name=author.get("name", ""),
-        ),
+        author=_graph_author(data.get("from") or {}, str(data["id"])),
         text=data.get("message", ""),
         created_at=_parse_graph_time(data["created_time"]),
         in_reply_to=parent_id,
         raw=data,
         kind=kind,
+        attachments=_graph_attachments(data),
     )
 
 
@@ -353,10 +414,15 @@ def ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
     """An Instagram Graph API comment (from a poll or a `comments` webhook change)."""
     author = data.get("from") or {}
     username = author.get("username") or data.get("username", "")
+    # Keyed by the IG user id when Meta gives it: a username can change, and a mention
+    # keyed by it would be a second customer for the person who also comments and DMs.
+    user_id = str(author.get("id") or username)
     return InboundItem(
         external_id=str(data["id"]),
-        author=InboundAuthor(
-            external_id=str(author.get("id") or username), handle=username, display_name=username
+        author=(
+            InboundAuthor(external_id=user_id, handle=username, display_name=username)
+            if user_id
+            else unknown_author(str(data["id"]))
         ),
         text=data.get("text", ""),
         created_at=_parse_graph_time(data["timestamp"])
@@ -365,6 +431,88 @@ def ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
         in_reply_to=str(data.get("parent_id") or media_id),
         raw=data,
         kind="comment",
+    )
+
+
+def _graph_author(author: dict[str, Any], post_id: str) -> InboundAuthor:
+    """The author Meta named (`from`), or a customer of the post's own when it named none."""
+    author_id = str(author.get("id") or "")
+    if not author_id:
+        return unknown_author(post_id)
+    name = author.get("name", "")
+    return InboundAuthor(external_id=author_id, handle=name or author_id, display_name=name)
+
+
+def _graph_attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Attachments of a polled post (`attachments`), comment (`attachment`) or message."""
+    found: list[Attachment] = []
+    entries = list((data.get("attachments") or {}).get("data", []))
+    if data.get("attachment"):
+        entries.append(data["attachment"])
+    for entry in entries:
+        subs = (entry.get("subattachments") or {}).get("data", [])
+        for part in subs or [entry]:
+            image = ((part.get("media") or {}).get("image") or {}).get("src", "")
+            if part.get("image_data") or part.get("video_data") or part.get("file_url"):
+                media = part.get("image_data") or part.get("video_data") or {}
+                kind = (
+                    "photo"
+                    if part.get("image_data")
+                    else "video"
+                    if part.get("video_data")
+                    else "file"
+                )
+                found.append(
+                    Attachment(
+                        type=kind,
+                        url=media.get("url") or part.get("file_url", ""),
+                        preview_url=media.get("preview_url", ""),
+                        alt_text=part.get("name", ""),
+                    )
+                )
+                continue
+            kind = str(part.get("media_type") or part.get("type") or "link").lower()
+            found.append(
+                Attachment(
+                    type="photo" if kind in {"photo", "image", "album"} else kind,
+                    url=part.get("url") or image,
+                    preview_url=image,
+                    alt_text=part.get("description", ""),
+                )
+            )
+    return tuple(found)
+
+
+def _feed_change_attachments(kind: str | None, value: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Media of a `feed` webhook change: a photo's or video's `link`, a status's `photos`, a
+    shared `link`, a comment's `photo`."""
+    found = [
+        Attachment(type="photo", url=url, preview_url=url) for url in value.get("photos") or []
+    ]
+    link = value.get("link")
+    if kind == "photo" and link:
+        found.append(Attachment(type="photo", url=link, preview_url=link))
+    elif kind == "video" and link:
+        found.append(Attachment(type="video", url=link))
+    elif link:
+        found.append(Attachment(type="link", url=link))
+    if value.get("photo"):
+        found.append(Attachment(type="photo", url=value["photo"], preview_url=value["photo"]))
+    if value.get("video"):
+        found.append(Attachment(type="video", url=value["video"]))
+    return tuple(found)
+
+
+def _message_attachment(attachment: dict[str, Any]) -> Attachment:
+    """A Messenger / Instagram Direct attachment (`type` and `payload.url`)."""
+    payload = attachment.get("payload") or {}
+    kind = attachment.get("type", "file")
+    url = payload.get("url", "")
+    return Attachment(
+        type="photo" if kind == "image" else kind,
+        url=url,
+        preview_url=url if kind in {"image", "sticker"} else "",
+        alt_text=attachment.get("title") or payload.get("title") or "",
     )
 
 
