@@ -73,7 +73,9 @@ def conversation_detail(user: AbstractBaseUser, conversation_id: int) -> Convers
 
 
 def thread_of(conversation: Conversation) -> QuerySet[Post]:
-    return conversation.posts.select_related("customer", "agent").order_by("created_at", "id")
+    return conversation.posts.select_related(
+        "customer", "customer__platform_profile", "agent"
+    ).order_by("created_at", "id")
 
 
 def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:

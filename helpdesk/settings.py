@@ -340,7 +340,15 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # Photos and profile pictures stay on the platforms' CDNs (X, Facebook, Instagram).
+        "img-src": [
+            "'self'",
+            "data:",
+            "https://pbs.twimg.com",
+            "https://*.fbcdn.net",
+            "https://*.fbsbx.com",
+            "https://*.cdninstagram.com",
+        ],
         "connect-src": ["'self'", "ws:", "wss:"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

@@ -61,6 +61,7 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
     """
     created = [item for item in items if item.event == ItemEvent.CREATED]
     stored = sum(result.created for result in ingest_items(account=account, items=created))
+    _queue_profile_lookups(account, created)
     for item in items:
         if item.event == ItemEvent.ENGAGEMENT:
             record_engagement(account=account, item=item)
@@ -68,6 +69,22 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
             outcome = apply_item(account=account, item=item)
             stored += bool(outcome and outcome.created)
     return stored
+
+
+def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem]) -> None:
+    """Queue a name and picture lookup for message senders known only by a page-scoped id."""
+    from reliability.services import publish
+
+    from .profiles import customers_needing_profiles
+    from .tasks import look_up_profiles
+
+    senders = [item.author.external_id for item in items if item.kind == "message"]
+    if not senders:
+        return
+    customer_ids = customers_needing_profiles(platform=account.platform, external_ids=senders)
+    if customer_ids:
+        # After commit when called inside a transaction: the customers must be visible.
+        transaction.on_commit(lambda: publish(look_up_profiles, account.pk, customer_ids))
 
 
 # Where each kind of engagement is counted in a post's payload: the keys the viral

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from helpdesk.models import DeliveryStatus
 
-from . import services
+from . import profiles, services
 
 MAX_REPLY_RETRIES = 6
 
@@ -49,3 +49,8 @@ def deliver_reply(self, post_id: int) -> None:
     # Exponential backoff with jitter; the service checks the platform before resending.
     countdown = random.uniform(1, 2 ** (self.request.retries + 2))
     raise self.retry(countdown=countdown)
+
+
+@shared_task
+def look_up_profiles(account_id: int, customer_ids: list[int]) -> int:
+    return profiles.look_up_profiles(account_id=account_id, customer_ids=customer_ids)

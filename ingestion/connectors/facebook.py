@@ -126,6 +126,23 @@ class _GraphConnector:
             args = {k: v[0] for k, v in parse_qs(urlsplit(following).query).items()}
             args.pop("access_token", None)  # the client adds its own
 
+    # Messenger User Profile API: GET /{psid}?fields=first_name,last_name,profile_pic
+    # https://developers.facebook.com/docs/messenger-platform/identity/user-profile
+    _profile_fields = "first_name,last_name,profile_pic"
+
+    def fetch_profile(self, user_id: str) -> dict[str, str]:
+        """The name, username and picture of a customer known by a page-scoped id."""
+        with _translated_errors(self.platform_name, self.recorder):
+            found = self.api.get_object(user_id, fields=self._profile_fields)
+        name = found.get("name") or " ".join(
+            part for part in (found.get("first_name"), found.get("last_name")) if part
+        )
+        return {
+            "name": name,
+            "username": found.get("username", ""),
+            "picture_url": found.get("profile_pic", ""),
+        }
+
     def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
         """A Messenger / Instagram Direct message to a customer's page-scoped id."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
@@ -214,6 +231,9 @@ class InstagramConnector(_GraphConnector):
     platform_name = "Instagram"
     _replies_edge = "replies"
     _reply_fields = "id,text,from{id}"
+    # Instagram user profile: GET /{igsid}?fields=name,username,profile_pic
+    # https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api/user-profile
+    _profile_fields = "name,username,profile_pic"
 
     def fetch_since(self, cursor: dict[str, Any]) -> FetchResult:
         since = self._since(cursor)
