@@ -141,7 +141,12 @@ def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversat
         .prefetch_related(
             "tags",
             "sla_timers",
-            Prefetch("posts", queryset=Post.objects.select_related("customer", "agent")),
+            Prefetch(
+                "posts",
+                queryset=Post.objects.select_related(
+                    "customer", "customer__platform_profile", "agent"
+                ),
+            ),
             Prefetch(
                 "notes", queryset=Note.objects.select_related("author").prefetch_related("mentions")
             ),

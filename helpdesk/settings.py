@@ -273,6 +273,11 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
 
+# Messenger / Instagram Direct answers between 24 hours and 7 days after the customer's
+# message go out with Meta's HUMAN_AGENT tag, a permission Meta grants on app review: enable
+# only once it is granted (without it they are refused with the reason).
+META_HUMAN_AGENT_TAG = env.bool("META_HUMAN_AGENT_TAG", default=False)
+
 # A customer's new post within this many minutes of an agent resolving their conversation
 # reopens it instead of starting a new one (0: always a new one).
 INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)

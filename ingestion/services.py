@@ -32,6 +32,7 @@ from .connectors import (
     ParsedDelivery,
     PermanentError,
     RateLimited,
+    ReplyRejected,
     TransientError,
     connector_for,
 )
@@ -552,13 +553,36 @@ def give_up_reply(*, post_id: int) -> None:
 
 def _publish(connector: Connector, post: Post) -> str:
     """A private message when the agent took the conversation private or the customer wrote
-    privately, else a public reply."""
+    privately, else a public reply (to an Instagram mention: through the mentions edge).
+
+    Meta's messaging window is checked before a private message goes out: refused with the
+    reason once it has closed, sent with the HUMAN_AGENT tag between 24 hours and 7 days when
+    that is enabled.
+    """
+    from .selectors import messaging_window
+
     answered = _stored_post(post.platform, post.in_reply_to) if post.in_reply_to else None
     if post.is_private or (answered is not None and answered.raw.get("parley_kind") == "message"):
+        window = messaging_window(conversation_id=post.conversation_id, platform=post.platform)
+        extra = {}
+        if window is not None:
+            refusal = window.refusal()
+            if refusal:
+                raise ReplyRejected(refusal)
+            if window.state() == "human_agent":
+                extra["human_agent"] = True
         return connector.send_private_message(
             recipient_id=post.conversation.customer.external_id,
             text=post.text,
             idempotency_key=str(post.idempotency_key),
+            **extra,
+        )
+    mention = answered.raw.get("parley_mention") if answered is not None else None
+    if mention and hasattr(connector, "send_mention_reply"):
+        return connector.send_mention_reply(
+            text=post.text,
+            media_id=mention["media_id"],
+            comment_id=mention.get("comment_id", ""),
         )
     return connector.send_reply(
         text=post.text, in_reply_to=post.in_reply_to, idempotency_key=str(post.idempotency_key)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -34,6 +35,7 @@ from .base import (
     ParsedDelivery,
     PermanentError,
     RateLimited,
+    ReplyRejected,
     TransientError,
     WebhookItem,
     unknown_author,
@@ -92,6 +94,8 @@ class _GraphConnector:
     def __init__(self, *, account_id: str, handle: str, credentials: dict[str, Any]) -> None:
         self.account_id = account_id
         self.handle = handle
+        # Instagram: the Facebook Page linked to the account, through which it messages.
+        self.page_id = str(credentials.get("page_id") or "")
         self.recorder = RateLimitRecorder()
         self.api = make_graph_api(
             credentials.get("page_access_token", ""), session=session_with_timeout(self.recorder)
@@ -143,16 +147,36 @@ class _GraphConnector:
             "picture_url": found.get("profile_pic", ""),
         }
 
-    def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
-        """A Messenger / Instagram Direct message to a customer's page-scoped id."""
+    def _messages_node(self) -> str:
+        """The node whose `/messages` edge sends: the Facebook Page itself."""
+        return self.account_id
+
+    def send_private_message(
+        self,
+        *,
+        recipient_id: str,
+        text: str,
+        idempotency_key: str,
+        human_agent: bool = False,
+    ) -> str:
+        """A Messenger / Instagram Direct message to a customer's page-scoped id.
+
+        Send API: POST /{page-id}/messages with `recipient`, `messaging_type` and `message`
+        (https://developers.facebook.com/docs/messenger-platform/reference/send-api/). Inside
+        24 hours of the customer's message it is a RESPONSE; later, up to 7 days, a human
+        agent's answer is a MESSAGE_TAG with tag HUMAN_AGENT
+        (https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags/).
+        """
+        post_args = {
+            "recipient": json.dumps({"id": recipient_id}),
+            "messaging_type": "MESSAGE_TAG" if human_agent else "RESPONSE",
+            "message": json.dumps({"text": text}),
+        }
+        if human_agent:
+            post_args["tag"] = "HUMAN_AGENT"
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.request(
-                f"{self.api.version}/{self.account_id}/messages",
-                post_args={
-                    "recipient": json.dumps({"id": recipient_id}),
-                    "messaging_type": "RESPONSE",
-                    "message": json.dumps({"text": text}),
-                },
+                f"{self.api.version}/{self._messages_node()}/messages", post_args=post_args
             )
         return str(result.get("message_id") or result["id"])
 
@@ -160,7 +184,7 @@ class _GraphConnector:
         """Answer a public comment with a private message (Meta's "private reply")."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.request(
-                f"{self.api.version}/{self.account_id}/messages",
+                f"{self.api.version}/{self._messages_node()}/messages",
                 post_args={
                     "recipient": json.dumps({"comment_id": comment_id}),
                     "message": json.dumps({"text": text}),
@@ -264,7 +288,10 @@ class InstagramConnector(_GraphConnector):
                 if not found:
                     return None
                 media = (found.get("media") or {}).get("id", media_id)
-                return ig_comment(found, media_id=media)
+                item = ig_comment(found, media_id=media)
+                # Answered through /{ig-user-id}/mentions, not under the comment.
+                mention = {"media_id": str(media), "comment_id": str(found["id"])}
+                return replace(item, raw={**item.raw, "parley_mention": mention})
             found = self.api.get_object(
                 self.account_id,
                 fields=f"mentioned_media.media_id({media_id}){{id,caption,timestamp,username}}",
@@ -277,13 +304,38 @@ class InstagramConnector(_GraphConnector):
             author=InboundAuthor(external_id=username, handle=username, display_name=username),
             text=found.get("caption", ""),
             created_at=_parse_graph_time(found["timestamp"]),
-            raw=found,
+            raw={**found, "parley_mention": {"media_id": str(found["id"])}},
         )
 
+    def _messages_node(self) -> str:
+        """Instagram Direct messages go through the linked Facebook Page with its token
+        (Instagram Messaging, Facebook Login: POST /{page-id}/messages,
+        https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message/);
+        POST /{ig-user-id}/messages is not an endpoint of that API."""
+        if not self.page_id:
+            raise ReplyRejected(
+                "This Instagram account has no linked Facebook Page id: Instagram messages are "
+                "sent through the Page. Connect the account again, or enter the Page id."
+            )
+        return self.page_id
+
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
-        """A reply under the customer's comment."""
+        """A reply under the customer's comment: POST /{ig-comment-id}/replies with `message`
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies)."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.put_object(in_reply_to, "replies", message=text)
+        return str(result["id"])
+
+    def send_mention_reply(self, *, text: str, media_id: str, comment_id: str = "") -> str:
+        """Answer someone who @mentioned the account, in a comment or a caption: POST
+        /{ig-user-id}/mentions with `media_id`, `comment_id` (for a comment) and `message`
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/mentions).
+        The mention is on someone else's media, where /{id}/replies is refused."""
+        args = {"media_id": media_id, "message": text}
+        if comment_id:
+            args["comment_id"] = comment_id
+        with _translated_errors(self.platform_name, self.recorder, publishing=True):
+            result = self.api.put_object(self.account_id, "mentions", **args)
         return str(result["id"])
 
 

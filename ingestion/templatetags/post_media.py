@@ -59,3 +59,11 @@ def profile_picture(customer: Any) -> str:
     except Exception:  # no profile row: RelatedObjectDoesNotExist
         return ""
     return _web_url(profile.picture_url)
+
+
+@register.simple_tag
+def messaging_window(conversation: Any) -> Any:
+    """Meta's window for answering the conversation's latest private message, if any."""
+    from ingestion.selectors import messaging_window as window_of
+
+    return window_of(conversation_id=conversation.pk, platform=conversation.account.platform)
