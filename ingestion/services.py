@@ -24,6 +24,7 @@ from helpdesk.models import (
 from helpdesk.realtime import broadcast_conversation
 
 from .connectors import (
+    ConnectionCheck,
     Connector,
     ConnectorError,
     DeliveryUncertain,
@@ -238,6 +239,18 @@ def poll_account(*, account_id: int) -> int:
         rate_limit_state=result.rate_limit or account.rate_limit_state,
     )
     return stored
+
+
+def check_connection(*, account_id: int) -> list[ConnectionCheck]:
+    """What works on the account and what does not, from cheap authenticated calls."""
+    account = PlatformAccount.objects.get(pk=account_id)
+    try:
+        connector = connector_for(account)
+    except ConnectorError as error:
+        return [ConnectionCheck("credentials", False, str(error))]
+    if not hasattr(connector, "check_connection"):
+        return [ConnectionCheck("read", True, "The demo platform needs no credentials.")]
+    return connector.check_connection()
 
 
 def _skipped(problems: Sequence[str]) -> str:
@@ -490,6 +503,17 @@ def deliver_reply(*, post_id: int) -> Post:
     except ConnectorError as error:
         logger.warning("Reply %s to %s failed: %s", post.pk, account, error)
         status, error_text = DeliveryStatus.FAILED, str(error)
+    except Exception as error:
+        # A connector bug or a client library's own error (oauthlib's TypeError for a
+        # missing key): the agent sees a failed reply with the reason, never a crashed
+        # request. The outcome stays unknown: a retry asks the platform first.
+        logger.exception("Reply %s to %s: the connector failed unexpectedly", post.pk, account)
+        status, outcome_unknown = DeliveryStatus.FAILED, True
+        error_text = (
+            f"Not sent: the {account.get_platform_display()} connector failed "
+            f"({type(error).__name__}: {error}). Check the account's credentials "
+            "(admin → Test connection), then send again."
+        )
     with transaction.atomic():
         ReplyAttempt.objects.filter(pk=attempt.pk).update(
             claimed_at=None, outcome_unknown=outcome_unknown

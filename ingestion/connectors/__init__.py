@@ -8,6 +8,7 @@ from helpdesk.models import Platform
 
 from .base import (
     Attachment,
+    ConnectionCheck,
     Connector,
     ConnectorError,
     DeliveryUncertain,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Attachment",
+    "ConnectionCheck",
     "Connector",
     "ConnectorError",
     "DeliveryUncertain",

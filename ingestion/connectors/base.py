@@ -141,6 +141,15 @@ class ParsedDelivery:
             self.problems.append(f"{path}: unreadable event skipped ({error!r})")
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One thing "Test connection" tried on an account: what, whether it works, in words."""
+
+    capability: str
+    works: bool
+    detail: str
+
+
 class ConnectorError(Exception):
     """The platform refused or failed a call; the message carries its answer."""
 

@@ -27,6 +27,7 @@ from django.conf import settings
 from .base import (
     SHAPE_ERRORS,
     Attachment,
+    ConnectionCheck,
     ConnectorError,
     FetchResult,
     InboundAuthor,
@@ -96,10 +97,84 @@ class _GraphConnector:
         self.handle = handle
         # Instagram: the Facebook Page linked to the account, through which it messages.
         self.page_id = str(credentials.get("page_id") or "")
+        if not credentials.get("page_access_token"):
+            raise PermanentError(
+                f"@{handle} has no page access token: connect the account with Facebook, or "
+                "enter the token on the account."
+            )
         self.recorder = RateLimitRecorder()
         self.api = make_graph_api(
             credentials.get("page_access_token", ""), session=session_with_timeout(self.recorder)
         )
+
+    # What the app subscribes to on the page (POST /{page-id}/subscribed_apps), per platform.
+    webhook_fields: tuple[str, ...] = ()
+
+    def _subscription_node(self) -> str:
+        return self.account_id
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """Cheap authenticated calls, one per capability, said in words."""
+        checks = []
+        try:
+            with _translated_errors(self.platform_name, self.recorder):
+                found = self.api.get_object(self.account_id, fields=self._identity_fields)
+            name = found.get("name") or found.get("username") or self.account_id
+            checks.append(
+                ConnectionCheck(
+                    "read", True, f"The token reads {name}: posts and comments come in."
+                )
+            )
+            checks.append(
+                ConnectionCheck(
+                    "reply",
+                    True,
+                    "Replies use the same token (they need the page's MODERATE task).",
+                )
+            )
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("read", False, str(error)))
+            checks.append(ConnectionCheck("reply", False, "Not possible without a working token."))
+        try:
+            node = self._messages_node()
+            checks.append(
+                ConnectionCheck("DMs", True, f"Private messages go out through page {node}.")
+            )
+        except ConnectorError as error:
+            node = ""
+            checks.append(ConnectionCheck("DMs", False, str(error)))
+        try:
+            with _translated_errors(self.platform_name, self.recorder):
+                apps = self.api.get_connections(self._subscription_node(), "subscribed_apps")
+            fields = sorted(
+                {
+                    field
+                    for app in apps.get("data", [])
+                    for field in app.get("subscribed_fields", [])
+                }
+            )
+            missing = [field for field in self.webhook_fields if field not in fields]
+            if not apps.get("data"):
+                checks.append(
+                    ConnectionCheck(
+                        "webhooks", False, "No app is subscribed to the page's webhooks."
+                    )
+                )
+            elif missing:
+                checks.append(
+                    ConnectionCheck(
+                        "webhooks",
+                        False,
+                        f"Subscribed to {', '.join(fields)}; missing {', '.join(missing)}.",
+                    )
+                )
+            else:
+                checks.append(
+                    ConnectionCheck("webhooks", True, f"Subscribed to {', '.join(fields)}.")
+                )
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("webhooks", False, str(error)))
+        return checks
 
     def _since(self, cursor: dict[str, Any]) -> int | None:
         return int(cursor["since"]) if cursor.get("since") else None
@@ -208,6 +283,8 @@ class _GraphConnector:
 
 class FacebookPageConnector(_GraphConnector):
     platform_name = "Facebook"
+    _identity_fields = "id,name"
+    webhook_fields = ("feed", "messages")
     _replies_edge = "comments"
     _reply_fields = "id,message,from{id}"
 
@@ -253,6 +330,9 @@ class FacebookPageConnector(_GraphConnector):
 
 class InstagramConnector(_GraphConnector):
     platform_name = "Instagram"
+    _identity_fields = "id,username"
+    # Instagram webhooks come through the linked Page's subscription.
+    webhook_fields = ()
     _replies_edge = "replies"
     _reply_fields = "id,text,from{id}"
     # Instagram user profile: GET /{igsid}?fields=name,username,profile_pic
@@ -306,6 +386,9 @@ class InstagramConnector(_GraphConnector):
             created_at=_parse_graph_time(found["timestamp"]),
             raw={**found, "parley_mention": {"media_id": str(found["id"])}},
         )
+
+    def _subscription_node(self) -> str:
+        return self.page_id or self.account_id
 
     def _messages_node(self) -> str:
         """Instagram Direct messages go through the linked Facebook Page with its token

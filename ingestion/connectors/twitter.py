@@ -20,6 +20,7 @@ from helpdesk.models import Platform, reply_length
 from .base import (
     SHAPE_ERRORS,
     Attachment,
+    ConnectionCheck,
     ConnectorError,
     FetchResult,
     InboundAuthor,
@@ -56,6 +57,8 @@ TWEET_FIELDS = [
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
 # The quoted or retweeted tweet and the photos come back in `includes`.
 EXPANSIONS = ["author_id", "referenced_tweets.id", "attachments.media_keys"]
+# OAuth 1.0a user context: what replies and DMs are sent with.
+USER_AUTH_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 MEDIA_FIELDS = ["type", "url", "preview_image_url", "alt_text", "variants"]
 
 
@@ -88,13 +91,75 @@ class TwitterConnector:
         self.read_dms = bool(credentials.get("access_token")) and bool(
             credentials.get("read_direct_messages", False)
         )
+        self.can_read = bool(credentials.get("bearer_token"))
+        self.can_write = all(credentials.get(key) for key in USER_AUTH_KEYS)
+        self._present = {key for key in USER_AUTH_KEYS if credentials.get(key)}
         self.recorder = RateLimitRecorder()
         self.client = make_client(credentials, self.recorder)
         self.problems: list[str] = []
 
     # --- inbound ---------------------------------------------------------------------------
 
+    def _require_read(self) -> None:
+        if not self.can_read:
+            raise PermanentError(
+                f"@{self.handle} has no X bearer token: reading mentions and searches needs "
+                "one (the app's, from the X developer portal). Enter it on the account."
+            )
+
+    def _require_write(self) -> None:
+        # Checked before tweepy is called: with a key missing, oauthlib raises a TypeError
+        # ("Consumer key must be string or bytes") instead of any answer from X.
+        if not self.can_write:
+            missing = ", ".join(key for key in USER_AUTH_KEYS if key not in self._present)
+            raise PermanentError(
+                f"@{self.handle} cannot publish on X: its OAuth 1.0a credentials are missing "
+                f"({missing}). Connect the account with X, or enter them on the account."
+            )
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """Cheap authenticated calls, one per capability, said in words."""
+        checks = []
+        try:
+            self._require_read()
+            with _translated_errors():
+                self.client.get_user(id=self.account_id, user_auth=False)
+            checks.append(ConnectionCheck("read", True, "Mentions and searches can be read."))
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("read", False, str(error)))
+        try:
+            self._require_write()
+            with _translated_errors():
+                me = self.client.get_me(user_auth=True)
+            if str(me.data.id) != str(self.account_id):
+                raise ConnectorError(
+                    f"The access token is @{me.data.username}'s, not this account's "
+                    f"(id {self.account_id}): replies would come from the wrong account."
+                )
+            checks.append(ConnectionCheck("reply", True, f"Replies go out as @{me.data.username}."))
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("reply", False, str(error)))
+        if self.read_dms:
+            try:
+                with _translated_errors():
+                    self.client.get_direct_message_events(max_results=1, user_auth=True)
+                checks.append(ConnectionCheck("DMs", True, "Direct messages can be read."))
+            except ConnectorError as error:
+                checks.append(ConnectionCheck("DMs", False, str(error)))
+        else:
+            checks.append(ConnectionCheck("DMs", False, "Reading direct messages is not enabled."))
+        checks.append(
+            ConnectionCheck(
+                "webhooks",
+                False,
+                "Not checked: Account Activity webhooks need X's Enterprise access; polling "
+                "does not.",
+            )
+        )
+        return checks
+
     def fetch_since(self, cursor: dict[str, Any]) -> FetchResult:
+        self._require_read()
         items: dict[str, InboundItem] = {}
         next_cursor = dict(cursor)
         self.problems = []
@@ -240,6 +305,7 @@ class TwitterConnector:
 
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
         check_tweet_length(text)
+        self._require_write()
         with _translated_errors(publishing=True):
             response = self.client.create_tweet(
                 text=text, in_reply_to_tweet_id=in_reply_to or None, user_auth=True
@@ -247,6 +313,7 @@ class TwitterConnector:
         return str(response.data["id"])
 
     def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
+        self._require_write()
         with _translated_errors(publishing=True):
             response = self.client.create_direct_message(
                 participant_id=recipient_id, text=text, user_auth=True
@@ -254,6 +321,7 @@ class TwitterConnector:
         return str(response.data["dm_event_id"])
 
     def find_published_reply(self, *, text: str, in_reply_to: str, since: datetime) -> str | None:
+        self._require_write()
         with _translated_errors():
             response = self.client.get_users_tweets(
                 id=self.account_id,
