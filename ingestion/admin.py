@@ -4,7 +4,7 @@ poll interval, and what polling last saw: when, rate-limit state, errors."""
 from django import forms
 from django.contrib import admin, messages
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 from .models import CustomerLink, LinkStatus, PlatformAccount, WebhookDelivery
 from .services import check_connection

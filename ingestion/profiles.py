@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from helpdesk.models import Customer, Platform
+from core.models import Customer, Platform
 
 from .connectors import ConnectorError, connector_for
 from .models import CustomerProfile, PlatformAccount

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from helpdesk.models import Customer, Direction, Platform, Post
+from core.models import Customer, Direction, Platform, Post
 
 from .models import CustomerLink, LinkStatus
 

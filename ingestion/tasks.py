@@ -1,12 +1,16 @@
 """Celery entry points for ingestion: thin wrappers that take ids and call services."""
 
+import logging
 import random
 
 from celery import shared_task
 
-from helpdesk.models import DeliveryStatus
+from core.models import DeliveryStatus
+from reliability.services import publish
 
-from . import profiles, services
+from . import pipeline, profiles, services, sweeps
+
+logger = logging.getLogger(__name__)
 
 MAX_REPLY_RETRIES = 6
 
@@ -54,3 +58,27 @@ def deliver_reply(self, post_id: int) -> None:
 @shared_task
 def look_up_profiles(account_id: int, customer_ids: list[int]) -> int:
     return profiles.look_up_profiles(account_id=account_id, customer_ids=customer_ids)
+
+
+@shared_task
+def process_inbound_post(post_id: int) -> None:
+    pipeline.process_inbound_post(post_id=post_id)
+
+
+@shared_task(bind=True)
+def process_inbound_posts(self, post_ids: list[int]) -> None:
+    """Process a stored batch together. If it fails, each post is queued on its own (with
+    its own retries and dead letter), so one bad post never holds back the rest."""
+    try:
+        pipeline.process_inbound_posts(post_ids=post_ids)
+    except Exception:
+        if self.request.is_eager or len(post_ids) == 1:
+            raise
+        logger.exception("Processing %d posts together failed; queueing each alone", len(post_ids))
+        for post_id in post_ids:
+            publish(process_inbound_post, post_id)
+
+
+@shared_task
+def requeue_stranded_work() -> dict[str, int]:
+    return sweeps.requeue_stranded_work()

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from helpdesk.models import DeliveryStatus, Direction, Platform, Post
+from core.models import DeliveryStatus, Direction, Platform, Post
 from ingestion.connectors.twitter import TwitterConnector
 from ingestion.models import PlatformAccount
 from tests.factories import CustomerFactory, PlatformAccountFactory, PostFactory

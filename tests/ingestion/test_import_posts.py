@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from helpdesk.models import Post
+from core.models import Post
 from tests.ingestion.conftest import PAYLOADS
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,7 @@ def test_a_line_that_is_not_utf8_is_rejected_and_the_rest_imported(
 def test_a_pretty_printed_account_activity_body_is_imported_as_x_would_deliver_it(
     tmp_path, default_team
 ):
-    from helpdesk.models import Platform
+    from core.models import Platform
     from tests.factories import PlatformAccountFactory
 
     PlatformAccountFactory(platform=Platform.TWITTER, handle="acme", external_id="4337869213")

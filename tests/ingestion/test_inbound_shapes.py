@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from responses import matchers
 
-from helpdesk.models import Conversation, Customer, Platform, Post
+from core.models import Conversation, Customer, Platform, Post
 from ingestion.models import WebhookDelivery
 from ingestion.services import poll_account
 from tests.factories import CustomerFactory, PostFactory

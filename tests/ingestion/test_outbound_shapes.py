@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.models import DeliveryStatus, Platform
+from core.models import DeliveryStatus, Platform
 from ingestion.services import deliver_reply
 from tests.factories import CustomerFactory, PostFactory, pending_reply
 from tests.ingestion.conftest import FACEBOOK_PAGE_ID, INSTAGRAM_ACCOUNT_ID
