@@ -290,6 +290,13 @@ INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", def
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
 X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
+# Connecting accounts from Parley (admin → Platform accounts → Connect): the Meta app's id
+# (and, for Facebook Login for Business, its configuration id), the X app's API key and the
+# bearer token new X accounts read with.
+META_APP_ID = env.str("META_APP_ID", default="")
+META_LOGIN_CONFIG_ID = env.str("META_LOGIN_CONFIG_ID", default="")
+X_CONSUMER_KEY = env.str("X_CONSUMER_KEY", default="")
+X_BEARER_TOKEN = env.str("X_BEARER_TOKEN", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
