@@ -74,13 +74,18 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
 
 
 def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem]) -> None:
-    """Queue a name and picture lookup for message senders known only by a page-scoped id."""
+    """Queue a name and picture lookup for message senders known only by a page-scoped id,
+    and an author lookup for posts that came without one."""
     from reliability.services import publish
 
     from .profiles import customers_needing_profiles
     from .tasks import look_up_profiles
 
-    senders = [item.author.external_id for item in items if item.kind == "message"]
+    senders = [
+        item.author.external_id
+        for item in items
+        if item.kind == "message" or item.author.is_unknown
+    ]
     if not senders:
         return
     customer_ids = customers_needing_profiles(platform=account.platform, external_ids=senders)

@@ -226,6 +226,24 @@ class _GraphConnector:
         """The node whose `/messages` edge sends: the Facebook Page itself."""
         return self.account_id
 
+    # Who wrote a post or comment Meta delivered without `from`: asked again with the Page
+    # token, which may see the author the webhook left out (it depends on the app's access).
+    _author_fields = "from{id,name}"
+
+    def fetch_author(self, post_id: str) -> InboundAuthor | None:
+        """The author of a stored post, if the token may see it; None if not."""
+        with _translated_errors(self.platform_name, self.recorder):
+            found = self.api.get_object(post_id, fields=self._author_fields)
+        author = found.get("from") or {}
+        if not author.get("id"):
+            return None
+        name = author.get("name") or author.get("username") or ""
+        return InboundAuthor(
+            external_id=str(author["id"]),
+            handle=author.get("username") or name or str(author["id"]),
+            display_name=name,
+        )
+
     def send_private_message(
         self,
         *,
@@ -335,6 +353,7 @@ class InstagramConnector(_GraphConnector):
     webhook_fields = ()
     _replies_edge = "replies"
     _reply_fields = "id,text,from{id}"
+    _author_fields = "from{id,username}"
     # Instagram user profile: GET /{igsid}?fields=name,username,profile_pic
     # https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api/user-profile
     _profile_fields = "name,username,profile_pic"

@@ -150,8 +150,14 @@ def test_visitor_photo_video_share_and_album_posts_are_stored_with_their_media(
 
 
 def test_comments_without_from_are_two_unknown_authors_not_one_customer(
-    client, admin_user, facebook_page, default_team, django_capture_on_commit_callbacks
+    client, admin_user, facebook_page, default_team, mocked_http, django_capture_on_commit_callbacks
 ):
+    # Asked again who wrote them, Meta still does not say (GET /{comment-id}?fields=from).
+    asked = [
+        mocked_http.get(f"{GRAPH}/{comment}", json={"id": comment})
+        for comment in ("900001_700021", "900001_700022")
+    ]
+
     deliver_meta(
         client, django_capture_on_commit_callbacks, payload("meta_feed_comments_without_from.json")
     )
@@ -165,6 +171,32 @@ def test_comments_without_from_are_two_unknown_authors_not_one_customer(
     client.force_login(admin_user)
     page = client.get(reverse("conversation", args=[first.conversation_id])).content.decode()
     assert "Unknown author" in page
+    assert [call.call_count for call in asked] == [1, 1]
+    assert first.customer.platform_profile.error == "The platform does not say who wrote it."
+
+
+def test_an_unknown_author_the_token_may_see_becomes_that_customer(
+    client, facebook_page, default_team, mocked_http, django_capture_on_commit_callbacks
+):
+    known = CustomerFactory(platform=Platform.FACEBOOK, external_id="4400009", handle="Ana Silva")
+    mocked_http.get(
+        f"{GRAPH}/900001_700021",
+        json={"id": "900001_700021", "from": {"id": "4400009", "name": "Ana Silva"}},
+    )
+    mocked_http.get(
+        f"{GRAPH}/900001_700022",
+        json={"id": "900001_700022", "from": {"id": "4400010", "name": "Omar Haddad"}},
+    )
+
+    deliver_meta(
+        client, django_capture_on_commit_callbacks, payload("meta_feed_comments_without_from.json")
+    )
+
+    first, second = Post.objects.order_by("created_at")
+    assert first.customer == known  # an existing customer: the post moved to them
+    assert first.conversation.customer == known
+    assert (second.customer.external_id, second.customer.display_name) == ("4400010", "Omar Haddad")
+    assert not Customer.objects.filter(external_id__startswith="unknown:").exists()
 
 
 def test_polled_comment_without_from_is_an_unknown_author_too(
@@ -196,6 +228,8 @@ def test_polled_comment_without_from_is_an_unknown_author_too(
     }
     mocked_http.get(f"{GRAPH}/{FACEBOOK_PAGE_ID}/feed", json=feed)
     mocked_http.get(f"{GRAPH}/{FACEBOOK_PAGE_ID}/conversations", json={"data": []})
+    for comment in ("900001_700031", "900001_700032"):
+        mocked_http.get(f"{GRAPH}/{comment}", json={"id": comment})
 
     assert poll_account(account_id=facebook_page.pk) == 2
 
