@@ -12,30 +12,16 @@ author" of its own is asked for again once: if the Page token may see who wrote 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from django.db import transaction
 
-from core.models import Customer, Platform
+from core.models import Customer
 
 from .connectors import ConnectorError, InboundAuthor, connector_for
 from .connectors.base import UNKNOWN_AUTHOR_PREFIX
 from .models import CustomerProfile, PlatformAccount
 
 logger = logging.getLogger(__name__)
-
-LOOKUP_PLATFORMS = {Platform.FACEBOOK, Platform.INSTAGRAM}
-
-
-def customers_needing_profiles(*, platform: str, external_ids: Iterable[str]) -> list[int]:
-    """The ids of these customers never looked up yet."""
-    if platform not in LOOKUP_PLATFORMS:
-        return []
-    return list(
-        Customer.objects.filter(
-            platform=platform, external_id__in=list(set(external_ids)), platform_profile=None
-        ).values_list("pk", flat=True)
-    )
 
 
 def look_up_profiles(*, account_id: int, customer_ids: list[int]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,4 +92,19 @@ def messaging_window(*, conversation_id: int, platform: str) -> MessagingWindow 
         standard_ends_at=last + STANDARD_WINDOW,
         human_agent_ends_at=last + HUMAN_AGENT_WINDOW,
         human_agent_enabled=settings.META_HUMAN_AGENT_TAG,
+    )
+
+
+# Platforms whose message senders are page-scoped ids, named by a profile lookup.
+PROFILE_LOOKUP_PLATFORMS = {Platform.FACEBOOK, Platform.INSTAGRAM}
+
+
+def customers_needing_profiles(*, platform: str, external_ids: Iterable[str]) -> list[int]:
+    """The ids of these customers never looked up yet."""
+    if platform not in PROFILE_LOOKUP_PLATFORMS:
+        return []
+    return list(
+        Customer.objects.filter(
+            platform=platform, external_id__in=list(set(external_ids)), platform_profile=None
+        ).values_list("pk", flat=True)
     )

@@ -78,7 +78,7 @@ def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem
     and an author lookup for posts that came without one."""
     from reliability.services import publish
 
-    from .profiles import customers_needing_profiles
+    from .selectors import customers_needing_profiles
     from .tasks import look_up_profiles
 
     senders = [
@@ -102,10 +102,11 @@ ENGAGEMENT_COUNTS = {"retweet": "retweet_count", "like": "like_count", "share": 
 def record_engagement(*, account: PlatformAccount, item: InboundItem) -> Post | None:
     """Count a retweet, like or reaction on the stored post it is about; returns that post.
 
-    Engagement is never a post: no conversation opens and no clock starts. When the platform
-    reports the post's total (a retweet carries the original's `retweet_count`) the larger
-    of it and the stored count is kept, so a repeated delivery counts once; else one is
-    added. Engagement with a post Parley does not hold is only logged.
+    Engagement is never a post: no conversation opens and no clock starts. The post's row is
+    locked while its payload is rewritten, so two deliveries counting at once lose nothing.
+    When the platform reports the post's total (a retweet carries the original's
+    `retweet_count`) the larger of it and the stored count is kept, so a repeated delivery
+    counts once; else one is added. Engagement with a post Parley does not hold is only logged.
     """
     kind = item.raw.get("parley_engagement", "like")
     key = ENGAGEMENT_COUNTS.get(kind, "like_count")
