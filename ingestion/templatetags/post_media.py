@@ -67,3 +67,12 @@ def messaging_window(conversation: Any) -> Any:
     from ingestion.selectors import messaging_window as window_of
 
     return window_of(conversation_id=conversation.pk, platform=conversation.account.platform)
+
+
+@register.filter
+def customer_label(customer: Any) -> str:
+    """"@handle", or the name of a customer the platform gave no handle (an unknown author)."""
+    handle = getattr(customer, "handle", "")
+    if handle:
+        return f"@{handle}"
+    return getattr(customer, "display_name", "") or "Unknown author"

@@ -14,12 +14,13 @@ from core.models import Conversation, Customer, Platform, Post
 from ingestion.models import WebhookDelivery
 from ingestion.services import poll_account
 from tests.factories import CustomerFactory, PostFactory
-from tests.ingestion.conftest import FACEBOOK_PAGE_ID, X_ACCOUNT_ID, payload
+from tests.ingestion.conftest import FACEBOOK_PAGE_ID, PAYLOADS, X_ACCOUNT_ID, payload
 from tests.ingestion.test_webhooks import META_URL, meta_signature
 
 pytestmark = pytest.mark.django_db
 
 GRAPH = "https://graph.facebook.com/v21.0"
+SAMPLES = PAYLOADS / "samples"
 MENTIONS = f"https://api.twitter.com/2/users/{X_ACCOUNT_ID}/mentions"
 
 
@@ -316,3 +317,86 @@ def test_conversations_poll_follows_the_paging_cursor(facebook_page, default_tea
     assert poll_account(account_id=facebook_page.pk) == 2
 
     assert set(Post.objects.values_list("external_id", flat=True)) == {"m_AAAA1", "m_BBBB1"}
+
+
+# --- X by webhook: quote tweets and DM photos ----------------------------------------------------
+
+
+def deliver_x(client, capture, body: dict):
+    from tests.ingestion.test_webhooks import X_URL, x_signature
+
+    raw = json.dumps(body).encode()
+    with capture(execute=True):
+        response = client.post(
+            X_URL,
+            raw,
+            content_type="application/json",
+            HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=x_signature(raw),
+        )
+    assert response.status_code == 200
+
+
+def test_a_quote_tweet_by_webhook_is_a_post_with_the_quoted_tweet_beside_it(
+    client, x_account, default_team, django_capture_on_commit_callbacks
+):
+    # The recorded reply, made a quote of the recorded plain status (v1.1 `quoted_status`).
+    body = json.loads((SAMPLES / "x-account-activity/tweet_create_reply.json").read_text())
+    quoted = json.loads((SAMPLES / "x-account-activity/tweet_create_status.json").read_text())
+    body["for_user_id"] = X_ACCOUNT_ID
+    tweet = body["tweet_create_events"][0]
+    tweet.update(
+        is_quote_status=True,
+        quoted_status_id_str="266367358078169089",
+        quoted_status=quoted["tweet_create_events"][0],
+    )
+
+    deliver_x(client, django_capture_on_commit_callbacks, body)
+
+    post = Post.objects.get()
+    assert post.external_id == "1149678185375600641"
+    assert post.raw["parley_quoted"] == {
+        "id": "266367358078169089",
+        "handle": "Twitter",
+        "text": 'RT @TwitterEng: Bolstering our infrastructure. "As  usage patterns change, '
+        'Twitter can remain resilient." http://t.co/uML86B6s',
+    }
+
+
+def test_a_dm_photo_by_webhook_is_kept_and_the_text_unescaped(
+    client, x_account, default_team, django_capture_on_commit_callbacks
+):
+    body = json.loads((SAMPLES / "x-account-activity/dm_docs.json").read_text())
+    body["for_user_id"] = X_ACCOUNT_ID
+    data = body["direct_message_events"][0]["message_create"]["message_data"]
+    data["text"] = "Broken on arrival &amp; no reply &lt;3 weeks&gt; https://t.co/abc"
+    # X's DM attachment: {"type": "media", "media": <a media entity>}.
+    data["attachment"] = {
+        "type": "media",
+        "media": {
+            "id_str": "954491781902376960",
+            "media_url_https": "https://ton.twitter.com/1.1/ton/data/dm/954491830116155396/954491781902376960/abc.jpg",
+            "type": "photo",
+        },
+    }
+
+    deliver_x(client, django_capture_on_commit_callbacks, body)
+
+    message = Post.objects.get()
+    assert message.text == "Broken on arrival & no reply <3 weeks> https://t.co/abc"
+    assert message.raw["parley_attachments"][0]["type"] == "photo"
+
+
+def test_the_inbox_names_an_unknown_author_without_a_bare_at(
+    client, admin_user, facebook_page, default_team, mocked_http, django_capture_on_commit_callbacks
+):
+    for comment in ("900001_700021", "900001_700022"):
+        mocked_http.get(f"{GRAPH}/{comment}", json={"id": comment})
+    deliver_meta(
+        client, django_capture_on_commit_callbacks, payload("meta_feed_comments_without_from.json")
+    )
+    client.force_login(admin_user)
+
+    inbox = client.get(reverse("inbox")).content.decode()
+
+    assert inbox.count(">Unknown author</a>") == 2
+    assert ">@</a>" not in inbox
