@@ -221,7 +221,12 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "platform_code": row["account__platform"],
         "intent_code": row["intent"],
         "snoozed_until": _iso(row["snoozed_until"]),
-        "customer": f"@{row['customer__handle']}",
+        # A customer the platform gave no handle (an unknown author) reads by name.
+        "customer": (
+            f"@{row['customer__handle']}"
+            if row["customer__handle"]
+            else row["customer__display_name"] or "Unknown author"
+        ),
         "customer_name": row["customer__display_name"],
         "platform": _LABELS["platform"].get(row["account__platform"], row["account__platform"]),
         "status": row["status"],

@@ -11,6 +11,7 @@ from django.urls import reverse
 from responses import matchers
 
 from core.models import Conversation, Customer, Platform, Post
+from helpdesk.selectors import conversation_cards
 from ingestion.models import WebhookDelivery
 from ingestion.services import poll_account
 from tests.factories import CustomerFactory, PostFactory
@@ -400,3 +401,6 @@ def test_the_inbox_names_an_unknown_author_without_a_bare_at(
 
     assert inbox.count(">Unknown author</a>") == 2
     assert ">@</a>" not in inbox
+    # The live inbox row the browser builds from a push says the same.
+    cards = conversation_cards(list(Conversation.objects.values_list("pk", flat=True)))
+    assert [card["customer"] for card in cards] == ["Unknown author", "Unknown author"]
