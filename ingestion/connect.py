@@ -100,6 +100,7 @@ def meta_pages(*, code: str, redirect_uri: str) -> list[PageChoice]:
                 "me",
                 "accounts",
                 fields="id,name,access_token,instagram_business_account{id,username}",
+                limit=100,
             )
     except ConnectorError as error:
         raise ConnectRefused(f"Facebook refused the login: {error}") from error
