@@ -71,7 +71,7 @@ def messaging_window(conversation: Any) -> Any:
 
 @register.filter
 def customer_label(customer: Any) -> str:
-    """"@handle", or the name of a customer the platform gave no handle (an unknown author)."""
+    """ "@handle", or the name of a customer the platform gave no handle (an unknown author)."""
     handle = getattr(customer, "handle", "")
     if handle:
         return f"@{handle}"

@@ -74,21 +74,23 @@ class Command(BaseCommand):
                 if handle.read(64).lstrip()[:1] not in {b"{", b"["}:
                     return None
                 handle.seek(0)
-                document = json.loads(handle.read())
+                return json.loads(handle.read())
         except FileNotFoundError as error:
             raise CommandError(f"No such file: {file}") from error
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return None
-        problem = unstorable_reason(document)
-        if problem:
-            raise CommandError(f"{file}: {problem}.")
-        return document
 
     def _kind(self, file: Path, document: dict | list) -> str:
         try:
-            return describe_document(document)
+            kind = describe_document(document)
         except ValueError as error:
             raise CommandError(f"{file}: {error}.") from error
+        if kind != "jsonl_post":
+            # A one-line JSON Lines file is checked line by line, like any other.
+            problem = unstorable_reason(document)
+            if problem:
+                raise CommandError(f"{file}: {problem}.")
+        return kind
 
     def _summarise(self, file: Path, report, *, unit: str) -> None:
         for number, reason in report.errors:
