@@ -204,9 +204,17 @@ def describe_document(document: object) -> str:
     if document.get("object") in {"page", "instagram"} and "entry" in document:
         return "meta_webhook"
     if isinstance(document.get("data"), dict):
+        data = document["data"]
+        if "id" in data and "text" in data:
+            raise ValueError(
+                "this is one X API v2 tweet (a single lookup's answer): put it in a `data` "
+                'list, with its author in `includes.users` ({"data": [...], "includes": '
+                '{"users": [...]}})'
+            )
+        keys = ", ".join(sorted(data)[:6])
         raise ValueError(
-            "this is one X API v2 tweet (a single lookup's answer): put it in a `data` list, "
-            'with its author in `includes.users` ({"data": [...], "includes": {"users": [...]}})'
+            f"this is an X API v2 answer about one object (data: {keys}), which carries no "
+            "posts to import"
         )
     if "replay_job_status" in document:
         raise ValueError("this is an X replay job status, which carries no posts")

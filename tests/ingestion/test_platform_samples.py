@@ -2,7 +2,6 @@
 real webhook views, `poll_account` and `import_posts`, with what an agent would see asserted."""
 
 import json
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -703,13 +702,22 @@ def test_recorded_dm_answers_give_the_private_reply_its_event_id(recording, mock
     assert sent.external_id == json.loads(body)["data"]["dm_event_id"]
 
 
-def test_recorded_delete_answer_is_not_a_call_parley_makes():
-    # Parley never deletes a tweet: the recording is kept with its siblings for reference only,
-    # and no connector path reads `data.deleted`.
-    body = json.loads(sample("x-api-v2/test_client_create_and_delete_tweet.1.json"))
-    source = Path("ingestion/connectors/twitter.py").read_text()
-    assert body == {"data": {"deleted": True}}
-    assert "delete_tweet" not in source
+@pytest.mark.parametrize(
+    ("recording", "keys"),
+    [
+        ("test_client_create_and_delete_tweet.1.json", "deleted"),
+        ("test_manage_and_lookup_direct_messages.0.json", "dm_conversation_id, dm_event_id"),
+    ],
+)
+def test_recorded_answers_without_posts_are_named_when_imported(recording, keys, tmp_path):
+    x_brand()
+    export = tmp_path / "answer.json"
+    export.write_bytes(sample(f"x-api-v2/{recording}"))
+
+    with pytest.raises(CommandError, match=rf"one object \(data: {keys}\), which carries no"):
+        call_command("import_posts", str(export), "--account", "brand8596")
+
+    assert Post.objects.count() == 0
 
 
 def test_recorded_timeline_import_rejects_every_entry_with_the_reason_and_fails(tmp_path):
@@ -741,3 +749,12 @@ def test_recorded_single_tweet_document_is_recognised_and_explained(tmp_path):
 
     with pytest.raises(CommandError, match="one X API v2 tweet"):
         call_command("import_posts", str(export), "--account", "brand8596", "--platform", "twitter")
+
+
+def test_recorded_create_tweet_answer_imported_is_named_as_one_tweet(tmp_path):
+    x_brand()
+    export = tmp_path / "created.json"
+    export.write_bytes(sample("x-api-v2/test_client_create_and_delete_tweet.0.json"))
+
+    with pytest.raises(CommandError, match="one X API v2 tweet"):
+        call_command("import_posts", str(export), "--account", "brand8596")
