@@ -404,3 +404,34 @@ def test_the_inbox_names_an_unknown_author_without_a_bare_at(
     # The live inbox row the browser builds from a push says the same.
     cards = conversation_cards(list(Conversation.objects.values_list("pk", flat=True)))
     assert [card["customer"] for card in cards] == ["Unknown author", "Unknown author"]
+
+
+def test_a_photo_without_text_processed_later_is_classified_and_keeps_its_empty_text(
+    facebook_page, default_team, monkeypatch
+):
+    from ingestion import pipeline
+    from ingestion.pipeline import process_inbound_posts
+
+    read = []
+    real_triage = pipeline.triage_posts
+
+    def triage_posts(posts):
+        read.extend(post.text for post in posts)
+        return real_triage(posts)
+
+    monkeypatch.setattr(pipeline, "triage_posts", triage_posts)
+
+    photo = PostFactory(
+        conversation__account=facebook_page,
+        conversation__customer=CustomerFactory(platform=Platform.FACEBOOK),
+        text="",
+        intent="",
+        raw={"parley_attachments": [{"type": "photo", "url": "https://x.fbcdn.net/a.jpg"}]},
+    )
+
+    assert process_inbound_posts(post_ids=[photo.pk]) == 1
+
+    assert read == ["[photo]"]  # what the classifier read
+    photo.refresh_from_db()
+    assert photo.intent
+    assert photo.text == ""  # what is stored and shown is what the customer sent
