@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from core.models import Platform
+from reliability.redaction import redact
 
 from .models import CustomerLink, LinkStatus, PlatformAccount, WebhookDelivery
 from .services import check_connection
@@ -245,7 +246,7 @@ class PlatformAccountAdmin(admin.ModelAdmin):
             for check in check_connection(account_id=account.pk):
                 self.message_user(
                     request,
-                    f"{account}: {check.capability}: {check.detail}",
+                    redact(f"{account}: {check.capability}: {check.detail}"),
                     messages.SUCCESS if check.works else messages.WARNING,
                 )
 

@@ -13,13 +13,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from reliability.redaction import redact
+
 from . import connect
 
 ACCOUNTS = "admin:ingestion_platformaccount_changelist"
 
 
 def _back(request: HttpRequest, text: str, level: int = messages.ERROR) -> HttpResponse:
-    messages.add_message(request, level, text)
+    # A platform's refusal may quote the request it refused: no token reaches the page.
+    messages.add_message(request, level, redact(text))
     return redirect(ACCOUNTS)
 
 
@@ -68,7 +71,7 @@ def _meta_pick(request: HttpRequest) -> HttpResponse:
                 choice=choice, with_instagram=choice.page_id in with_instagram
             )
         except connect.ConnectRefused as error:
-            messages.error(request, str(error))
+            messages.error(request, redact(str(error)))
             continue
         messages.success(request, f"Connected {', '.join(str(a) for a in accounts)}.")
     request.session.pop("connect_meta_pages", None)

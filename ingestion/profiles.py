@@ -16,6 +16,7 @@ import logging
 from django.db import transaction
 
 from core.models import Customer
+from reliability.redaction import redact
 
 from .connectors import ConnectorError, InboundAuthor, connector_for
 from .connectors.base import UNKNOWN_AUTHOR_PREFIX
@@ -45,7 +46,9 @@ def look_up_profiles(*, account_id: int, customer_ids: list[int]) -> int:
             profile = connector.fetch_profile(customer.external_id)
         except ConnectorError as error:
             logger.info("No profile for %s: %s", customer, error)
-            CustomerProfile.objects.get_or_create(customer=customer, defaults={"error": str(error)})
+            CustomerProfile.objects.get_or_create(
+                customer=customer, defaults={"error": redact(str(error))}
+            )
             continue
         with transaction.atomic():
             _, created = CustomerProfile.objects.get_or_create(
@@ -70,7 +73,7 @@ def _identify_author(connector, customer: Customer) -> int:
         author = connector.fetch_author(post_id)
     except ConnectorError as error:
         logger.info("Author of %s still unknown: %s", post_id, error)
-        author, reason = None, str(error)
+        author, reason = None, redact(str(error))
     else:
         reason = "" if author else "The platform does not say who wrote it."
     if author is None:

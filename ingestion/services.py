@@ -22,6 +22,7 @@ from core.models import (
     Post,
 )
 from core.realtime import broadcast_conversation
+from reliability.redaction import redact
 
 from .connectors import (
     ConnectionCheck,
@@ -279,7 +280,7 @@ def _record_poll_failure(
     if rate_limit is not None and rate_limit.state:
         fields["rate_limit_state"] = rate_limit.state
     PlatformAccount.objects.filter(pk=account.pk).update(
-        last_polled_at=now, last_poll_error=str(error), **fields
+        last_polled_at=now, last_poll_error=redact(str(error)), **fields
     )
 
 
@@ -502,13 +503,14 @@ def deliver_reply(*, post_id: int) -> Post:
         status = DeliveryStatus.SENT
     except DeliveryUncertain as error:
         logger.warning("Reply %s to %s: %s; will check before retrying", post.pk, account, error)
-        outcome_unknown, error_text = True, f"{error} Checking the platform before retrying."
+        outcome_unknown = True
+        error_text = f"{redact(str(error))} Checking the platform before retrying."
     except (TransientError, RateLimited) as error:
         logger.warning("Reply %s to %s not sent yet: %s", post.pk, account, error)
-        error_text = str(error)
+        error_text = redact(str(error))
     except ConnectorError as error:
         logger.warning("Reply %s to %s failed: %s", post.pk, account, error)
-        status, error_text = DeliveryStatus.FAILED, str(error)
+        status, error_text = DeliveryStatus.FAILED, redact(str(error))
     except Exception as error:
         # A connector bug or a client library's own error (oauthlib's TypeError for a
         # missing key): the agent sees a failed reply with the reason, never a crashed
@@ -517,8 +519,8 @@ def deliver_reply(*, post_id: int) -> Post:
         status, outcome_unknown = DeliveryStatus.FAILED, True
         error_text = (
             f"Not sent: the {account.get_platform_display()} connector failed "
-            f"({type(error).__name__}: {error}). Check the account's credentials "
-            "(admin → Test connection), then send again."
+            f"({type(error).__name__}: {redact(str(error))}). Check the account's "
+            "credentials (admin → Test connection), then send again."
         )
     with transaction.atomic():
         ReplyAttempt.objects.filter(pk=attempt.pk).update(
