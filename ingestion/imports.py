@@ -233,7 +233,7 @@ def import_webhook_body(document: dict, *, account: PlatformAccount | None = Non
     from .connectors import ItemEvent
     from .connectors.facebook import parse_meta_delivery
     from .connectors.twitter import parse_account_activity
-    from .services import apply_item, record_engagement
+    from .services import apply_item, record_engagements
 
     if "for_user_id" in document or "user_event" in document:
         platform, parsed = Platform.TWITTER, parse_account_activity(document)
@@ -264,7 +264,7 @@ def import_webhook_body(document: dict, *, account: PlatformAccount | None = Non
                 (number, "an Instagram mention names only its media; it is fetched when delivered")
             )
         elif item.event == ItemEvent.ENGAGEMENT:
-            record_engagement(account=target, item=item)
+            record_engagements(account=target, items=[item])
         elif item.event == ItemEvent.CREATED:
             if ingest_item(account=target, item=item).created:
                 report.imported += 1

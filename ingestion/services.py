@@ -65,10 +65,11 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
     created = [item for item in items if item.event == ItemEvent.CREATED]
     stored = sum(result.created for result in ingest_items(account=account, items=created))
     _queue_profile_lookups(account, created)
+    record_engagements(
+        account=account, items=[item for item in items if item.event == ItemEvent.ENGAGEMENT]
+    )
     for item in items:
-        if item.event == ItemEvent.ENGAGEMENT:
-            record_engagement(account=account, item=item)
-        elif item.event != ItemEvent.CREATED:
+        if item.event not in {ItemEvent.CREATED, ItemEvent.ENGAGEMENT}:
             outcome = apply_item(account=account, item=item)
             stored += bool(outcome and outcome.created)
     return stored
@@ -100,39 +101,60 @@ def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem
 ENGAGEMENT_COUNTS = {"retweet": "retweet_count", "like": "like_count", "share": "share_count"}
 
 
-def record_engagement(*, account: PlatformAccount, item: InboundItem) -> Post | None:
-    """Count a retweet, like or reaction on the stored post it is about; returns that post.
+def record_engagements(*, account: PlatformAccount, items: Sequence[InboundItem]) -> int:
+    """Count retweets, likes and reactions on the stored posts they are about; returns how
+    many posts were updated.
 
-    Engagement is never a post: no conversation opens and no clock starts. The post's row is
-    locked while its payload is rewritten, so two deliveries counting at once lose nothing.
-    When the platform reports the post's total (a retweet carries the original's
-    `retweet_count`) the larger of it and the stored count is kept, so a repeated delivery
-    counts once; else one is added. Engagement with a post Parley does not hold is only logged.
+    Engagement is never a post: no conversation opens and no clock starts. A batch is
+    counted once per post and kind (a retweet storm is one update per post, not one per
+    retweet), each in a short transaction that locks the post's row while its payload is
+    rewritten, so two batches counting at once lose nothing. When the platform reports the
+    post's total (a retweet carries the original's `retweet_count`) the larger of it and the
+    stored count is kept, so a repeated delivery counts once; else one is added per item.
+    Engagement with a post Parley does not hold is only logged.
     """
-    kind = item.raw.get("parley_engagement", "like")
-    key = ENGAGEMENT_COUNTS.get(kind, "like_count")
+    groups: dict[tuple[str, str], list[InboundItem]] = {}
+    for item in items:
+        kind = item.raw.get("parley_engagement", "like")
+        groups.setdefault((item.in_reply_to, kind), []).append(item)
+    updated = 0
+    for (target, kind), group in groups.items():
+        reported = [item.raw["count"] for item in group if isinstance(item.raw.get("count"), int)]
+        added = sum(1 for item in group if not isinstance(item.raw.get("count"), int))
+        updated += _count_engagement(
+            account=account,
+            target=target,
+            key=ENGAGEMENT_COUNTS.get(kind, "like_count"),
+            reported=max(reported) if reported else None,
+            added=added,
+        )
+    return updated
+
+
+def _count_engagement(
+    *, account: PlatformAccount, target: str, key: str, reported: int | None, added: int
+) -> int:
     with transaction.atomic():
         post = (
             Post.objects.select_for_update()
-            .filter(platform=account.platform, external_id=item.in_reply_to)
+            .filter(platform=account.platform, external_id=target)
             .first()
         )
         if post is None:
             logger.info(
-                "%s: a %s of %s, a post Parley does not hold", account, kind, item.in_reply_to
+                "%s: %s engagement with %s, a post Parley does not hold", account, key, target
             )
-            return None
+            return 0
         raw = dict(post.raw) if isinstance(post.raw, dict) else {}
         # engagements_per_hour reads `public_metrics` when the payload has it (X API v2).
         counts = dict(raw["public_metrics"]) if isinstance(raw.get("public_metrics"), dict) else raw
         current = counts.get(key) if isinstance(counts.get(key), int) else 0
-        reported = item.raw.get("count")
-        counts[key] = max(current, reported) if isinstance(reported, int) else current + 1
+        counts[key] = max(current + added, reported or 0)
         if counts is not raw:
             raw["public_metrics"] = counts
         post.raw = raw
         post.save(update_fields=["raw"])
-    return post
+    return 1
 
 
 def apply_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult | None:

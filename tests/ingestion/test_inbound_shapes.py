@@ -435,3 +435,26 @@ def test_a_photo_without_text_processed_later_is_classified_and_keeps_its_empty_
     photo.refresh_from_db()
     assert photo.intent
     assert photo.text == ""  # what is stored and shown is what the customer sent
+
+
+def test_reactions_in_one_delivery_are_all_counted_on_their_post(
+    client, facebook_page, default_team, django_capture_on_commit_callbacks
+):
+    liked = PostFactory(
+        conversation__account=facebook_page,
+        conversation__customer=CustomerFactory(platform=Platform.FACEBOOK),
+        external_id="111222333_900001",
+        raw={"like_count": 10},
+    )
+    body = payload("meta_feed_media_webhook.json")
+    reaction = body["entry"][0]["changes"][4]
+    body["entry"][0]["changes"] = [
+        {**reaction, "value": {**reaction["value"], "from": {"id": f"44000{n}", "name": "A"}}}
+        for n in range(3)
+    ]
+
+    deliver_meta(client, django_capture_on_commit_callbacks, body)
+
+    liked.refresh_from_db()
+    assert liked.raw["like_count"] == 13
+    assert Post.objects.count() == 1
