@@ -458,3 +458,48 @@ def test_reactions_in_one_delivery_are_all_counted_on_their_post(
     liked.refresh_from_db()
     assert liked.raw["like_count"] == 13
     assert Post.objects.count() == 1
+
+
+def test_polled_visitor_photo_post_keeps_its_photo(facebook_page, default_team, mocked_http):
+    # Page feed with `attachments{media_type,type,url,description,media{image{src}}}` (Graph
+    # API reference, "Story Attachment").
+    feed = {
+        "data": [
+            {
+                "id": "111222333_900020",
+                "message": "Arrived like this",
+                "created_time": "2024-06-01T09:00:00+0000",
+                "from": {"id": "4400007", "name": "Rui Costa"},
+                "attachments": {
+                    "data": [
+                        {
+                            "media_type": "photo",
+                            "type": "photo",
+                            "url": "https://www.facebook.com/photo.php?fbid=900021",
+                            "description": "A dented kettle",
+                            "media": {
+                                "image": {
+                                    "src": "https://scontent.xx.fbcdn.net/v/t39.30808-6/900021_n.jpg",
+                                    "width": 720,
+                                    "height": 540,
+                                }
+                            },
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    mocked_http.get(f"{GRAPH}/{FACEBOOK_PAGE_ID}/feed", json=feed)
+    mocked_http.get(f"{GRAPH}/{FACEBOOK_PAGE_ID}/conversations", json={"data": []})
+
+    assert poll_account(account_id=facebook_page.pk) == 1
+
+    assert Post.objects.get().raw["parley_attachments"] == [
+        {
+            "type": "photo",
+            "url": "https://www.facebook.com/photo.php?fbid=900021",
+            "preview_url": "https://scontent.xx.fbcdn.net/v/t39.30808-6/900021_n.jpg",
+            "alt_text": "A dented kettle",
+        }
+    ]
