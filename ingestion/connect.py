@@ -11,14 +11,17 @@ The manual credential form in the admin stays the fallback.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import tweepy
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
 
+from core.fields import _fernet
 from core.models import Platform
 
 from .connectors import ConnectorError
@@ -241,9 +244,18 @@ def _free_handle(platform: str, handle: str) -> str:
     return candidate
 
 
-def page_choices_to_session(choices: list[PageChoice]) -> list[dict[str, str]]:
-    return [asdict(choice) for choice in choices]
+def page_choices_to_session(choices: list[PageChoice]) -> str:
+    """The Pages offered, encrypted like stored credentials: the session row holds their
+    tokens until the admin has picked."""
+    payload = json.dumps([asdict(choice) for choice in choices]).encode()
+    return _fernet().encrypt(payload).decode()
 
 
-def page_choices_from_session(stored: list[dict[str, str]] | None) -> list[PageChoice]:
-    return [PageChoice(**choice) for choice in stored or []]
+def page_choices_from_session(stored: str | None) -> list[PageChoice]:
+    if not stored:
+        return []
+    try:
+        choices = json.loads(_fernet().decrypt(stored.encode()))
+    except (InvalidToken, ValueError):
+        return []
+    return [PageChoice(**choice) for choice in choices]

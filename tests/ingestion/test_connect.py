@@ -103,6 +103,7 @@ def test_meta_connect_lists_pages_stores_tokens_and_subscribes_webhooks(admin_cl
     assert "Acme Kettles" in page and "@acmekettles" in page
     assert "No Instagram professional account is linked to this Page." in page
     assert "page-token" not in page  # tokens stay on the server
+    assert "page-token" not in str(dict(admin_client.session))  # encrypted there
     assert "access_token=long-user-token" in pages.calls[0].request.url
 
     done = admin_client.post(
