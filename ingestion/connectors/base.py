@@ -193,3 +193,11 @@ class Connector(Protocol):
 
         Asked after a publishing call ended without an answer, before publishing again.
         """
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """One cheap authenticated call per capability (read, reply, DMs, webhooks), said in
+        words for the admin's "Test connection"."""
+
+    # Meta's connectors also offer `fetch_profile(user_id)` (a page-scoped sender's name and
+    # picture), `fetch_author(post_id)` (who wrote a post delivered without `from`) and, for
+    # Instagram, `fetch_mention(...)` and `send_mention_reply(...)`.
