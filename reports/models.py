@@ -169,3 +169,23 @@ class CustomerTurn(models.Model):
 
     def __str__(self) -> str:
         return f"Turn of post {self.post_id} on #{self.conversation_id}"
+
+
+class VolumeHistory(models.Model):
+    """Since when Parley has an account's inbound posts. Spike detection compares a window
+    with the account's usual volume only once it has a whole baseline of history: before
+    that the usual volume is unknown, not zero. Written once per account, by detection."""
+
+    account = models.OneToOneField(
+        "ingestion.PlatformAccount",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="volume_history",
+    )
+    first_post_at = models.DateTimeField(help_text="When its oldest inbound post was written.")
+
+    class Meta:
+        verbose_name_plural = "volume histories"
+
+    def __str__(self) -> str:
+        return f"Volume of {self.account} since {self.first_post_at:%Y-%m-%d}"

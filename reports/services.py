@@ -36,6 +36,7 @@ from .models import (
     CustomerTurn,
     SpikeAlert,
     SpikeKind,
+    VolumeHistory,
     WeeklyReport,
 )
 
@@ -181,6 +182,12 @@ def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
 class SpikeThreshold:
     window_posts: int
     baseline_posts: float
+    # False while the account's usual volume is still being learned.
+    comparable: bool = True
+    # A listening keyword's usual count may well be zero over a whole learned baseline (an
+    # "outage" is rare): that zero is measured, and SPIKE_MIN_POSTS alone sets the bar. An
+    # account's whole volume is never compared with zero.
+    keyword: bool = False
 
     @property
     def limit(self) -> float:
@@ -195,6 +202,8 @@ class SpikeThreshold:
 
     @property
     def is_spike(self) -> bool:
+        if not self.comparable or (self.baseline_posts <= 0 and not self.keyword):
+            return False
         return self.window_posts >= self.limit
 
     @property
@@ -204,9 +213,61 @@ class SpikeThreshold:
         return self.window_posts < self.limit / 2
 
 
+def history_since(accounts: Iterable[PlatformAccount]) -> dict[int, datetime]:
+    """When each account's inbound history starts (accounts without posts are left out).
+
+    Read once per account from the oldest post and kept (VolumeHistory): history only grows,
+    so detection never searches for it again. The search walks the (direction, created_at)
+    index from its oldest entry to the account's first post.
+    """
+    accounts = list(accounts)
+    known = dict(
+        VolumeHistory.objects.filter(account__in=accounts).values_list(
+            "account_id", "first_post_at"
+        )
+    )
+    for account in accounts:
+        if account.pk in known:
+            continue
+        first = (
+            # Through the conversation: a post written without save() may lack its account.
+            Post.objects.filter(direction=Direction.INBOUND, conversation__account=account)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if first is None:
+            continue
+        VolumeHistory.objects.get_or_create(account=account, defaults={"first_post_at": first})
+        known[account.pk] = first
+    return known
+
+
+def volume_learning(
+    *, now: datetime | None = None
+) -> list[tuple[PlatformAccount, datetime | None]]:
+    """Active accounts with less than a baseline's worth of history, and from when their
+    spikes can be alerted (None: no post yet). Their usual volume is still being learned."""
+    now = now or timezone.now()
+    baseline = timedelta(hours=settings.SPIKE_BASELINE_HOURS)
+    window = timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
+    accounts = list(PlatformAccount.objects.filter(is_active=True).order_by("platform", "handle"))
+    since = history_since(accounts)
+    learning = []
+    for account in accounts:
+        first = since.get(account.pk)
+        if first is None or first > now - window - baseline:
+            learning.append((account, first + window + baseline if first else None))
+    return learning
+
+
 def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
     """Compare each active account's last window of inbound posts (and each of its listening
     keywords') with its baseline; open an alert for a new spike, update or end open ones.
+
+    An account with less than a baseline's worth of history is not compared at all (its
+    usual volume is being learned, see volume_learning), nor is its volume compared with a
+    usual volume of zero: nothing is unusual against nothing.
 
     Returns the alerts opened by this run. Safe to run concurrently and repeatedly: a second
     open alert for the same account and keyword is refused by the database.
@@ -235,7 +296,11 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
     }
     quiet = {"window_posts": 0, "negative_posts": 0, "baseline_posts": 0}
     opened = []
-    for account in PlatformAccount.objects.filter(is_active=True):
+    accounts = list(PlatformAccount.objects.filter(is_active=True))
+    since = history_since(accounts)
+    for account in accounts:
+        first = since.get(account.pk)
+        learning = first is None or first > baseline_start
         row = counts.get(account.pk, quiet)
         measures = [
             (
@@ -253,7 +318,12 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
             alert = _track(
                 account,
                 keyword=keyword,
-                threshold=SpikeThreshold(window_posts=count, baseline_posts=usual),
+                threshold=SpikeThreshold(
+                    window_posts=count,
+                    baseline_posts=usual,
+                    comparable=not learning,
+                    keyword=bool(keyword),
+                ),
                 negative_posts=negative,
                 window_start=window_start,
                 now=now,

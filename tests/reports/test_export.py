@@ -85,7 +85,17 @@ def test_cells_that_would_run_as_formulas_are_quoted(client, week, supervisor):
 
     teams = {row[rows[0].index("team")] for row in rows[1:]}
     assert '\'=HYPERLINK("http://evil")' in teams
-    assert [safe_cell(v) for v in ["+1", "-2", "@x", "ok", 3]] == ["'+1", "'-2", "'@x", "ok", 3]
+    cells = ["=1+1", "-2+3", "@SUM(A1)", "\tx", "+1", "-2.5", "ok", 3]
+    assert [safe_cell(v) for v in cells] == [
+        "'=1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "+1",
+        "-2.5",
+        "ok",
+        3,
+    ]
 
 
 def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
