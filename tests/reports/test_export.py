@@ -130,3 +130,18 @@ async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole
     chunks = [chunk async for chunk in response.streaming_content]
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
     assert len(chunks) == 3 and len(rows) == 1 + 7
+
+
+def test_csv_carries_machine_values_utc_instants_and_bare_handles(client, week, supervisor):
+    client.force_login(supervisor)
+
+    conversations = read_csv(
+        client.get(reverse("dashboards:export", args=["conversations"]), PERIOD)
+    )
+    volume = read_csv(client.get(reverse("dashboards:export", args=["volume"]), PERIOD))
+
+    created = conversations[0].index("created_at")
+    assert conversations[1][created] == "2026-03-02T09:00:00Z"
+    assert conversations[1][conversations[0].index("intent")] == "complaint"
+    handles = {row[1] for row in volume[1:]}
+    assert handles == {week.demo.handle, week.x.handle}  # no "@", so no guarding "'"
