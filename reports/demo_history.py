@@ -22,8 +22,8 @@ from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.utils import timezone
 
-from helpdesk import roles
-from helpdesk.models import (
+from core import roles
+from core.models import (
     AgentProfile,
     Conversation,
     ConversationStatus,
@@ -36,11 +36,11 @@ from helpdesk.models import (
     Sentiment,
     Team,
 )
+from core.turns import record_customer_turns_of
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
 
 from .models import CsatSurvey, SpikeAlert, SpikeKind
-from .services import record_customer_turns_of
 
 HISTORY_ACCOUNTS = [
     (Platform.TWITTER, "parley_care", "Parley care on X (demo history)", 0.45),

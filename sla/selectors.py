@@ -21,8 +21,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from helpdesk.models import Conversation
-from helpdesk.selectors import visible_conversations
+from core.models import Conversation
+from core.selectors import visible_conversations
 
 from .models import SlaTimer, TimerState
 

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Conversation, Sentiment
 from helpdesk.filters import ConversationFilter
-from helpdesk.models import Conversation, Sentiment
 from reports.models import SpikeAlert
 from reports.selectors import cockpit, very_responsive, with_waiting_since
 from reports.services import detect_spikes, volume_learning

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.utils import timezone
 
-from helpdesk.models import ACTIVE_STATUSES, Conversation
+from core.models import ACTIVE_STATUSES, Conversation
 from reports.models import SpikeAlert
 from reports.selectors import ReportFilter, kpis
 from sla.models import SlaTimer, TimerState

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ingestion', '0006_webhook_delivery_claims'),
-        ('reports', '0002_customer_turns'),
+        ('reports', '0003_domain_models_in_core'),
     ]
 
     operations = [
