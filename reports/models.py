@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from core.models import Platform
+from core.reply_templates import CSAT_VARIABLES, check_template, variables_help
 
 CSAT_SCALE = 5
 # Scores of 4 and 5 count as satisfied, the usual CSAT reading.
@@ -26,8 +28,10 @@ class CsatTemplate(models.Model):
 
     platform = models.CharField(max_length=20, choices=Platform.choices, unique=True)
     body = models.TextField(
-        help_text="The message sent to the customer; {link} is replaced by the survey link.",
-        default="Thanks for talking to us! How did we do? {link}",
+        help_text="The message sent to the customer, written like a reply template: "
+        + variables_help(CSAT_VARIABLES)
+        + ".",
+        default="Thanks for talking to us! How did we do? {{ survey_link }}",
     )
     is_active = models.BooleanField(default=True)
 
@@ -36,6 +40,12 @@ class CsatTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"CSAT message on {self.get_platform_display()}"
+
+    def clean(self) -> None:
+        try:
+            check_template(self.body, CSAT_VARIABLES)
+        except ValidationError as error:
+            raise ValidationError({"body": error.messages}) from error
 
 
 class CsatSurvey(models.Model):

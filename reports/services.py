@@ -26,6 +26,7 @@ from core.models import (
     Sentiment,
 )
 from core.outbox import deliver_after_commit
+from core.reply_templates import render_text
 from ingestion.models import PlatformAccount
 from sla.models import SUPERVISOR_PERMISSION
 from triage.services import engagements_per_hour
@@ -389,7 +390,11 @@ def offer_csat_survey(*, conversation_id: int) -> CsatSurvey | None:
             conversation=conversation,
             direction=Direction.OUTBOUND,
             platform=conversation.account.platform,
-            text=template.body.replace("{link}", survey_url(survey)),
+            text=render_text(
+                template.body,
+                conversation=conversation,
+                extra={"survey_link": survey_url(survey)},
+            ),
             in_reply_to=answered or "",
             created_at=timezone.now(),
             delivery_status=DeliveryStatus.PENDING,
