@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -19,9 +21,31 @@ MAX_PERIOD_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
+def _day_field(label: str, help_text: str) -> forms.DateField:
+    # ISO days only: "01/12/2026" is 1 December to some and 12 January to others, so it is
+    # an error, not a guess. Browsers show their own calendar for type="date" and send ISO.
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=help_text,
+        error_messages={"invalid": "Enter the day as YYYY-MM-DD, or pick it in the calendar."},
+    )
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    start: date
+    end: date
+    query: str
+    current: bool
+
+
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(required=False, help_text="First day (YYYY-MM-DD).")
-    end = forms.DateField(required=False, help_text="Last day, included (YYYY-MM-DD).")
+    start = _day_field("From", "First day.")
+    end = _day_field("To", "Last day, included.")
     platform = forms.ChoiceField(choices=[("", "All platforms"), *Platform.choices], required=False)
     account = forms.ModelChoiceField(
         PlatformAccount.objects.order_by("platform", "handle"),
@@ -66,6 +90,35 @@ class ReportFilterForm(forms.Form):
             intent=data.get("intent") or None,
             user=user,
         )
+
+    def presets(self, today: date | None = None) -> list[Preset]:
+        """Today, the last 7 and 30 days and this month, each as a query string that keeps
+        the other filters; `current` marks the one the form shows."""
+        today = today or timezone.localdate()
+        periods = [
+            ("Today", today, today),
+            ("Last 7 days", today - timedelta(days=6), today),
+            ("Last 30 days", today - timedelta(days=29), today),
+            ("This month", today.replace(day=1), today),
+        ]
+        kept = {
+            name: value
+            for name, value in (self.data.items() if self.is_bound else [])
+            if name not in ("start", "end") and value
+        }
+        shown = (self.cleaned_data.get("start"), self.cleaned_data.get("end")) if (
+            self.is_bound and self.is_valid()
+        ) else (None, None)
+        return [
+            Preset(
+                label,
+                start,
+                end,
+                urlencode({**kept, "start": start.isoformat(), "end": end.isoformat()}),
+                (start, end) == shown,
+            )
+            for label, start, end in periods
+        ]
 
     def error_text(self) -> str:
         return "; ".join(

@@ -4,6 +4,7 @@ customers' one-question CSAT page. Thin: parse, call a selector or a service, re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from functools import wraps
 from itertools import islice
 
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sla.models import SUPERVISOR_PERMISSION
 
-from . import exports, selectors, services
+from . import comparison, exports, selectors, services
 from .forms import ReportFilterForm
 from .models import CSAT_SCALE, CsatSurvey
 
@@ -55,13 +56,18 @@ def reports(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     report = form.report_filter(request.user)
     kpis = selectors.kpis(report)
+    before = comparison.previous_period(report)
     return render(
         request,
         "dashboards/reports.html",
         {
             "form": form,
             "kpis": kpis,
-            "summary": exports.summary_rows(kpis),
+            "summary": comparison.compare_rows(
+                exports.summary_rows(kpis), exports.summary_rows(selectors.kpis(before))
+            ),
+            "before": {"start": before.start, "end": before.end - timedelta(days=1)},
+            "presets": form.presets(),
             "query": request.GET.urlencode(),
             "exports": list(exports.EXPORTS),
         },
