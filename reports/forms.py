@@ -106,9 +106,11 @@ class ReportFilterForm(forms.Form):
             for name, value in (self.data.items() if self.is_bound else [])
             if name not in ("start", "end") and value
         }
-        shown = (self.cleaned_data.get("start"), self.cleaned_data.get("end")) if (
-            self.is_bound and self.is_valid()
-        ) else (None, None)
+        shown = (
+            (self.cleaned_data.get("start"), self.cleaned_data.get("end"))
+            if (self.is_bound and self.is_valid())
+            else (None, None)
+        )
         return [
             Preset(
                 label,
