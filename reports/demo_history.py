@@ -39,6 +39,7 @@ from core.models import (
 from core.turns import record_customer_turns_of
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
+from triage.models import TriageFeedback
 
 from .models import CsatSurvey, SpikeAlert, SpikeKind
 
@@ -335,6 +336,7 @@ def _write(*, rng, accounts, agents, teams, days, end) -> tuple[int, int]:
     post_fields = [Post._meta.get_field("received_at")]
     with _history_instants(*post_fields):
         Post.objects.bulk_create(posts, batch_size=BATCH)
+    _agents_review_triage(rng, [p for p in posts if p.direction == Direction.INBOUND], agents)
     timer_fields = [SlaTimer._meta.get_field("updated_at")]
     with _history_instants(*timer_fields):
         for timer in timers:
@@ -358,6 +360,31 @@ def _write(*, rng, accounts, agents, teams, days, end) -> tuple[int, int]:
             peak_posts=len(spikes) // 5,
         )
     return len(conversations), len(posts)
+
+
+def _agents_review_triage(rng: random.Random, inbound: list[Post], agents: list) -> None:
+    """Agents' verdicts on some posts' tags, mostly agreeing with the model: the triage
+    accuracy chart's history."""
+    intents = [intent for intent, _ in INTENTS]
+    verdicts = []
+    for post in inbound:
+        if rng.random() > 0.08:
+            continue
+        agreed = rng.random() < 0.85
+        predicted = post.intent if agreed else rng.choice([i for i in intents if i != post.intent])
+        verdicts.append(
+            TriageFeedback(
+                post=post,
+                field=TriageFeedback.Field.INTENT,
+                predicted=predicted,
+                label=post.intent,
+                model_version="demo-history",
+                agent=rng.choice(agents),
+                created_at=post.created_at + timedelta(minutes=rng.uniform(5, 120)),
+            )
+        )
+    with _history_instants(TriageFeedback._meta.get_field("created_at")):
+        TriageFeedback.objects.bulk_create(verdicts, batch_size=BATCH)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

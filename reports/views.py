@@ -24,6 +24,23 @@ from .forms import ReportFilterForm
 from .models import CSAT_SCALE, CsatSurvey
 
 EXPORT_BATCH_LINES = 500
+# The reports page's charts (drawn by static/dashboards/reports.js), each with its unit.
+CHARTS = [
+    {"id": "volume", "title": "Inbound posts per day, with spikes", "unit": "posts a day"},
+    {
+        "id": "platforms",
+        "title": "Share of posts per platform",
+        "unit": "posts",
+        "kind": "doughnut",
+    },
+    {"id": "resolution", "title": "Resolution time by intent", "unit": "minutes"},
+    {"id": "agents", "title": "Handling time by agent", "unit": "minutes, average"},
+    {
+        "id": "triage-accuracy",
+        "title": "Triage tags agents kept, last 30 days",
+        "unit": "% of reviewed posts",
+    },
+]
 
 
 def supervisor_required(view):
@@ -68,6 +85,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             ),
             "before": {"start": before.start, "end": before.end - timedelta(days=1)},
             "presets": form.presets(),
+            "charts": CHARTS,
             "query": request.GET.urlencode(),
             "exports": list(exports.EXPORTS),
         },
