@@ -274,6 +274,116 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
+# --- per agent and per team ------------------------------------------------------------------
+
+
+def by_agent(report: ReportFilter) -> list[dict[str, Any]]:
+    """Per assignee, over the conversations created in the period: how many, how many
+    resolved, first response (median), handling time (average), the first-response SLA met
+    (share of measured timers) and CSAT (surveys sent in the period). Unassigned ones are
+    left out; agents without a conversation are not listed."""
+    rows = _breakdown(report, "assignee")
+    names = {
+        user.pk: (user.get_full_name().strip() or user.get_username())
+        for user in get_user_model().objects.filter(pk__in=[row["id"] for row in rows])
+    }
+    return sorted(
+        ({**row, "agent_id": row["id"], "agent": names[row["id"]]} for row in rows),
+        key=lambda row: row["agent"].lower(),
+    )
+
+
+def by_team(report: ReportFilter) -> list[dict[str, Any]]:
+    """by_agent's figures per team."""
+    rows = _breakdown(report, "team")
+    names = dict(Team.objects.filter(pk__in=[row["id"] for row in rows]).values_list("pk", "name"))
+    return sorted(
+        ({**row, "team_id": row["id"], "team": names[row["id"]]} for row in rows),
+        key=lambda row: row["team"].lower(),
+    )
+
+
+def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
+    """Four grouped reads, each over what the KPIs already read (the conversation reports
+    index, the first-response timers, the period's surveys), whatever the number of groups."""
+    key = f"{group}_id"
+    created = _created_in_period(report)
+    handled = Q(resolved_at__isnull=False, first_response_at__isnull=False)
+    first = grouped_percentiles(
+        created.filter(needs_reply=True, **{f"{key}__isnull": False}).annotate(
+            seconds=SecondsBetween("first_response_at", "created_at")
+        ),
+        key,
+        "seconds",
+        [MEDIAN],
+    )
+    counts = {
+        row[key]: row
+        for row in created.filter(**{f"{key}__isnull": False})
+        .values(key)
+        .annotate(
+            conversations=Count("pk"),
+            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+            handled=Count("pk", filter=handled),
+            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
+        )
+        .order_by()
+    }
+    timers = {
+        row[f"conversation__{key}"]: row
+        for row in _in_scope(
+            SlaTimer.objects.filter(
+                kind=TimerKind.FIRST_RESPONSE,
+                stopped_at__isnull=False,
+                conversation__created_at__gte=report.start,
+                conversation__created_at__lt=report.end,
+                conversation__needs_reply=True,
+            ),
+            report,
+        )
+        .values(f"conversation__{key}")
+        .annotate(measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET)))
+        .order_by()
+    }
+    surveys = {
+        row[f"conversation__{key}"]: row
+        for row in _in_scope(
+            CsatSurvey.objects.filter(sent_at__gte=report.start, sent_at__lt=report.end), report
+        )
+        .values(f"conversation__{key}")
+        .annotate(
+            answered=Count("pk", filter=Q(score__isnull=False)),
+            satisfied=Count("pk", filter=Q(score__gte=CSAT_SATISFIED_FROM)),
+            average=Avg("score"),
+        )
+        .order_by()
+    }
+    medians = {row[key]: row[MEDIAN] for row in first}
+    result = []
+    for group_id in sorted(set(counts) | set(surveys) - {None}):
+        row = counts.get(group_id, {})
+        timer = timers.get(group_id, {"measured": 0, "met": 0})
+        survey = surveys.get(group_id, {"answered": 0, "satisfied": 0, "average": None})
+        handled_count = row.get("handled", 0)
+        result.append(
+            {
+                "id": group_id,
+                "conversations": row.get("conversations", 0),
+                "resolved": row.get("resolved", 0),
+                "first_response_median_seconds": medians.get(group_id),
+                "handling_average_seconds": (
+                    _round(row["handling"] / handled_count) if handled_count else None
+                ),
+                "sla_met": _share(timer["met"], timer["measured"]),
+                "sla_measured": timer["measured"],
+                "csat_responses": survey["answered"],
+                "csat_average": _round(survey["average"]),
+                "csat_satisfied": _share(survey["satisfied"], survey["answered"]),
+            }
+        )
+    return result
+
+
 # --- volume, when customers write, how they feel ---------------------------------------------
 
 

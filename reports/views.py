@@ -86,6 +86,8 @@ def reports(request: HttpRequest) -> HttpResponse:
             "before": {"start": before.start, "end": before.end - timedelta(days=1)},
             "presets": form.presets(),
             "charts": CHARTS,
+            "agents": selectors.by_agent(report),
+            "teams": selectors.by_team(report),
             "query": request.GET.urlencode(),
             "exports": list(exports.EXPORTS),
         },

@@ -121,3 +121,9 @@ def clock(value: datetime) -> str:
 def percent(share: float | None) -> str:
     """A share (0..1) as a percentage with one decimal: 0.8333 -> "83.3"."""
     return "—" if share is None else f"{share * 100:.1f}".removesuffix(".0")
+
+
+@register.filter
+def minutes(seconds: float | None) -> str:
+    """Seconds as minutes with one decimal: 150 -> "2.5"."""
+    return "—" if seconds is None else f"{seconds / 60:.1f}"
