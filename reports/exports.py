@@ -205,6 +205,43 @@ def _responsiveness(report: ReportFilter) -> Iterator[Iterable[Any]]:
         )
 
 
+BREAKDOWN_COLUMNS = (
+    "conversations",
+    "resolved",
+    "first response median (min)",
+    "handling time average (min)",
+    "first response SLA met %",
+    "CSAT responses",
+    "CSAT average",
+    "CSAT satisfied %",
+)
+
+
+def _breakdown_row(row: dict[str, Any]) -> tuple:
+    return (
+        row["conversations"],
+        row["resolved"],
+        minutes(row["first_response_median_seconds"]),
+        minutes(row["handling_average_seconds"]),
+        percent(row["sla_met"]),
+        row["csat_responses"],
+        "" if row["csat_average"] is None else f"{row['csat_average']:.2f}",
+        percent(row["csat_satisfied"]),
+    )
+
+
+def _agents(report: ReportFilter) -> Iterator[Iterable[Any]]:
+    yield ("agent", *BREAKDOWN_COLUMNS)
+    for row in selectors.by_agent(report):
+        yield (row["agent"], *_breakdown_row(row))
+
+
+def _teams(report: ReportFilter) -> Iterator[Iterable[Any]]:
+    yield ("team", *BREAKDOWN_COLUMNS)
+    for row in selectors.by_team(report):
+        yield (row["team"], *_breakdown_row(row))
+
+
 def _iso(value: Any) -> Any:
     if isinstance(value, float):
         # julianday arithmetic on SQLite leaves sub-millisecond noise.
@@ -221,6 +258,8 @@ EXPORTS = {
     "sentiment": _sentiment,
     "conversations": _conversations,
     "responsiveness": _responsiveness,
+    "agents": _agents,
+    "teams": _teams,
 }
 
 

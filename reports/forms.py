@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import validate_email
 from django.utils import timezone
 
 from core.models import Intent, Platform, Team
 from ingestion.models import PlatformAccount
 
+from .models import ReportSchedule
 from .selectors import ReportFilter
 
 DEFAULT_PERIOD_DAYS = 7
@@ -127,3 +129,39 @@ class ReportFilterForm(forms.Form):
             f"{name}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
             for name, errors in self.errors.items()
         )
+
+
+class ReportScheduleForm(forms.ModelForm):
+    """A supervisor's scheduled e-mail: which reports, to whom, for which period."""
+
+    reports = forms.MultipleChoiceField(
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Attached as CSV; the summary is also in the e-mail's text.",
+    )
+
+    class Meta:
+        model = ReportSchedule
+        fields = ["name", "reports", "recipients", "period"]
+        widgets = {"recipients": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from .exports import EXPORTS
+
+        self.fields["reports"].choices = [(name, name.capitalize()) for name in EXPORTS]
+
+    def clean_recipients(self) -> str:
+        text = self.cleaned_data["recipients"]
+        addresses = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()]
+        if not addresses:
+            raise forms.ValidationError("Give at least one e-mail address.")
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                bad.append(address)
+        if bad:
+            raise forms.ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
+        return "\n".join(addresses)

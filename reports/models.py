@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -161,3 +162,42 @@ class VolumeHistory(models.Model):
 
     def __str__(self) -> str:
         return f"Volume of {self.account} since {self.first_post_at:%Y-%m-%d}"
+
+
+class ReportPeriod(models.TextChoices):
+    DAY = "day", "Daily (yesterday)"
+    WEEK = "week", "Weekly (last Monday to Sunday)"
+    MONTH = "month", "Monthly (last calendar month)"
+
+
+class ReportSchedule(models.Model):
+    """A supervisor's e-mail of chosen reports (as CSV attachments, the summary in the body)
+    to chosen recipients, for each day, week or month once it has ended. The numbers are
+    those the owner sees (their visibility), whoever receives them."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_schedules"
+    )
+    name = models.CharField(max_length=100)
+    reports = models.JSONField(help_text="Export names: summary, agents, teams, volume…")
+    recipients = models.TextField(help_text="E-mail addresses, one per line or comma-separated.")
+    period = models.CharField(
+        max_length=10, choices=ReportPeriod.choices, default=ReportPeriod.WEEK
+    )
+    is_active = models.BooleanField(default=True)
+    # The start of the last period sent: each period goes out once, restarts or not.
+    last_period_start = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def recipient_list(self) -> list[str]:
+        return [
+            address.strip()
+            for address in self.recipients.replace(",", "\n").splitlines()
+            if address.strip()
+        ]

@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -35,6 +35,8 @@ from .models import (
     CSAT_SCALE,
     CsatSurvey,
     CsatTemplate,
+    ReportPeriod,
+    ReportSchedule,
     SpikeAlert,
     SpikeKind,
     VolumeHistory,
@@ -515,3 +517,91 @@ def send_weekly_report(*, now: datetime | None = None) -> WeeklyReport | None:
         report.recipients = len(recipients)
         report.save(update_fields=["recipients"])
     return report
+
+
+# --- scheduled report e-mails -----------------------------------------------------------------
+
+
+def last_complete_period(period: str, today: date) -> tuple[date, date]:
+    """The last whole day, week (Monday to Sunday) or calendar month before `today`:
+    (first day, last day), days in TIME_ZONE."""
+    if period == ReportPeriod.DAY:
+        day = today - timedelta(days=1)
+        return day, day
+    if period == ReportPeriod.MONTH:
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    start = today - timedelta(days=today.weekday() + 7)
+    return start, start + timedelta(days=6)
+
+
+def send_scheduled_reports(*, now: datetime | None = None) -> int:
+    """Mail every active schedule whose last complete period has not been sent yet; returns
+    how many were sent. Each schedule is locked while it is sent and marked in the same
+    transaction, so concurrent runs send each period once (a failing mail server is logged
+    and the period retried on the next run)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    sent = 0
+    for schedule_id in ReportSchedule.objects.filter(is_active=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            schedule = (
+                ReportSchedule.objects.select_for_update()
+                .select_related("owner")
+                .filter(pk=schedule_id, is_active=True)
+                .first()
+            )
+            if schedule is None:
+                continue
+            first, last = last_complete_period(schedule.period, today)
+            if schedule.last_period_start is not None and schedule.last_period_start >= first:
+                continue
+            try:
+                _mail_schedule(schedule, first, last)
+            except Exception:
+                logger.exception("Could not e-mail the scheduled report %s", schedule.pk)
+                continue
+            schedule.last_period_start = first
+            schedule.save(update_fields=["last_period_start"])
+            sent += 1
+    return sent
+
+
+def _mail_schedule(schedule: ReportSchedule, first: date, last: date) -> None:
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from .exports import EXPORTS, export_lines, summary_rows
+    from .selectors import ReportFilter, kpis
+
+    tz = timezone.get_current_timezone()
+    report = ReportFilter(
+        start=datetime.combine(first, datetime.min.time(), tzinfo=tz),
+        end=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+        user=schedule.owner,
+    )
+    body = render_to_string(
+        "dashboards/scheduled_report.txt",
+        {
+            "schedule": schedule,
+            "first": first,
+            "last": last,
+            "rows": summary_rows(kpis(report)),
+            "reports_url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/dashboards/reports/"
+            f"?start={first}&end={last}",
+        },
+    )
+    period = f"{first:%d %b %Y}" if first == last else f"{first:%d %b} to {last:%d %b %Y}"
+    message = EmailMessage(
+        f"Parley: {schedule.name}, {period}",
+        body,
+        to=schedule.recipient_list(),
+    )
+    for name in schedule.reports:
+        if name in EXPORTS:
+            message.attach(
+                f"parley-{name}-{first}-{last}.csv",
+                "".join(export_lines(name, report)),
+                "text/csv",
+            )
+    message.send()

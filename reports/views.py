@@ -9,19 +9,20 @@ from functools import wraps
 from itertools import islice
 
 from asgiref.sync import sync_to_async
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sla.models import SUPERVISOR_PERMISSION
 
 from . import comparison, exports, selectors, services
-from .forms import ReportFilterForm
-from .models import CSAT_SCALE, CsatSurvey
+from .forms import ReportFilterForm, ReportScheduleForm
+from .models import CSAT_SCALE, CsatSurvey, ReportSchedule
 
 EXPORT_BATCH_LINES = 500
 # The reports page's charts (drawn by static/dashboards/reports.js), each with its unit.
@@ -154,4 +155,30 @@ def csat_survey(request: HttpRequest, token: str) -> HttpResponse:
             "brand": survey.conversation.account,
         },
         status=status,
+    )
+
+
+@supervisor_required
+@require_http_methods(["GET", "POST"])
+def schedules(request: HttpRequest) -> HttpResponse:
+    """The supervisor's scheduled report e-mails: the list, a form to add one, and a
+    button to stop each."""
+    form = ReportScheduleForm(request.POST or None)
+    if request.method == "POST" and "delete" in request.POST:
+        ReportSchedule.objects.filter(owner=request.user, pk=request.POST["delete"]).delete()
+        return redirect("dashboards:schedules")
+    if request.method == "POST" and form.is_valid():
+        schedule = form.save(commit=False)
+        schedule.owner = request.user
+        schedule.save()
+        messages.success(request, f"“{schedule.name}” will be e-mailed after each period ends.")
+        return redirect("dashboards:schedules")
+    return render(
+        request,
+        "dashboards/schedules.html",
+        {
+            "form": form,
+            "schedules": ReportSchedule.objects.filter(owner=request.user),
+        },
+        status=400 if request.method == "POST" else 200,
     )
