@@ -26,7 +26,7 @@ class Step:
 def setup_steps() -> list[Step]:
     """Five reads, one per step."""
     agents = AgentProfile.objects.filter(user__is_active=True, user__is_superuser=False).exists()
-    invite_url = reverse("admin:auth_user_add")
+    invite_url = reverse("invite_agent")
     return [
         Step(
             "account",
