@@ -316,6 +316,8 @@ def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
         key,
         "seconds",
         [MEDIAN],
+        # An aggregate makes it a GROUP BY: without one SQLite would look up each row.
+        answered=Count("pk"),
     )
     counts = {
         row[key]: row
