@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
@@ -17,6 +18,7 @@ from .models import (
     Tag,
     Team,
 )
+from .realtime import broadcast_conversation
 from .reply_templates import REPLY_VARIABLES, check_template, preview, variables_help
 
 admin.site.register(Tag)
@@ -68,6 +70,11 @@ class ConversationAdmin(admin.ModelAdmin):
     search_fields = ["customer__handle"]
     raw_id_fields = ["customer"]
     inlines = [PostInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # The inboxes and open pages hear of it; pages of agents outside a new team close.
+        transaction.on_commit(lambda: broadcast_conversation(obj.pk, event="conversation.edited"))
 
 
 @admin.register(Post)
