@@ -60,15 +60,16 @@ def variables_help(variables: Iterable[Variable]) -> str:
     return ", ".join(f"{{{{ {v.name} }}}} ({v.description.lower()})" for v in variables)
 
 
-def _used_variables(nodes: Iterable[Node], local: frozenset[str] = frozenset()) -> set[str]:
+def _used_variables(nodes: Iterable[Node], local: frozenset[str] = frozenset()) -> dict[str, None]:
     """Every variable name the template reads ("customer.first_name"), in {{ }} and in the
-    conditions and loops of built-in tags; names a {% for %} or {% with %} binds are local."""
-    used: set[str] = set()
+    conditions and loops of built-in tags, in order of appearance (an ordered set); names a
+    {% for %} or {% with %} binds are local."""
+    used: dict[str, None] = {}
 
     def variable(var) -> None:
         # A template.Variable with lookups reads the context; a literal ("hi", 3) does not.
         if getattr(var, "lookups", None) and var.var.split(".")[0] not in local:
-            used.add(var.var)
+            used[var.var] = None
 
     def expression(filter_expression) -> None:
         variable(getattr(filter_expression, "var", None))
@@ -85,27 +86,30 @@ def _used_variables(nodes: Iterable[Node], local: frozenset[str] = frozenset()) 
             if side is not None and side is not cond:
                 condition(side)
 
+    def merge(more: dict[str, None]) -> None:
+        used.update(more)
+
     for node in nodes:
         if isinstance(node, VariableNode):
             expression(node.filter_expression)
         elif isinstance(node, IfNode):
             for cond, nodelist in node.conditions_nodelists:
                 condition(cond)
-                used |= _used_variables(nodelist, local)
+                merge(_used_variables(nodelist, local))
             continue
         elif isinstance(node, ForNode):
             expression(node.sequence)
             bound = local | frozenset(node.loopvars) | {"forloop"}
-            used |= _used_variables(node.nodelist_loop, bound)
-            used |= _used_variables(node.nodelist_empty, local)
+            merge(_used_variables(node.nodelist_loop, bound))
+            merge(_used_variables(node.nodelist_empty, local))
             continue
         elif isinstance(node, WithNode):
             for value in node.extra_context.values():
                 expression(value)
-            used |= _used_variables(node.nodelist, local | frozenset(node.extra_context))
+            merge(_used_variables(node.nodelist, local | frozenset(node.extra_context)))
             continue
         for attribute in getattr(node, "child_nodelists", ()):
-            used |= _used_variables(getattr(node, attribute, None) or [], local)
+            merge(_used_variables(getattr(node, attribute, None) or [], local))
     return used
 
 
@@ -117,7 +121,7 @@ def check_template(body: str, variables: Iterable[Variable] = REPLY_VARIABLES) -
     except TemplateSyntaxError as error:
         raise ValidationError(f"Template error: {error}") from error
     known = {variable.name for variable in variables}
-    unknown = sorted(_used_variables(template.nodelist) - known)
+    unknown = sorted(set(_used_variables(template.nodelist)) - known)
     if unknown:
         names = ", ".join(f"{{{{ {name} }}}}" for name in unknown)
         available = ", ".join(f"{{{{ {name} }}}}" for name in sorted(known))
@@ -126,8 +130,27 @@ def check_template(body: str, variables: Iterable[Variable] = REPLY_VARIABLES) -
         )
 
 
-# Kept for callers of the earlier name: a syntax and variables check of a reply template.
+# The earlier name, kept for its callers: a reply template's syntax and variables check.
 check_template_syntax = check_template
+# The variables a reply template may use, by name.
+KNOWN_VARIABLES = tuple(variable.name for variable in REPLY_VARIABLES)
+
+
+def unknown_variables(body: str, variables: Iterable[Variable] = REPLY_VARIABLES) -> list[str]:
+    """The variables `body` uses that its kind of message does not offer, in order of
+    appearance; [] for a body that does not parse (check_template says why)."""
+    try:
+        template = _ENGINE.from_string(body)
+    except TemplateSyntaxError:
+        return []
+    known = {variable.name for variable in variables}
+    return [name for name in _used_variables(template.nodelist) if name not in known]
+
+
+def body_for(template: ReplyTemplate, platform: str) -> str:
+    """The template's text on `platform`: its variant there, else its own body."""
+    variant = next((v for v in template.variants.all() if v.platform == platform), None)
+    return variant.body if variant else template.body
 
 
 # What the customer sees in public when an agent takes the conversation private.
@@ -140,11 +163,8 @@ TAKEN_PRIVATE_NOTE = (
 def render_reply_template(
     template: ReplyTemplate, *, conversation: Conversation, agent: AbstractBaseUser
 ) -> str:
-    platform = conversation.account.platform
-    variant = next((v for v in template.variants.all() if v.platform == platform), None)
-    return render_text(
-        variant.body if variant else template.body, conversation=conversation, agent=agent
-    )
+    body = body_for(template, conversation.account.platform)
+    return render_text(body, conversation=conversation, agent=agent)
 
 
 def customer_context(conversation: Conversation) -> dict[str, Any]:

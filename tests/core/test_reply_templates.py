@@ -12,6 +12,7 @@ from core.reply_templates import (
     check_template,
     preview,
     render_text,
+    unknown_variables,
 )
 from tests.factories import ConversationFactory, CustomerFactory, UserFactory
 
@@ -107,3 +108,8 @@ def test_the_admin_preview_answers_with_the_text_or_the_error(admin_client):
 
     assert good.status_code == 200 and good.json() == {"text": "Hi Maria! ^root"}
     assert bad.status_code == 400 and "Unknown variable" in bad.json()["error"]
+
+
+def test_unknown_variables_are_listed_in_order_of_appearance():
+    assert unknown_variables("{{ b.x }} {{ customer.name }} {{ a.y }} {{ b.x }}") == ["b.x", "a.y"]
+    assert unknown_variables("{% if %}") == []
