@@ -33,6 +33,22 @@ past = timezone.now() - timedelta(seconds=20)
 SlaTimer.objects.filter(pk=timer.pk).update(due_at=past, at_risk_at=past)
 print(timer.conversation_id)
 """
+# A running timer due in a few seconds, at risk now: the cockpit must count it breached at
+# its due second, without a reload.
+DUE_SOON_SNIPPET = """
+from datetime import timedelta
+from django.utils import timezone
+from sla.models import SlaTimer
+timer = (
+    SlaTimer.objects.filter(kind="first_response", stopped_at=None, paused_since=None, state="ok")
+    .order_by("-id").first()
+)
+now = timezone.now()
+SlaTimer.objects.filter(pk=timer.pk).update(
+    at_risk_at=now - timedelta(seconds=1), due_at=now + timedelta(seconds=8)
+)
+print(timer.conversation_id, (now + timedelta(seconds=8)).timestamp())
+"""
 DETECT_SNIPPET = "from reports.services import detect_spikes; print(len(detect_spikes()))"
 POSTS_SNIPPET = (
     "from core.models import Post; print(Post.objects.filter(direction='inbound').count())"
@@ -100,6 +116,27 @@ def test_the_cockpit_reads_breached_and_oldest_waiting_as_the_inbox_does(parley_
     if not waiting:
         pytest.skip("this inbox shows no waiting-since column yet (issue 18 adds it)")
     assert oldest == min(waiting, key=lambda iso: iso)
+
+
+def test_the_cockpit_counts_a_breach_at_its_due_second_without_a_reload(parley_server, page):
+    wait_for_posts(parley_server, 5)
+    log_in(page, parley_server, SUPERVISOR_USERNAME, SUPERVISOR_PASSWORD, "/dashboards/")
+    expect(page.locator("#cockpit-live")).to_have_text("live")
+    page.evaluate("window.parleyE2eNoReload = true")
+
+    due = parley_server.manage("shell", "-c", DUE_SOON_SNIPPET)
+    assert due.returncode == 0, due.stdout + due.stderr
+    conversation_id, due_at = due.stdout.strip().splitlines()[-1].split()
+    row = page.locator(f'#attention tr[data-conversation-id="{conversation_id}"]')
+
+    expect(row).to_have_attribute("data-state", "at_risk", timeout=LIVE_TIMEOUT_MS)
+    expect(row).to_have_attribute("data-state", "breached", timeout=LIVE_TIMEOUT_MS)
+    late = time.time() - float(due_at)
+    # At the second it passed (a few seconds' grace for a busy test machine), not a sweep
+    # period (30 s) later.
+    assert late < 6, f"shown breached {late:.1f} s after the due instant"
+    expect(row.locator(".state")).to_have_text("Breached")
+    assert page.evaluate("window.parleyE2eNoReload") is True, "the cockpit reloaded"
 
 
 def test_a_fresh_install_learns_its_usual_volume_instead_of_alerting(parley_server, page):
