@@ -19,7 +19,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Node, VariableNode
 from django.template.defaulttags import ForNode, IfNode, WithNode
 
-from .models import Conversation, Customer, Platform, ReplyTemplate
+from .models import AgentPreferences, Conversation, Customer, Platform, ReplyTemplate
 
 # Replies are plain text for the platform, not HTML: nothing to escape, and no tags beyond the
 # built-ins (no {% load %} of anything the admin did not write).
@@ -42,6 +42,7 @@ CUSTOMER_VARIABLES = (
 AGENT_VARIABLES = (
     Variable("agent.first_name", "The replying agent's first name", "Dana"),
     Variable("agent.name", "The replying agent's full name", "Dana Smith"),
+    Variable("agent.signature", "The signature the agent set on their profile", "^Dana"),
 )
 # Which variables each kind of message may use.
 REPLY_VARIABLES = CUSTOMER_VARIABLES + AGENT_VARIABLES
@@ -180,6 +181,15 @@ def customer_context(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def _signature(agent: AbstractBaseUser) -> str:
+    if agent.pk is None:
+        return ""
+    return (
+        AgentPreferences.objects.filter(user=agent).values_list("signature", flat=True).first()
+        or ""
+    )
+
+
 def render_text(
     body: str,
     *,
@@ -194,6 +204,7 @@ def render_text(
         context["agent"] = {
             "first_name": getattr(agent, "first_name", "") or agent.get_username(),
             "name": getattr(agent, "get_full_name", lambda: "")() or agent.get_username(),
+            "signature": _signature(agent),
         }
     context.update(extra or {})
     return _ENGINE.from_string(body).render(Context(context, autoescape=False)).strip()

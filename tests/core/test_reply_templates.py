@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from core.models import ReplyTemplate
+from core.models import AgentPreferences, ReplyTemplate
 from core.reply_templates import (
     CSAT_VARIABLES,
     OUT_OF_HOURS_VARIABLES,
@@ -113,3 +113,13 @@ def test_the_admin_preview_answers_with_the_text_or_the_error(admin_client):
 def test_unknown_variables_are_listed_in_order_of_appearance():
     assert unknown_variables("{{ b.x }} {{ customer.name }} {{ a.y }} {{ b.x }}") == ["b.x", "a.y"]
     assert unknown_variables("{% if %}") == []
+
+
+def test_the_agents_signature_from_their_profile(db):
+    conversation = ConversationFactory()
+    agent = UserFactory(first_name="Dana")
+    AgentPreferences.objects.create(user=agent, signature="^DS")
+
+    assert render_text("Done! {{ agent.signature }}", conversation=conversation, agent=agent) == (
+        "Done! ^DS"
+    )
