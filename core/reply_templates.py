@@ -182,12 +182,17 @@ def customer_context(conversation: Conversation) -> dict[str, Any]:
 
 
 def _signature(agent: AbstractBaseUser) -> str:
+    """Read once per user object (a page renders every template for the same agent)."""
     if agent.pk is None:
         return ""
-    return (
-        AgentPreferences.objects.filter(user=agent).values_list("signature", flat=True).first()
-        or ""
-    )
+    cached = getattr(agent, "_parley_signature", None)
+    if cached is None:
+        cached = (
+            AgentPreferences.objects.filter(user=agent).values_list("signature", flat=True).first()
+            or ""
+        )
+        agent._parley_signature = cached
+    return cached
 
 
 def render_text(
@@ -204,7 +209,8 @@ def render_text(
         context["agent"] = {
             "first_name": getattr(agent, "first_name", "") or agent.get_username(),
             "name": getattr(agent, "get_full_name", lambda: "")() or agent.get_username(),
-            "signature": _signature(agent),
+            # Called by the template engine only when a body uses it: no read otherwise.
+            "signature": lambda: _signature(agent),
         }
     context.update(extra or {})
     return _ENGINE.from_string(body).render(Context(context, autoescape=False)).strip()
