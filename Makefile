@@ -18,8 +18,11 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+# Sixty days of made-up history (written once) give every report something to show.
+HISTORY_DAYS ?= 60
+
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --history-days $(HISTORY_DAYS)
 
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)

@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE["send-weekly-report"] = {
     "task": "reports.tasks.send_weekly_report",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["send-scheduled-reports"] = {
+    # Hourly too: each schedule's day, week or month goes out once, after it ends.
+    "task": "reports.tasks.send_scheduled_reports",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["offer-csat-surveys"] = {
     "task": "reports.tasks.offer_csat_surveys",
     "schedule": CSAT_SEND_SECONDS,
