@@ -10,3 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 app = Celery("parley", task_cls="reliability.celery_base:ReliableTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The request id into tasks, and the workers' and beat's heartbeats (signal handlers).
+import helpdesk.observability  # noqa: E402, F401

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from reports.urls import api_urlpatterns as report_api_urlpatterns
 from reports.urls import public_urlpatterns as csat_urlpatterns
 
-from . import views
+from . import metrics, probes, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox", permanent=False)),
@@ -37,6 +37,9 @@ urlpatterns = [
         name="conversation_note",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", probes.livez, name="livez"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/reports/", include(report_api_urlpatterns)),
