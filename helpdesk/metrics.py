@@ -196,7 +196,10 @@ class ParleyCollector:
 
 def _counts_by(queryset: Any, field: str) -> list[tuple[str, int]]:
     return list(
-        queryset.order_by().values_list(field).annotate(count=Count("pk")).values_list(field, "count")
+        queryset.order_by()
+        .values_list(field)
+        .annotate(count=Count("pk"))
+        .values_list(field, "count")
     )
 
 

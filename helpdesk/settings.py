@@ -500,9 +500,7 @@ if SENTRY_DSN:
 
 # Prometheus metrics at /metrics: for callers with the bearer token, or from these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = env.list(
-    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"]
-)
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 # /readyz: details (errors, ages) for staff or callers with this bearer token; a worker or
 # beat not seen for this long makes Parley not ready.
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")

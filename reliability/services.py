@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
+from kombu.exceptions import ChannelError
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -164,6 +165,11 @@ def queue_backlog() -> int | None:
             declared = connection.default_channel.queue_declare(
                 queue=current_app.conf.task_default_queue, passive=True
             )
+    except ChannelError as error:
+        if "NOT_FOUND" in str(error):
+            return 0  # Redis keeps no empty list: an emptied queue does not exist
+        logger.debug("Queue length unknown: %s", error)
+        return None
     except Exception as error:
         logger.debug("Queue length unknown: %s", error)
         return None
