@@ -4,8 +4,8 @@ answer."""
 from __future__ import annotations
 
 import asyncio
-import time
 import logging
+import time
 import uuid
 
 from asgiref.sync import async_to_sync

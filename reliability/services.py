@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from kombu.exceptions import ChannelError
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
 from helpdesk.models import DeliveryStatus, Direction, Post
 

@@ -9,9 +9,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpdesk.celery import app as celery_app
+from helpdesk.models import Platform
 from ingestion.tasks import poll_account
 from reliability.models import DeadLetter
-from tests.ingestion.conftest import facebook_page, payload  # noqa: F401 (a fixture)
+from tests.factories import PlatformAccountFactory
+from tests.ingestion.conftest import FACEBOOK_PAGE_ID, META_APP_SECRET, payload
 from tests.ingestion.test_webhooks import meta_signature, post_meta
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +32,13 @@ def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
 
 
 def test_gauges_move_as_a_webhook_delivery_is_queued_and_processed(
-    client, facebook_page, default_team, django_capture_on_commit_callbacks
+    client, default_team, django_capture_on_commit_callbacks
 ):
+    PlatformAccountFactory(
+        platform=Platform.FACEBOOK,
+        external_id=FACEBOOK_PAGE_ID,
+        credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
+    )
     pending = ("parley_webhook_deliveries_pending", (("platform", "facebook"),))
     ingested = ("parley_posts_ingested_total", (("platform", "facebook"),))
     latency = ("parley_triage_latency_seconds", (("quantile", "0.5"),))
