@@ -1,5 +1,5 @@
-"""What operators watch Parley by: errors to Sentry, a request id on every log line (and into
-the Celery tasks a request queues), and heartbeats of the Celery workers and beat.
+"""What operators watch Parley by: a request id on every log line (and into the Celery tasks
+a request queues), and heartbeats of the Celery workers and beat (errors to Sentry: sentry.py).
 
 The request id is django-guid's: its middleware takes the caller's `X-Request-ID` or makes
 one, and `RequestIdFilter` puts it on each log record. Its Celery side is here rather than
@@ -34,44 +34,6 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = get_guid() or "-"
         return True
-
-
-def init_sentry(*, dsn: str, environment: str, traces_sample_rate: float) -> None:
-    """Report unhandled errors of requests and Celery tasks to Sentry.
-
-    No personal data is sent (no user e-mail, cookies or bodies), and each event's messages
-    pass through `scrub_event` first.
-    """
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
-        before_send=scrub_event,
-    )
-
-
-def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """A Sentry event with the secrets in its messages and exception values redacted, and
-    the request id as a tag (to find the request's log lines)."""
-    from reliability.redaction import redact
-
-    for exception in (event.get("exception") or {}).get("values") or []:
-        if isinstance(exception.get("value"), str):
-            exception["value"] = redact(exception["value"])
-    message = event.get("logentry") or {}
-    for key in ("message", "formatted"):
-        if isinstance(message.get(key), str):
-            message[key] = redact(message[key])
-    request_id = get_guid()
-    if request_id:
-        event.setdefault("tags", {})["request_id"] = request_id
-    return event
 
 
 # --- The request id across Celery -------------------------------------------------------------

@@ -455,7 +455,12 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "helpdesk.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "helpdesk.observability.RequestIdFilter"},
+        # Error messages carry platform URLs and answers, tokens included: every line is
+        # scrubbed (the same redaction as stored errors).
+        "redact": {"()": "reliability.redaction.RedactingFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {
@@ -468,7 +473,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -490,7 +495,7 @@ DJANGO_GUID = {
 # otherwise. Django requests and Celery tasks are reported, without personal data.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    from helpdesk.observability import init_sentry
+    from helpdesk.sentry import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,
