@@ -179,3 +179,7 @@ def test_a_webhook_deliverys_request_id_follows_it_into_the_worker_in_json_logs(
         "process_webhook_delivery" in line["message"] and "succeeded" in line["message"]
         for line in traced
     ), lines
+    # The worker's heartbeat, which /readyz reads, reached the shared cache.
+    from helpdesk.observability import WORKER_SEEN_KEY, last_seen
+
+    assert time.time() - last_seen(WORKER_SEEN_KEY) < 60
