@@ -17,7 +17,8 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The default key is for the local demo only; any deployment sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="parley-demo-only-insecure-secret-key-change-me")
+DEMO_SECRET_KEY = "parley-demo-only-insecure-secret-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=DEMO_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
