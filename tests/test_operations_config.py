@@ -122,9 +122,7 @@ def test_every_setting_in_dot_env_reaches_web_worker_and_beat():
             "FIELD_ENCRYPTION_KEYS",
         ):
             assert environment[variable], f"{variable} is empty in {name}"
-        assert environment["DATABASE_URL"] == (
-            "postgres://parley:db-password@postgres:5432/parley"
-        )
+        assert environment["DATABASE_URL"] == "postgres://parley:db-password@postgres:5432/parley"
     assert containers["web"] == containers["worker"] == containers["beat"]
 
 
