@@ -1,5 +1,6 @@
 """docker-compose.yml with .env.example: every setting reaches web, worker and beat, and the
-documented production settings pass `manage.py check --deploy` with nothing to report.
+documented production settings pass `manage.py check --deploy` with nothing to report; the
+lock files the image and CI install from.
 
 No Docker engine runs where the suite does, so `docker compose config` is done here as compose
 does it: `.env` is read for interpolation and passed whole through `env_file`, and the
@@ -12,12 +13,15 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.test_deployment import APP_SERVICES, interpolate, variables_settings_reads
 
@@ -166,3 +170,88 @@ def test_check_deploy_reports_what_the_production_settings_fix():
     assert result.returncode != 0
     for problem in ("security.W004", "security.W008", "security.W012", "parley.W001"):
         assert problem in result.stderr
+
+
+# --- Reproducible installs ----------------------------------------------------------------------
+
+
+def locked_versions(lock: str) -> dict[str, list[str]]:
+    """Package name -> the versions pinned (one per platform or Python split)."""
+    pins: dict[str, list[str]] = {}
+    for line in (REPO_ROOT / lock).read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        if match:
+            pins.setdefault(canonicalize_name(match[1]), []).append(match[2])
+    return pins
+
+
+def pyproject_requirements(*, dev: bool) -> list[Requirement]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    names = project["dependencies"] + (project["optional-dependencies"]["dev"] if dev else [])
+    return [Requirement(name) for name in names]
+
+
+@pytest.mark.parametrize(
+    ("lock", "dev"), [("requirements.lock", False), ("requirements-dev.lock", True)]
+)
+def test_the_locks_pin_every_dependency_within_pyproject_ranges(lock, dev):
+    pins = locked_versions(lock)
+
+    for requirement in pyproject_requirements(dev=dev):
+        versions = pins.get(canonicalize_name(requirement.name))
+        assert versions, f"{requirement.name} is not in {lock}: run `make lock`"
+        for version in versions:
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{lock} pins {requirement.name}=={version}, outside {requirement}: run `make lock`"
+            )
+    if not dev:
+        assert "pytest" not in pins  # the image carries no test tools
+
+
+def test_every_locked_package_carries_its_hashes():
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        text = (REPO_ROOT / lock).read_text()
+        pinned = len(re.findall(r"(?m)^[A-Za-z0-9][^\s]*==", text))
+        assert pinned and text.count("--hash=sha256:") >= pinned
+
+
+def make_dry_run(**variables: str) -> str:
+    """The commands `make venv` would run on a fresh machine (nothing is run)."""
+    result = subprocess.run(
+        [
+            "make",
+            "-n",
+            "-B",
+            "venv",
+            "VENV=/nonexistent/venv",
+            *(f"{k}={v}" for k, v in variables.items()),
+        ],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_ci_installs_the_lock_and_make_run_resolves_pyproject():
+    ci = make_dry_run(CI="true")
+    fresh_machine = make_dry_run()
+
+    assert "pip install --quiet --require-hashes -r requirements-dev.lock" in ci
+    assert "pip install --quiet --no-deps -e ." in ci
+    assert "'.[dev]'" not in ci
+    assert "pip install --quiet -e '.[dev]'" in fresh_machine
+    assert "requirements-dev.lock" not in fresh_machine
+
+
+def test_the_image_installs_the_lock_then_collects_hashed_static_files():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+
+    assert "COPY requirements.lock ./" in dockerfile
+    assert "pip install --require-hashes -r requirements.lock" in dockerfile
+    # The manifest storage is chosen before collectstatic runs, so the names are hashed.
+    assert dockerfile.index("ENV WHITENOISE_USE_FINDERS=false") < dockerfile.index(
+        "manage.py collectstatic"
+    )
