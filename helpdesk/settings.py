@@ -504,6 +504,10 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
 
+# Outbound integration webhooks are signed as Standard Webhooks; the earlier X-Parley-* headers
+# are sent too for this release, so receivers can move over (off by default in the next).
+INTEGRATION_WEBHOOKS_LEGACY_HEADERS = env.bool("INTEGRATION_WEBHOOKS_LEGACY_HEADERS", default=True)
+
 # Prometheus metrics at /metrics: for callers with the bearer token, or from these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
