@@ -7,9 +7,10 @@ import pytest
 import responses
 from django.db import transaction
 from django.utils import timezone
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from helpdesk.models import (
+import core.integrations
+from core.models import (
     ConversationStatus,
     IntegrationDelivery,
     IntegrationEvent,
@@ -68,7 +69,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_the_error_kept(
     assert delivery.last_error == "HTTP 503: down for maintenance"
     assert delivery.next_attempt_at > timezone.now()
 
-    from helpdesk.integrations import retry_due
+    from core.integrations import retry_due
 
     responses.replace(responses.POST, HOOK_URL, status=200)
     assert retry_due(now=delivery.next_attempt_at) == 1
@@ -106,8 +107,6 @@ def test_nothing_is_queued_when_the_change_rolls_back(webhook, default_team):
 def test_a_stock_standard_webhooks_verifier_accepts_the_delivery(
     webhook, default_team, django_capture_on_commit_callbacks
 ):
-    from standardwebhooks import Webhook
-
     responses.post(HOOK_URL, status=204)
     conversation = ConversationFactory(team=default_team)
 
@@ -129,8 +128,6 @@ def test_a_stock_standard_webhooks_verifier_accepts_the_delivery(
 def test_a_whsec_key_from_a_standard_webhooks_library_is_used_as_is(
     default_team, django_capture_on_commit_callbacks
 ):
-    from standardwebhooks import Webhook
-
     secret = "whsec_" + base64.b64encode(b"a-receiver-generated-secret-32by").decode()
     IntegrationWebhook.objects.create(name="CRM", url=HOOK_URL, secret={"key": secret})
     responses.post(HOOK_URL, status=204)
@@ -149,8 +146,6 @@ def test_a_whsec_key_from_a_standard_webhooks_library_is_used_as_is(
 def test_the_legacy_headers_go_when_switched_off_and_the_id_survives_retries(
     webhook, default_team, agent, settings, django_capture_on_commit_callbacks
 ):
-    from helpdesk.integrations import retry_due
-
     settings.INTEGRATION_WEBHOOKS_LEGACY_HEADERS = False
     responses.post(HOOK_URL, status=503)
     conversation = ConversationFactory(team=default_team)
@@ -159,7 +154,7 @@ def test_the_legacy_headers_go_when_switched_off_and_the_id_survives_retries(
     delivery = IntegrationDelivery.objects.get()
     responses.replace(responses.POST, HOOK_URL, status=200)
 
-    retry_due(now=delivery.next_attempt_at)
+    core.integrations.retry_due(now=delivery.next_attempt_at)
 
     first, retry = (call.request.headers for call in responses.calls)
     assert not any(name.lower().startswith("x-parley-") for name in retry)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
-from helpdesk.models import ConversationStatus
+from core.models import ConversationStatus
 from helpdesk.services import change_status
 from reports.models import CsatSurvey
 from tests.factories import AgentFactory, ConversationFactory, PostFactory

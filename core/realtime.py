@@ -1,0 +1,98 @@
+"""Pushing conversation changes to the browsers watching them, over the channel layer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
+
+CardReader = Callable[[Sequence[int]], list[dict[str, Any]]]
+# What a conversation looks like in the inbox is the agents' UI's business (helpdesk), which
+# stands above every stage that broadcasts; it registers its reader at start-up.
+_card_reader: CardReader | None = None
+
+
+def register_card_reader(reader: CardReader) -> None:
+    """Set the function that reads the inbox cards of conversations (helpdesk.apps)."""
+    global _card_reader
+    _card_reader = reader
+
+
+ALL_CONVERSATIONS_GROUP = "conversations.all"
+# Every open conversation page listens here for the ids of the conversations that changed.
+CONVERSATION_PAGES_GROUP = "conversations.pages"
+
+
+def team_group(team_id: int) -> str:
+    return f"conversations.team.{team_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    """The pages open on one conversation, for presence (who is viewing, who is typing)."""
+    return f"conversation.{conversation_id}"
+
+
+def broadcast_conversation(conversation_id: int, *, event: str) -> None:
+    """Send the conversation's inbox card to those watching it (see broadcast_conversations)."""
+    broadcast_conversations([conversation_id], event=event)
+
+
+def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> None:
+    """Send the conversations' inbox cards to their teams' agents and to those who see all,
+    and tell the open conversation pages which conversations changed.
+
+    A group gets one message for the whole batch, not one per conversation: in a storm each
+    message is copied to every listening socket, and each send costs round trips to Redis,
+    so this keeps the channel layer's work proportional to batches, not posts. Pages get the
+    ids alone; the one showing a conversation that changed reads its card itself.
+
+    Call it after commit. A channel layer that is down must not fail the caller: the posts
+    are stored, and the inbox shows them on the next load.
+    """
+    if _card_reader is None:
+        raise ImproperlyConfigured("No inbox card reader registered: is helpdesk installed?")
+    cards = _card_reader(conversation_ids)
+    if not cards:
+        return
+    inbox_cards: dict[str, list[dict]] = {}
+    for card in cards:
+        inbox_cards.setdefault(ALL_CONVERSATIONS_GROUP, []).append(card)
+        if card["team_id"] is not None:
+            inbox_cards.setdefault(team_group(card["team_id"]), []).append(card)
+    messages = [
+        (group, {"type": "conversations.changed", "event": event, "conversations": group_cards})
+        for group, group_cards in inbox_cards.items()
+    ]
+    messages.append(
+        (
+            CONVERSATION_PAGES_GROUP,
+            {
+                "type": "conversations.touched",
+                "event": event,
+                "ids": [card["id"] for card in cards],
+            },
+        )
+    )
+    try:
+        async_to_sync(_send)(get_channel_layer(), messages)
+    except Exception:
+        logger.exception("Could not broadcast conversations %s", list(conversation_ids))
+
+
+async def _send(layer, messages: list[tuple[str, dict]]) -> None:
+    # Concurrently: the layer pipelines them over its connections instead of waiting for
+    # each group's round trips in turn.
+    results = await asyncio.gather(
+        *(layer.group_send(group, message) for group, message in messages),
+        return_exceptions=True,
+    )
+    failures = [result for result in results if isinstance(result, Exception)]
+    if failures:
+        raise failures[0]
