@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from reliability.celery_base import TransientError as RetryableError
+
 
 @dataclass(frozen=True)
 class InboundAuthor:
@@ -73,8 +75,9 @@ class ReplyRejected(ConnectorError):
     """Parley refused to send a reply the platform would not accept; no API call was made."""
 
 
-class TransientError(ConnectorError):
-    """A 5xx or a network failure: worth retrying later with backoff."""
+class TransientError(ConnectorError, RetryableError):
+    """A 5xx or a network failure: worth retrying later with backoff (a task it escapes from
+    is retried by Celery, see reliability.celery_base)."""
 
 
 class PermanentError(ConnectorError):
