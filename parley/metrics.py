@@ -1,10 +1,11 @@
 """Prometheus metrics: django-prometheus's request and process metrics, plus Parley's own
-gauges read from the database and the broker at each scrape, and the protected `/metrics`.
+read from the database, the broker and the cache at each scrape, and the protected `/metrics`.
 
-Parley's gauges describe the whole deployment, not one process: every web process answers
+Parley's metrics describe the whole deployment, not one process: every web process answers
 with the same numbers, read from PostgreSQL and Redis, so scraping any one of them is enough
-and workers need no endpoint of their own. Each read uses an index or a small table; at one
-million posts a scrape costs a few tens of milliseconds of database time.
+and workers need no endpoint of their own. Each read uses an index, a small table or a cache
+key; what only a scan of the posts could tell is counted as it happens instead (posts
+ingested, core.counters) or kept from the sweep that finds it anyway (stranded work).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -26,10 +28,10 @@ from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, Metric
 
-from core.models import DeliveryStatus, Direction, IntegrationDelivery, Post
+from core import counters
+from core.models import DeliveryStatus, Direction, IntegrationDelivery, Platform, Post
 from ingestion.models import WebhookDelivery
-from ingestion.services import stranded_work
-from ingestion.sweeps import abandoned_replies, untriaged_posts
+from ingestion.sweeps import STRANDED_COUNTS_KEY
 from reliability.models import DeadLetter
 from reliability.services import queue_backlog
 from sla.models import SlaTimer, TimerState
@@ -78,16 +80,17 @@ class ParleyCollector:
         )
 
     def _stranded_work(self) -> Iterator[Metric]:
-        deliveries, fresh_replies = stranded_work()
+        counts = cache.get(STRANDED_COUNTS_KEY)
+        if counts is None:  # no sweep ran lately (or the broker is behind: it waits)
+            return
         family = GaugeMetricFamily(
             "parley_stranded_work",
-            "Committed work whose task never ran or was lost, for the reliability sweep to "
-            "queue again (counted up to 500 of each kind).",
+            "Committed work whose task never ran or was lost, as the reliability sweep last "
+            "found it (up to 500 of each kind) before queueing it again.",
             labels=["kind"],
         )
-        family.add_metric(["deliveries"], len(deliveries))
-        family.add_metric(["posts"], len(untriaged_posts()))
-        family.add_metric(["replies"], len({*fresh_replies, *abandoned_replies()}))
+        for kind in ("deliveries", "posts", "replies"):
+            family.add_metric([kind], counts.get(kind, 0))
         yield family
 
     def _webhook_deliveries_pending(self) -> Iterator[Metric]:
@@ -130,13 +133,12 @@ class ParleyCollector:
     def _posts_ingested(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "parley_posts_ingested",
-            "Inbound posts stored, per platform.",
+            "Inbound posts stored, per platform (since Redis last started empty).",
             labels=["platform"],
         )
-        for platform, stored in _counts_by(
-            Post.objects.filter(direction=Direction.INBOUND), "platform"
-        ):
-            family.add_metric([platform], stored)
+        names = {counters.posts_ingested_counter(platform): platform for platform in Platform}
+        for name, stored in counters.read(names).items():
+            family.add_metric([names[name]], stored)
         yield family
 
     def _reply_delivery_failures(self) -> Iterator[Metric]:
