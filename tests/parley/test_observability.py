@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,39 @@ def test_a_webhook_deliverys_request_id_follows_it_into_the_worker_in_json_logs(
     ), lines
     # The worker's heartbeat, which /readyz reads, reached the shared cache.
     assert time.time() - last_seen(WORKER_SEEN_KEY) < 60
+
+
+def test_served_with_json_logs_every_line_is_json_uvicorns_included(tmp_path):
+    from tests.e2e.demo_server import embedded_env, free_port
+
+    port = free_port()
+    env = embedded_env(database_path=tmp_path / "db.sqlite3", posts_per_minute=0, poll_seconds=60)
+    env["LOG_FORMAT"] = "json"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port), "--no-schedule"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2):
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            time.sleep(0.5)  # the access log line
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    loggers = {record["logger"] for record in records}
+    assert {"uvicorn.error", "uvicorn.access"} <= loggers, lines
+    assert any("GET /livez" in record["message"] for record in records)

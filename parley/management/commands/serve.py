@@ -28,7 +28,14 @@ class Command(BaseCommand):
 
     async def _serve(self, host: str, port: int, run_schedule: bool) -> None:
         config = uvicorn.Config(
-            "parley.asgi:application", host=host, port=port, lifespan="off", log_level="info"
+            "parley.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="info",
+            # uvicorn's lines (startup, access log) go through settings.LOGGING like the
+            # rest: one format (JSON with LOG_FORMAT=json) and the same redaction.
+            log_config=None,
         )
         server = uvicorn.Server(config)
         schedule = asyncio.create_task(run_beat_schedule()) if run_schedule else None
