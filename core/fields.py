@@ -44,7 +44,7 @@ def check_field_encryption_keys(
                     f"FIELD_ENCRYPTION_KEYS: key {position} is not a Fernet key.",
                     hint='Generate one with: python -c "from cryptography.fernet import '
                     'Fernet; print(Fernet.generate_key().decode())"',
-                    id="parley.E001",
+                    id="core.E001",
                 )
             )
     deployed = not settings.DEBUG and settings.SECRET_KEY != settings.DEMO_SECRET_KEY
@@ -56,7 +56,7 @@ def check_field_encryption_keys(
                 "token unreadable.",
                 hint="Set FIELD_ENCRYPTION_KEYS to a Fernet key, then run `manage.py "
                 "reencrypt_fields` (docs/operations.md, key rotation).",
-                id="parley.W001",
+                id="core.W001",
             )
         )
     return problems

@@ -168,7 +168,7 @@ def test_check_deploy_reports_what_the_production_settings_fix():
     )
 
     assert result.returncode != 0
-    for problem in ("security.W004", "security.W008", "security.W012", "parley.W001"):
+    for problem in ("security.W004", "security.W008", "security.W012", "core.W001"):
         assert problem in result.stderr
 
 

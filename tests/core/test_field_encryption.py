@@ -26,7 +26,7 @@ def test_a_deployment_without_encryption_keys_is_warned_at_start_up(settings):
     settings.SECRET_KEY = "a-real-deployment-secret-key-0123456789-abcdefghijklmnop"
     settings.FIELD_ENCRYPTION_KEYS = []
 
-    [warning] = [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.id == "parley.W001"]
+    [warning] = [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.id == "core.W001"]
 
     assert warning.level == checks.WARNING
     assert "changing SECRET_KEY will make every stored token unreadable" in warning.msg
@@ -40,14 +40,14 @@ def test_no_warning_with_keys_set_or_on_the_demo(settings):
     settings.SECRET_KEY = settings.DEMO_SECRET_KEY
     demo = check_ids()
 
-    assert "parley.W001" not in with_keys
-    assert "parley.W001" not in demo
+    assert "core.W001" not in with_keys
+    assert "core.W001" not in demo
 
 
 def test_a_malformed_key_is_an_error(settings):
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, "not-a-fernet-key"]
 
-    [error] = [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.id == "parley.E001"]
+    [error] = [m for m in checks.run_checks(tags=[checks.Tags.security]) if m.id == "core.E001"]
 
     assert "key 2 is not a Fernet key" in error.msg
 
