@@ -11,6 +11,8 @@ from reports.urls import public_urlpatterns as csat_urlpatterns
 
 from . import people
 from .health import healthz
+from .metrics import metrics
+from .probes import livez, readyz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox", permanent=False)),
@@ -29,6 +31,9 @@ urlpatterns = [
     ),
     path("", include("helpdesk.urls")),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/reports/", include(report_api_urlpatterns)),

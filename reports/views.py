@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.throttling import AnonRateThrottle
 
 from sla.models import SUPERVISOR_PERMISSION
 
@@ -129,9 +130,25 @@ async def _async_batches(lines: Iterator[str]) -> AsyncIterator[str]:
         yield "".join(batch)
 
 
+class CsatThrottle(AnonRateThrottle):
+    """The public survey page, per address (rate `csat` in REST_FRAMEWORK): enough for a
+    customer to open and answer it, too few to try survey tokens or flood the scores."""
+
+    scope = "csat"
+
+
 @require_http_methods(["GET", "POST"])
 def csat_survey(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's one question; no login, the unguessable token is the key."""
+    throttle = CsatThrottle()
+    if not throttle.allow_request(request, None):
+        wait = max(1, round(throttle.wait() or 1))
+        return HttpResponse(
+            f"Too many requests from your address; try again in {wait} seconds.",
+            status=429,
+            headers={"Retry-After": str(wait)},
+            content_type="text/plain",
+        )
     try:
         survey = CsatSurvey.objects.select_related("conversation__account").get(token=token)
     except CsatSurvey.DoesNotExist as missing:
