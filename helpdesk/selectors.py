@@ -7,8 +7,24 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Expression,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
+
+from reports.models import CustomerTurn
+from sla.models import SlaTimer
 
 from .models import (
     ACTIVE_STATUSES,
@@ -25,14 +41,90 @@ from .models import (
 )
 
 EXCERPT_CHARS = 140
-# Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
-# urgent, then the soonest due.
-INBOX_ORDER = (
-    F("first_response_at").asc(nulls_first=True),
-    "-priority",
-    F("first_response_due_at").asc(nulls_last=True),
-    "-id",
-)
+
+# The SLA timers that hold the brand to answering (the first response, then each next one).
+RESPONSE_TIMER_KINDS = ("first_response", "next_response")
+
+
+def waiting_since(conversation: str = "pk") -> Expression:
+    """When the customer started waiting for what the brand owes them now: the oldest
+    unanswered customer post of the current customer turn; NULL when nothing is owed.
+
+    This is THE definition of "waiting since" (the inbox sorts on it, the cockpit reads it):
+    annotate a Conversation queryset with `.annotate(waiting_since=waiting_since())`, or
+    any queryset with a conversation foreign key with `waiting_since("conversation")`.
+
+    - Before the first agent reply (`first_response_at` empty): the conversation's first
+      customer post. Automatic replies (out of hours, triage) do not answer, as they do not
+      stop the first-response clock.
+    - After it: the start of the customer turn the brand has not answered yet (a
+      reports.CustomerTurn row with no `answered_at`; there is at most one, the latest),
+      kept in step with the posts by every writer.
+    - A conversation that needs no reply (spam, chatter) owes nothing.
+    """
+    first_post = (
+        Post.objects.filter(conversation=OuterRef(conversation), direction=Direction.INBOUND)
+        .order_by("created_at", "id")
+        .values("created_at")[:1]
+    )
+    open_turn = (
+        CustomerTurn.objects.filter(conversation=OuterRef(conversation), answered_at=None)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    prefix = "" if conversation == "pk" else f"{conversation}__"
+    return Case(
+        When(**{f"{prefix}needs_reply": False}, then=Value(None)),
+        When(**{f"{prefix}first_response_at__isnull": True}, then=Subquery(first_post)),
+        default=Subquery(open_turn),
+        output_field=DateTimeField(),
+    )
+
+
+def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate what the queue sorts and shows: `waiting_since` (see there), and the
+    response target that applies to it: `response_due_at` and `response_timer` (the
+    running first- or next-response SLA timer's due instant and kind; NULL when none runs).
+    """
+    running = SlaTimer.objects.filter(
+        conversation=OuterRef("pk"), kind__in=RESPONSE_TIMER_KINDS, stopped_at=None
+    ).order_by(F("due_at").asc(nulls_last=True))
+    return conversations.annotate(
+        waiting_since=waiting_since(),
+        response_due_at=Subquery(running.values("due_at")[:1]),
+        response_timer=Subquery(running.values("kind")[:1]),
+    )
+
+
+# How the inbox can be sorted: key -> (label, order). Every order ends on the id so a page
+# is stable; NULLs are placed explicitly (Postgres sorts them last, SQLite first).
+INBOX_SORTS = {
+    "waiting": (
+        "Waiting longest",
+        (
+            F("waiting_since").asc(nulls_last=True),
+            "-priority",
+            F("response_due_at").asc(nulls_last=True),
+            "-id",
+        ),
+    ),
+    "due": (
+        "SLA due soonest",
+        (
+            F("response_due_at").asc(nulls_last=True),
+            F("waiting_since").asc(nulls_last=True),
+            "-priority",
+            "-id",
+        ),
+    ),
+    "priority": (
+        "Priority",
+        ("-priority", F("waiting_since").asc(nulls_last=True), "-id"),
+    ),
+    "newest": ("Newest", (F("last_inbound_at").desc(nulls_last=True), "-id")),
+}
+DEFAULT_SORT = "waiting"
+INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
 
 
 def can_see_all_conversations(user: AbstractBaseUser) -> bool:
@@ -83,15 +175,19 @@ def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]
     )
 
 
-def inbox_page(conversations: QuerySet[Conversation], *, limit: int = 100) -> list[Conversation]:
-    """One page of the (already filtered) inbox, the most urgent first, with what a row shows."""
+def inbox_page(
+    conversations: QuerySet[Conversation], *, limit: int = 100, sort: str = DEFAULT_SORT
+) -> list[Conversation]:
+    """One page of the (already filtered) inbox in `sort` order (INBOX_SORTS; by default
+    who has waited longest for what the brand owes them), with what a row shows."""
     latest_inbound = Post.objects.filter(
         conversation=OuterRef("pk"), direction=Direction.INBOUND
     ).order_by("-created_at", "-id")
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
     return list(
-        conversations.select_related("customer", "account", "team", "assignee")
+        with_queue_facts(conversations.select_related("customer", "account", "team", "assignee"))
         .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
-        .order_by(*INBOX_ORDER)[:limit]
+        .order_by(*order)[:limit]
     )
 
 
@@ -179,6 +275,20 @@ def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
     )
 
 
+def display_name(user: AbstractBaseUser | None) -> str:
+    """What Parley calls a person everywhere (thread, dropdowns, presence, inbox): their full
+    name, or their username when they have none; "" for nobody."""
+    if user is None:
+        return ""
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return full or user.get_username()
+
+
+def _display_name_of(first: str | None, last: str | None, username: str | None) -> str:
+    """display_name from a row's columns (the cards are read as plain rows)."""
+    return f"{first or ''} {last or ''}".strip() or (username or "")
+
+
 def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
     """What the inbox shows of these conversations, as JSON for live updates, in one query.
 
@@ -190,8 +300,9 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("text")[:1]
     )
+    username = f"assignee__{get_user_model().USERNAME_FIELD}"
     rows = (
-        Conversation.objects.filter(pk__any=conversation_ids)
+        with_queue_facts(Conversation.objects.filter(pk__any=conversation_ids))
         .annotate(latest_text=latest_text)
         .order_by("pk")
         .values(
@@ -199,7 +310,9 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "team_id",
             "team__name",
             "assignee_id",
-            f"assignee__{get_user_model().USERNAME_FIELD}",
+            username,
+            "assignee__first_name",
+            "assignee__last_name",
             "account__platform",
             "intent",
             "snoozed_until",
@@ -208,12 +321,17 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "status",
             "sentiment",
             "priority",
+            "needs_reply",
             "latest_text",
             "first_response_due_at",
             "first_response_at",
+            "last_inbound_at",
+            "waiting_since",
+            "response_due_at",
+            "response_timer",
         )
     )
-    return [_card(row) for row in rows]
+    return [_card(row, username) for row in rows]
 
 
 _LABELS = {
@@ -221,17 +339,20 @@ _LABELS = {
     "status": dict(ConversationStatus.choices),
     "intent": dict(Intent.choices),
     "priority": dict(Priority.choices),
+    "timer": {"first_response": "First response", "next_response": "Next response"},
 }
 
 
-def _card(row: dict[str, Any]) -> dict[str, Any]:
+def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
     latest = row["latest_text"] or ""
     return {
         "id": row["pk"],
         "team_id": row["team_id"],
         "team": row["team__name"] or "",
         "assignee_id": row["assignee_id"],
-        "assignee": row[f"assignee__{get_user_model().USERNAME_FIELD}"] or "",
+        "assignee": _display_name_of(
+            row["assignee__first_name"], row["assignee__last_name"], row[username]
+        ),
         "platform_code": row["account__platform"],
         "intent_code": row["intent"],
         "snoozed_until": _iso(row["snoozed_until"]),
@@ -244,9 +365,15 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "sentiment": row["sentiment"],
         "priority": row["priority"],
         "priority_label": _LABELS["priority"].get(row["priority"], row["priority"]),
+        "needs_reply": row["needs_reply"],
         "excerpt": latest[:EXCERPT_CHARS],
         "first_response_due_at": _iso(row["first_response_due_at"]),
         "first_response_at": _iso(row["first_response_at"]),
+        "last_inbound_at": _iso(row["last_inbound_at"]),
+        "waiting_since": _iso(row["waiting_since"]),
+        "response_due_at": _iso(row["response_due_at"]),
+        "response_timer": row["response_timer"] or "",
+        "response_timer_label": _LABELS["timer"].get(row["response_timer"] or "", ""),
         "url": f"/conversations/{row['pk']}/",
     }
 

@@ -22,6 +22,7 @@ from helpdesk.models import (
     ConversationStatus,
     Customer,
     IntegrationEvent,
+    Note,
     Post,
     Tag,
     Team,
@@ -104,6 +105,48 @@ def route_conversation(
     if rule.tag_list:
         tags = [Tag.objects.get_or_create(name=name)[0] for name in rule.tag_list]
         conversation.tags.add(*tags)
+    return rule
+
+
+def reroute_on_priority_rise(
+    *, conversation: Conversation, post: Post, table: RoutingTable | None = None
+) -> RoutingRule | None:
+    """Decide routing again for a routed conversation whose priority `post` just raised.
+
+    Only a rule that asks for that priority (min_priority) can move it, and only to another
+    team: a rise never sends a conversation back to where lower priority would. An
+    unassigned conversation moves (auto-assignment then follows the new team's strategy);
+    one an agent holds stays with them, and a note in the conversation says which rule
+    would have moved it, so nobody loses work silently. Returns the rule that matched, or
+    None. The caller holds the conversation's row lock and saves it.
+    """
+    table = table or RoutingTable.load()
+    rule = first_matching_rule(conversation=conversation, post=post, table=table)
+    if rule is None or rule.min_priority is None or conversation.priority < rule.min_priority:
+        return None
+    team = rule.team or table.default_team
+    if team is None or team.pk == conversation.team_id:
+        return None
+    priority = conversation.get_priority_display()
+    if conversation.assignee_id is not None:
+        Note.objects.create(
+            conversation=conversation,
+            author=None,
+            text=(
+                f"Priority rose to {priority}: rule “{rule.name}” sends this to {team.name}. "
+                "Kept with its assignee; reassign if they cannot take it."
+            ),
+        )
+        return rule
+    conversation.team = team
+    conversation.routed_by = rule
+    if rule.set_priority is not None:
+        conversation.priority = max(conversation.priority, rule.set_priority)
+    Note.objects.create(
+        conversation=conversation,
+        author=None,
+        text=f"Priority rose to {priority}: rule “{rule.name}” moved this to {team.name}.",
+    )
     return rule
 
 
