@@ -17,6 +17,7 @@ from .realtime import (
 from .selectors import (
     can_see_all_conversations,
     conversation_cards,
+    display_name,
     visible_conversations,
     visible_team_ids,
 )
@@ -94,7 +95,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         self.agent = {
             "channel": self.channel_name,
             "user_id": user.pk,
-            "name": user.first_name or user.get_username(),
+            "name": display_name(user),
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(CONVERSATION_PAGES_GROUP, self.channel_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -44,6 +45,7 @@ EXCERPT_CHARS = 140
 
 # The SLA timers that hold the brand to answering (the first response, then each next one).
 RESPONSE_TIMER_KINDS = ("first_response", "next_response")
+RESPONSE_TIMER_LABELS = {"first_response": "First response", "next_response": "Next response"}
 
 
 def waiting_since(conversation: str = "pk") -> Expression:
@@ -175,6 +177,25 @@ def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]
     )
 
 
+def snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Active conversations snoozed into the future (the Snoozed view)."""
+    return conversations.filter(status__in=ACTIVE_STATUSES, snoozed_until__gt=timezone.now())
+
+
+# "No reply needed" shows what spam rules and triage set aside lately, not all history.
+NO_REPLY_VIEW_DAYS = 7
+
+
+def no_reply_needed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Conversations set aside as needing no reply (triage said spam, a rule or an agent
+    decided), still active or from the last NO_REPLY_VIEW_DAYS days: an agent can pull one
+    back (services.mark_needs_reply)."""
+    since = timezone.now() - timedelta(days=NO_REPLY_VIEW_DAYS)
+    return conversations.filter(needs_reply=False).filter(
+        Q(status__in=ACTIVE_STATUSES) | Q(created_at__gte=since)
+    )
+
+
 def inbox_page(
     conversations: QuerySet[Conversation], *, limit: int = 100, sort: str = DEFAULT_SORT
 ) -> list[Conversation]:
@@ -192,30 +213,51 @@ def inbox_page(
 
 
 def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
-    """How many active, awake conversations each inbox view holds, in one aggregate query.
+    """How many conversations each inbox view holds, in one aggregate query.
 
-    "unanswered" counts those still waiting for a first reply among the user's own.
+    The queue views count active, awake conversations that need a reply; "pending",
+    "snoozed" and "noreply" count their views (see helpdesk.filters). "unanswered" counts
+    the user's own still waiting for a first reply.
     """
-    conversations = not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
+    now = timezone.now()
+    since = now - timedelta(days=NO_REPLY_VIEW_DAYS)
+    conversations = visible_conversations(user).filter(
+        Q(status__in=ACTIVE_STATUSES) | Q(needs_reply=False, created_at__gte=since)
+    )
     own_team_ids = Team.objects.filter(agents__user=user).values("pk")
+    active = Q(status__in=ACTIVE_STATUSES)
+    queue = (
+        active & Q(needs_reply=True) & (Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    )
     return conversations.aggregate(
-        mine=Count("pk", filter=Q(assignee=user), distinct=True),
-        team=Count("pk", filter=Q(team__in=own_team_ids), distinct=True),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True), distinct=True),
-        all=Count("pk", distinct=True),
+        mine=Count("pk", filter=queue & Q(assignee=user), distinct=True),
+        team=Count("pk", filter=queue & Q(team__in=own_team_ids), distinct=True),
+        unassigned=Count("pk", filter=queue & Q(assignee__isnull=True), distinct=True),
+        all=Count("pk", filter=queue, distinct=True),
         mine_unanswered=Count(
-            "pk", filter=Q(assignee=user, first_response_at__isnull=True), distinct=True
+            "pk", filter=queue & Q(assignee=user, first_response_at__isnull=True), distinct=True
         ),
+        pending=Count("pk", filter=Q(status=ConversationStatus.PENDING), distinct=True),
+        snoozed=Count("pk", filter=active & Q(snoozed_until__gt=now), distinct=True),
+        noreply=Count("pk", filter=Q(needs_reply=False), distinct=True),
     )
 
 
-def next_conversation_id(user: AbstractBaseUser, *, after: int) -> int | None:
-    """The conversation after `after` in the user's inbox order (wrapping to the first)."""
-    ids = list(
-        not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
-        .order_by(*INBOX_ORDER)
-        .values_list("pk", flat=True)[:200]
-    )
+def next_conversation_id(
+    user: AbstractBaseUser,
+    *,
+    after: int,
+    conversations: QuerySet[Conversation] | None = None,
+    sort: str = DEFAULT_SORT,
+) -> int | None:
+    """The conversation after `after` in `conversations` (the agent's current inbox view
+    and filters; by default their queue) in `sort` order, wrapping to the first."""
+    if conversations is None:
+        conversations = not_snoozed(
+            visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
+        )
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    ids = list(with_queue_facts(conversations).order_by(*order).values_list("pk", flat=True)[:200])
     others = [pk for pk in ids if pk != after]
     if not others:
         return None
@@ -241,6 +283,22 @@ def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversat
             ),
         )
         .get(pk=conversation_id)
+    )
+
+
+# Triage reasons that only hold for a post of this intent (triage.priority.prioritise).
+_INTENT_REASONS = {"negative complaint": Intent.COMPLAINT, "no reply needed": Intent.SPAM}
+
+
+def conversation_reasons(conversation: Conversation, thread: Sequence[Post]) -> list[str]:
+    """Why the conversation has its priority, as triage said of its customer posts, less the
+    reasons that belong to an intent the conversation no longer has (a "negative complaint"
+    reason next to a "Compliment" tag would contradict itself)."""
+    reasons = {reason for post in thread for reason in post.triage_reasons}
+    return sorted(
+        reason
+        for reason in reasons
+        if _INTENT_REASONS.get(reason, conversation.intent) == conversation.intent
     )
 
 
@@ -339,7 +397,7 @@ _LABELS = {
     "status": dict(ConversationStatus.choices),
     "intent": dict(Intent.choices),
     "priority": dict(Priority.choices),
-    "timer": {"first_response": "First response", "next_response": "Next response"},
+    "timer": RESPONSE_TIMER_LABELS,
 }
 
 

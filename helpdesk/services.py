@@ -344,7 +344,10 @@ def send_reply(
         sent = [reply]
         if private:
             note = render_text(TAKEN_PRIVATE_NOTE, conversation=conversation, agent=agent)
-            sent.append(Post.objects.create(text=note, **outbound))
+            # Marked so the thread can tell the public note from an ordinary reply.
+            sent.append(
+                Post.objects.create(text=note, raw={"parley_outbound": "public_note"}, **outbound)
+            )
         record_first_response(conversation, responded_at=now)
         if conversation.status == ConversationStatus.NEW:
             conversation.status = ConversationStatus.OPEN
@@ -381,6 +384,55 @@ def change_status(
         conversation_status_changed(conversation=conversation, at=timezone.now())
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.status")
+        )
+    return conversation
+
+
+def set_needs_reply(
+    *, conversation_id: int, needs_reply: bool, agent: AbstractBaseUser
+) -> Conversation:
+    """An agent's verdict on whether a conversation needs an answer.
+
+    No reply needed (spam, chatter): the conversation leaves the queue for the "No reply
+    needed" view, its intent becomes spam and its running clocks are dropped (they would
+    count as met or breached in the reports). Needs a reply (pulled back from that view):
+    it is open again in the queue, no longer spam, with its clocks running from now. Either
+    way a note says who decided. Takes the conversation's row lock; broadcasts after commit.
+    """
+    from sla.services import drop_running_clocks, start_clocks_now
+
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .get(pk=conversation_id)
+        )
+        if conversation.needs_reply == needs_reply:
+            return conversation
+        conversation.needs_reply = needs_reply
+        if needs_reply:
+            if conversation.intent in (Intent.SPAM, Intent.UNKNOWN):
+                conversation.intent = Intent.OTHER
+            if conversation.status not in ACTIVE_STATUSES:
+                conversation.status = ConversationStatus.OPEN
+                conversation.resolved_at = None
+            start_clocks_now(conversation=conversation, at=now)
+            verdict = "needs a reply"
+        else:
+            conversation.intent = Intent.SPAM
+            drop_running_clocks(conversation=conversation)
+            if conversation.first_response_at is None:
+                conversation.first_response_due_at = None
+            verdict = "needs no reply"
+        conversation.save()
+        Note.objects.create(
+            conversation=conversation,
+            author=agent,
+            text=f"Marked as {verdict}.",
+        )
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.needs_reply")
         )
     return conversation
 

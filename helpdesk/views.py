@@ -7,16 +7,17 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.services import assign_conversation
 
 from . import selectors, services
-from .filters import INBOX_VIEWS, ConversationFilter
+from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 from .health import health_report
 from .models import (
@@ -27,7 +28,10 @@ from .models import (
 )
 from .reply_templates import render_reply_template
 
-FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q")
+FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
+# The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
+# next one of *that* list, in its order.
+INBOX_QUERY_SESSION_KEY = "parley_inbox_query"
 
 
 @require_GET
@@ -43,23 +47,34 @@ def _default_view(user) -> str:
     return "all" if selectors.can_see_all_conversations(user) else "team"
 
 
+def _inbox_filter(request: HttpRequest, query: QueryDict) -> ConversationFilter:
+    """The inbox's filter for `query`, with the view defaulted and kept to what the user may
+    see."""
+    user = request.user
+    params = query.copy()
+    if params.get("view") not in dict(INBOX_VIEWS):
+        params["view"] = _default_view(user)
+    if params["view"] == "all" and not selectors.can_see_all_conversations(user):
+        params["view"] = "team"
+    return ConversationFilter(
+        params, queryset=selectors.visible_conversations(user), request=request
+    )
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
-    params = request.GET.copy()
-    if params.get("view") not in dict(INBOX_VIEWS):
-        params["view"] = _default_view(user)
+    filterset = _inbox_filter(request, request.GET)
+    params = filterset.data
     can_see_all = selectors.can_see_all_conversations(user)
-    if params["view"] == "all" and not can_see_all:
-        params["view"] = "team"
-    filterset = ConversationFilter(
-        params, queryset=selectors.visible_conversations(user), request=request
-    )
     valid = filterset.is_valid()
-    conversations = selectors.inbox_page(filterset.qs)
+    conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
     counts = selectors.inbox_view_counts(user)
     kept = {name: params[name] for name in FILTER_FIELDS if params.get(name)}
+    query = urlencode({"view": params["view"], **kept})
+    if valid and request.session.get(INBOX_QUERY_SESSION_KEY) != query:
+        request.session[INBOX_QUERY_SESSION_KEY] = query
     tabs = [
         {
             "key": key,
@@ -67,6 +82,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "count": counts[key],
             "url": "?" + urlencode({"view": key, **kept}),
             "active": key == params["view"],
+            "aside": key in dict(ASIDE_VIEWS),
         }
         for key, label in INBOX_VIEWS
         if key != "all" or can_see_all
@@ -76,10 +92,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "helpdesk/inbox.html",
         {
             "conversations": conversations,
+            "now": timezone.now(),
             "filter_form": filterset.form,
             "view": params["view"],
+            "sort": filterset.chosen_sort,
+            "sorts": [(key, label) for key, (label, _) in selectors.INBOX_SORTS.items()],
             "tabs": tabs,
-            "filters_active": bool(kept),
+            "filters_active": bool(kept.keys() - {"sort"}),
             "mine_unanswered": counts["mine_unanswered"],
             "own_team_ids": ",".join(str(pk) for pk in selectors.own_team_ids(user)),
         },
@@ -174,9 +193,19 @@ def _conversation_context(
         "note_form": NoteForm(),
         "statuses": ConversationStatus.choices,
         "snooze_form": SnoozeForm(),
-        "next_conversation_id": selectors.next_conversation_id(request.user, after=current.pk),
-        "triage_reasons": sorted({r for post in thread for r in post.triage_reasons}),
+        "next_conversation_id": _next_conversation_id(request, current),
+        "triage_reasons": selectors.conversation_reasons(current, thread),
     }
+
+
+def _next_conversation_id(request: HttpRequest, current: Conversation) -> int | None:
+    """The conversation after this one in the inbox list the agent last looked at."""
+    filterset = _inbox_filter(request, QueryDict(request.session.get(INBOX_QUERY_SESSION_KEY, "")))
+    if not filterset.is_valid():
+        return selectors.next_conversation_id(request.user, after=current.pk)
+    return selectors.next_conversation_id(
+        request.user, after=current.pk, conversations=filterset.qs, sort=filterset.chosen_sort
+    )
 
 
 @login_required
@@ -230,7 +259,9 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
         )
     except ValidationError as error:
         return _refused(request, current, errors=error.messages, status=409)
-    messages.success(request, f"Assigned to {agent.get_username()}." if agent else "Unassigned.")
+    messages.success(
+        request, f"Assigned to {selectors.display_name(agent)}." if agent else "Unassigned."
+    )
     return redirect("conversation", conversation_id=current.pk)
 
 
