@@ -460,7 +460,9 @@ WAKE_BATCH = 500
 
 
 def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> Note:
-    """A private note; @username mentions of colleagues are recorded for their attention."""
+    """A private note; @username mentions of colleagues are recorded for their attention,
+    and each one mentioned (but the author) hears of it live. The open pages of the
+    conversation show the note after commit."""
     text = text.strip()
     if not text:
         raise ValidationError("A note needs some text.")
@@ -468,5 +470,22 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
         note = Note.objects.create(conversation_id=conversation_id, author=author, text=text)
         handles = set(MENTION.findall(text))
         if handles:
-            note.mentions.set(get_user_model().objects.filter(username__in=handles))
+            mentioned = list(get_user_model().objects.filter(username__in=handles))
+            note.mentions.set(mentioned)
+            notify_users_after_commit(
+                [user.pk for user in mentioned if user.pk != author.pk],
+                notice(
+                    "mention",
+                    note.conversation,
+                    key=note.pk,
+                    text=f"{_name(author)} mentioned you in a note: {text[:140]}",
+                ),
+            )
+        transaction.on_commit(lambda: broadcast_conversation(conversation_id, event="note.added"))
     return note
+
+
+def _name(user: AbstractBaseUser) -> str:
+    from .selectors import display_name
+
+    return display_name(user)

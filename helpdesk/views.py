@@ -256,6 +256,7 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
             conversation_id=current.pk,
             agent=agent,
             expected_assignee_id=form.cleaned_data["expected_assignee"],
+            by=request.user,
         )
     except ValidationError as error:
         return _refused(request, current, errors=error.messages, status=409)

@@ -27,7 +27,8 @@ from helpdesk.models import (
     Tag,
     Team,
 )
-from helpdesk.realtime import broadcast_conversation
+from helpdesk.realtime import broadcast_conversation, notice, notify_users_after_commit
+from helpdesk.selectors import display_name
 
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
 
@@ -231,12 +232,17 @@ def _assignment_order(team: Team):
 
 
 def assign_conversation(
-    *, conversation_id: int, agent: AbstractBaseUser | None, expected_assignee_id: int | None
+    *,
+    conversation_id: int,
+    agent: AbstractBaseUser | None,
+    expected_assignee_id: int | None,
+    by: AbstractBaseUser | None = None,
 ) -> Conversation:
     """Assign (or, with agent=None, unassign) by hand.
 
     `expected_assignee_id` is who the acting user saw as assignee; if someone else changed it
-    meanwhile, refuse rather than silently take the conversation from them.
+    meanwhile, refuse rather than silently take the conversation from them. An agent given a
+    conversation by someone else (`by`) hears of it live.
     """
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
@@ -250,6 +256,16 @@ def assign_conversation(
         conversation.save(update_fields=["assignee", "updated_at"])
         if agent is not None:
             integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            if by is not None and by.pk != agent.pk:
+                notify_users_after_commit(
+                    [agent.pk],
+                    notice(
+                        "assignment",
+                        conversation,
+                        key=f"{agent.pk}:{timezone.now().timestamp()}",
+                        text=f"{display_name(by)} assigned you conversation #{conversation.pk}.",
+                    ),
+                )
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.assigned")
         )

@@ -130,6 +130,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
                 conversation_id=conversation.pk,
                 agent=data["agent"],
                 expected_assignee_id=expected.pk if expected else None,
+                by=request.user,
             )
         except DjangoValidationError as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)

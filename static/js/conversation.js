@@ -139,8 +139,43 @@
           newActivity.textContent = "The customer wrote again: read it before you reply.";
           newActivity.hidden = false;
         }
+        // This page's own reply reloads it (the form posts); a reply arriving live is a
+        // colleague's.
+        if (event === "reply.sent" && newActivity) {
+          const replies = thread.querySelectorAll("li.outbound.fresh .meta strong");
+          const who = replies.length ? replies[replies.length - 1].textContent : "A colleague";
+          newActivity.textContent = who + " replied: read it before you reply.";
+          newActivity.hidden = false;
+        }
       })
       .catch(function () { /* the next change or a reload shows it */ });
+  }
+
+  // --- Live side panel and notes ------------------------------------------------------------
+  // Status, assignee, routing, triage and SLA facts follow a colleague's change: the page is
+  // read again and its side column and notes swapped in (server-rendered, so escaped).
+  let panelTimer = null;
+  function refreshPanel() {
+    clearTimeout(panelTimer);
+    panelTimer = setTimeout(function () {
+      fetch(location.pathname, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          const swap = function (selector) {
+            const now = document.querySelector(selector), next = fresh.querySelector(selector);
+            // A control being used (a select open, a field focused) is not pulled away.
+            if (!now || !next || now.contains(document.activeElement)) return;
+            now.innerHTML = next.innerHTML;
+          };
+          swap("aside.side-column");
+          swap("#notes .note-list");
+          const nextUrl = fresh.querySelector(".conversation-page");
+          if (nextUrl && nextUrl.dataset.nextUrl) page.dataset.nextUrl = nextUrl.dataset.nextUrl;
+        })
+        .catch(function () { /* the next change or a reload shows it */ });
+    }, 250);
   }
 
   // --- Socket -----------------------------------------------------------------------------
@@ -176,6 +211,7 @@
           statusLabel.className = "status status-" + data.conversation.status;
         }
         refreshThread(data.event);
+        refreshPanel();
       }
     });
     socket.addEventListener("close", function (event) {
