@@ -152,8 +152,8 @@ def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
-    """Active, awake conversations the user may work, the most urgent first."""
-    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES)
+    """Active, awake conversations the user may work that need a reply, in queue order."""
+    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
     return inbox_page(not_snoozed(active), limit=limit)
 
 
