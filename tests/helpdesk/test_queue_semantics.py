@@ -193,9 +193,7 @@ def test_a_customer_post_on_a_pending_conversation_opens_it_and_resumes_the_reso
     assert resolution.paused_since is None
     assert resolution.due_at is not None
     assert len(resolution.pauses) == 1
-    assert SlaTimer.objects.get(
-        conversation=conversation, kind=TimerKind.NEXT_RESPONSE
-    ).is_running
+    assert SlaTimer.objects.get(conversation=conversation, kind=TimerKind.NEXT_RESPONSE).is_running
     groups, payload = notices[0]
     assert groups == [f"sla.user.{agent.pk}"]
     assert payload["event"] == "conversation.reopened"
@@ -290,9 +288,7 @@ def test_a_new_turn_after_a_reply_takes_its_own_intent(write, agent):
     assert conversation.intent == Intent.COMPLIMENT
 
 
-def test_reasons_of_an_intent_the_conversation_no_longer_has_are_not_shown(
-    client, write, agent
-):
+def test_reasons_of_an_intent_the_conversation_no_longer_has_are_not_shown(client, write, agent):
     conversation = write("I was charged twice, fix it")
     reply(conversation, agent, "Refunded, sorry!")
     write("thank you")
