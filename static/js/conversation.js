@@ -132,19 +132,24 @@
         const known = new Set(Array.from(thread.querySelectorAll("[data-post-id]"),
           function (li) { return li.dataset.postId; }));
         thread.innerHTML = html;  // server-rendered, escaped by Django's templates
+        const arrived = [];
         thread.querySelectorAll("[data-post-id]").forEach(function (li) {
-          if (!known.has(li.dataset.postId)) li.classList.add("fresh");
+          if (!known.has(li.dataset.postId)) {
+            li.classList.add("fresh");
+            arrived.push(li);
+          }
         });
         if (event === "post.received" && newActivity) {
           newActivity.textContent = "The customer wrote again: read it before you reply.";
           newActivity.hidden = false;
         }
-        // This page's own reply reloads it (the form posts); a reply arriving live is a
-        // colleague's.
-        if (event === "reply.sent" && newActivity) {
-          const replies = thread.querySelectorAll("li.outbound.fresh .meta strong");
-          const who = replies.length ? replies[replies.length - 1].textContent : "A colleague";
-          newActivity.textContent = who + " replied: read it before you reply.";
+        // This page's own reply reloads it (the form posts): a reply arriving live is a
+        // colleague's (or an automatic one, which says "Brand").
+        const replies = arrived.filter(function (li) { return li.classList.contains("outbound"); });
+        if (replies.length && newActivity) {
+          const name = replies[replies.length - 1].querySelector(".meta strong");
+          newActivity.textContent = (name ? name.textContent : "A colleague") +
+            " replied: read it before you reply.";
           newActivity.hidden = false;
         }
       })
