@@ -9,25 +9,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
-    Case,
     Count,
-    DateTimeField,
-    Expression,
     F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.utils import timezone
 
-from reports.models import CustomerTurn
-from sla.models import SlaTimer
-
-from .models import (
+from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
@@ -40,47 +32,14 @@ from .models import (
     ReplyTemplate,
     Team,
 )
+from core.selectors import display_name_of, visible_conversations, waiting_since
+from sla.models import SlaTimer
 
 EXCERPT_CHARS = 140
 
 # The SLA timers that hold the brand to answering (the first response, then each next one).
 RESPONSE_TIMER_KINDS = ("first_response", "next_response")
 RESPONSE_TIMER_LABELS = {"first_response": "First response", "next_response": "Next response"}
-
-
-def waiting_since(conversation: str = "pk") -> Expression:
-    """When the customer started waiting for what the brand owes them now: the oldest
-    unanswered customer post of the current customer turn; NULL when nothing is owed.
-
-    This is THE definition of "waiting since" (the inbox sorts on it, the cockpit reads it):
-    annotate a Conversation queryset with `.annotate(waiting_since=waiting_since())`, or
-    any queryset with a conversation foreign key with `waiting_since("conversation")`.
-
-    - Before the first agent reply (`first_response_at` empty): the conversation's first
-      customer post. Automatic replies (out of hours, triage) do not answer, as they do not
-      stop the first-response clock.
-    - After it: the start of the customer turn the brand has not answered yet (a
-      reports.CustomerTurn row with no `answered_at`; there is at most one, the latest),
-      kept in step with the posts by every writer.
-    - A conversation that needs no reply (spam, chatter) owes nothing.
-    """
-    first_post = (
-        Post.objects.filter(conversation=OuterRef(conversation), direction=Direction.INBOUND)
-        .order_by("created_at", "id")
-        .values("created_at")[:1]
-    )
-    open_turn = (
-        CustomerTurn.objects.filter(conversation=OuterRef(conversation), answered_at=None)
-        .order_by("-started_at")
-        .values("started_at")[:1]
-    )
-    prefix = "" if conversation == "pk" else f"{conversation}__"
-    return Case(
-        When(**{f"{prefix}needs_reply": False}, then=Value(None)),
-        When(**{f"{prefix}first_response_at__isnull": True}, then=Subquery(first_post)),
-        default=Subquery(open_turn),
-        output_field=DateTimeField(),
-    )
 
 
 def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
@@ -127,28 +86,6 @@ INBOX_SORTS = {
 }
 DEFAULT_SORT = "waiting"
 INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
-
-
-def can_see_all_conversations(user: AbstractBaseUser) -> bool:
-    return user.is_superuser or user.has_perm("helpdesk.view_all_conversations")
-
-
-def visible_team_ids(user: AbstractBaseUser) -> list[int]:
-    if can_see_all_conversations(user):
-        return list(Team.objects.values_list("pk", flat=True))
-    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
-
-
-def own_team_ids(user: AbstractBaseUser) -> list[int]:
-    """The teams the user works in (whatever else they may see)."""
-    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
-
-
-def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
-    conversations = Conversation.objects.all()
-    if not can_see_all_conversations(user):
-        conversations = conversations.filter(team__agents__user=user)
-    return conversations
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
@@ -333,20 +270,6 @@ def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
     )
 
 
-def display_name(user: AbstractBaseUser | None) -> str:
-    """What Parley calls a person everywhere (thread, dropdowns, presence, inbox): their full
-    name, or their username when they have none; "" for nobody."""
-    if user is None:
-        return ""
-    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
-    return full or user.get_username()
-
-
-def _display_name_of(first: str | None, last: str | None, username: str | None) -> str:
-    """display_name from a row's columns (the cards are read as plain rows)."""
-    return f"{first or ''} {last or ''}".strip() or (username or "")
-
-
 def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
     """What the inbox shows of these conversations, as JSON for live updates, in one query.
 
@@ -408,7 +331,7 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "team_id": row["team_id"],
         "team": row["team__name"] or "",
         "assignee_id": row["assignee_id"],
-        "assignee": _display_name_of(
+        "assignee": display_name_of(
             row["assignee__first_name"], row["assignee__last_name"], row[username]
         ),
         "platform_code": row["account__platform"],

@@ -14,19 +14,19 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from routing.services import assign_conversation
-
-from . import selectors, services
-from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
-from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
-from .health import health_report
-from .models import (
+from core import selectors as visibility
+from core.models import (
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
     Conversation,
     ConversationStatus,
 )
-from .reply_templates import render_reply_template
+from core.reply_templates import render_reply_template
+from routing.services import assign_conversation
+
+from . import selectors, services
+from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
+from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
 # The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
@@ -34,17 +34,8 @@ FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
 INBOX_QUERY_SESSION_KEY = "parley_inbox_query"
 
 
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    healthy, report = health_report()
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **report}, status=200 if healthy else 503
-    )
-
-
 def _default_view(user) -> str:
-    return "all" if selectors.can_see_all_conversations(user) else "team"
+    return "all" if visibility.can_see_all_conversations(user) else "team"
 
 
 def _inbox_filter(request: HttpRequest, query: QueryDict) -> ConversationFilter:
@@ -54,10 +45,10 @@ def _inbox_filter(request: HttpRequest, query: QueryDict) -> ConversationFilter:
     params = query.copy()
     if params.get("view") not in dict(INBOX_VIEWS):
         params["view"] = _default_view(user)
-    if params["view"] == "all" and not selectors.can_see_all_conversations(user):
+    if params["view"] == "all" and not visibility.can_see_all_conversations(user):
         params["view"] = "team"
     return ConversationFilter(
-        params, queryset=selectors.visible_conversations(user), request=request
+        params, queryset=visibility.visible_conversations(user), request=request
     )
 
 
@@ -67,7 +58,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
     filterset = _inbox_filter(request, request.GET)
     params = filterset.data
-    can_see_all = selectors.can_see_all_conversations(user)
+    can_see_all = visibility.can_see_all_conversations(user)
     valid = filterset.is_valid()
     conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
     counts = selectors.inbox_view_counts(user)
@@ -100,7 +91,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "tabs": tabs,
             "filters_active": bool(kept.keys() - {"sort"}),
             "mine_unanswered": counts["mine_unanswered"],
-            "own_team_ids": ",".join(str(pk) for pk in selectors.own_team_ids(user)),
+            "own_team_ids": ",".join(str(pk) for pk in visibility.own_team_ids(user)),
         },
         status=200 if valid else 400,
     )
@@ -261,7 +252,7 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
     except ValidationError as error:
         return _refused(request, current, errors=error.messages, status=409)
     messages.success(
-        request, f"Assigned to {selectors.display_name(agent)}." if agent else "Unassigned."
+        request, f"Assigned to {visibility.display_name(agent)}." if agent else "Unassigned."
     )
     return redirect("conversation", conversation_id=current.pk)
 

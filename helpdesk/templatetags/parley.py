@@ -6,8 +6,9 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core import selectors as core_selectors
+from core.models import Intent, Note, Platform, Priority, Sentiment
 from helpdesk import selectors
-from helpdesk.models import Intent, Note, Platform, Priority, Sentiment
 from helpdesk.services import MENTION
 
 register = template.Library()
@@ -43,7 +44,7 @@ def triage_choices() -> dict[str, list[tuple]]:
 @register.filter
 def display_name(user) -> str:
     """What Parley calls a person: their full name, else their username ("" for nobody)."""
-    return selectors.display_name(user)
+    return core_selectors.display_name(user)
 
 
 @register.filter

@@ -43,8 +43,8 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from helpdesk import roles
-from helpdesk.models import AgentProfile, Team
+from core import roles
+from core.models import AgentProfile, Team
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
 
@@ -70,7 +70,7 @@ RoutingRule.objects.create(name="X to Social care", position=0, account=account,
 ANSWERED_EARLIER = """
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from helpdesk.models import Conversation, Post
+from core.models import Conversation, Post
 from sla.services import record_first_response
 
 conversation = Conversation.objects.get(posts__external_id="{tweet_id}")
@@ -94,7 +94,7 @@ ASSIGNED_AND_OVERDUE = """
 from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from helpdesk.models import Conversation
+from core.models import Conversation
 from sla.models import SlaTimer
 
 conversation = Conversation.objects.get(posts__external_id="{tweet_id}")
@@ -107,7 +107,7 @@ SlaTimer.objects.filter(conversation=conversation, kind="first_response").update
 print(conversation.pk)
 """
 CONVERSATION_OF = """
-from helpdesk.models import Conversation
+from core.models import Conversation
 print(Conversation.objects.get(posts__external_id="{tweet_id}").pk)
 """
 

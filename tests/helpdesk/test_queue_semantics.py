@@ -14,8 +14,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Conversation, ConversationStatus, Intent, Note, Priority, Sentiment
 from helpdesk import selectors, services
-from helpdesk.models import Conversation, ConversationStatus, Intent, Note, Priority, Sentiment
 from ingestion.services import ingest_item
 from routing.models import RoutingRule
 from sla.models import SlaTimer, TimerKind
@@ -59,7 +59,7 @@ def notices(monkeypatch):
     """The notices sent to people's sockets after commit: (groups, payload)."""
     sent: list[tuple[list[str], dict]] = []
     monkeypatch.setattr(
-        "helpdesk.realtime._notify", lambda groups, payload: sent.append((groups, payload))
+        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
     )
     return sent
 

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import ConversationStatus, DeliveryStatus, Platform, Post, Priority
+from core.selectors import display_name
 from helpdesk import selectors, services
 from helpdesk.consumers import ConversationConsumer
-from helpdesk.models import ConversationStatus, DeliveryStatus, Platform, Post, Priority
 from ingestion.models import PlatformAccount
 from routing.services import assign_conversation
 from tests.factories import AGENT_PASSWORD, AgentFactory, ConversationFactory, PostFactory
@@ -30,7 +31,7 @@ def logged_in(client, agent):
 def notices(monkeypatch):
     sent: list[tuple[list[str], dict]] = []
     monkeypatch.setattr(
-        "helpdesk.realtime._notify", lambda groups, payload: sent.append((groups, payload))
+        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
     )
     return sent
 
@@ -266,7 +267,7 @@ def test_the_display_name_is_used_everywhere(logged_in, agent, default_team):
 def test_without_a_name_the_username_is_shown(default_team):
     nameless = AgentFactory(username="sam", teams=[default_team])
 
-    assert selectors.display_name(nameless) == "sam"
+    assert display_name(nameless) == "sam"
 
 
 @pytest.mark.django_db(transaction=True)
