@@ -251,6 +251,17 @@ def past_conversations(
     )
 
 
+def colleagues_of(user: AbstractBaseUser) -> list[AbstractBaseUser]:
+    """The active agents of the teams the user works in (themselves included), by name: who
+    a bulk action can assign to."""
+    return list(
+        get_user_model()
+        .objects.filter(agent_profile__teams__agents__user=user, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
 def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
     """Who the conversation can be assigned to: the agents of its team."""
     if conversation.team_id is None:

@@ -4,12 +4,13 @@ through its statuses; and snoozed conversations waking up."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core import integrations
@@ -17,6 +18,7 @@ from core.models import (
     ACTIVE_STATUSES,
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
+    AgentProfile,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -25,6 +27,7 @@ from core.models import (
     Intent,
     Note,
     Post,
+    Tag,
     reply_length,
 )
 from core.outbox import deliver_after_commit
@@ -138,21 +141,28 @@ def change_status(
         raise ValidationError(f"Unknown status {status!r}.")
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
-        was_resolved = conversation.status == ConversationStatus.RESOLVED
-        conversation.status = status
-        if status == ConversationStatus.RESOLVED and not was_resolved:
-            integrations.emit(IntegrationEvent.CONVERSATION_RESOLVED, conversation)
-        if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
-            conversation.resolved_at = conversation.resolved_at or timezone.now()
-        else:
-            conversation.resolved_at = None
-        conversation.snoozed_until = snooze_until
-        conversation.save()
-        conversation_status_changed(conversation=conversation, at=timezone.now())
+        _apply_status(conversation, status, snooze_until=snooze_until)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.status")
         )
     return conversation
+
+
+def _apply_status(
+    conversation: Conversation, status: str, *, snooze_until: datetime | None
+) -> None:
+    """Set the status (and snooze) of a locked conversation, save it, move its clocks."""
+    was_resolved = conversation.status == ConversationStatus.RESOLVED
+    conversation.status = status
+    if status == ConversationStatus.RESOLVED and not was_resolved:
+        integrations.emit(IntegrationEvent.CONVERSATION_RESOLVED, conversation)
+    if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
+        conversation.resolved_at = conversation.resolved_at or timezone.now()
+    else:
+        conversation.resolved_at = None
+    conversation.snoozed_until = snooze_until
+    conversation.save()
+    conversation_status_changed(conversation=conversation, at=timezone.now())
 
 
 def set_needs_reply(
@@ -166,40 +176,137 @@ def set_needs_reply(
     it is open again in the queue, no longer spam, with its clocks running from now. Either
     way a note says who decided. Takes the conversation's row lock; broadcasts after commit.
     """
-    now = timezone.now()
     with transaction.atomic():
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
             .select_related("account", "customer")
             .get(pk=conversation_id)
         )
-        if conversation.needs_reply == needs_reply:
-            return conversation
-        conversation.needs_reply = needs_reply
-        if needs_reply:
-            if conversation.intent in (Intent.SPAM, Intent.UNKNOWN):
-                conversation.intent = Intent.OTHER
-            if conversation.status not in ACTIVE_STATUSES:
-                conversation.status = ConversationStatus.OPEN
-                conversation.resolved_at = None
-            start_clocks_now(conversation=conversation, at=now)
-            verdict = "needs a reply"
-        else:
-            conversation.intent = Intent.SPAM
-            drop_running_clocks(conversation=conversation)
-            if conversation.first_response_at is None:
-                conversation.first_response_due_at = None
-            verdict = "needs no reply"
-        conversation.save()
-        Note.objects.create(
-            conversation=conversation,
-            author=agent,
-            text=f"Marked as {verdict}.",
-        )
+        _apply_needs_reply(conversation, needs_reply, agent=agent)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.needs_reply")
         )
     return conversation
+
+
+def _apply_needs_reply(conversation: Conversation, needs_reply: bool, *, agent) -> None:
+    """set_needs_reply on a locked conversation (with its account and customer)."""
+    if conversation.needs_reply == needs_reply:
+        return
+    conversation.needs_reply = needs_reply
+    if needs_reply:
+        if conversation.intent in (Intent.SPAM, Intent.UNKNOWN):
+            conversation.intent = Intent.OTHER
+        if conversation.status not in ACTIVE_STATUSES:
+            conversation.status = ConversationStatus.OPEN
+            conversation.resolved_at = None
+        start_clocks_now(conversation=conversation, at=timezone.now())
+        verdict = "needs a reply"
+    else:
+        conversation.intent = Intent.SPAM
+        drop_running_clocks(conversation=conversation)
+        if conversation.first_response_at is None:
+            conversation.first_response_due_at = None
+        verdict = "needs no reply"
+    conversation.save()
+    Note.objects.create(conversation=conversation, author=agent, text=f"Marked as {verdict}.")
+
+
+class BulkAction(models.TextChoices):
+    ASSIGN = "assign", "Assign"
+    STATUS = "status", "Change status"
+    SNOOZE = "snooze", "Snooze"
+    TAG = "tag", "Add tag"
+    SPAM = "spam", "Mark spam / no reply needed"
+
+
+# The most rows one bulk action takes: a page of the inbox.
+BULK_MAX = 100
+
+
+def bulk_update_conversations(
+    *,
+    conversation_ids: Sequence[int],
+    agent: AbstractBaseUser,
+    action: str,
+    assignee: AbstractBaseUser | None = None,
+    status: str = "",
+    snooze_until: datetime | None = None,
+    tag: str = "",
+) -> list[int]:
+    """Apply one action to many conversations an agent selected in the inbox: assign (or,
+    with assignee=None, unassign), change status, snooze until, add a tag, or mark spam.
+
+    All or nothing: the conversations are locked in id order, each is changed and saved as
+    the single-conversation services do (so the audit log records each change, and the SLA
+    clocks follow), and if one cannot take the action (an assignee outside its team) none is
+    changed and ValidationError says which. The inboxes hear once, after commit, with every
+    card in one broadcast. The caller passes only conversations the agent may see. Returns
+    the ids changed.
+    """
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        raise ValidationError("Select at least one conversation.")
+    if len(ids) > BULK_MAX:
+        raise ValidationError(f"Select at most {BULK_MAX} conversations at once.")
+    if action not in BulkAction.values:
+        raise ValidationError(f"Unknown bulk action {action!r}.")
+    if action == BulkAction.STATUS and status not in ConversationStatus.values:
+        raise ValidationError("Choose the status to set.")
+    if action == BulkAction.SNOOZE and snooze_until is None:
+        raise ValidationError("Choose how long to snooze.")
+    tag = tag.strip()
+    if action == BulkAction.TAG and not tag:
+        raise ValidationError("Name the tag to add.")
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        if action == BulkAction.ASSIGN and assignee is not None:
+            member_of = set(
+                AgentProfile.objects.filter(user=assignee).values_list("teams", flat=True)
+            )
+            outside = [c.pk for c in conversations if c.team_id and c.team_id not in member_of]
+            if outside:
+                listed = ", ".join(f"#{pk}" for pk in outside)
+                raise ValidationError(
+                    f"{display_name(assignee)} is not in the team of {listed}: nothing changed."
+                )
+        if action == BulkAction.TAG:
+            label = Tag.objects.get_or_create(name=tag[:50])[0]
+        for conversation in conversations:
+            if action == BulkAction.ASSIGN:
+                conversation.assignee = assignee
+                conversation.save(update_fields=["assignee", "updated_at"])
+                if assignee is not None:
+                    integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            elif action == BulkAction.STATUS:
+                _apply_status(conversation, status, snooze_until=None)
+            elif action == BulkAction.SNOOZE:
+                _apply_status(conversation, conversation.status, snooze_until=snooze_until)
+            elif action == BulkAction.TAG:
+                conversation.tags.add(label)
+            else:
+                _apply_needs_reply(conversation, False, agent=agent)
+        changed = [conversation.pk for conversation in conversations]
+        if action == BulkAction.ASSIGN and assignee is not None and assignee.pk != agent.pk:
+            count = len(changed)
+            notify_users_after_commit(
+                [assignee.pk],
+                notice(
+                    "assignment",
+                    conversations[0],
+                    key=f"bulk:{timezone.now().timestamp()}",
+                    text=f"{display_name(agent)} assigned you {count} conversation"
+                    f"{'s' if count != 1 else ''}.",
+                    conversation_ids=changed,
+                ),
+            )
+        transaction.on_commit(lambda: broadcast_conversations(changed, event="conversation.bulk"))
+    return changed
 
 
 def wake_snoozed_conversations(*, now: datetime) -> list[int]:

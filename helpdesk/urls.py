@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/counts/", views.inbox_counts, name="inbox_counts"),
+    path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path(
         "conversations/<int:conversation_id>/thread/",
@@ -22,6 +23,11 @@ urlpatterns = [
         "conversations/<int:conversation_id>/assign/",
         views.conversation_assign,
         name="conversation_assign",
+    ),
+    path(
+        "conversations/<int:conversation_id>/needs-reply/",
+        views.conversation_needs_reply,
+        name="conversation_needs_reply",
     ),
     path(
         "conversations/<int:conversation_id>/notes/",

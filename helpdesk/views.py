@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +27,7 @@ from routing.services import assign_conversation
 
 from . import selectors, services
 from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
-from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
+from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
 # The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
@@ -91,10 +92,64 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "tabs": tabs,
             "filters_active": bool(kept.keys() - {"sort"}),
             "mine_unanswered": counts["mine_unanswered"],
+            "bulk_actions": services.BulkAction.choices,
+            "colleagues": selectors.colleagues_of(user),
+            "snooze_choices": SnoozeForm.base_fields["snooze"].choices,
+            "statuses": ConversationStatus.choices,
+            "inbox_query": query,
             "own_team_ids": ",".join(str(pk) for pk in visibility.own_team_ids(user)),
         },
         status=200 if valid else 400,
     )
+
+
+@login_required
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the conversations selected in the inbox; back to the same list."""
+    user = request.user
+    query = request.POST.get("inbox_query", "")
+    back = redirect(f"{reverse('inbox')}?{QueryDict(query).urlencode()}")
+    wanted = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = list(
+        visibility.visible_conversations(user).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+    form = BulkForm(request.POST, colleagues=selectors.colleagues_of(user), acting_user=user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
+    data = form.cleaned_data
+    try:
+        changed = services.bulk_update_conversations(
+            conversation_ids=ids,
+            agent=user,
+            action=data["action"],
+            assignee=data["assignee"],
+            status=data["status"],
+            snooze_until=data.get("snooze_until"),
+            tag=data["tag"],
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return back
+    count = f"{len(changed)} conversation{'s' if len(changed) != 1 else ''}"
+    action = data["action"]
+    if action == services.BulkAction.ASSIGN:
+        who = visibility.display_name(data["assignee"]) if data["assignee"] else None
+        done = f"Assigned {count} to {who}." if who else f"Unassigned {count}."
+    elif action == services.BulkAction.STATUS:
+        done = f"{count}: {ConversationStatus(data['status']).label}."
+    elif action == services.BulkAction.SNOOZE:
+        done = f"Snoozed {count} until {timezone.localtime(data['snooze_until']):%a %d %b, %H:%M}."
+    elif action == services.BulkAction.TAG:
+        done = f"Tagged {count} “{data['tag']}”."
+    else:
+        done = f"{count} set aside as needing no reply."
+    messages.success(request, done)
+    return back
 
 
 @login_required
@@ -254,6 +309,25 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
     messages.success(
         request, f"Assigned to {visibility.display_name(agent)}." if agent else "Unassigned."
     )
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_needs_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """An agent's verdict: this conversation needs a reply (pulled back from "No reply
+    needed") or not (spam, chatter)."""
+    current = _visible_or_404(request, conversation_id)
+    needs_reply = request.POST.get("needs_reply")
+    if needs_reply not in ("yes", "no"):
+        return _refused(request, current, errors=["Say whether it needs a reply: yes or no."])
+    services.set_needs_reply(
+        conversation_id=current.pk, needs_reply=needs_reply == "yes", agent=request.user
+    )
+    if needs_reply == "yes":
+        messages.success(request, "Back in the queue, on the clock from now.")
+    else:
+        messages.success(request, "Set aside: no reply needed.")
     return redirect("conversation", conversation_id=current.pk)
 
 

@@ -73,7 +73,15 @@
         weekday: "short", hour: "2-digit", minute: "2-digit" });
       status.append(wakes);
     }
-    tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
+    const pick = cell("", "pick");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "ids";
+    box.value = c.id;
+    box.setAttribute("form", "bulk-form");
+    box.setAttribute("aria-label", "Select " + c.customer);
+    pick.append(box);
+    tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
       cell(c.assignee || "—", "assignee"), status, waiting, sla);
     return tr;
   }
@@ -155,15 +163,19 @@
   function upsertRow(c) {
     const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
     const wasSelected = existing && existing.classList.contains("selected");
+    const existingBox = existing && existing.querySelector("td.pick input");
+    const wasPicked = Boolean(existingBox && existingBox.checked);
     if (existing) existing.remove();
     // A pushed card carries no SLA state: under an SLA filter, only rows already shown
     // are kept up to date; the next load brings in any that started to match.
     if (!matchesView(c) || (shown.sla && !existing)) {
       showEmptyIfNone();
+      document.dispatchEvent(new CustomEvent("parley:rows-changed"));
       return;
     }
     const row = renderRow(c);
     if (wasSelected) row.classList.add("selected");
+    if (wasPicked) row.querySelector("td.pick input").checked = true;
     placeRow(row);
     showEmptyIfNone();
     refreshTimers();
