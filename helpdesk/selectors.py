@@ -115,8 +115,10 @@ def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]
 
 
 def snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Active conversations snoozed into the future (the Snoozed view)."""
-    return conversations.filter(status__in=ACTIVE_STATUSES, snoozed_until__gt=timezone.now())
+    """Active conversations needing a reply, snoozed into the future (the Snoozed view)."""
+    return conversations.filter(
+        status__in=ACTIVE_STATUSES, needs_reply=True, snoozed_until__gt=timezone.now()
+    )
 
 
 # "No reply needed" shows what spam rules and triage set aside lately, not all history.
@@ -175,7 +177,9 @@ def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
             "pk", filter=queue & Q(assignee=user, first_response_at__isnull=True), distinct=True
         ),
         pending=Count("pk", filter=Q(status=ConversationStatus.PENDING), distinct=True),
-        snoozed=Count("pk", filter=active & Q(snoozed_until__gt=now), distinct=True),
+        snoozed=Count(
+            "pk", filter=active & Q(needs_reply=True, snoozed_until__gt=now), distinct=True
+        ),
         noreply=Count("pk", filter=Q(needs_reply=False), distinct=True),
     )
 

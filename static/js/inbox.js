@@ -92,7 +92,7 @@
     if (shown.view === "pending") {
       if (c.status !== "pending") return false;
     } else if (shown.view === "snoozed") {
-      if (awake || ACTIVE.indexOf(c.status) === -1) return false;
+      if (awake || ACTIVE.indexOf(c.status) === -1 || !c.needs_reply) return false;
     } else if (shown.view === "noreply") {
       if (c.needs_reply) return false;
     } else {
