@@ -323,3 +323,28 @@ def test_a_snoozed_conversation_is_found_in_the_snoozed_view(parley_server, brow
     wakes = datetime.fromisoformat(row.locator(".wakes").get_attribute("data-wakes"))
     assert timedelta(hours=3, minutes=55) < wakes - datetime.now(UTC) <= timedelta(hours=4)
     assert int(page.locator('[data-count="snoozed"]').text_content()) >= 1
+
+
+def test_bulk_assign_of_three_rows(parley_server, browser_for):
+    tweets = [
+        tweet(parley_server, handle=f"bulk{n}_x", text=f"@brandx question number {n} about billing")
+        for n in range(3)
+    ]
+    ids = [conversation_of(parley_server, tweet_id) for tweet_id in tweets]
+    page = browser_for()
+    log_in(page, parley_server, "sofia")
+    open_team_queue(page, parley_server)
+    boxes = [page.locator(f'{ROWS}[data-conversation-id="{pk}"] td.pick input') for pk in ids]
+
+    # One click, then a shift-click: the rows between are taken too.
+    boxes[0].click()
+    boxes[2].click(modifiers=["Shift"])
+    expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    page.locator("#bulk-action").select_option("assign")
+    page.locator("#bulk-assignee").select_option(label="Tom")
+    page.locator("#bulk-apply").click()
+
+    expect(page.locator(".flash")).to_contain_text("Assigned 3 conversations to Tom.")
+    for pk in ids:
+        row = page.locator(f'{ROWS}[data-conversation-id="{pk}"]')
+        expect(row.locator("td.assignee")).to_have_text("Tom")
