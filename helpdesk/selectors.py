@@ -277,6 +277,15 @@ def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
     )
 
 
+def macros_for(conversation: Conversation) -> list:
+    """The macros an agent may run on the conversation: its team's and everyone's."""
+    from .models import Macro
+
+    return list(
+        Macro.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id)).order_by("name")
+    )
+
+
 def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
     return list(
         ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -27,6 +28,7 @@ from core.models import (
     Intent,
     Note,
     Post,
+    ReplyTemplate,
     Tag,
     reply_length,
 )
@@ -37,11 +39,12 @@ from core.realtime import (
     notice,
     notify_users_after_commit,
 )
-from core.reply_templates import TAKEN_PRIVATE_NOTE, render_text
+from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
 from core.selectors import display_name
 from sla.services import (
     conversation_status_changed,
     drop_running_clocks,
+    recompute_timers,
     record_first_response,
     start_clocks_now,
 )
@@ -307,6 +310,76 @@ def bulk_update_conversations(
             )
         transaction.on_commit(lambda: broadcast_conversations(changed, event="conversation.bulk"))
     return changed
+
+
+@dataclass(frozen=True)
+class MacroResult:
+    conversation: Conversation
+    # The macro's reply template, filled in for this conversation ("" without one): the
+    # agent checks it in the composer and sends it themselves.
+    draft: str
+    done: list[str]
+
+
+def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -> MacroResult:
+    """Run a macro on a conversation: add its tag, set its priority, assignee and status (in
+    that order, in one transaction, each saved so the audit log records it; the SLA clocks
+    follow a new priority and status), note who ran it, and return its template filled in.
+
+    Refused with ValidationError, changing nothing, when the macro belongs to another team
+    or would assign the conversation to an agent outside its team.
+    """
+    from .models import Macro, MacroAssign
+
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .get(pk=conversation_id)
+        )
+        macro = Macro.objects.select_related("template").get(pk=macro_id)
+        if macro.team_id is not None and macro.team_id != conversation.team_id:
+            raise ValidationError(f"The macro “{macro.name}” is for another team.")
+        done = []
+        if macro.add_tag:
+            conversation.tags.add(Tag.objects.get_or_create(name=macro.add_tag)[0])
+            done.append(f"tagged “{macro.add_tag}”")
+        if macro.set_priority is not None and macro.set_priority != conversation.priority:
+            conversation.priority = macro.set_priority
+            conversation.save(update_fields=["priority", "updated_at"])
+            recompute_timers(conversation_id=conversation.pk, at=timezone.now())
+            # It moved the first-response due time on its own copy of the row.
+            conversation.refresh_from_db(fields=["first_response_due_at"])
+            done.append(f"priority {conversation.get_priority_display()}")
+        if macro.assign == MacroAssign.ME and conversation.assignee_id != agent.pk:
+            in_team = AgentProfile.objects.filter(user=agent, teams=conversation.team_id)
+            if conversation.team_id is not None and not in_team.exists():
+                raise ValidationError("You are not in this conversation's team.")
+            conversation.assignee = agent
+            conversation.save(update_fields=["assignee", "updated_at"])
+            integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            done.append(f"assigned to {display_name(agent)}")
+        elif macro.assign == MacroAssign.NOBODY and conversation.assignee_id is not None:
+            conversation.assignee = None
+            conversation.save(update_fields=["assignee", "updated_at"])
+            done.append("unassigned")
+        if macro.set_status and macro.set_status != conversation.status:
+            _apply_status(conversation, macro.set_status, snooze_until=None)
+            done.append(conversation.get_status_display())
+        draft = ""
+        if macro.template is not None:
+            template = ReplyTemplate.objects.prefetch_related("variants").get(pk=macro.template_id)
+            draft = render_reply_template(template, conversation=conversation, agent=agent)
+            done.append(f"template “{template.name}” in the composer")
+        Note.objects.create(
+            conversation=conversation,
+            author=agent,
+            text=f"Ran the macro “{macro.name}”: {', '.join(done) or 'nothing to do'}.",
+        )
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.macro")
+        )
+    return MacroResult(conversation=conversation, draft=draft, done=done)
 
 
 def wake_snoozed_conversations(*, now: datetime) -> list[int]:

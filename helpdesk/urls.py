@@ -30,6 +30,11 @@ urlpatterns = [
         name="conversation_needs_reply",
     ),
     path(
+        "conversations/<int:conversation_id>/macros/<int:macro_id>/",
+        views.conversation_macro,
+        name="conversation_macro",
+    ),
+    path(
         "conversations/<int:conversation_id>/notes/",
         views.conversation_note,
         name="conversation_note",

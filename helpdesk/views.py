@@ -28,11 +28,14 @@ from routing.services import assign_conversation
 from . import selectors, services
 from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
+from .models import Macro
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
 # The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
 # next one of *that* list, in its order.
 INBOX_QUERY_SESSION_KEY = "parley_inbox_query"
+# A macro's filled-in template, waiting for the conversation page's composer.
+MACRO_DRAFT_SESSION_KEY = "parley_macro_draft"
 
 
 def _default_view(user) -> str:
@@ -176,6 +179,9 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         raise Http404("No such conversation in your teams.") from missing
 
     form = ReplyForm(request.POST or None)
+    draft = request.session.pop(MACRO_DRAFT_SESSION_KEY, None) if request.method == "GET" else None
+    if draft and draft.get("id") == current.pk:
+        form.initial["text"] = draft["text"]
     stale = False
     status = 200
     if request.method == "POST":
@@ -234,6 +240,7 @@ def _conversation_context(
         "char_limit": REPLY_CHAR_LIMITS[current.account.platform],
         "private_char_limit": PRIVATE_MESSAGE_CHAR_LIMIT,
         "reply_templates": templates,
+        "macros": selectors.macros_for(current),
         "past_conversations": selectors.past_conversations(request.user, current),
         "teammates": selectors.team_agents(current),
         "note_form": NoteForm(),
@@ -328,6 +335,25 @@ def conversation_needs_reply(request: HttpRequest, conversation_id: int) -> Http
         messages.success(request, "Back in the queue, on the clock from now.")
     else:
         messages.success(request, "Set aside: no reply needed.")
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_macro(request: HttpRequest, conversation_id: int, macro_id: int) -> HttpResponse:
+    """Run a macro; its template, if any, waits in the composer for the agent to send."""
+    current = _visible_or_404(request, conversation_id)
+    try:
+        result = services.run_macro(
+            conversation_id=current.pk, macro_id=macro_id, agent=request.user
+        )
+    except Macro.DoesNotExist as missing:
+        raise Http404("No such macro.") from missing
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
+    if result.draft:
+        request.session[MACRO_DRAFT_SESSION_KEY] = {"id": current.pk, "text": result.draft}
+    messages.success(request, f"Macro: {', '.join(result.done) or 'nothing to do'}.")
     return redirect("conversation", conversation_id=current.pk)
 
 

@@ -80,6 +80,26 @@
     updateCounter();
   }
 
+  // --- Macros: the picker names the macro the form runs; `m` goes to it -------------------
+  const macroPicker = document.getElementById("macro-picker");
+  const macroForm = document.getElementById("macro-form");
+  if (macroPicker && macroForm) {
+    macroForm.addEventListener("submit", function (event) {
+      if (!macroPicker.value) {
+        event.preventDefault();
+        macroPicker.focus();
+        return;
+      }
+      macroForm.action = macroPicker.dataset.actionBase + macroPicker.value + "/";
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "m" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+      event.preventDefault();
+      macroPicker.focus();
+    });
+  }
+
   // --- Presence ---------------------------------------------------------------------------
   // channel -> {name, userId, typingUntil}
   const others = new Map();
