@@ -348,3 +348,42 @@ def test_bulk_assign_of_three_rows(parley_server, browser_for):
     for pk in ids:
         row = page.locator(f'{ROWS}[data-conversation-id="{pk}"]')
         expect(row.locator("td.assignee")).to_have_text("Tom")
+
+
+MACRO = """
+from core.models import ReplyTemplate, Team
+from helpdesk.models import Macro
+
+template = ReplyTemplate.objects.create(
+    name="Ask for the order number",
+    body="Hi {{ customer.first_name }}, could you send us your order number? "
+    "^{{ agent.first_name }}",
+)
+Macro.objects.create(
+    name="Need order number", team=Team.objects.get(slug="social-care"), template=template,
+    add_tag="needs-info", set_status="pending", assign="me",
+)
+"""
+
+
+def test_a_macro_fills_the_composer_and_sets_status_tag_and_assignee(parley_server, browser_for):
+    first = tweet(parley_server, handle="omar_x", text="@brandx my parcel never came")
+    conversation = conversation_of(parley_server, first)
+    made = parley_server.manage("shell", "-c", MACRO)  # not shell(): the body has braces
+    assert made.returncode == 0, made.stdout + made.stderr
+    page = browser_for()
+    log_in(page, parley_server, "sofia")
+    page.goto(parley_server.url(f"/conversations/{conversation}/"))
+
+    page.keyboard.press("m")
+    expect(page.locator("#macro-picker")).to_be_focused()
+    page.locator("#macro-picker").select_option(label="Need order number")
+    page.locator("#run-macro").click()
+
+    expect(page.locator(".flash")).to_contain_text("Macro: tagged “needs-info”")
+    expect(page.locator("#reply-form textarea")).to_have_value(
+        "Hi omar_x, could you send us your order number? ^Sofia"
+    )
+    expect(page.locator("#status")).to_have_text("Pending customer")
+    expect(page.locator(".assignee-now")).to_contain_text("Sofia")
+    expect(page.locator(".tags")).to_contain_text("needs-info")
