@@ -22,7 +22,7 @@ from core.models import (
     Conversation,
     ConversationStatus,
 )
-from core.reply_templates import render_reply_template
+from core.reply_templates import body_for, render_reply_template, unknown_variables
 from routing.services import assign_conversation
 
 from . import selectors, services
@@ -230,7 +230,15 @@ def _conversation_context(
             text = render_reply_template(template, conversation=current, agent=request.user)
         except TemplateSyntaxError:
             continue  # the admin form refuses broken syntax; an old one is just not offered
-        templates.append({"id": template.pk, "name": template.name, "text": text})
+        templates.append(
+            {
+                "id": template.pk,
+                "name": template.name,
+                "text": text,
+                # Shown in the composer's preview: these would be left empty.
+                "unknown": unknown_variables(body_for(template, current.account.platform)),
+            }
+        )
     return {
         "conversation": current,
         "thread": thread,

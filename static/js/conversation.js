@@ -80,6 +80,129 @@
     updateCounter();
   }
 
+  // --- Template quick-search: `/` in an empty composer (or `t` on the page) ---------------
+  // Fuzzy match on the name and the text, a preview of the text as it will be inserted, and
+  // variables Parley would leave empty flagged (and not inserted) instead of "Hi , thanks!".
+  function fuzzyScore(query, text) {
+    if (!query) return 1;
+    let position = 0, score = 0, streak = 0;
+    for (const character of query) {
+      const found = text.indexOf(character, position);
+      if (found === -1) return 0;
+      streak = found === position ? streak + 1 : 0;
+      score += 1 + streak;
+      position = found + 1;
+    }
+    return score;
+  }
+
+  function searchTemplates(query) {
+    const needle = query.trim().toLowerCase();
+    return templates
+      .map(function (t) {
+        const byName = fuzzyScore(needle, t.name.toLowerCase());
+        const byText = fuzzyScore(needle, t.text.toLowerCase());
+        return { template: t, score: byName ? byName * 2 + byText : byText };
+      })
+      .filter(function (match) { return match.score > 0; })
+      .sort(function (a, b) { return b.score - a.score || a.template.name.localeCompare(b.template.name); })
+      .map(function (match) { return match.template; });
+  }
+
+  let quick = null;
+  function insertTemplate(chosen, dropTrigger) {
+    if (dropTrigger && textarea.value.endsWith("/")) textarea.value = textarea.value.slice(0, -1);
+    const start = textarea.selectionStart, end = textarea.selectionEnd;
+    const before = textarea.value.slice(0, start), after = textarea.value.slice(end);
+    textarea.value = before + chosen.text + after;
+    textarea.focus();
+    textarea.selectionStart = textarea.selectionEnd = start + chosen.text.length;
+    updateCounter();
+    typing();
+  }
+
+  function openQuickSearch(fromSlash) {
+    if (!textarea || !templates.length || quick) return;
+    const box = document.createElement("div");
+    box.id = "template-search";
+    box.className = "template-search card";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Insert a template");
+    const input = document.createElement("input");
+    input.type = "search";
+    input.placeholder = "Search templates by name or text";
+    input.setAttribute("aria-label", "Search templates");
+    const list = document.createElement("ul");
+    list.className = "template-results";
+    list.setAttribute("role", "listbox");
+    const preview = document.createElement("p");
+    preview.className = "template-preview";
+    const warning = document.createElement("p");
+    warning.className = "template-unknown";
+    warning.setAttribute("role", "alert");
+    box.append(input, list, preview, warning);
+    textarea.insertAdjacentElement("beforebegin", box);
+    let matches = [], active = 0;
+
+    function render() {
+      list.textContent = "";
+      matches.forEach(function (t, index) {
+        const item = document.createElement("li");
+        item.textContent = t.name;
+        item.dataset.templateId = t.id;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", index === active ? "true" : "false");
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); active = index; choose(); });
+        list.append(item);
+      });
+      const current = matches[active];
+      preview.textContent = current ? current.text : "No template matches.";
+      const unknown = current && current.unknown ? current.unknown : [];
+      warning.textContent = unknown.length
+        ? "Unknown variable " + unknown.map(function (name) { return "{{ " + name + " }}"; }).join(", ") +
+          ": it would be left empty. Fix the template before using it."
+        : "";
+      warning.hidden = !unknown.length;
+    }
+    function close() {
+      box.remove();
+      quick = null;
+      textarea.focus();
+    }
+    function choose() {
+      const current = matches[active];
+      if (!current || (current.unknown && current.unknown.length)) return;
+      close();
+      insertTemplate(current, fromSlash);
+    }
+    input.addEventListener("input", function () { matches = searchTemplates(input.value); active = 0; render(); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") { active = Math.min(active + 1, matches.length - 1); render(); }
+      else if (event.key === "ArrowUp") { active = Math.max(active - 1, 0); render(); }
+      else if (event.key === "Enter") { choose(); }
+      else if (event.key === "Escape") { close(); }
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    quick = box;
+    matches = searchTemplates("");
+    render();
+    input.focus();
+  }
+
+  if (textarea) {
+    textarea.addEventListener("keyup", function (event) {
+      if (event.key === "/" && textarea.value.trim() === "/") openQuickSearch(true);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "t" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+      event.preventDefault();
+      openQuickSearch(false);
+    });
+  }
+
   // --- Macros: the picker names the macro the form runs; `m` goes to it -------------------
   const macroPicker = document.getElementById("macro-picker");
   const macroForm = document.getElementById("macro-form");
