@@ -387,3 +387,47 @@ def test_a_macro_fills_the_composer_and_sets_status_tag_and_assignee(parley_serv
     expect(page.locator("#status")).to_have_text("Pending customer")
     expect(page.locator(".assignee-now")).to_contain_text("Sofia")
     expect(page.locator(".tags")).to_contain_text("needs-info")
+
+
+TEMPLATES = """
+from core.models import ReplyTemplate, Team
+
+social = Team.objects.get(slug="social-care")
+ReplyTemplate.objects.create(
+    name="Delivery delay", team=social,
+    body="Hi {{ customer.first_name }}, sorry for the delay: your parcel ships today.",
+)
+# Stored straight into the database: the template form would refuse the unknown variable.
+ReplyTemplate.objects.create(name="Broken greeting", team=social, body="Hi {{ customer.nam }}!")
+"""
+
+
+def test_template_quick_search_previews_and_flags_unknown_variables(parley_server, browser_for):
+    first = tweet(parley_server, handle="lea_x", text="@brandx where is my parcel?")
+    conversation = conversation_of(parley_server, first)
+    made = parley_server.manage("shell", "-c", TEMPLATES)
+    assert made.returncode == 0, made.stdout + made.stderr
+    page = browser_for()
+    log_in(page, parley_server, "sofia")
+    page.goto(parley_server.url(f"/conversations/{conversation}/"))
+
+    page.locator("#reply-form textarea").press("/")
+    search = page.locator("#template-search input")
+    expect(search).to_be_focused()
+    search.fill("broken")
+    expect(page.locator("#template-search .template-unknown")).to_contain_text(
+        "Unknown variable {{ customer.nam }}"
+    )
+    search.press("Enter")  # refused: nothing inserted
+    expect(page.locator("#template-search")).to_be_visible()
+
+    search.fill("dlvry")  # fuzzy: the letters in order
+    expect(page.locator("#template-search .template-preview")).to_have_text(
+        "Hi lea_x, sorry for the delay: your parcel ships today."
+    )
+    search.press("Enter")
+
+    expect(page.locator("#template-search")).to_have_count(0)
+    expect(page.locator("#reply-form textarea")).to_have_value(
+        "Hi lea_x, sorry for the delay: your parcel ships today."
+    )
