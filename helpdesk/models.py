@@ -1,7 +1,8 @@
-"""What the agents' UI keeps of its own, beside the domain: macros."""
+"""What the agents' UI keeps of its own, beside the domain: macros and saved inbox views."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from core.models import ConversationStatus, Priority
@@ -48,6 +49,35 @@ class Macro(models.Model):
 
     class Meta:
         ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedView(models.Model):
+    """An inbox view an agent saved: its tab, filters and sort, as the inbox's query string.
+    Shared with a team, every agent of it sees it too."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, help_text="The inbox's query string.")
+    shared_with = models.ForeignKey(
+        "core.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        help_text="Empty: only its owner sees it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner")
+        ]
 
     def __str__(self) -> str:
         return self.name

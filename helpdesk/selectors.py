@@ -277,6 +277,23 @@ def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
     )
 
 
+def own_teams(user: AbstractBaseUser) -> list[Team]:
+    """The teams the user works in, by name."""
+    return list(Team.objects.filter(agents__user=user).order_by("name"))
+
+
+def saved_views_for(user: AbstractBaseUser) -> list:
+    """The inbox views the user saved, and those shared with a team they work in."""
+    from .models import SavedView
+
+    return list(
+        SavedView.objects.filter(Q(owner=user) | Q(shared_with__agents__user=user))
+        .select_related("shared_with")
+        .distinct()
+        .order_by("name", "id")
+    )
+
+
 def macros_for(conversation: Conversation) -> list:
     """The macros an agent may run on the conversation: its team's and everyone's."""
     from .models import Macro

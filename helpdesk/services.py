@@ -382,6 +382,39 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
     return MacroResult(conversation=conversation, draft=draft, done=done)
 
 
+def save_view(
+    *, owner: AbstractBaseUser, name: str, query: str, shared_with_team_id: int | None = None
+):
+    """Save (or, under the same name, replace) the owner's inbox view: `query` is the inbox's
+    query string, already checked by the caller. Sharing is only with a team the owner works
+    in."""
+    from .models import SavedView
+
+    name = name.strip()
+    if not name:
+        raise ValidationError("Name the view.")
+    if (
+        shared_with_team_id is not None
+        and not AgentProfile.objects.filter(user=owner, teams=shared_with_team_id).exists()
+    ):
+        raise ValidationError("You can only share a view with a team you work in.")
+    view, _ = SavedView.objects.update_or_create(
+        owner=owner,
+        name=name[:60],
+        defaults={"query": query[:500], "shared_with_id": shared_with_team_id},
+    )
+    return view
+
+
+def delete_view(*, owner: AbstractBaseUser, view_id: int) -> None:
+    """Delete one of the owner's saved views (a view shared with them is not theirs)."""
+    from .models import SavedView
+
+    deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
+    if not deleted:
+        raise ValidationError("No such view of yours.")
+
+
 def wake_snoozed_conversations(*, now: datetime) -> list[int]:
     """Bring back the conversations whose snooze has ended: the snooze is cleared and the
     inboxes hear of them, so they reappear live rather than on the next page load. Returns

@@ -66,6 +66,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     valid = filterset.is_valid()
     conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
     counts = selectors.inbox_view_counts(user)
+    own_teams = selectors.own_teams(user)
     kept = {name: params[name] for name in FILTER_FIELDS if params.get(name)}
     query = urlencode({"view": params["view"], **kept})
     if valid and request.session.get(INBOX_QUERY_SESSION_KEY) != query:
@@ -100,7 +101,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "snooze_choices": SnoozeForm.base_fields["snooze"].choices,
             "statuses": ConversationStatus.choices,
             "inbox_query": query,
-            "own_team_ids": ",".join(str(pk) for pk in visibility.own_team_ids(user)),
+            "saved_views": selectors.saved_views_for(user),
+            "own_teams": own_teams,
+            "own_team_ids": ",".join(str(team.pk) for team in own_teams),
         },
         status=200 if valid else 400,
     )
@@ -153,6 +156,44 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         done = f"{count} set aside as needing no reply."
     messages.success(request, done)
     return back
+
+
+@login_required
+@require_POST
+def inbox_save_view(request: HttpRequest) -> HttpResponse:
+    """Save the inbox view on screen (its tab, filters and sort) under a name."""
+    filterset = _inbox_filter(request, QueryDict(request.POST.get("inbox_query", "")))
+    back = redirect(f"{reverse('inbox')}?{filterset.data.urlencode()}")
+    if not filterset.is_valid():
+        messages.error(request, "This view has an invalid filter; fix it before saving.")
+        return back
+    team = request.POST.get("shared_with", "")
+    try:
+        saved = services.save_view(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            query=filterset.data.urlencode(),
+            shared_with_team_id=int(team) if team.isdigit() else None,
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return back
+    shared = f", shared with {saved.shared_with}" if saved.shared_with_id else ""
+    messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+    return back
+
+
+@login_required
+@require_POST
+def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    try:
+        services.delete_view(owner=request.user, view_id=view_id)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, "View deleted.")
+    return redirect("inbox")
 
 
 @login_required
