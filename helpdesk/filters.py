@@ -51,6 +51,9 @@ class ConversationFilter(django_filters.FilterSet):
         method="filter_sla",
         label="SLA",
     )
+    tag = django_filters.CharFilter(
+        field_name="tags__name", lookup_expr="iexact", label="Tag", distinct=True
+    )
     q = django_filters.CharFilter(method="filter_search", label="Search")
     # Applied by the page (selectors.inbox_page), not here: the API pages by id.
     sort = django_filters.ChoiceFilter(
@@ -61,7 +64,7 @@ class ConversationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Conversation
-        fields = ["view", "platform", "intent", "priority", "status", "sla", "q", "sort"]
+        fields = ["view", "platform", "intent", "priority", "status", "sla", "tag", "q", "sort"]
 
     def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         user = self.request.user

@@ -382,6 +382,33 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
     return MacroResult(conversation=conversation, draft=draft, done=done)
 
 
+def tag_conversation(
+    *, conversation_id: int, agent: AbstractBaseUser, add: str = "", remove: str = ""
+) -> Conversation:
+    """Add a tag to a conversation (created if new) or remove one, beside triage's and the
+    rules'; a note says who did it. Broadcast after commit."""
+    add, remove = add.strip()[:50], remove.strip()
+    if not add and not remove:
+        raise ValidationError("Name the tag to add or remove.")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        if add:
+            conversation.tags.add(Tag.objects.get_or_create(name=add)[0])
+            Note.objects.create(conversation=conversation, author=agent, text=f"Tagged “{add}”.")
+        if remove:
+            tag = conversation.tags.filter(name=remove).first()
+            if tag is None:
+                raise ValidationError(f"This conversation has no tag “{remove}”.")
+            conversation.tags.remove(tag)
+            Note.objects.create(
+                conversation=conversation, author=agent, text=f"Removed the tag “{remove}”."
+            )
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.tags")
+        )
+    return conversation
+
+
 def save_view(
     *, owner: AbstractBaseUser, name: str, query: str, shared_with_team_id: int | None = None
 ):

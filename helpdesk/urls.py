@@ -37,6 +37,11 @@ urlpatterns = [
         name="conversation_macro",
     ),
     path(
+        "conversations/<int:conversation_id>/tags/",
+        views.conversation_tags,
+        name="conversation_tags",
+    ),
+    path(
         "conversations/<int:conversation_id>/notes/",
         views.conversation_note,
         name="conversation_note",

@@ -30,7 +30,7 @@ from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 from .models import Macro
 
-FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q", "sort")
+FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "tag", "q", "sort")
 # The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
 # next one of *that* list, in its order.
 INBOX_QUERY_SESSION_KEY = "parley_inbox_query"
@@ -403,6 +403,22 @@ def conversation_macro(request: HttpRequest, conversation_id: int, macro_id: int
     if result.draft:
         request.session[MACRO_DRAFT_SESSION_KEY] = {"id": current.pk, "text": result.draft}
     messages.success(request, f"Macro: {', '.join(result.done) or 'nothing to do'}.")
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_tags(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    current = _visible_or_404(request, conversation_id)
+    try:
+        services.tag_conversation(
+            conversation_id=current.pk,
+            agent=request.user,
+            add=request.POST.get("add", ""),
+            remove=request.POST.get("remove", ""),
+        )
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
     return redirect("conversation", conversation_id=current.pk)
 
 

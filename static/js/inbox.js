@@ -168,7 +168,8 @@
     if (existing) existing.remove();
     // A pushed card carries no SLA state: under an SLA filter, only rows already shown
     // are kept up to date; the next load brings in any that started to match.
-    if (!matchesView(c) || (shown.sla && !existing)) {
+    // Nor tags: under a tag filter too, only rows already shown are kept up to date.
+    if (!matchesView(c) || ((shown.sla || shown.tag) && !existing)) {
       showEmptyIfNone();
       document.dispatchEvent(new CustomEvent("parley:rows-changed"));
       return;
