@@ -9,6 +9,7 @@ from django.db.models import (
     Case,
     DateTimeField,
     Expression,
+    F,
     OuterRef,
     QuerySet,
     Subquery,
@@ -16,7 +17,7 @@ from django.db.models import (
     When,
 )
 
-from .models import Conversation, CustomerTurn, Direction, Post, Team
+from .models import Conversation, CustomerTurn, Team
 
 VIEW_ALL_CONVERSATIONS = "core.view_all_conversations"
 
@@ -51,19 +52,18 @@ def waiting_since(conversation: str = "pk") -> Expression:
     annotate a Conversation queryset with `.annotate(waiting_since=waiting_since())`, or
     any queryset with a conversation foreign key with `waiting_since("conversation")`.
 
-    - Before the first agent reply (`first_response_at` empty): the conversation's first
-      customer post. Automatic replies (out of hours, triage) do not answer, as they do not
-      stop the first-response clock.
+    - Before the first agent reply (`first_response_at` empty): since the conversation's
+      first customer post reached Parley (`created_at`), the instant the first-response
+      clock counts from. Automatic replies (out of hours, triage) do not answer, as they do
+      not stop that clock.
     - After it: the start of the customer turn the brand has not answered yet (a
       core.models.CustomerTurn row with no `answered_at`; there is at most one, the latest),
       kept in step with the posts by every writer.
     - A conversation that needs no reply (spam, chatter) owes nothing.
+
+    Cost: a column for conversations not answered yet (most of an open queue); one index
+    probe (customer turns by conversation) for the others.
     """
-    first_post = (
-        Post.objects.filter(conversation=OuterRef(conversation), direction=Direction.INBOUND)
-        .order_by("created_at", "id")
-        .values("created_at")[:1]
-    )
     open_turn = (
         CustomerTurn.objects.filter(conversation=OuterRef(conversation), answered_at=None)
         .order_by("-started_at")
@@ -72,7 +72,7 @@ def waiting_since(conversation: str = "pk") -> Expression:
     prefix = "" if conversation == "pk" else f"{conversation}__"
     return Case(
         When(**{f"{prefix}needs_reply": False}, then=Value(None)),
-        When(**{f"{prefix}first_response_at__isnull": True}, then=Subquery(first_post)),
+        When(**{f"{prefix}first_response_at__isnull": True}, then=F(f"{prefix}created_at")),
         default=Subquery(open_turn),
         output_field=DateTimeField(),
     )

@@ -9,13 +9,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
+    Case,
     Count,
+    DateTimeField,
     F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.utils import timezone
 
@@ -43,18 +47,33 @@ RESPONSE_TIMER_LABELS = {"first_response": "First response", "next_response": "N
 
 
 def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate what the queue sorts and shows: `waiting_since` (see there), and the
-    response target that applies to it: `response_due_at` and `response_timer` (the
-    running first- or next-response SLA timer's due instant and kind; NULL when none runs).
+    """Annotate what the queue sorts on: `waiting_since` (core.selectors.waiting_since) and
+    `response_due_at`, when the response owed is due: the conversation's own
+    first_response_due_at before the first reply, the running next-response timer's due
+    instant after it (NULL when nothing is owed or no clock runs). Columns for conversations
+    not answered yet; an index probe for the others. `response_timer` (which of the two) is
+    read from these by response_timer_of.
     """
-    running = SlaTimer.objects.filter(
-        conversation=OuterRef("pk"), kind__in=RESPONSE_TIMER_KINDS, stopped_at=None
-    ).order_by(F("due_at").asc(nulls_last=True))
+    next_response = SlaTimer.objects.filter(
+        conversation=OuterRef("pk"), kind="next_response", stopped_at=None
+    ).values("due_at")[:1]
     return conversations.annotate(
         waiting_since=waiting_since(),
-        response_due_at=Subquery(running.values("due_at")[:1]),
-        response_timer=Subquery(running.values("kind")[:1]),
+        response_due_at=Case(
+            When(needs_reply=False, then=Value(None)),
+            When(first_response_at__isnull=True, then=F("first_response_due_at")),
+            default=Subquery(next_response),
+            output_field=DateTimeField(),
+        ),
     )
+
+
+def response_timer_of(*, first_response_at, response_due_at, needs_reply: bool = True) -> str:
+    """ "first_response" or "next_response": the SLA target the response owed is held to
+    ("" when no clock runs for it)."""
+    if response_due_at is None or not needs_reply:
+        return ""
+    return "first_response" if first_response_at is None else "next_response"
 
 
 # How the inbox can be sorted: key -> (label, order). Every order ends on the id so a page
@@ -144,11 +163,18 @@ def inbox_page(
         conversation=OuterRef("pk"), direction=Direction.INBOUND
     ).order_by("-created_at", "-id")
     order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
-    return list(
+    rows = list(
         with_queue_facts(conversations.select_related("customer", "account", "team", "assignee"))
         .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
         .order_by(*order)[:limit]
     )
+    for row in rows:
+        row.response_timer = response_timer_of(
+            first_response_at=row.first_response_at,
+            response_due_at=row.response_due_at,
+            needs_reply=row.needs_reply,
+        )
+    return rows
 
 
 def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
@@ -350,7 +376,6 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "last_inbound_at",
             "waiting_since",
             "response_due_at",
-            "response_timer",
         )
     )
     return [_card(row, username) for row in rows]
@@ -367,6 +392,11 @@ _LABELS = {
 
 def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
     latest = row["latest_text"] or ""
+    timer = response_timer_of(
+        first_response_at=row["first_response_at"],
+        response_due_at=row["response_due_at"],
+        needs_reply=row["needs_reply"],
+    )
     return {
         "id": row["pk"],
         "team_id": row["team_id"],
@@ -394,8 +424,8 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "last_inbound_at": _iso(row["last_inbound_at"]),
         "waiting_since": _iso(row["waiting_since"]),
         "response_due_at": _iso(row["response_due_at"]),
-        "response_timer": row["response_timer"] or "",
-        "response_timer_label": _LABELS["timer"].get(row["response_timer"] or "", ""),
+        "response_timer": timer,
+        "response_timer_label": _LABELS["timer"].get(timer, ""),
         "url": f"/conversations/{row['pk']}/",
     }
 
