@@ -1,13 +1,16 @@
 """The fault-injection run behind `make chaos`: no post lost, no reply sent twice.
 
-A real Celery worker (chaos.worker) on a private Redis and a private PostgreSQL database
-processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view) and
-agents' replies (through helpdesk.services.send_reply, published by the real tweepy client
-to chaos.stub). Meanwhile the harness SIGKILLs the worker, restarts the private Redis
-(`shutdown nosave`: every queued message is lost), terminates the worker's PostgreSQL
-connections (pg_terminate_backend; the server itself is shared, so it is not restarted) and
-lets the stub answer 429, 500 and timeouts. The harness also plays Celery beat: every
-couple of seconds it runs the reliability sweep, as a beat tick would.
+A real Celery worker (chaos.worker) on a private Redis (AOF on) and a private PostgreSQL
+cluster (initdb in a temporary directory, on a spare port, with the distribution's binaries)
+processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view; a
+delivery answered with an error is delivered again, as X does) and agents' replies (through
+helpdesk.services.send_reply, published by the real tweepy client to chaos.stub). Meanwhile
+the harness SIGKILLs the worker, restarts Redis empty (every queued message lost), SIGKILLs
+Redis (it replays its AOF), crashes PostgreSQL (`pg_ctl stop -m immediate`, started again a
+moment later), terminates the worker's PostgreSQL connections, and lets the stub answer 429,
+500 and timeouts. The harness also plays Celery beat: every couple of seconds it runs the
+reliability sweep, as a beat tick would. Without PostgreSQL binaries (or with
+--shared-postgres) it uses a database on DATABASE_URL's server and skips the crash.
 
 Then faults stop and the harness waits for the work to drain and counts. The last line of
 output is one JSON object; the exit status is 0 only when nothing was lost or duplicated.
@@ -62,7 +65,15 @@ CHAOS_ENV = {
     "INGESTION_DELIVERY_CLAIM_SECONDS": "6",
     "CHAOS_READ_TIMEOUT": "1",
     "LOG_LEVEL": "WARNING",
+    # The two beats tick fast, so duplicated ticks have many chances to do harm.
+    "SLA_SWEEP_SECONDS": "1",
+    "CSAT_SEND_SECONDS": "1",
+    "RELIABILITY_SWEEP_SECONDS": "2",
+    "SNOOZE_WAKE_SECONDS": "2",
 }
+# A first-response target a run can see breached (the shortest a policy takes: a minute).
+CHAOS_FIRST_RESPONSE_MINUTES = 1
+CSAT_BODY = "How did we do? {link}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,6 +85,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-seconds", type=float, help="how long to wait for the backlog")
     parser.add_argument("--redis-port", type=int, default=6390, help="the private Redis's port")
     parser.add_argument("--database", default="parley_chaos", help="the private database")
+    parser.add_argument(
+        "--postgres-port", type=int, default=6391, help="the private PostgreSQL cluster's port"
+    )
+    parser.add_argument(
+        "--shared-postgres",
+        action="store_true",
+        help="use a database on DATABASE_URL's server instead of a private cluster (it cannot "
+        "be restarted, so the postgres_restart fault is skipped)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     defaults = (150, 40, 20.0, 45.0) if args.short else (1000, 200, 90.0, 240.0)
@@ -89,10 +109,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class PrivateRedis:
-    """A redis-server on its own port, without persistence: a restart loses every message."""
+    """A redis-server on its own port. Without persistence a restart loses every message;
+    with `appendonly` (AOF, fsync every second) a SIGKILL loses at most the last second."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, *, appendonly: bool = False) -> None:
         self.port, self.workdir, self.process = port, workdir, None
+        self.appendonly = appendonly
 
     @property
     def url(self) -> str:
@@ -101,7 +123,8 @@ class PrivateRedis:
     def start(self) -> None:
         command = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log"),
         ]  # fmt: skip
         self.process = subprocess.Popen(command)
@@ -128,16 +151,75 @@ class PrivateRedis:
                 self.process.wait()
         self.process = None
 
+    def sigkill(self) -> None:
+        """Die as a crashed or OOM-killed server does: no shutdown, no final write."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the run's own (initdb in the work directory, a spare port, the
+    distribution's binaries), so the run can stop and start the server itself."""
+
+    def __init__(self, bindir: Path, port: int, workdir: Path) -> None:
+        self.bindir, self.port = bindir, port
+        self.datadir = workdir / "pgdata"
+        self.socketdir = workdir / "pgsocket"
+        self.logfile = workdir / "postgres.log"
+
+    @staticmethod
+    def binaries() -> Path | None:
+        """The newest installed server's bin directory (Debian: /usr/lib/postgresql/N/bin)."""
+        found = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+            key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0,
+        )
+        return found[-1].parent if found else None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        # The server refuses to run as root; as root, run it as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True)
+
+    def init(self) -> None:
+        for path in (self.datadir, self.socketdir):
+            path.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.datadir.parent, "postgres")
+            for path in (self.datadir, self.socketdir):
+                shutil.chown(path, "postgres")
+        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                  "--auth=trust", "--no-sync")  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.socketdir} -c listen_addresses=127.0.0.1"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
+                  "-o", options, "-w", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """`immediate` is a crash: no checkpoint, connections cut, WAL replayed at start."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w",
+                  "stop")  # fmt: skip
+
 
 class Worker:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    """A process of the run's own: by default the Celery worker (chaos.worker)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, command: list[str] | None = None):
         self.env, self.log_path, self.process = env, log_path, None
+        self.command = command or [sys.executable, "-m", "chaos.worker"]
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "chaos.worker"],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
     def kill(self) -> None:
@@ -156,6 +238,14 @@ class Worker:
     def ensure_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
             self.start()
+
+
+def beat(env: dict[str, str], workdir: Path, name: str) -> Worker:
+    """A Celery beat with a schedule file of its own: two of them tick every task twice, as
+    when a second beat is started by mistake in production."""
+    command = [sys.executable, "-m", "celery", "-A", "parley", "beat", "--loglevel=WARNING",
+               "--schedule", str(workdir / f"{name}-schedule"), "--pidfile="]  # fmt: skip
+    return Worker(env, workdir / f"{name}.log", command)
 
 
 def private_database_url(base_url: str, name: str) -> str:
@@ -198,10 +288,18 @@ def tweet_event(n: int, *, start: datetime) -> dict:
 def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="parley-chaos-"))
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    postgres = None
+    bindir = None if args.shared_postgres else PrivatePostgres.binaries()
+    if bindir is not None:
+        postgres = PrivatePostgres(bindir, args.postgres_port, workdir)
+        postgres.init()
+        base_url = postgres.url
+    else:
+        print("No PostgreSQL binaries to run a private cluster: the server is not restarted")
+        base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     database_url = private_database_url(base_url, args.database)
     recreate_database(base_url, args.database)
-    redis = PrivateRedis(args.redis_port, workdir)
+    redis = PrivateRedis(args.redis_port, workdir, appendonly=True)
     redis.start()
 
     from chaos.stub import PlatformStub
@@ -222,16 +320,31 @@ def run(args: argparse.Namespace) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    return _stream(args, rng, redis, stub, Worker(env, workdir / "worker.log"), workdir)
+    beats = [beat(env, workdir, "beat-a"), beat(env, workdir, "beat-b")]
+    try:
+        return _stream(
+            args, rng, redis, postgres, stub, Worker(env, workdir / "worker.log"), beats, workdir
+        )
+    finally:
+        if postgres is not None:
+            from django.db import connections
+
+            connections.close_all()
+            postgres.stop()
 
 
-def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path) -> dict:
-    from django.db import close_old_connections, connection
+def _stream(
+    args, rng, redis: PrivateRedis, postgres: PrivatePostgres | None, stub, worker: Worker,
+    beats: list[Worker], workdir: Path,
+) -> dict:  # fmt: skip
+    from django.db import DatabaseError, close_old_connections, connection
     from django.test import Client
 
-    from core.models import DeliveryStatus, Direction, Post
+    from core.models import DeliveryStatus, Direction, IntegrationWebhook, Post
     from ingestion.models import WebhookDelivery
     from ingestion.sweeps import requeue_stranded_work
+    from reports.models import CsatTemplate
+    from sla.models import SlaPolicy
     from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 
     team = TeamFactory(name="Customer care", slug="customer-care", is_default=True)
@@ -249,7 +362,18 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
             "access_token_secret": "s",
         },
     )
-    client = Client(HTTP_HOST="127.0.0.1")
+    # What the duplicated beats could double: SLA breach alerts (each one an integration
+    # event in the outbox) and CSAT survey messages.
+    SlaPolicy.objects.create(name="Chaos: a minute to answer", position=0, first_response_minutes=1)
+    IntegrationWebhook.objects.create(
+        name="Chaos alerts", url=f"{stub.url}/integrations", events=["sla.breached"],
+        secret={"key": "chaos"},
+    )  # fmt: skip
+    CsatTemplate.objects.update_or_create(
+        platform="twitter", defaults={"body": CSAT_BODY, "is_active": True}
+    )
+    # A server error is an answer, as a platform sees it: the delivery is sent again.
+    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
     faults: Counter[str] = Counter()
     sent_ids: set[str] = set()
     bodies: list[bytes] = []
@@ -260,13 +384,27 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     start = datetime.now(UTC) - timedelta(hours=1)
 
     worker.start()
+    for process in beats:
+        process.start()
+    faults["duplicate_beat"] = len(beats) - 1
     stub.faults_on = True
     began = time.monotonic()
     fault_end = began + args.seconds
     next_fault = began + 2
     next_sweep = began
-    fault_kinds = ["worker_sigkill", "redis_restart", "worker_sigkill", "postgres_terminate"]
+    fault_kinds = [
+        "worker_sigkill",
+        "redis_restart",
+        "worker_sigkill",
+        "postgres_restart",
+        "postgres_terminate",
+        "redis_sigkill",
+    ]
+    if postgres is None:
+        fault_kinds.remove("postgres_restart")
+    injected = 0
     redis_back_at = None
+    postgres_back_at = None
     n = 0
     per_tick = max(1, round(args.posts / (args.seconds / 0.1)))
 
@@ -280,7 +418,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     # Until the fault phase is over and everything was sent (bounded, whatever happens).
     give_up_at = fault_end + args.drain_seconds
     while time.monotonic() < give_up_at and (
-        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies
+        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies or bodies
     ):
         now = time.monotonic()
         # Posts: a few signed deliveries a tick; some repeat a tweet or a whole body.
@@ -296,6 +434,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
             bodies.append(body.encode())
         if bodies and rng.random() < 0.05:
             bodies.append(rng.choice(bodies))  # a platform's redelivery of a whole body
+        unacknowledged = []
         for body in bodies:
             response = client.post(
                 "/webhooks/x/",
@@ -304,18 +443,23 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
                 HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=sign(body),
             )
             if response.status_code != 200:
+                # X delivers again what it could not hand over (the database was down).
                 webhook_failures[response.status_code] += 1
-        bodies.clear()
+                unacknowledged.append(body)
+        bodies[:] = unacknowledged
         # Replies: agents answer conversations whose posts are stored.
-        if len(reply_ids) < args.replies:
+        if len(reply_ids) < args.replies and postgres_back_at is None:
             close_old_connections()
             # Each conversation is answered once before any gets a second reply.
-            candidates = list(
-                Post.objects.filter(direction=Direction.INBOUND)
-                .exclude(conversation_id__in=answered)
-                .values_list("conversation_id", flat=True)
-                .distinct()[:2]
-            )
+            try:
+                candidates = list(
+                    Post.objects.filter(direction=Direction.INBOUND)
+                    .exclude(conversation_id__in=answered)
+                    .values_list("conversation_id", flat=True)
+                    .distinct()[:2]
+                )
+            except DatabaseError:  # the server is on its way back: next tick
+                candidates = []
             if not candidates and answered and n >= args.posts:
                 answered.clear()
             for conversation_id in candidates[: 1 + (args.replies > args.posts // 5)]:
@@ -324,20 +468,42 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
                 if reply is not None:
                     reply_ids.append(reply.pk)
                     reply_texts.append(reply.text)
+                    if len(reply_ids) % 2:
+                        _resolve(conversation_id)  # the beats then offer its CSAT survey
         # Faults.
         if redis_back_at is not None and now >= redis_back_at:
             redis.start()
             redis_back_at = None
-        if now >= next_fault and now < fault_end and redis_back_at is None:
-            kind = fault_kinds[sum(faults.values()) % len(fault_kinds)]
+        if postgres_back_at is not None and now >= postgres_back_at:
+            postgres.start()
+            postgres_back_at = None
+        if (
+            now >= next_fault
+            and now < fault_end
+            and redis_back_at is None
+            and postgres_back_at is None
+        ):
+            kind = fault_kinds[injected % len(fault_kinds)]
+            injected += 1
             faults[kind] += 1
             print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
             if kind == "worker_sigkill":
                 worker.kill()
                 worker.start()
             elif kind == "redis_restart":
+                # A Redis that comes back empty (a replaced node without its disk): every
+                # queued message is gone.
                 redis.stop()
+                shutil.rmtree(workdir / "appendonlydir", ignore_errors=True)
                 redis_back_at = now + 1.5
+            elif kind == "redis_sigkill":
+                # Killed mid-write, AOF on: it replays its log at start, minus the last second.
+                redis.sigkill()
+                redis_back_at = now + 1.5
+            elif kind == "postgres_restart":
+                # A crash of the server (immediate: no checkpoint, every connection cut).
+                postgres.stop("immediate")
+                postgres_back_at = now + 1.5
             else:
                 with connection.cursor() as cursor:
                     cursor.execute(
@@ -350,6 +516,8 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
             sweep()
             next_sweep = now + 2
         worker.ensure_running()
+        for process in beats:
+            process.ensure_running()
         time.sleep(0.1)
 
     # Kills and restarts stop; the platform keeps failing now and then, less often, and
@@ -357,6 +525,8 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     stub.fault_rate = 0.1
     if redis_back_at is not None:
         redis.start()
+    if postgres_back_at is not None:
+        postgres.start()
     worker.ensure_running()
     drain_deadline = time.monotonic() + args.drain_seconds
     drained = False
@@ -386,6 +556,8 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         worker.ensure_running()
         time.sleep(2)
     drain_seconds = round(time.monotonic() - fault_end, 1)
+    for process in beats:
+        process.stop()
     worker.stop()
     stub.stop()
     redis.stop()
@@ -397,6 +569,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     published = {text: stub.publications[text] for text in reply_texts}
     faults.update(stub.faults)
     result = {
+        **_beat_duplicates(stub),
         "posts_sent": len(sent_ids),
         "posts_stored": len(set(stored_ids)),
         "posts_lost": len(sent_ids - set(stored_ids)),
@@ -419,6 +592,50 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     return result
 
 
+def _resolve(conversation_id: int) -> None:
+    from helpdesk.services import change_status
+
+    try:
+        change_status(conversation_id=conversation_id, status="resolved")
+    except Exception as error:  # the database went away under us: it stays open
+        print(f"resolving failed: {error}", file=sys.stderr)
+
+
+def _beat_duplicates(stub) -> dict:
+    """What two beats ticking every task twice could have doubled: SLA breach alerts (one
+    per timer and cycle) and CSAT survey messages (one per resolution), counted in the
+    outbox and on the platform."""
+    from django.db.models import Sum
+
+    from core.models import IntegrationDelivery
+    from reports.models import CsatSurvey
+    from sla.models import SlaTimer
+
+    alerts = Counter(
+        payload["conversation"]["id"]
+        for payload in IntegrationDelivery.objects.filter(event="sla.breached").values_list(
+            "payload", flat=True
+        )
+    )
+    breaches = dict(
+        SlaTimer.objects.filter(breach_alerted_cycle__gt=0)
+        .values_list("conversation_id")
+        .annotate(cycles=Sum("breach_alerted_cycle"))
+    )
+    surveys = list(CsatSurvey.objects.exclude(message=None).select_related("message"))
+    survey_messages = Counter((survey.conversation_id, survey.resolved_at) for survey in surveys)
+    published = [stub.publications[survey.message.text] for survey in surveys]
+    return {
+        "sla_alerts": sum(alerts.values()),
+        "sla_alerts_duplicated": sum(
+            max(0, count - breaches.get(conversation, 0)) for conversation, count in alerts.items()
+        ),
+        "csat_messages": len(surveys),
+        "csat_messages_duplicated": sum(count - 1 for count in survey_messages.values())
+        + sum(count - 1 for count in published if count > 1),
+    }
+
+
 def _request_reply(conversation_id: int, agent, number: int):
     from helpdesk.services import send_reply
 
@@ -435,7 +652,9 @@ def _request_reply(conversation_id: int, agent, number: int):
 
 def passed(result: dict) -> bool:
     return (
-        result["posts_lost"] == 0
+        result["sla_alerts_duplicated"] == 0
+        and result["csat_messages_duplicated"] == 0
+        and result["posts_lost"] == 0
         and result["posts_duplicated"] == 0
         and result["replies_duplicated"] == 0
         and result["replies_unsent"] == 0
@@ -458,6 +677,11 @@ def main(argv: list[str] | None = None) -> int:
         f"marked sent {result['replies_marked_sent']}"
     )
     print("faults: " + ", ".join(f"{kind} {count}" for kind, count in result["faults"].items()))
+    print(
+        f"two beats: SLA alerts {result['sla_alerts']} "
+        f"(duplicated {result['sla_alerts_duplicated']}), CSAT messages "
+        f"{result['csat_messages']} (duplicated {result['csat_messages_duplicated']})"
+    )
     print(f"webhook non-2xx answers: {result['webhook_errors']}; drained: {result['drained']}")
     print(json.dumps(result, sort_keys=True))
     return 0 if passed(result) else 1
