@@ -13,6 +13,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     F,
+    FilteredRelation,
     OuterRef,
     Prefetch,
     Q,
@@ -36,8 +37,7 @@ from core.models import (
     ReplyTemplate,
     Team,
 )
-from core.selectors import display_name_of, visible_conversations, waiting_since
-from sla.models import SlaTimer
+from core.selectors import display_name_of, visible_conversations, waiting_since, with_open_turn
 
 EXCERPT_CHARS = 140
 
@@ -50,21 +50,27 @@ def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversa
     """Annotate what the queue sorts on: `waiting_since` (core.selectors.waiting_since) and
     `response_due_at`, when the response owed is due: the conversation's own
     first_response_due_at before the first reply, the running next-response timer's due
-    instant after it (NULL when nothing is owed or no clock runs). Columns for conversations
-    not answered yet; an index probe for the others. `response_timer` (which of the two) is
-    read from these by response_timer_of.
+    instant after it (NULL when nothing is owed or no clock runs). Columns and two joins to
+    small partial indexes (the open turns, the running next-response timers), never a
+    subquery per row. `response_timer` (which of the two) is read by response_timer_of.
     """
-    next_response = SlaTimer.objects.filter(
-        conversation=OuterRef("pk"), kind="next_response", stopped_at=None
-    ).values("due_at")[:1]
-    return conversations.annotate(
-        waiting_since=waiting_since(),
-        response_due_at=Case(
-            When(needs_reply=False, then=Value(None)),
-            When(first_response_at__isnull=True, then=F("first_response_due_at")),
-            default=Subquery(next_response),
-            output_field=DateTimeField(),
-        ),
+    return (
+        with_open_turn(conversations)
+        .alias(
+            next_response=FilteredRelation(
+                "sla_timers",
+                condition=Q(sla_timers__kind="next_response", sla_timers__stopped_at=None),
+            )
+        )
+        .annotate(
+            waiting_since=waiting_since(),
+            response_due_at=Case(
+                When(needs_reply=False, then=Value(None)),
+                When(first_response_at__isnull=True, then=F("first_response_due_at")),
+                default=F("next_response__due_at"),
+                output_field=DateTimeField(),
+            ),
+        )
     )
 
 
