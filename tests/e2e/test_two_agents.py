@@ -175,6 +175,6 @@ def test_a_conversation_taken_by_a_teammate_leaves_my_view_live(orders_server, b
     ben.goto(orders_server.url(f"/conversations/{conversation_id}/"))
     ben.locator("#assign-agent").select_option(label="Ben")
     ben.get_by_role("button", name="Assign", exact=True).click()
-    expect(ben.locator(".flash")).to_contain_text("Assigned to ben.")
+    expect(ben.locator(".flash")).to_contain_text("Assigned to Ben.")
     expect(row).to_have_count(0)
     expect(mine_badge).to_have_text(str(mine_before - 1))
