@@ -5,21 +5,38 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-embedded test-production lint format migrate demo clean bench chaos
+.PHONY: venv lock run test test-embedded test-production lint format migrate demo clean bench chaos
 
-$(VENV)/.installed: pyproject.toml
+# CI (CI=true) installs exactly the locked versions, hashes checked; anywhere else pip resolves
+# pyproject.toml, so `make run` works on a fresh machine of any platform. `make lock` rewrites
+# the locks after a change to pyproject.toml (the image installs requirements.lock).
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+ifdef CI
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+else
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+endif
 	touch $@
+
+LOCK_OPTIONS := --universal --python-version 3.11 --generate-hashes --quiet
+
+lock: venv
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o requirements-dev.lock
 
 venv: $(VENV)/.installed
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+# Sixty days of made-up history (written once) give every report something to show.
+HISTORY_DAYS ?= 60
+
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --history-days $(HISTORY_DAYS)
 
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
@@ -53,13 +70,15 @@ test-production: venv
 
 # Benchmarks on the local PostgreSQL and Redis (a private `bench` database, Redis db 11):
 # one JSON object per benchmark, a summary table, bench/results.json. `make bench QUICK=1`
-# runs tiny sizes to check the harness. See docs/performance.md.
+# runs tiny sizes to check the harness; `make bench SCALE=10m` adds a 10 M-post history (long).
+# See docs/performance.md.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
 
 bench: venv
 	env DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
-		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json)
+		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json) \
+		$(if $(SCALE),--scale $(SCALE) --results bench/results-$(SCALE).json)
 
 # Fault injection (docs/reliability.md): a real worker on a private Redis (port 6390) and a
 # private database on the PostgreSQL of DATABASE_URL, killed and restarted while posts and

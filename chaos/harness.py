@@ -364,7 +364,13 @@ def _stream(
     )
     # What the duplicated beats could double: SLA breach alerts (each one an integration
     # event in the outbox) and CSAT survey messages.
-    SlaPolicy.objects.create(name="Chaos: a minute to answer", position=0, first_response_minutes=1)
+    SlaPolicy.objects.create(
+        name="Chaos: a minute to answer",
+        position=0,
+        first_response_minutes=CHAOS_FIRST_RESPONSE_MINUTES,
+        # Customers write again after each answer: their next-response clocks breach too.
+        next_response_minutes=CHAOS_FIRST_RESPONSE_MINUTES,
+    )
     IntegrationWebhook.objects.create(
         name="Chaos alerts", url=f"{stub.url}/integrations", events=["sla.breached"],
         secret={"key": "chaos"},

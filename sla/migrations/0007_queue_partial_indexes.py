@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_queue_partial_indexes'),
-        ('sla', '0005_domain_models_in_core'),
+        ('core', '0003_queue_partial_indexes'),
+        ('sla', '0006_out_of_hours_reply_template_syntax'),
     ]
 
     operations = [

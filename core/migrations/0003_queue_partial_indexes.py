@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0001_move_domain_models_from_helpdesk'),
+        ('core', '0002_agent_preferences'),
     ]
 
     operations = [
