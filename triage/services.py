@@ -411,10 +411,13 @@ def record_feedback(
         setattr(post, field, value)
         post.save(update_fields=[field])
         conversation = Conversation.objects.select_for_update().get(pk=post.conversation_id)
-        latest = conversation.posts.filter(direction=Direction.INBOUND).order_by(
-            "-created_at", "-id"
-        )
-        if field == "priority" or latest.values_list("pk", flat=True).first() == post.pk:
+        # The agent's word is the conversation's for a post of its current customer turn
+        # (none of the brand's replies after it): later, milder posts of the turn do not
+        # overwrite it (helpdesk.services.apply_post_tags).
+        answered_since = conversation.posts.filter(
+            direction=Direction.OUTBOUND, agent__isnull=False, created_at__gt=post.created_at
+        ).exists()
+        if field == "priority" or not answered_since:
             setattr(conversation, field, value)
             conversation.save(update_fields=[field, "updated_at"])
             if field in ("priority", "intent"):
