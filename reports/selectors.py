@@ -63,6 +63,7 @@ from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
+from .volume import volume_learning
 
 MEDIAN, P90 = 0.5, 0.9
 VERY_RESPONSIVE_MINUTES = 15
@@ -800,8 +801,6 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
     next_change = next_threshold_at(
         now=now, conversations=None if can_see_all_conversations(user) else active
     )
-    from .services import volume_learning
-
     return {
         "generated_at": now.isoformat(),
         "next_change_at": next_change.isoformat() if next_change else None,

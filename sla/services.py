@@ -35,6 +35,7 @@ from core.models import Priority as ConversationPriority
 from core.outbox import deliver_after_commit
 from core.realtime import broadcast_conversation, user_group
 from core.reply_templates import render_text
+from reliability.services import task_named
 
 from .business_time import Schedule, add_business_time, business_time_between, is_open
 from .models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind, TimerState
@@ -312,8 +313,7 @@ def _check_on_time(*timers: SlaTimer) -> None:
 
 def schedule_sweeps(seconds: list[int]) -> None:
     """Queue a sweep at each of these Unix seconds, unless one is queued for it already."""
-    from .tasks import sweep_sla_timers
-
+    sweep_sla_timers = task_named("sla.tasks.sweep_sla_timers")
     expires = int(settings.SLA_EXACT_CHECK_HORIZON_SECONDS) + 60
     for second in seconds:
         try:

@@ -36,7 +36,7 @@ from core.models import (
 from core.outbox import deliver_after_commit
 from core.realtime import broadcast_conversation
 from core.signals import conversation_retriaged
-from reliability.services import publish
+from reliability.services import publish, task_named
 
 from .decisions import decide_intent, decide_sentiment
 from .inference import shared_analysis
@@ -300,11 +300,9 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
 
 def _enqueue_auto_reply(post_id: int) -> None:
-    from .tasks import send_auto_reply
-
     # A broker that is down must not fail the ingest that stored the post: the auto-reply
     # is skipped (and logged), the post waits for an agent as any other.
-    publish(send_auto_reply, post_id)
+    publish(task_named("triage.tasks.send_auto_reply"), post_id)
 
 
 def send_auto_reply(*, post_id: int) -> AutoReply | None:
