@@ -39,6 +39,8 @@ from core.models import (
 )
 from core.selectors import display_name_of, visible_conversations, waiting_since, with_open_turn
 
+from .models import Macro, SavedView
+
 EXCERPT_CHARS = 140
 
 # The SLA timers that hold the brand to answering (the first response, then each next one).
@@ -323,8 +325,6 @@ def own_teams(user: AbstractBaseUser) -> list[Team]:
 
 def saved_views_for(user: AbstractBaseUser) -> list:
     """The inbox views the user saved, and those shared with a team they work in."""
-    from .models import SavedView
-
     return list(
         SavedView.objects.filter(Q(owner=user) | Q(shared_with__agents__user=user))
         .select_related("shared_with")
@@ -335,8 +335,6 @@ def saved_views_for(user: AbstractBaseUser) -> list:
 
 def macros_for(conversation: Conversation) -> list:
     """The macros an agent may run on the conversation: its team's and everyone's."""
-    from .models import Macro
-
     return list(
         Macro.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id)).order_by("name")
     )

@@ -50,6 +50,8 @@ from sla.services import (
     start_clocks_now,
 )
 
+from .models import Macro, MacroAssign, SavedView
+
 MENTION = re.compile(r"@([\w.+-]+)")
 
 
@@ -336,8 +338,6 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
     Refused with ValidationError, changing nothing, when the macro belongs to another team
     or would assign the conversation to an agent outside its team.
     """
-    from .models import Macro, MacroAssign
-
     with transaction.atomic():
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
@@ -422,8 +422,6 @@ def save_view(
     """Save (or, under the same name, replace) the owner's inbox view: `query` is the inbox's
     query string, already checked by the caller. Sharing is only with a team the owner works
     in."""
-    from .models import SavedView
-
     name = name.strip()
     if not name:
         raise ValidationError("Name the view.")
@@ -442,8 +440,6 @@ def save_view(
 
 def delete_view(*, owner: AbstractBaseUser, view_id: int) -> None:
     """Delete one of the owner's saved views (a view shared with them is not theirs)."""
-    from .models import SavedView
-
     deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
     if not deleted:
         raise ValidationError("No such view of yours.")
