@@ -30,9 +30,14 @@ def lead(default_team):
 
 def conversation_with(team, account, *, minutes_ago: list[tuple[str, float]]):
     """A conversation whose posts are ("in"|"out", minutes ago), oldest first; a brand post
-    is an agent's answer (the first one is the first response)."""
+    is an agent's answer (the first one is the first response). It opened with its first
+    post, as ingestion opens it."""
     now = timezone.now()
     conversation = ConversationFactory(team=team, account=account)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        created_at=now - timedelta(minutes=minutes_ago[0][1])
+    )
+    conversation.refresh_from_db()
     for direction, minutes in minutes_ago:
         when = now - timedelta(minutes=minutes)
         if direction == "in":
