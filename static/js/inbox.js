@@ -59,7 +59,7 @@
     statusLabel.className = "status status-" + c.status;
     statusLabel.textContent = c.status_label;
     status.append(statusLabel);
-    tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
+    tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
       cell(c.assignee || "—", "assignee"), status, sla);
     return tr;
   }
