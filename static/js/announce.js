@@ -42,41 +42,41 @@
     return (state || "").replace("-", "_");
   }
 
-  // Everything on the page that has an SLA state: [key, label, state, isInboxRow].
+  // Everything on the page that has an SLA state.
   function items() {
     const found = [];
     document.querySelectorAll("#conversation-rows tr[data-conversation-id]").forEach(function (row) {
       const who = row.querySelector("td.who a");
       const sla = row.querySelector("td.sla");
-      found.push(["row:" + row.dataset.conversationId, who ? who.textContent : "a customer",
-        normalState(sla && sla.dataset.state), true]);
+      const customer = who ? who.textContent : "a customer";
+      found.push({ key: "row:" + row.dataset.conversationId, inboxRow: true, customer: customer,
+        sla: customer + ": first response SLA", state: normalState(sla && sla.dataset.state) });
     });
     document.querySelectorAll("dd.sla-timer[data-kind]").forEach(function (timer) {
       const term = timer.previousElementSibling;
-      found.push(["timer:" + timer.dataset.kind, term ? term.textContent : "SLA",
-        normalState(timer.dataset.state), false]);
+      found.push({ key: "timer:" + timer.dataset.kind, sla: term ? term.textContent : "SLA",
+        state: normalState(timer.dataset.state) });
     });
     document.querySelectorAll("#attention tr[data-conversation-id]").forEach(function (row) {
       const link = row.querySelector("a");
-      found.push(["cockpit:" + row.dataset.conversationId, link ? link.textContent : "a conversation",
-        normalState(row.dataset.state), false]);
+      found.push({ key: "cockpit:" + row.dataset.conversationId,
+        sla: (link ? link.textContent : "A conversation") + ": SLA",
+        state: normalState(row.dataset.state) });
     });
     return found;
   }
 
   function scan() {
     items().forEach(function (item) {
-      const key = item[0], label = item[1], state = item[2], isInboxRow = item[3];
-      const known = lastState.has(key);
-      const before = lastState.get(key);
+      const known = lastState.has(item.key);
+      const before = lastState.get(item.key);
       // A row drawn a moment ago has no countdown yet: its first state is not a change.
-      if (!state && known) return;
-      lastState.set(key, state);
+      if (!item.state && known) return;
+      lastState.set(item.key, item.state);
       if (!settled) return;
-      if (!known && isInboxRow) say("new", "New conversation from " + label);
-      else if (!known && ALERTS[state]) say("alert", label + ": SLA " + ALERTS[state]);
-      else if (known && before && state !== before && ALERTS[state]) {
-        say("alert", label + ": SLA " + ALERTS[state]);
+      if (!known && item.inboxRow) say("new", "New conversation from " + item.customer);
+      else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
+        say("alert", item.sla + " " + ALERTS[item.state]);
       }
     });
   }
