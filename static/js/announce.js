@@ -23,19 +23,17 @@
 
   function flush() {
     flushTimer = null;
-    const batch = pending;
+    const arrived = pending.filter(function (item) { return item.kind === "new"; });
+    const alerts = pending.filter(function (item) { return item.kind === "alert"; });
     pending = [];
-    if (batch.length <= 3) {
-      region.textContent = batch.map(function (item) { return item.text; }).join(". ") + ".";
-      return;
-    }
-    // A burst is read as counts, not as a list nobody can follow.
-    const arrived = batch.filter(function (item) { return item.kind === "new"; }).length;
-    const alerts = batch.length - arrived;
+    // A burst is read as a count, not as a list nobody can follow; alerts matter more, so
+    // up to three are always said in full.
     const parts = [];
-    if (arrived) parts.push(arrived + " new conversation" + (arrived === 1 ? "" : "s"));
-    if (alerts) parts.push(alerts + " SLA alert" + (alerts === 1 ? "" : "s"));
-    region.textContent = parts.join(", ") + ".";
+    if (alerts.length > 3) parts.push(alerts.length + " SLA alerts");
+    else alerts.forEach(function (item) { parts.push(item.text); });
+    if (arrived.length > 1) parts.push(arrived.length + " new conversations");
+    else if (arrived.length) parts.push(arrived[0].text);
+    region.textContent = parts.join(". ") + ".";
   }
 
   function normalState(state) {
