@@ -51,7 +51,7 @@ def reset_traffic() -> None:
 
 def ensure_fixtures():
     """The team, the agents and the X account every benchmark uses; returns them."""
-    from helpdesk.models import AgentProfile, Platform, Team
+    from core.models import AgentProfile, Platform, Team
     from ingestion.models import PlatformAccount
 
     team, _ = Team.objects.get_or_create(
@@ -113,7 +113,7 @@ def background(
 def celery_worker(*, concurrency: int, name: str = "celery-worker"):
     queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
     return background(
-        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "parley", "worker", "-Q", queue,
          f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=WARNING",
          "--without-mingle", "--without-gossip", "--hostname", f"bench-{os.getpid()}@%h"],
         name=name,
@@ -124,14 +124,14 @@ def celery_worker(*, concurrency: int, name: str = "celery-worker"):
 
 def uvicorn_server(port: int):
     return background(
-        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
+        [sys.executable, "-m", "uvicorn", "parley.asgi:application",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         name="uvicorn",
     )  # fmt: skip
 
 
 def wait_for_worker(timeout: float = 30.0) -> None:
-    from helpdesk.celery import app
+    from parley.celery import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

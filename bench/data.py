@@ -244,7 +244,7 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
         _reset_sequence(table)
     _reopen_newest(context)
     # COPY bypasses save(), which keeps the reports' customer turns; recompute them.
-    from reports.services import rebuild_customer_turns
+    from core.turns import rebuild_customer_turns
 
     rebuild_customer_turns()
     # VACUUM, not just ANALYZE: a table this size in service has been vacuumed by autovacuum,

@@ -29,7 +29,7 @@ def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> 
     The storm, and the baseline, run `storms` times each and the fastest counts: other work
     on a shared machine only ever adds time.
     """
-    from helpdesk.models import Post
+    from core.models import Post
     from sla.models import SlaTimer
 
     deliveries = data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=per_delivery)
@@ -56,10 +56,10 @@ def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> 
 
 def _storm(deliveries: list[dict], *, posts: int) -> float:
     """Seconds from queueing the deliveries until every post is stored and triaged."""
-    from helpdesk.celery import app
-    from helpdesk.models import Platform, Post
+    from core.models import Platform, Post
     from ingestion.models import WebhookDelivery
     from ingestion.tasks import process_webhook_delivery
+    from parley.celery import app
 
     reset_traffic()
     wait_for_worker()
@@ -89,7 +89,7 @@ def _storm(deliveries: list[dict], *, posts: int) -> float:
 
 def raw_insert_rate(*, posts: int) -> float:
     """Posts per second when the same rows go in with bulk_create, without any processing."""
-    from helpdesk.models import Conversation, Customer, Direction, Post
+    from core.models import Conversation, Customer, Direction, Post
     from ingestion.connectors.twitter import parse_account_activity
     from ingestion.models import PlatformAccount
 

@@ -134,7 +134,7 @@ def run(*, sockets: int, posts: int, port: int) -> dict:
     channels = asyncio.run(_channels_run(port, cookie, sockets, posts))
     bare = asyncio.run(_redis_run(settings.REDIS_URL, sockets, posts))
     # The processing each post queued has no worker here; drop it with the rows.
-    from helpdesk.celery import app
+    from parley.celery import app
 
     app.control.purge()
     reset_traffic()

@@ -70,7 +70,7 @@ def configure_environment() -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
     os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", "bench")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 
 
 def create_database() -> None:

@@ -53,7 +53,7 @@ def kpi_queries() -> dict:
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
-    from helpdesk.models import Conversation, Direction, Post
+    from core.models import Conversation, Direction, Post
     from sla.models import SlaTimer, TimerState
 
     since = timezone.now() - timedelta(days=KPI_DAYS)
@@ -80,7 +80,7 @@ def kpi_queries() -> dict:
 
 
 def run(*, sizes: list[int], repeat: int) -> dict:
-    from helpdesk.models import ACTIVE_STATUSES, Conversation, Intent, Platform, Sentiment
+    from core.models import ACTIVE_STATUSES, Conversation, Intent, Platform, Sentiment
 
     team, agent, admin, account = ensure_fixtures()
     reset_traffic()

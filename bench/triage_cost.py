@@ -45,7 +45,7 @@ def ms_per_post(action: Callable[[], object], *, posts: int) -> float:
 
 
 def run(*, posts: int, batch: int) -> dict:
-    from helpdesk.models import Direction, Platform, Post
+    from core.models import Direction, Platform, Post
     from triage.services import triage_post, triage_posts
 
     team, agent, _, account = ensure_fixtures()

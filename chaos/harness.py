@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> dict:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis.url,
         "CHAOS_STUB_URL": stub.url,
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "DJANGO_SETTINGS_MODULE": "parley.settings",
     }
     os.environ.update({k: v for k, v in env.items() if k != "CHAOS_STUB_URL"})
     import django
@@ -229,9 +229,9 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     from django.db import close_old_connections, connection
     from django.test import Client
 
-    from helpdesk.models import DeliveryStatus, Direction, Post
+    from core.models import DeliveryStatus, Direction, Post
     from ingestion.models import WebhookDelivery
-    from reliability.services import requeue_stranded_work
+    from ingestion.sweeps import requeue_stranded_work
     from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 
     team = TeamFactory(name="Customer care", slug="customer-care", is_default=True)

@@ -37,12 +37,12 @@ def install_stub_transport(base_url: str, read_timeout: float) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
     django.setup()
     install_stub_transport(
         os.environ["CHAOS_STUB_URL"], float(os.environ.get("CHAOS_READ_TIMEOUT", "1"))
     )
-    from helpdesk.celery import app
+    from parley.celery import app
 
     app.worker_main(
         [

@@ -1,15 +1,16 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class HelpdeskConfig(AppConfig):
+    """What agents use: the inbox, the conversation page, the API and their sockets."""
+
     name = "helpdesk"
     verbose_name = "Helpdesk"
 
     def ready(self) -> None:
-        from . import lookups
-        from .roles import ensure_roles_after_migrate
+        from core.realtime import register_card_reader
 
-        lookups.register()
+        from .selectors import conversation_cards
 
-        post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="parley-ensure-roles")
+        # The stages broadcast conversations as the inbox shows them.
+        register_card_reader(conversation_cards)

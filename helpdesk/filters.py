@@ -5,10 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from sla.models import TimerState
-from sla.selectors import with_sla
-
-from .models import (
+from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
@@ -17,6 +14,9 @@ from .models import (
     Post,
     Priority,
 )
+from sla.models import TimerState
+from sla.selectors import with_sla
+
 from .selectors import not_snoozed
 
 INBOX_VIEWS = [

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
-from .models import ConversationStatus
+from core.models import ConversationStatus
 
 REPLY_MAX_CHARS = 5000
 NOTE_MAX_CHARS = 5000

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import (
+from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
@@ -23,6 +23,7 @@ from .models import (
     ReplyTemplate,
     Team,
 )
+from core.selectors import visible_conversations
 
 EXCERPT_CHARS = 140
 # Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
@@ -33,28 +34,6 @@ INBOX_ORDER = (
     F("first_response_due_at").asc(nulls_last=True),
     "-id",
 )
-
-
-def can_see_all_conversations(user: AbstractBaseUser) -> bool:
-    return user.is_superuser or user.has_perm("helpdesk.view_all_conversations")
-
-
-def visible_team_ids(user: AbstractBaseUser) -> list[int]:
-    if can_see_all_conversations(user):
-        return list(Team.objects.values_list("pk", flat=True))
-    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
-
-
-def own_team_ids(user: AbstractBaseUser) -> list[int]:
-    """The teams the user works in (whatever else they may see)."""
-    return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
-
-
-def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
-    conversations = Conversation.objects.all()
-    if not can_see_all_conversations(user):
-        conversations = conversations.filter(team__agents__user=user)
-    return conversations
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:

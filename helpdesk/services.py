@@ -1,10 +1,9 @@
-"""What happens to a conversation: a post is triaged, routed and put on the SLA clock; agents
-reply, leave notes and move it through its statuses."""
+"""What agents do to a conversation: reply (publicly or privately), leave notes, move it
+through its statuses; and snoozed conversations waking up."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -13,19 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from reports.services import record_customer_turns_of
-from routing.services import RoutingTable, auto_assign_many, route_conversation
-from sla.services import (
-    ClockBatch,
-    conversation_status_changed,
-    record_first_response,
-    start_response_clocks,
-)
-from triage.services import TRIAGE_FIELDS, triage_posts
-
-from . import integrations
-from .bulk import update_rows
-from .models import (
+from core import integrations
+from core.models import (
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
     Conversation,
@@ -37,142 +25,16 @@ from .models import (
     Post,
     reply_length,
 )
-from .realtime import broadcast_conversation, broadcast_conversations
-from .reply_templates import TAKEN_PRIVATE_NOTE, render_text
+from core.outbox import deliver_after_commit
+from core.realtime import broadcast_conversation, broadcast_conversations
+from core.reply_templates import TAKEN_PRIVATE_NOTE, render_text
+from sla.services import conversation_status_changed, record_first_response
 
 MENTION = re.compile(r"@([\w.+-]+)")
 
 
 class StaleConversation(ValidationError):
     """The conversation changed after the agent opened it; they should look before sending."""
-
-
-def process_inbound_post(*, post_id: int) -> Post:
-    """Triage a stored inbound post, route its conversation and start its SLA clock."""
-    process_inbound_posts(post_ids=[post_id])
-    return Post.objects.get(pk=post_id)
-
-
-# What routing, assignment and the SLA clock may change on a conversation.
-_PROCESSED_FIELDS = [
-    "intent",
-    "sentiment",
-    "priority",
-    "team",
-    "routed_by",
-    "assignee",
-    "needs_reply",
-    "status",
-    "resolved_at",
-    "first_response_due_at",
-    "snoozed_until",
-    "last_inbound_at",
-    "updated_at",
-]
-
-
-def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
-    """Triage stored inbound posts, route their conversations and start their SLA clocks, all
-    in one transaction; returns how many posts were processed.
-
-    The ingest path processes new posts as it stores them (process_stored_posts); this is
-    for posts stored without it (a failed batch, the reliability sweep). A batch costs one
-    classifier call per model and a bounded number of statements, whatever its size. Safe to
-    run twice: posts already triaged are left as they are.
-    """
-    unprocessed = list(
-        Post.objects.select_related("customer")
-        .filter(pk__in=post_ids, direction=Direction.INBOUND, intent="")
-        .order_by("pk")
-    )
-    if not unprocessed:
-        return 0
-    with transaction.atomic():
-        # Classified before any lock is taken: the classifier is the slow part, and other
-        # batches of the same conversations wait only for the writes below.
-        triage_posts(unprocessed)
-        conversations = _lock_conversations({post.conversation_id for post in unprocessed})
-        # Under the locks: a concurrent run of the same batch has processed some, maybe.
-        still_unprocessed = set(
-            Post.objects.filter(pk__in=[post.pk for post in unprocessed], intent="").values_list(
-                "pk", flat=True
-            )
-        )
-        posts = [post for post in unprocessed if post.pk in still_unprocessed]
-        if not posts:
-            return 0
-        update_rows(posts, TRIAGE_FIELDS)
-        _route_and_clock(posts, conversations)
-    return len(posts)
-
-
-def process_stored_posts(posts: Sequence[Post], *, opened: Sequence[Conversation] = ()) -> None:
-    """Route the conversations of posts just stored and triaged in the caller's transaction,
-    and start their SLA clocks (ingestion.store: one transaction per delivery or poll page).
-
-    `opened` are conversations the caller's transaction created, with their account and
-    customer: nobody else can see them yet, so they are neither locked nor read again.
-    """
-    new = {conversation.pk: conversation for conversation in opened}
-    conversations = _lock_conversations({post.conversation_id for post in posts} - new.keys())
-    conversations.update(new)
-    _route_and_clock(sorted(posts, key=lambda post: post.pk), conversations, new=new.keys())
-
-
-def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
-    """The conversations, locked in id order so batches sharing conversations never wait on
-    each other crosswise. NO KEY UPDATE: posts being stored into them (whose foreign keys
-    take a KEY SHARE lock) need not wait. Only the conversation rows: Postgres refuses a lock
-    on the nullable side of select_related("routed_by")."""
-    return {
-        conversation.pk: conversation
-        for conversation in Conversation.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("account", "routed_by", "customer")
-        # The account's credentials are decrypted on load; nothing here needs them.
-        .defer("account__credentials")
-        .filter(pk__any=conversation_ids)
-        .order_by("pk")
-    }
-
-
-def _route_and_clock(
-    posts: Sequence[Post], conversations: dict[int, Conversation], *, new: Iterable[int] = ()
-) -> None:
-    """Apply triaged posts, in order, to their locked conversations (the `new` ones created
-    in this transaction): tags and priority, routing, SLA clocks, assignment; write the
-    conversations and broadcast them at commit."""
-    routing = RoutingTable.load()
-    clocks = ClockBatch()
-    clocks.read_timers(conversations.keys() - set(new), new=new)
-    newly_routed = []
-    for post in posts:
-        conversation = conversations[post.conversation_id]
-        conversation.last_inbound_at = max(
-            filter(None, [conversation.last_inbound_at, post.created_at])
-        )
-        conversation.intent = post.intent
-        conversation.sentiment = post.sentiment
-        conversation.priority = max(conversation.priority, post.priority)
-        if conversation.team_id is None:
-            newly_routed.append(conversation)
-        route_conversation(conversation=conversation, post=post, table=routing)
-        if conversation.needs_reply:
-            start_response_clocks(conversation=conversation, post=post, batch=clocks)
-        # The customer wrote again: a snoozed conversation wakes up now.
-        conversation.snoozed_until = None
-    clocks.flush()
-    integrations.emit_many(IntegrationEvent.CONVERSATION_CREATED, newly_routed)
-    touched = [conversations[pk] for pk in sorted({post.conversation_id for post in posts})]
-    auto_assign_many(touched)
-    now = timezone.now()
-    for conversation in touched:
-        conversation.updated_at = now
-    update_rows(touched, _PROCESSED_FIELDS)
-    # A post in a conversation the brand has answered may start a customer turn (the
-    # next-response KPI). The posts were stored without save(), so no signal did it.
-    record_customer_turns_of([conversation.pk for conversation in touched])
-    touched_ids = [conversation.pk for conversation in touched]
-    transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
 
 
 def send_reply(
@@ -245,8 +107,6 @@ def send_reply(
         if conversation.assignee_id is None:
             conversation.assignee = agent
         conversation.save()
-        from ingestion.services import deliver_after_commit
-
         for post in sent:
             deliver_after_commit(post.pk)
         transaction.on_commit(lambda: broadcast_conversation(conversation.pk, event="reply.sent"))

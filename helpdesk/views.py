@@ -13,34 +13,25 @@ from django.template import TemplateSyntaxError
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from routing.services import assign_conversation
-
-from . import selectors, services
-from .filters import INBOX_VIEWS, ConversationFilter
-from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
-from .health import health_report
-from .models import (
+from core import selectors as visibility
+from core.models import (
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
     Conversation,
     ConversationStatus,
 )
-from .reply_templates import render_reply_template
+from core.reply_templates import render_reply_template
+from routing.services import assign_conversation
+
+from . import selectors, services
+from .filters import INBOX_VIEWS, ConversationFilter
+from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q")
 
 
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    healthy, report = health_report()
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **report}, status=200 if healthy else 503
-    )
-
-
 def _default_view(user) -> str:
-    return "all" if selectors.can_see_all_conversations(user) else "team"
+    return "all" if visibility.can_see_all_conversations(user) else "team"
 
 
 @login_required
@@ -50,11 +41,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if params.get("view") not in dict(INBOX_VIEWS):
         params["view"] = _default_view(user)
-    can_see_all = selectors.can_see_all_conversations(user)
+    can_see_all = visibility.can_see_all_conversations(user)
     if params["view"] == "all" and not can_see_all:
         params["view"] = "team"
     filterset = ConversationFilter(
-        params, queryset=selectors.visible_conversations(user), request=request
+        params, queryset=visibility.visible_conversations(user), request=request
     )
     valid = filterset.is_valid()
     conversations = selectors.inbox_page(filterset.qs)
@@ -81,7 +72,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "tabs": tabs,
             "filters_active": bool(kept),
             "mine_unanswered": counts["mine_unanswered"],
-            "own_team_ids": ",".join(str(pk) for pk in selectors.own_team_ids(user)),
+            "own_team_ids": ",".join(str(pk) for pk in visibility.own_team_ids(user)),
         },
         status=200 if valid else 400,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rest_framework import serializers
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 from .connectors import InboundAuthor, InboundItem
 from .json_input import loads_storable

@@ -4,8 +4,8 @@ records that keep webhook deliveries and outbound replies exactly-once."""
 from django.db import models
 from django.utils import timezone
 
-from helpdesk.fields import EncryptedJSONField
-from helpdesk.models import Platform
+from core.fields import EncryptedJSONField
+from core.models import Platform
 
 
 class PlatformAccount(models.Model):
@@ -111,9 +111,7 @@ class ReplyAttempt(models.Model):
     attempt finds this record and asks the platform before publishing again.
     """
 
-    post = models.OneToOneField(
-        "helpdesk.Post", on_delete=models.CASCADE, related_name="reply_attempt"
-    )
+    post = models.OneToOneField("core.Post", on_delete=models.CASCADE, related_name="reply_attempt")
     started_at = models.DateTimeField(default=timezone.now)
     # Set while a worker is calling the platform, cleared when the call has ended either way.
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -142,8 +140,8 @@ class CustomerLink(models.Model):
     an admin confirms or rejects it, or links two identities by hand.
     """
 
-    customer = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey("helpdesk.Customer", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("core.Customer", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("core.Customer", on_delete=models.CASCADE, related_name="+")
     status = models.CharField(
         max_length=10, choices=LinkStatus.choices, default=LinkStatus.SUGGESTED
     )

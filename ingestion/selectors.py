@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from helpdesk.models import Customer
+from core.models import Customer
 
 from .models import CustomerLink, LinkStatus
 

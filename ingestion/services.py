@@ -15,13 +15,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     DeliveryStatus,
     Direction,
     Platform,
     Post,
 )
-from helpdesk.realtime import broadcast_conversation
+from core.realtime import broadcast_conversation
 
 from .connectors import (
     Connector,
@@ -442,16 +442,6 @@ def stranded_work(*, now: datetime | None = None) -> tuple[list[int], list[int]]
         .values_list("pk", flat=True)[:STRANDED_BATCH]
     )
     return deliveries, replies
-
-
-def deliver_after_commit(post_id: int) -> None:
-    """Queue publishing a stored pending reply once the caller's transaction commits. With
-    the broker down nothing fails: the reliability sweep sends it later."""
-    from reliability.services import enqueue_on_commit
-
-    from .tasks import deliver_reply
-
-    enqueue_on_commit(deliver_reply, post_id)
 
 
 def give_up_reply(*, post_id: int) -> None:

@@ -5,7 +5,7 @@ A webhook delivery or a poll page brings up to a hundred posts. They are classif
 (one predict per model for the batch), then written and processed together in one
 transaction: one upsert for their authors, one insert for the tagged posts, a handful of
 reads to thread them, then routing, SLA clocks and assignment for their conversations
-(helpdesk.services.process_stored_posts), and one broadcast at commit. In a storm this is
+(ingestion.pipeline.process_stored_posts), and one broadcast at commit. In a storm this is
 what keeps ingestion near bulk-insert speed instead of paying every round trip once per
 post (docs/performance.md). If processing fails, the posts are stored on their own and
 their processing is queued apart, so a post is never lost to a failing rule.
@@ -28,7 +28,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
@@ -37,11 +37,12 @@ from helpdesk.models import (
     Direction,
     Post,
 )
-from helpdesk.services import process_stored_posts
+from reliability.services import publish
 from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
 
 from .connectors import InboundAuthor, InboundItem
 from .models import CustomerLink, PlatformAccount
+from .pipeline import process_stored_posts
 
 logger = logging.getLogger(__name__)
 
@@ -365,8 +366,7 @@ def _customer_conversations(
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:
-    from helpdesk.tasks import process_inbound_posts
-    from reliability.services import publish
+    from .tasks import process_inbound_posts
 
     # A broker that is down must not fail the caller: the posts are committed, and the
     # reliability sweep queues their processing again.

@@ -1,12 +1,16 @@
 """Celery entry points for ingestion: thin wrappers that take ids and call services."""
 
+import logging
 import random
 
 from celery import shared_task
 
-from helpdesk.models import DeliveryStatus
+from core.models import DeliveryStatus
+from reliability.services import publish
 
-from . import services
+from . import pipeline, services, sweeps
+
+logger = logging.getLogger(__name__)
 
 MAX_REPLY_RETRIES = 6
 
@@ -49,3 +53,27 @@ def deliver_reply(self, post_id: int) -> None:
     # Exponential backoff with jitter; the service checks the platform before resending.
     countdown = random.uniform(1, 2 ** (self.request.retries + 2))
     raise self.retry(countdown=countdown)
+
+
+@shared_task
+def process_inbound_post(post_id: int) -> None:
+    pipeline.process_inbound_post(post_id=post_id)
+
+
+@shared_task(bind=True)
+def process_inbound_posts(self, post_ids: list[int]) -> None:
+    """Process a stored batch together. If it fails, each post is queued on its own (with
+    its own retries and dead letter), so one bad post never holds back the rest."""
+    try:
+        pipeline.process_inbound_posts(post_ids=post_ids)
+    except Exception:
+        if self.request.is_eager or len(post_ids) == 1:
+            raise
+        logger.exception("Processing %d posts together failed; queueing each alone", len(post_ids))
+        for post_id in post_ids:
+            publish(process_inbound_post, post_id)
+
+
+@shared_task
+def requeue_stranded_work() -> dict[str, int]:
+    return sweeps.requeue_stranded_work()

@@ -23,7 +23,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from helpdesk.models import Platform
+from core.models import Platform
+from reliability.services import enqueue_on_commit
 
 from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
@@ -174,8 +175,6 @@ def _store(platform: str, body: dict, raw: bytes) -> WebhookDelivery:
     Only the database must answer: a broker that is down is logged and the delivery waits
     for the beat tick that queues unprocessed deliveries again.
     """
-    from reliability.services import enqueue_on_commit
-
     from .tasks import process_webhook_delivery
 
     digest = hashlib.sha256(raw).hexdigest()

@@ -11,7 +11,7 @@ import asyncio
 
 from channels.db import database_sync_to_async
 
-from helpdesk.consumers import UserGroupsConsumer, inbox_groups_for
+from core.consumers import UserGroupsConsumer, inbox_groups_for
 from sla.consumers import alert_groups_for
 from sla.models import SUPERVISOR_PERMISSION
 

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from helpdesk.models import Intent, Platform, Team
+from core.models import Intent, Platform, Team
 from ingestion.models import PlatformAccount
 
 from .selectors import ReportFilter

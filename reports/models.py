@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 CSAT_SCALE = 5
 # Scores of 4 and 5 count as satisfied, the usual CSAT reading.
@@ -42,14 +42,14 @@ class CsatSurvey(models.Model):
     """One survey offered after one resolution of a conversation, and its answer."""
 
     conversation = models.ForeignKey(
-        "helpdesk.Conversation", on_delete=models.CASCADE, related_name="csat_surveys"
+        "core.Conversation", on_delete=models.CASCADE, related_name="csat_surveys"
     )
     token = models.CharField(max_length=64, unique=True, default=new_survey_token, editable=False)
     # The resolution this survey asks about: one survey per resolution.
     resolved_at = models.DateTimeField()
     sent_at = models.DateTimeField(auto_now_add=True)
     message = models.OneToOneField(
-        "helpdesk.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     score = models.PositiveSmallIntegerField(
         null=True,
@@ -92,7 +92,7 @@ class SpikeAlert(models.Model):
     kind = models.CharField(max_length=10, choices=SpikeKind.choices)
     keyword = models.CharField(max_length=200, blank=True)
     post = models.OneToOneField(
-        "helpdesk.Post",
+        "core.Post",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -131,41 +131,3 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"Weekly report of {self.week_start}"
-
-
-class CustomerTurn(models.Model):
-    """A customer message that opened a new turn (the brand had answered everything before
-    it), and when the brand next replied: the next-response KPI's unit.
-
-    Derived from the conversation's posts (see reports.turns) and rewritten whenever one of
-    them is saved or deleted, so it never disagrees with the thread; `rebuild_customer_turns`
-    recomputes it in bulk for loaders that bypass save().
-    """
-
-    conversation = models.ForeignKey(
-        "helpdesk.Conversation", on_delete=models.CASCADE, related_name="customer_turns"
-    )
-    post = models.OneToOneField(
-        "helpdesk.Post",
-        on_delete=models.CASCADE,
-        related_name="customer_turn",
-        help_text="The inbound post that opened the turn.",
-    )
-    started_at = models.DateTimeField(help_text="When the customer posted (the post's time).")
-    answered_at = models.DateTimeField(
-        null=True, blank=True, help_text="The brand's first reply at or after the start."
-    )
-
-    class Meta:
-        indexes = [
-            # The KPI reads a period's turns: the conversation (for the slices) and the answer
-            # come from the index alone on Postgres.
-            models.Index(
-                fields=["started_at"],
-                include=["conversation", "answered_at"],
-                name="customer_turn_started_idx",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Turn of post {self.post_id} on #{self.conversation_id}"

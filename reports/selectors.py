@@ -37,10 +37,11 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     Conversation,
+    CustomerTurn,
     Direction,
     Intent,
     Platform,
@@ -48,7 +49,7 @@ from helpdesk.models import (
     Sentiment,
     Team,
 )
-from helpdesk.selectors import (
+from core.selectors import (
     can_see_all_conversations,
     visible_conversations,
     visible_team_ids,
@@ -59,7 +60,7 @@ from sla.selectors import with_sla
 from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
-from .models import CSAT_SATISFIED_FROM, CsatSurvey, CustomerTurn, SpikeAlert
+from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
 
 MEDIAN, P90 = 0.5, 0.9
 VERY_RESPONSIVE_MINUTES = 15
@@ -188,7 +189,7 @@ def first_response(report: ReportFilter) -> dict[str, Any]:
 
 
 def next_response(report: ReportFilter) -> dict[str, Any]:
-    """From the customer turns recorded as posts were written (reports.models.CustomerTurn):
+    """From the customer turns recorded as posts were written (core.models.CustomerTurn):
     one range scan instead of three searches per inbound post."""
     turns = _in_scope(
         CustomerTurn.objects.filter(started_at__gte=report.start, started_at__lt=report.end),

@@ -1,13 +1,10 @@
 """What the reports do, as opposed to read: detect volume spikes and alert supervisors, offer
-CSAT surveys after resolution and record the answers, and keep each conversation's customer
-turns (the next-response KPI's rows) in step with its posts."""
+CSAT surveys after resolution and record the answers."""
 
 from __future__ import annotations
 
 import logging
 import math
-from bisect import bisect_left
-from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,11 +12,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -27,13 +24,15 @@ from helpdesk.models import (
     Post,
     Sentiment,
 )
+from core.outbox import deliver_after_commit
 from ingestion.models import PlatformAccount
+from sla.models import SUPERVISOR_PERMISSION
+from triage.services import engagements_per_hour
 
 from .models import (
     CSAT_SCALE,
     CsatSurvey,
     CsatTemplate,
-    CustomerTurn,
     SpikeAlert,
     SpikeKind,
     WeeklyReport,
@@ -45,133 +44,6 @@ logger = logging.getLogger(__name__)
 SPIKES_GROUP = "reports.spikes"
 # A burst is "negative" when at least this share of its posts are.
 NEGATIVE_BURST_SHARE = 0.5
-
-
-# --- customer turns --------------------------------------------------------------------------
-
-
-def customer_turns(
-    posts: Iterable[tuple[int, str, datetime]],
-) -> dict[int, tuple[datetime, datetime | None]]:
-    """The turns in one conversation's posts, given as (id, direction, created_at):
-    {inbound post id: (started_at, answered_at or None)}.
-
-    An inbound post opens a turn when the brand had replied before it and no other customer
-    post came between that reply and it; the turn is answered by the brand's first reply at
-    or after it. Posts at the same instant do not count as "before" one another.
-    """
-    posts = list(posts)
-    replies = sorted(at for _, direction, at in posts if direction == Direction.OUTBOUND)
-    messages = sorted(at for _, direction, at in posts if direction == Direction.INBOUND)
-    turns = {}
-    for post_id, direction, at in posts:
-        if direction != Direction.INBOUND:
-            continue
-        replies_before = bisect_left(replies, at)
-        if not replies_before:
-            continue
-        last_reply = replies[replies_before - 1]
-        messages_before = bisect_left(messages, at)
-        if messages_before and messages[messages_before - 1] > last_reply:
-            continue
-        answered = replies[replies_before] if replies_before < len(replies) else None
-        turns[post_id] = (at, answered)
-    return turns
-
-
-def record_customer_turns(*, conversation_id: int) -> None:
-    """Rewrite the conversation's CustomerTurn rows from its posts, as they are now.
-
-    Called whenever a post is saved (reports.signals), whatever wrote it: a post arriving
-    late can open or merge turns, a reply answers every open one.
-    """
-    with transaction.atomic():
-        # Two writers of one conversation recompute one after the other, so the later one
-        # sees the earlier one's post (Postgres; SQLite serialises writers anyway).
-        locked = list(
-            Conversation.objects.select_for_update()
-            .filter(pk=conversation_id)
-            .values_list("pk", flat=True)
-        )
-        if not locked:
-            return
-        wanted = customer_turns(
-            Post.objects.filter(conversation_id=conversation_id).values_list(
-                "pk", "direction", "created_at"
-            )
-        )
-        stored = {
-            turn.post_id: turn for turn in CustomerTurn.objects.filter(conversation_id=locked[0])
-        }
-        stale = [turn.pk for post_id, turn in stored.items() if post_id not in wanted]
-        if stale:
-            CustomerTurn.objects.filter(pk__in=stale).delete()
-        for post_id, (started_at, answered_at) in wanted.items():
-            turn = stored.get(post_id)
-            if turn is None:
-                CustomerTurn.objects.create(
-                    conversation_id=conversation_id,
-                    post_id=post_id,
-                    started_at=started_at,
-                    answered_at=answered_at,
-                )
-            elif (turn.started_at, turn.answered_at) != (started_at, answered_at):
-                turn.started_at, turn.answered_at = started_at, answered_at
-                turn.save(update_fields=["started_at", "answered_at"])
-
-
-# The same definition as customer_turns, set-based, for a whole history at once: window
-# functions over each conversation's posts in time order (Postgres and SQLite >= 3.28 alike).
-# EXCLUDE GROUP keeps posts of the same instant out of "before".
-REBUILD_TURNS_SQL = """
-INSERT INTO reports_customerturn (conversation_id, post_id, started_at, answered_at)
-SELECT conversation_id, id, created_at, next_reply_at
-FROM (
-    SELECT id, conversation_id, direction, created_at,
-        MAX(CASE WHEN direction = 'outbound' THEN created_at END) OVER before AS last_reply_at,
-        MAX(CASE WHEN direction = 'inbound' THEN created_at END) OVER before AS last_message_at,
-        MIN(CASE WHEN direction = 'outbound' THEN created_at END) OVER (
-            PARTITION BY conversation_id ORDER BY created_at
-            RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
-        ) AS next_reply_at
-    FROM helpdesk_post{where}
-    WINDOW before AS (
-        PARTITION BY conversation_id ORDER BY created_at
-        RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP
-    )
-) AS thread
-WHERE direction = 'inbound'
-    AND last_reply_at IS NOT NULL
-    AND (last_message_at IS NULL OR last_message_at <= last_reply_at)
-"""
-
-
-def rebuild_customer_turns() -> int:
-    """Recompute every conversation's turns in one statement, for loaders that write posts
-    without save() (COPY, bulk_create); returns how many turns there are."""
-    with transaction.atomic():
-        CustomerTurn.objects.all().delete()
-        with connection.cursor() as cursor:
-            cursor.execute(REBUILD_TURNS_SQL.format(where=""))
-    return CustomerTurn.objects.count()
-
-
-def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
-    """Recompute the turns of these conversations in two statements, whatever their number:
-    for a batch of posts stored without save() (ingestion.store). The caller holds the
-    conversations' posts steady (the authors' row locks of the storing transaction)."""
-    if not conversation_ids:
-        return
-    ids = sorted(conversation_ids)
-    with transaction.atomic():
-        CustomerTurn.objects.filter(conversation_id__any=ids).delete()
-        if connection.vendor == "postgresql":
-            # One array, not a placeholder per id (see helpdesk.lookups).
-            where, params = " WHERE conversation_id = ANY(%s::bigint[])", [ids]
-        else:
-            where, params = f" WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})", ids
-        with connection.cursor() as cursor:
-            cursor.execute(REBUILD_TURNS_SQL.format(where=where), params)
 
 
 # --- spikes ----------------------------------------------------------------------------------
@@ -267,8 +139,6 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
 def _detect_viral_posts(*, now: datetime) -> list[SpikeAlert]:
     """Posts received in the last window whose engagement (retweets, likes, replies…) per
     hour since posting passes SPIKE_VIRAL_ENGAGEMENTS_PER_HOUR; one alert per post."""
-    from triage.services import engagements_per_hour
-
     window_start = now - timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
     recent = (
         Post.objects.filter(
@@ -455,8 +325,6 @@ def offer_csat_survey(*, conversation_id: int) -> CsatSurvey | None:
         )
         survey.save(update_fields=["message"])
         message_id = survey.message.pk
-        from ingestion.services import deliver_after_commit
-
         deliver_after_commit(message_id)
     return survey
 
@@ -507,8 +375,6 @@ def supervisors_to_mail() -> list:
     """Active supervisors (by role, own permission or superuser) with an e-mail address."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
-
-    from sla.models import SUPERVISOR_PERMISSION
 
     app_label, codename = SUPERVISOR_PERMISSION.split(".")
     permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)

@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 from .models import RoutingRule
 from .services import try_rule

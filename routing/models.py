@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from helpdesk.models import Intent, Platform, Priority, Sentiment, Team
+from core.models import Intent, Platform, Priority, Sentiment, Team
 
 INFLUENCER_FOLLOWERS = 100_000
 

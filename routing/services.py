@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from helpdesk import integrations
-from helpdesk.bulk import update_rows
-from helpdesk.models import (
+from core import integrations
+from core.bulk import update_rows
+from core.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     AssignmentStrategy,
@@ -26,7 +26,8 @@ from helpdesk.models import (
     Tag,
     Team,
 )
-from helpdesk.realtime import broadcast_conversation
+from core.realtime import broadcast_conversation
+from triage.services import classify_text
 
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
 
@@ -252,8 +253,6 @@ def try_rule(
 ) -> RuleTrial:
     """What triage makes of a sample post, whether `rule` would route it, and which rule
     actually would (an earlier one may win). Nothing is stored."""
-    from triage.services import classify_text
-
     tags = classify_text(text, follower_count=follower_count, is_verified=is_verified)
     customer = Customer(
         platform=platform, handle="sample", follower_count=follower_count, is_verified=is_verified

@@ -3,8 +3,8 @@ supervisor (an agent with the `sla.receive_team_alerts` permission) about their 
 
 from __future__ import annotations
 
-from helpdesk.consumers import UserGroupsConsumer
-from helpdesk.selectors import visible_team_ids
+from core.consumers import UserGroupsConsumer
+from core.selectors import visible_team_ids
 
 from .models import SUPERVISOR_PERMISSION
 from .services import alert_team_group, alert_user_group

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from helpdesk.models import Intent, Platform, Priority
+from core.models import Intent, Platform, Priority
 
 from .business_time import Schedule, Span
 
@@ -277,7 +277,7 @@ class SlaPolicy(models.Model):
     # Escalation on breach.
     raise_priority_on_breach = models.BooleanField(default=False)
     reassign_team_on_breach = models.ForeignKey(
-        "helpdesk.Team",
+        "core.Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -336,7 +336,7 @@ class SlaTimer(models.Model):
     """
 
     conversation = models.ForeignKey(
-        "helpdesk.Conversation", on_delete=models.CASCADE, related_name="sla_timers"
+        "core.Conversation", on_delete=models.CASCADE, related_name="sla_timers"
     )
     kind = models.CharField(max_length=20, choices=TimerKind.choices)
     policy = models.ForeignKey(

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
-from helpdesk.models import Conversation
-from helpdesk.selectors import visible_conversations
+from core.models import Conversation
+from core.selectors import visible_conversations
 
 from .models import SlaTimer, TimerState
 

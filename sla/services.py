@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from helpdesk import integrations
-from helpdesk.bulk import update_rows
-from helpdesk.models import (
+from core import integrations
+from core.bulk import update_rows
+from core.models import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -31,8 +31,9 @@ from helpdesk.models import (
     IntegrationEvent,
     Post,
 )
-from helpdesk.models import Priority as ConversationPriority
-from helpdesk.realtime import broadcast_conversation
+from core.models import Priority as ConversationPriority
+from core.outbox import deliver_after_commit
+from core.realtime import broadcast_conversation
 
 from .business_time import Schedule, add_business_time, business_time_between, is_open
 from .models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind, TimerState
@@ -475,8 +476,6 @@ def _reply_out_of_hours(
         created_at=received,
         delivery_status=DeliveryStatus.PENDING,
     )
-    from ingestion.services import deliver_after_commit
-
     deliver_after_commit(reply.pk)
 
 

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     AgentProfile,
     Conversation,
     Customer,

@@ -56,8 +56,8 @@ def app_environment(services: dict, **variables: str) -> dict[str, str]:
 
 
 def variables_settings_reads() -> set[str]:
-    """Names passed to `env.…("NAME", …)` or `env("NAME", …)` in helpdesk/settings.py."""
-    tree = ast.parse((REPO_ROOT / "helpdesk" / "settings.py").read_text())
+    """Names passed to `env.…("NAME", …)` or `env("NAME", …)` in parley/settings.py."""
+    tree = ast.parse((REPO_ROOT / "parley" / "settings.py").read_text())
     names = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
@@ -131,7 +131,7 @@ def test_compose_environment_configures_the_production_shape(services):
     """Import the settings in a fresh interpreter with only what compose passes."""
     environment = app_environment(services, SECRET_KEY="s3cret", ALLOWED_HOSTS="help.example.com")
     probe = (
-        "import json; from helpdesk import settings as s; print(json.dumps({"
+        "import json; from parley import settings as s; print(json.dumps({"
         "'database': s.DATABASES['default']['ENGINE'], 'debug': s.DEBUG,"
         "'hosts': s.ALLOWED_HOSTS, 'secret': s.SECRET_KEY, 'eager': s.CELERY_TASK_ALWAYS_EAGER,"
         "'broker': s.CELERY_BROKER_URL, 'channels': s.CHANNEL_LAYERS['default']['BACKEND']}))"
@@ -176,9 +176,9 @@ def test_web_migrates_then_serves_asgi_without_the_in_process_schedule(services)
     assert "--no-schedule" in command
 
 
-def test_worker_and_beat_run_celery_for_the_helpdesk_app(services):
-    assert services["worker"]["command"][:4] == ["celery", "-A", "helpdesk", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "helpdesk", "beat"]
+def test_worker_and_beat_run_celery_for_the_parley_app(services):
+    assert services["worker"]["command"][:4] == ["celery", "-A", "parley", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "parley", "beat"]
 
 
 def test_services_start_after_what_they_need_is_healthy(services):
@@ -223,7 +223,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
 
 
 def test_every_setting_read_from_the_environment_is_documented_in_the_readme():
-    settings_source = (REPO_ROOT / "helpdesk" / "settings.py").read_text()
+    settings_source = (REPO_ROOT / "parley" / "settings.py").read_text()
     readme = (REPO_ROOT / "README.md").read_text()
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from helpdesk.models import Intent, Sentiment
+from core.models import Intent, Sentiment
 
 from .labels import (
     WEAK_SENTIMENT_OF_INTENT,

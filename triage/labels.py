@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.models import Intent, Sentiment
+from core.models import Intent, Sentiment
 
 SENTIMENT_MAPPING: dict[str, str] = {
     "negative": Sentiment.NEGATIVE,

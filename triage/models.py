@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from helpdesk.models import Intent, Platform, Post
+from core.models import Intent, Platform, Post
 
 
 class Task(models.TextChoices):

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from helpdesk.models import Intent, Priority, Sentiment
+from core.models import Intent, Priority, Sentiment
 
 INFLUENCER_FOLLOWERS = 100_000
 # Below influencer level a negative post can still spread: from this reach on, or when the

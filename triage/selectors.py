@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from helpdesk.models import Post
+from core.models import Post
 
 from .features import top_features
 from .models import TriageFeedback

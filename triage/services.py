@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     REPLY_CHAR_LIMITS,
     Conversation,
     DeliveryStatus,
@@ -33,8 +33,10 @@ from helpdesk.models import (
     Sentiment,
     reply_length,
 )
-from helpdesk.realtime import broadcast_conversation
-from sla.services import recompute_timers
+from core.outbox import deliver_after_commit
+from core.realtime import broadcast_conversation
+from core.signals import conversation_retriaged
+from reliability.services import publish
 
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
@@ -292,8 +294,6 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
 
 def _enqueue_auto_reply(post_id: int) -> None:
-    from reliability.services import publish
-
     from .tasks import send_auto_reply
 
     # A broker that is down must not fail the ingest that stored the post: the auto-reply
@@ -353,8 +353,6 @@ def send_auto_reply(*, post_id: int) -> AutoReply | None:
         auto_reply = AutoReply.objects.create(
             post=post, reply=reply, auto_response=rule, confidence=post.triage_confidence or 0
         )
-        from ingestion.services import deliver_after_commit
-
         deliver_after_commit(reply.pk)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="reply.auto_sent")
@@ -415,5 +413,7 @@ def record_feedback(
             conversation.save(update_fields=[field, "updated_at"])
             if field in ("priority", "intent"):
                 # SLA policies are chosen by priority and intent: the running clocks follow.
-                recompute_timers(conversation_id=conversation.pk, at=timezone.now())
+                conversation_retriaged.send(
+                    sender=TriageFeedback, conversation_id=conversation.pk, at=timezone.now()
+                )
     return feedback

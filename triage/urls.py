@@ -1,4 +1,4 @@
-"""Triage endpoints; the lead includes them under /triage/ in helpdesk/urls.py."""
+"""Triage endpoints, included under /triage/ by parley/urls.py."""
 
 from django.urls import path
 

@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
-from helpdesk.models import Direction, Post
-from helpdesk.selectors import visible_conversations
+from core.models import Direction, Post
+from core.selectors import visible_conversations
 
 from . import selectors, services
 from .models import TriageFeedback

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from helpdesk.models import (
+from core.models import (
     Conversation,
     ConversationStatus,
     Customer,

@@ -14,10 +14,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk import selectors, services
+from core import selectors as visibility
+from core.models import Conversation, Customer, Post, ReplyTemplate, Team
+from core.reply_templates import render_reply_template
+from helpdesk import services
 from helpdesk.filters import ConversationFilter
-from helpdesk.models import Conversation, Customer, Post, ReplyTemplate, Team
-from helpdesk.reply_templates import render_reply_template
 from routing.services import assign_conversation
 from sla.models import SlaTimer
 from sla.selectors import timers_of
@@ -70,7 +71,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         conversations = (
-            selectors.visible_conversations(self.request.user)
+            visibility.visible_conversations(self.request.user)
             .select_related("customer", "account", "team", "assignee")
             .prefetch_related("tags")
         )
@@ -194,7 +195,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Team.objects.none()
-        return Team.objects.filter(pk__in=selectors.visible_team_ids(self.request.user))
+        return Team.objects.filter(pk__in=visibility.visible_team_ids(self.request.user))
 
 
 class ReplyTemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -204,7 +205,7 @@ class ReplyTemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ReplyTemplate.objects.none()
-        teams = selectors.visible_team_ids(self.request.user)
+        teams = visibility.visible_team_ids(self.request.user)
         return ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team__in=teams))
 
 
@@ -224,7 +225,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Customer.objects.none()
-        visible = selectors.visible_conversations(self.request.user)
+        visible = visibility.visible_conversations(self.request.user)
         return Customer.objects.filter(pk__in=visible.values("customer_id"))
 
     @extend_schema(responses=serializers.ConversationSerializer(many=True))
@@ -233,7 +234,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
         """The customer's conversations the user may see, newest first."""
         customer = self.get_object()
         conversations = (
-            selectors.visible_conversations(request.user)
+            visibility.visible_conversations(request.user)
             .filter(customer=customer)
             .select_related("customer", "account", "team", "assignee")
             .prefetch_related("tags")

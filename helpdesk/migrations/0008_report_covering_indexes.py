@@ -4,7 +4,7 @@
 
 from django.db import migrations, models
 
-from helpdesk.migrations._concurrent_indexes import (
+from core.migration_operations import (
     AddIndexConcurrentlyOnPostgres,
     RemoveIndexConcurrentlyOnPostgres,
 )

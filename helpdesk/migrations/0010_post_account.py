@@ -6,7 +6,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from helpdesk.migrations import _concurrent_indexes as concurrently
+from core import migration_operations as concurrently
 
 BACKFILL = """
     UPDATE helpdesk_post SET account_id = (

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from helpdesk.models import Intent, Note, Priority, Sentiment
+from core.models import Intent, Note, Priority, Sentiment
 from helpdesk.services import MENTION
 
 register = template.Library()

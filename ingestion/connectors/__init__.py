@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from helpdesk.models import Platform
+from core.models import Platform
 
 from .base import (
     Connector,

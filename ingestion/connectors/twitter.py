@@ -15,7 +15,7 @@ from typing import Any
 import requests
 import tweepy
 
-from helpdesk.models import Platform, reply_length
+from core.models import Platform, reply_length
 
 from .base import (
     ConnectorError,

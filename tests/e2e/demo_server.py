@@ -91,7 +91,7 @@ def embedded_env(
         env.pop(name, None)
     env.update(
         DATABASE_URL=f"sqlite:///{database_path}",
-        DJANGO_SETTINGS_MODULE="helpdesk.settings",
+        DJANGO_SETTINGS_MODULE="parley.settings",
         DEMO_FEED_POSTS_PER_MINUTE=str(posts_per_minute),
         INGESTION_POLL_SECONDS=str(poll_seconds),
         PYTHONUNBUFFERED="1",

@@ -123,7 +123,7 @@ def test_markup_in_a_stored_post_is_shown_as_text(parley_server, page, tmp_path)
 
 
 X_CONVERSATION = """
-from helpdesk.models import Conversation, Customer, Post, Team
+from core.models import Conversation, Customer, Post, Team
 from ingestion.models import PlatformAccount
 from django.utils import timezone
 account, _ = PlatformAccount.objects.get_or_create(

@@ -21,7 +21,7 @@ TEMPLATE_BODY = "Hi {{ customer.first_name }}, {{ agent.first_name }} from Order
 # An operator's set-up: an Orders team with two agents, a rule ahead of the demo's, a template.
 SET_UP_ORDERS_TEAM = f"""
 from django.contrib.auth import get_user_model
-from helpdesk.models import AgentProfile, ReplyTemplate, Team
+from core.models import AgentProfile, ReplyTemplate, Team
 from routing.models import RoutingRule
 
 orders = Team.objects.create(name="Orders", slug="orders")

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from helpdesk.models import ConversationStatus, Direction, Intent, Post, ReplyTemplate
+from core.models import ConversationStatus, Direction, Intent, Post, ReplyTemplate
 from tests.factories import AgentFactory, ConversationFactory, PostFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

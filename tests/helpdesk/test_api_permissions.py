@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from helpdesk import roles
+from core import roles
 from tests.factories import AgentFactory, ConversationFactory, PostFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,15 +16,15 @@ def test_permissions_from_the_user_and_their_groups_are_read_in_one_query(
     user.groups.add(group)
 
     with django_assert_num_queries(1):
-        assert user.has_perm("helpdesk.add_note")
-        assert user.has_perm("helpdesk.view_all_conversations")
+        assert user.has_perm("core.add_note")
+        assert user.has_perm("core.view_all_conversations")
         assert not user.has_perm("routing.change_routingrule")
 
 
 def test_inactive_users_have_no_permissions():
     user = AgentFactory(is_superuser=True, is_active=False)
 
-    assert not user.has_perm("helpdesk.add_note")
+    assert not user.has_perm("core.add_note")
 
 
 def test_superusers_have_every_permission():

@@ -5,11 +5,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from helpdesk.asgi import application
-from helpdesk.models import AssignmentStrategy, Conversation, Post
-from helpdesk.services import process_inbound_posts
+from core.models import AssignmentStrategy, Conversation, Post
 from ingestion.connectors import InboundAuthor
+from ingestion.pipeline import process_inbound_posts
 from ingestion.services import ingest_items
+from parley.asgi import application
 from sla.models import SlaTimer, TimerKind
 from tests.factories import AgentFactory, InboundItemFactory
 

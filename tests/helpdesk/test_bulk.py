@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk.bulk import update_rows
-from helpdesk.models import Conversation, Post
+from core.bulk import update_rows
+from core.models import Conversation, Post
 from tests.factories import ConversationFactory, PostFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

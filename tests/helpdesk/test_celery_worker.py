@@ -21,10 +21,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from helpdesk.celery import app as celery_app
-from helpdesk.models import Intent, Platform, Post, Team
+from core.models import Intent, Platform, Post, Team
 from ingestion.models import WebhookDelivery
 from ingestion.tasks import process_webhook_delivery
+from parley.celery import app as celery_app
 from routing.models import RoutingRule
 from tests.factories import PlatformAccountFactory
 

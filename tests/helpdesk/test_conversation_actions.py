@@ -2,8 +2,8 @@ import pytest
 from django.contrib.admin.sites import site
 from django.core.exceptions import ValidationError
 
-from helpdesk.admin import ReplyTemplateForm
-from helpdesk.models import (
+from core.admin import ReplyTemplateForm
+from core.models import (
     ConversationStatus,
     Direction,
     Platform,
@@ -11,7 +11,7 @@ from helpdesk.models import (
     ReplyTemplate,
     ReplyTemplateVariant,
 )
-from helpdesk.reply_templates import render_reply_template
+from core.reply_templates import render_reply_template
 from helpdesk.services import StaleConversation, add_note, change_status, send_reply
 from ingestion.models import PlatformAccount
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, PostFactory

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     ConversationStatus,
     Direction,
     Note,
@@ -375,7 +375,7 @@ def test_conversation_page_query_count_is_constant(
 
 
 def test_inbound_posts_offer_one_click_tag_corrections(client, agent, default_team):
-    from helpdesk.models import Intent, Sentiment
+    from core.models import Intent, Sentiment
 
     conversation = ConversationFactory(team=default_team)
     post = PostFactory(

@@ -5,8 +5,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
-from helpdesk.asgi import application
-from helpdesk.services import process_inbound_posts, send_reply
+from helpdesk.services import send_reply
+from ingestion.pipeline import process_inbound_posts
+from parley.asgi import application
 from tests.factories import AgentFactory, ConversationFactory, PostFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

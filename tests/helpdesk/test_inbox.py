@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from helpdesk.models import ConversationStatus
+from core.models import ConversationStatus
 from tests.factories import (
     AGENT_PASSWORD,
     AgentFactory,

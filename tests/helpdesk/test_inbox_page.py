@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.models import ConversationStatus, Intent, Platform, Priority
-from helpdesk.services import process_inbound_post
+from core.models import ConversationStatus, Intent, Platform, Priority
 from ingestion.models import PlatformAccount
+from ingestion.pipeline import process_inbound_post
 from sla.models import SlaTimer, TimerKind, TimerState
 from tests.factories import (
     AGENT_PASSWORD,

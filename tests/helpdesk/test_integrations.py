@@ -7,7 +7,7 @@ import responses
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     ConversationStatus,
     IntegrationDelivery,
     IntegrationEvent,
@@ -66,7 +66,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_the_error_kept(
     assert delivery.last_error == "HTTP 503: down for maintenance"
     assert delivery.next_attempt_at > timezone.now()
 
-    from helpdesk.integrations import retry_due
+    from core.integrations import retry_due
 
     responses.replace(responses.POST, HOOK_URL, status=200)
     assert retry_due(now=delivery.next_attempt_at) == 1

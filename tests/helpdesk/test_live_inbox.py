@@ -4,8 +4,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from helpdesk.asgi import application
 from ingestion.services import ingest_item
+from parley.asgi import application
 from tests.factories import AgentFactory, InboundItemFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

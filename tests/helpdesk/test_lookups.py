@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk.models import Conversation, Post
+from core.models import Conversation, Post
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db

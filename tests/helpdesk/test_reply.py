@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from helpdesk.models import ConversationStatus, DeliveryStatus, Direction, Post
+from core.models import ConversationStatus, DeliveryStatus, Direction, Post
 from tests.factories import AGENT_PASSWORD, AgentFactory, ConversationFactory, PostFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework.test import APIClient
 
-from helpdesk import roles
-from helpdesk.models import ConversationStatus
+from core import roles
+from core.models import ConversationStatus
 from helpdesk.services import change_status
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
@@ -28,10 +28,10 @@ def test_roles_exist_after_migrate_with_their_permissions():
     supervisor = _in_role(roles.SUPERVISOR)
     admin = _in_role(roles.ADMIN)
 
-    assert agent.has_perm("helpdesk.add_note")
-    assert not agent.has_perm("helpdesk.view_all_conversations")
+    assert agent.has_perm("core.add_note")
+    assert not agent.has_perm("core.view_all_conversations")
     assert not agent.has_perm("routing.change_routingrule")
-    assert supervisor.has_perm("helpdesk.view_all_conversations")
+    assert supervisor.has_perm("core.view_all_conversations")
     assert supervisor.has_perm("routing.view_routingrule")
     assert not supervisor.has_perm("routing.change_routingrule")
     assert admin.has_perm("routing.change_routingrule")

@@ -7,9 +7,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from helpdesk.asgi import application
-from helpdesk.models import Conversation
+from core.models import Conversation
 from helpdesk.tasks import wake_snoozed_conversations
+from parley.asgi import application
 from tests.factories import ConversationFactory, PostFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from helpdesk.models import ReplyTemplate
+from core.models import ReplyTemplate
 from helpdesk.services import add_note
 from tests.factories import ConversationFactory, CustomerFactory, PostFactory
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import responses as responses_lib
 
-from helpdesk.models import Platform
+from core.models import Platform
 from tests.factories import PlatformAccountFactory
 
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from helpdesk.models import Platform
+from core.models import Platform
 from ingestion.models import CustomerLink, LinkStatus, PlatformAccount
 from tests.factories import CustomerFactory, PlatformAccountFactory
 

@@ -7,11 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk.models import Conversation, ConversationStatus, Customer, Direction, Post
+from core.models import Conversation, ConversationStatus, Customer, CustomerTurn, Direction, Post
 from ingestion.connectors import InboundAuthor
 from ingestion.models import CustomerLink
 from ingestion.services import ingest_item, ingest_items
-from reports.models import CustomerTurn
 from tests.factories import InboundItemFactory, PostFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connections
 
-from helpdesk.models import Conversation, Customer, Post
+from core.models import Conversation, Customer, Post
 from ingestion.connectors import InboundAuthor
 from ingestion.services import IngestResult, ingest_item
 from tests.factories import CustomerFactory, InboundItemFactory

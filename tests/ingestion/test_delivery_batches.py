@@ -10,7 +10,7 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from helpdesk.models import Platform, Post
+from core.models import Platform, Post
 from ingestion.models import WebhookDelivery
 from ingestion.services import process_webhook_delivery
 from ingestion.tasks import process_webhook_delivery as process_webhook_delivery_task

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from helpdesk.models import Post
+from core.models import Post
 from ingestion.connectors.demo import DemoConnector
 from ingestion.services import poll_account
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 from responses import matchers
 
-from helpdesk.models import DeliveryStatus, Post
+from core.models import DeliveryStatus, Post
 from ingestion.connectors.facebook import make_graph_api
 from ingestion.services import deliver_reply, poll_account
 from tests.factories import PostFactory, pending_reply

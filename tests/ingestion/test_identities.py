@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpdesk.models import Platform
+from core.models import Platform
 from ingestion.connectors import InboundAuthor
 from ingestion.models import CustomerLink, LinkStatus
 from ingestion.selectors import linked_identities

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from helpdesk.models import Customer, Post
+from core.models import Customer, Post
 from tests.ingestion.conftest import PAYLOADS, payload
 
 pytestmark = pytest.mark.django_db

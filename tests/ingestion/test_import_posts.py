@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from helpdesk.models import Post
+from core.models import Post
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from helpdesk.models import Conversation, ConversationStatus, Customer, Post
+from core.models import Conversation, ConversationStatus, Customer, Post
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item
 from tests.factories import InboundItemFactory

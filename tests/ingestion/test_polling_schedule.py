@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from helpdesk.models import DeliveryStatus, Direction
+from core.models import DeliveryStatus, Direction
 from ingestion.models import PlatformAccount, ReplyAttempt, WebhookDelivery
 from ingestion.services import accounts_due_for_polling, backoff_seconds, stranded_work
 from ingestion.tasks import poll_all_accounts

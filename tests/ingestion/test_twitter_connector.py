@@ -9,7 +9,7 @@ import requests
 from django.utils import timezone
 from responses import matchers
 
-from helpdesk.models import Customer, DeliveryStatus, Post
+from core.models import Customer, DeliveryStatus, Post
 from helpdesk.services import send_reply
 from ingestion.models import PlatformAccount, ReplyAttempt
 from ingestion.services import deliver_reply, poll_account

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from helpdesk.models import Post
+from core.models import Post
 from ingestion.models import WebhookDelivery
 from ingestion.services import poll_account
 from tests.ingestion.conftest import (

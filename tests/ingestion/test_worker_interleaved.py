@@ -22,10 +22,10 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from helpdesk.celery import app as celery_app
-from helpdesk.models import Conversation, Post
+from core.models import Conversation, Post
 from ingestion.models import WebhookDelivery
 from ingestion.services import poll_account
+from parley.celery import app as celery_app
 from tests.ingestion.conftest import X_ACCOUNT_ID
 from tests.ingestion.test_webhooks import post_x, x_signature
 

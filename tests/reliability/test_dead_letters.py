@@ -6,9 +6,9 @@ from celery.exceptions import Retry
 from django.test import override_settings
 from django.urls import reverse
 
-from helpdesk.celery import app as celery_app
-from helpdesk.models import Post
-from helpdesk.tasks import process_inbound_post
+from core.models import Post
+from ingestion.tasks import process_inbound_post
+from parley.celery import app as celery_app
 from reliability.models import DeadLetter
 from tests.factories import ConversationFactory, PostFactory, UserFactory
 
@@ -64,7 +64,7 @@ def test_a_task_failing_its_last_retry_leaves_a_dead_letter(worker_request, monk
     process_inbound_post.on_failure(raised.value, "t-1", (42,), {}, None)
 
     letter = DeadLetter.objects.get()
-    assert letter.task_name == "helpdesk.tasks.process_inbound_post"
+    assert letter.task_name == "ingestion.tasks.process_inbound_post"
     assert letter.args == [42]
     assert letter.retries == 3
     assert "database went away" in letter.error
@@ -84,7 +84,7 @@ def test_an_admin_sees_dead_letters_and_replays_them(
 ):
     post = PostFactory(conversation=ConversationFactory(account=demo_account), intent="")
     letter = DeadLetter.objects.create(
-        task_name="helpdesk.tasks.process_inbound_post",
+        task_name="ingestion.tasks.process_inbound_post",
         args=[post.pk],
         error="OperationalError('server closed the connection')",
         retries=5,

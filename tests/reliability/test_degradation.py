@@ -7,11 +7,11 @@ import pytest
 from django.test import override_settings
 from kombu.exceptions import OperationalError
 
-from helpdesk.celery import app as celery_app
-from helpdesk.models import DeliveryStatus, Post
+from core.models import DeliveryStatus, Post
 from helpdesk.services import send_reply
 from ingestion.models import WebhookDelivery
 from ingestion.tasks import deliver_reply, process_webhook_delivery
+from parley.celery import app as celery_app
 from tests.factories import ConversationFactory, PostFactory
 from tests.ingestion.conftest import X_CONSUMER_SECRET, payload
 from tests.ingestion.test_webhooks import post_x, x_signature

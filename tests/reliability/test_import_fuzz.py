@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk.models import Post
+from core.models import Post
 from tests.reliability.test_webhook_fuzz import hostile_text, invalid_utf8, json_values
 
 pytestmark = pytest.mark.django_db

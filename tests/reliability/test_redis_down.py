@@ -9,9 +9,9 @@ from channels.layers import channel_layers
 from django.test import override_settings
 from django.urls import reverse
 
-from helpdesk.celery import app as celery_app
-from helpdesk.models import DeliveryStatus, Direction, Post
+from core.models import DeliveryStatus, Direction, Post
 from ingestion.models import WebhookDelivery
+from parley.celery import app as celery_app
 from tests.factories import ConversationFactory, PostFactory
 from tests.ingestion.conftest import X_CONSUMER_SECRET, payload
 from tests.ingestion.test_webhooks import post_x, x_signature

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from helpdesk.models import DeliveryStatus, Direction
+from core.models import DeliveryStatus, Direction
 from ingestion import services
 from ingestion.connectors import DeliveryUncertain, RateLimited
 from ingestion.services import deliver_reply

@@ -7,10 +7,11 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from helpdesk.models import DeliveryStatus, Direction, Post
+from core.models import DeliveryStatus, Direction, Post
+from ingestion import sweeps
 from ingestion.models import ReplyAttempt, WebhookDelivery
+from ingestion.sweeps import requeue_stranded_work
 from reliability.models import DeadLetter
-from reliability.services import requeue_stranded_work
 from tests.factories import ConversationFactory, PostFactory
 from tests.ingestion.conftest import payload
 
@@ -55,7 +56,7 @@ def test_a_fresh_untriaged_post_is_left_to_its_own_task(demo_account, default_te
 def test_a_dead_lettered_post_is_not_requeued_until_replayed(demo_account, default_team):
     post = _untriaged_post(demo_account)
     DeadLetter.objects.create(
-        task_name="helpdesk.tasks.process_inbound_post", args=[post.pk], error="boom"
+        task_name="ingestion.tasks.process_inbound_post", args=[post.pk], error="boom"
     )
 
     counts = requeue_stranded_work(now=timezone.now() + LATER)
@@ -65,7 +66,7 @@ def test_a_dead_lettered_post_is_not_requeued_until_replayed(demo_account, defau
 
 @override_settings(RELIABILITY_REQUEUE_EVERY_SECONDS=300)
 def test_a_stranded_post_is_requeued_once_per_window(demo_account, default_team, monkeypatch):
-    from helpdesk.tasks import process_inbound_post
+    from ingestion.tasks import process_inbound_post
 
     queued = []
     monkeypatch.setattr(process_inbound_post, "delay", lambda post_id: queued.append(post_id))
@@ -136,9 +137,7 @@ def test_an_unprocessed_webhook_delivery_is_processed_by_the_sweep(x_account, de
 
 
 def test_nothing_is_requeued_while_workers_are_behind(demo_account, default_team, monkeypatch):
-    from reliability import services
-
-    monkeypatch.setattr(services, "queue_backlog", lambda: 5000)
+    monkeypatch.setattr(sweeps, "queue_backlog", lambda: 5000)
     post = _untriaged_post(demo_account)
 
     counts = requeue_stranded_work(now=timezone.now() + LATER)

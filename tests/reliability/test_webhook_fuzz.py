@@ -15,7 +15,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk.models import Post
+from core.models import Post
 from ingestion.models import WebhookDelivery
 from tests.ingestion.conftest import META_APP_SECRET, X_ACCOUNT_ID, X_CONSUMER_SECRET, payload
 from tests.ingestion.test_webhooks import meta_signature, post_meta, post_x, x_signature

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import F
 
-from helpdesk.models import Conversation, Direction, Intent, Platform, Post, Sentiment
+from core.models import Conversation, Direction, Intent, Platform, Post, Sentiment
 from reports.models import CsatSurvey
 from sla.models import SlaTimer, TimerKind, TimerState
 from tests.factories import (

@@ -7,9 +7,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from helpdesk.asgi import application
-from helpdesk.models import Platform
+from core.models import Platform
 from ingestion.services import ingest_item
+from parley.asgi import application
 from reports.selectors import cockpit
 from sla.models import SlaTimer, TimerKind, TimerState
 from sla.services import sweep_timers
@@ -105,7 +105,7 @@ async def _connect(user, path="/ws/cockpit/"):
 
 @sync_to_async
 def _supervisor_and_account():
-    from helpdesk.models import Team
+    from core.models import Team
 
     team = Team.objects.create(name="Care", slug="care", is_default=True)
     supervisor = AgentFactory(teams=[team])

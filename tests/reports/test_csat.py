@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from helpdesk.models import ConversationStatus, DeliveryStatus, Direction, Platform
+from core.models import ConversationStatus, DeliveryStatus, Direction, Platform
 from helpdesk.services import change_status
 from reports.models import CsatSurvey, CsatTemplate
 from reports.tasks import offer_csat_surveys

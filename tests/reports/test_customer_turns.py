@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Subquery
 
-from helpdesk.models import Direction, Post
-from reports.models import CustomerTurn
-from reports.services import customer_turns, rebuild_customer_turns
+from core.models import CustomerTurn, Direction, Post
+from core.turns import customer_turns, rebuild_customer_turns
 from tests.factories import ConversationFactory
 from tests.reports.dataset import at, inbound, outbound
 

@@ -9,7 +9,7 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from helpdesk.models import Team
+from core.models import Team
 from reports.exports import safe_cell
 from tests.factories import AgentFactory
 from tests.reports.dataset import PERIOD

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpdesk.models import Intent, Platform
+from core.models import Intent, Platform
 from reports import selectors
 from reports.forms import ReportFilterForm
 from tests.reports.dataset import PERIOD

@@ -7,7 +7,7 @@ import time_machine
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from helpdesk.models import Direction, Post, Sentiment
+from core.models import Direction, Post, Sentiment
 from reports.models import SpikeAlert, SpikeKind
 from reports.services import SPIKES_GROUP, detect_spikes
 from tests.factories import ConversationFactory, PlatformAccountFactory

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.models import Group
 
-from helpdesk import roles
+from core import roles
 from reports.models import WeeklyReport
 from reports.services import send_weekly_report
 from tests.factories import AgentFactory

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from helpdesk.models import AgentProfile, AssignmentStrategy, Conversation, ConversationStatus
+from core.models import AgentProfile, AssignmentStrategy, Conversation, ConversationStatus
 from routing.services import assign_conversation, auto_assign, set_agent_online
 from tests.factories import AgentFactory, ConversationFactory, TeamFactory
 

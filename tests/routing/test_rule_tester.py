@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from helpdesk import roles
+from core import roles
 from routing.models import RoutingRule
 from tests.factories import AgentFactory, TeamFactory
 

@@ -1,6 +1,6 @@
 import pytest
 
-from helpdesk.models import ConversationStatus, Intent, Priority
+from core.models import ConversationStatus, Intent, Priority
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item
 from routing.models import RoutingRule

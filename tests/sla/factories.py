@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import factory
 
-from helpdesk.models import Platform
+from core.models import Platform
 from sla.models import ScheduleKind, ServiceWindow, SlaPolicy
 
 

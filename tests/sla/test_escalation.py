@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.utils import timezone
 
-from helpdesk.models import Priority
+from core.models import Priority
 from sla import tasks
 from sla.consumers import alert_groups_for
 from sla.models import SlaTimer, TimerKind, TimerState

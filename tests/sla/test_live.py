@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission
 from django.db.models import F
 from django.utils import timezone
 
-from helpdesk.asgi import application
-from helpdesk.models import Conversation
+from core.models import Conversation
+from parley.asgi import application
 from sla.consumers import SlaAlertConsumer
 from sla.models import SlaTimer
 from sla.selectors import with_sla

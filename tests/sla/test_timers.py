@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from core.models import ConversationStatus, Direction, Post
 from helpdesk import services
-from helpdesk.models import ConversationStatus, Direction, Post
 from helpdesk.services import send_reply
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item

@@ -3,8 +3,8 @@ marked as automatic, once per conversation, within the platform's limits."""
 
 import pytest
 
-from helpdesk.models import DeliveryStatus, Direction, Post, Priority
-from helpdesk.services import process_inbound_post
+from core.models import DeliveryStatus, Direction, Post, Priority
+from ingestion.pipeline import process_inbound_post
 from tests.factories import PostFactory
 from triage.models import AutoReply, AutoResponse
 from triage.services import auto_response_for, send_auto_reply

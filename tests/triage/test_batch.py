@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from helpdesk.models import Post, Priority
+from core.models import Post, Priority
 from tests.factories import CustomerFactory, PostFactory
 from triage.models import AutoReply, AutoResponse, WatchedAccount
 from triage.services import classify_text, classify_texts, triage_post, triage_posts

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from helpdesk.models import Priority
+from core.models import Priority
 from tests.factories import CustomerFactory, PostFactory
 from triage.models import WatchedAccount
 from triage.priority import PostSignals, prioritise

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
-from helpdesk.models import (
+from core.models import (
     Conversation,
     Customer,
     Direction,
@@ -28,10 +28,10 @@ from helpdesk.models import (
     Sentiment,
     Team,
 )
+from core.turns import rebuild_customer_turns
 from ingestion.models import PlatformAccount
 from reports import exports, selectors, services
 from reports.selectors import ReportFilter
-from reports.services import rebuild_customer_turns
 
 
 class Rollback(Exception):

@@ -14,21 +14,21 @@ AGENT = "Agent"
 SUPERVISOR = "Supervisor"
 ADMIN = "Admin"
 
-PARLEY_APPS = ["helpdesk", "ingestion", "triage", "routing", "sla", "reports"]
+PARLEY_APPS = ["core", "helpdesk", "ingestion", "triage", "routing", "sla", "reports"]
 
 # Agents work conversations; they read templates but change no settings.
 AGENT_PERMISSIONS = [
-    "helpdesk.view_conversation",
-    "helpdesk.change_conversation",
-    "helpdesk.view_post",
-    "helpdesk.view_customer",
-    "helpdesk.view_note",
-    "helpdesk.add_note",
-    "helpdesk.view_replytemplate",
-    "helpdesk.view_tag",
+    "core.view_conversation",
+    "core.change_conversation",
+    "core.view_post",
+    "core.view_customer",
+    "core.view_note",
+    "core.add_note",
+    "core.view_replytemplate",
+    "core.view_tag",
 ]
 # Supervisors also see every team, get SLA alerts, and may read (not change) all settings.
-SUPERVISOR_EXTRA = ["helpdesk.view_all_conversations", "sla.receive_team_alerts"]
+SUPERVISOR_EXTRA = ["core.view_all_conversations", "sla.receive_team_alerts"]
 
 
 def _permissions(names: list[str]) -> Q:

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "axes",
     "auditlog",
     "channels",
+    "parley",
+    "core",
     "helpdesk",
     "ingestion",
     "triage",
@@ -67,11 +69,11 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "helpdesk.auth.OneQueryPermissionsBackend",
+    "core.auth.OneQueryPermissionsBackend",
 ]
 
-ROOT_URLCONF = "helpdesk.urls"
-ASGI_APPLICATION = "helpdesk.asgi.application"
+ROOT_URLCONF = "parley.urls"
+ASGI_APPLICATION = "parley.asgi.application"
 WSGI_APPLICATION = None
 
 # Widgets render through TEMPLATES, so templates/ can override one: the admin's date/time
@@ -200,11 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_SWEEP_SECONDS,
     },
     "requeue-stranded-work": {
-        "task": "reliability.tasks.requeue_stranded_work",
+        "task": "ingestion.tasks.requeue_stranded_work",
         "schedule": env.float("RELIABILITY_SWEEP_SECONDS", default=30.0),
     },
     "retry-integration-webhooks": {
-        "task": "helpdesk.tasks.retry_integration_events",
+        "task": "core.tasks.retry_integration_events",
         "schedule": 60.0,
     },
     "wake-snoozed-conversations": {
@@ -366,13 +368,13 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # with the tokens masked, and not the polling state that changes every few seconds.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
-        "model": "helpdesk.conversation",
+        "model": "core.conversation",
         "include_fields": ["status", "assignee", "team", "priority"],
     },
-    {"model": "helpdesk.agentprofile", "m2m_fields": ["teams"]},
-    "helpdesk.team",
-    "helpdesk.replytemplate",
-    "helpdesk.replytemplatevariant",
+    {"model": "core.agentprofile", "m2m_fields": ["teams"]},
+    "core.team",
+    "core.replytemplate",
+    "core.replytemplatevariant",
     {
         "model": "ingestion.platformaccount",
         "include_fields": [
@@ -387,7 +389,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
             "is_healthy",
         ],
         "mask_fields": ["credentials"],
-        "mask_callable": "helpdesk.fields.redact",
+        "mask_callable": "core.fields.redact",
     },
     "routing.routingrule",
     "sla.servicewindow",

@@ -1,9 +1,8 @@
 from django.urls import path
 
+from helpdesk.consumers import ConversationConsumer, InboxConsumer
 from reports.consumers import CockpitConsumer
 from sla.consumers import SlaAlertConsumer
-
-from .consumers import ConversationConsumer, InboxConsumer
 
 websocket_urlpatterns = [
     path("ws/inbox/", InboxConsumer.as_asgi()),

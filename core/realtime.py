@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-
-from .selectors import conversation_cards
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
+
+CardReader = Callable[[Sequence[int]], list[dict[str, Any]]]
+# What a conversation looks like in the inbox is the agents' UI's business (helpdesk), which
+# stands above every stage that broadcasts; it registers its reader at start-up.
+_card_reader: CardReader | None = None
+
+
+def register_card_reader(reader: CardReader) -> None:
+    """Set the function that reads the inbox cards of conversations (helpdesk.apps)."""
+    global _card_reader
+    _card_reader = reader
+
 
 ALL_CONVERSATIONS_GROUP = "conversations.all"
 # Every open conversation page listens here for the ids of the conversations that changed.
@@ -44,7 +56,9 @@ def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> N
     Call it after commit. A channel layer that is down must not fail the caller: the posts
     are stored, and the inbox shows them on the next load.
     """
-    cards = conversation_cards(conversation_ids)
+    if _card_reader is None:
+        raise ImproperlyConfigured("No inbox card reader registered: is helpdesk installed?")
+    cards = _card_reader(conversation_ids)
     if not cards:
         return
     inbox_cards: dict[str, list[dict]] = {}

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from helpdesk.demo import seed_demo
+from parley.demo import seed_demo
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 
 # Every task retries with backoff, then leaves a dead letter (reliability.celery_base).
 app = Celery("parley", task_cls="reliability.celery_base:ReliableTask")

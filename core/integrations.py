@@ -17,11 +17,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import requests
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from reliability.services import publish
+
 from .models import Conversation, IntegrationDelivery, IntegrationWebhook
 
+DELIVER_TASK = "core.tasks.deliver_integration_event"
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
@@ -139,9 +143,6 @@ def _next_attempt(attempts: int) -> datetime | None:
 
 
 def _enqueue(delivery_id: int) -> None:
-    from reliability.services import publish
-
-    from .tasks import deliver_integration_event
-
-    # The delivery is in the outbox: with the broker down, retry_due sends it later.
-    publish(deliver_integration_event, delivery_id)
+    # The delivery is in the outbox: with the broker down, retry_due sends it later. The task
+    # (core.tasks) is named, not imported: it calls this module.
+    publish(current_app.tasks[DELIVER_TASK], delivery_id)

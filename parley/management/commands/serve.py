@@ -4,7 +4,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from helpdesk.embedded import run_beat_schedule
+from parley.embedded import run_beat_schedule
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     async def _serve(self, host: str, port: int, run_schedule: bool) -> None:
         config = uvicorn.Config(
-            "helpdesk.asgi:application", host=host, port=port, lifespan="off", log_level="info"
+            "parley.asgi:application", host=host, port=port, lifespan="off", log_level="info"
         )
         server = uvicorn.Server(config)
         schedule = asyncio.create_task(run_beat_schedule()) if run_schedule else None

@@ -8,12 +8,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from core import roles
+from core.models import AgentProfile, Platform, Priority, Team
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
 from sla.models import SlaPolicy
-
-from . import roles
-from .models import AgentProfile, Platform, Priority, Team
 
 DEMO_BRAND_HANDLE = "parley_demo"
 

@@ -23,8 +23,6 @@ async def run_beat_schedule() -> None:
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
     ]
     next_run = dict.fromkeys((name for name, _, _ in entries), 0.0)
-    # Celery imports the apps' task modules lazily; a worker does this at start-up.
-    current_app.loader.import_default_modules()
     loop = asyncio.get_running_loop()
     while True:
         now = loop.time()

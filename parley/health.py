@@ -12,6 +12,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +67,12 @@ def health_report() -> tuple[bool, dict[str, str]]:
             logger.warning("Health check %s failed: %s", name, error)
             report[name] = f"failed: {error}"
     return all(value == OK for value in report.values()), report
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, report = health_report()
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", **report}, status=200 if healthy else 503
+    )

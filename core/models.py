@@ -1,4 +1,8 @@
-"""The domain every stage shares: teams and agents, customers, conversations and their posts."""
+"""The domain every stage shares: teams and agents, customers, conversations and their posts.
+
+These models were born in the `helpdesk` app and kept their tables when they moved here
+(`db_table`; migrations helpdesk 0012 and core 0001 move them in Django's state only).
+"""
 
 import uuid
 
@@ -81,6 +85,7 @@ class Team(models.Model):
     )
 
     class Meta:
+        db_table = "helpdesk_team"
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -104,6 +109,9 @@ class AgentProfile(models.Model):
     # Round-robin hands the next conversation to the online agent who waited longest.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        db_table = "helpdesk_agentprofile"
+
     def __str__(self) -> str:
         return self.user.get_username()
 
@@ -112,6 +120,7 @@ class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
 
     class Meta:
+        db_table = "helpdesk_tag"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -131,6 +140,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "helpdesk_customer"
         constraints = [
             models.UniqueConstraint(
                 fields=["platform", "external_id"], name="customer_unique_per_platform"
@@ -204,6 +214,7 @@ class Conversation(models.Model):
     )
 
     class Meta:
+        db_table = "helpdesk_conversation"
         permissions = [("view_all_conversations", "Can see every team's conversations")]
         indexes = [
             models.Index(fields=["team", "status", "first_response_due_at"]),
@@ -315,6 +326,7 @@ class Post(models.Model):
     triage_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
+        db_table = "helpdesk_post"
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -359,6 +371,7 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "helpdesk_note"
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -381,6 +394,7 @@ class ReplyTemplate(models.Model):
     body = models.TextField()
 
     class Meta:
+        db_table = "helpdesk_replytemplate"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -393,6 +407,7 @@ class ReplyTemplateVariant(models.Model):
     body = models.TextField()
 
     class Meta:
+        db_table = "helpdesk_replytemplatevariant"
         constraints = [
             models.UniqueConstraint(
                 fields=["template", "platform"], name="one_variant_per_platform"
@@ -421,6 +436,9 @@ class IntegrationWebhook(models.Model):
     events = models.JSONField(default=list, help_text="Event names; empty means all.")
     is_active = models.BooleanField(default=True)
 
+    class Meta:
+        db_table = "helpdesk_integrationwebhook"
+
     def __str__(self) -> str:
         return self.name
 
@@ -444,7 +462,48 @@ class IntegrationDelivery(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "helpdesk_integrationdelivery"
         indexes = [models.Index(fields=["delivered_at", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook}"
+
+
+class CustomerTurn(models.Model):
+    """A customer message that opened a new turn (the brand had answered everything before
+    it), and when the brand next replied: the next-response KPI's unit.
+
+    Derived from the conversation's posts (see core.turns) and rewritten whenever one of
+    them is saved or deleted, so it never disagrees with the thread; `rebuild_customer_turns`
+    recomputes it in bulk for loaders that bypass save().
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="customer_turns"
+    )
+    post = models.OneToOneField(
+        Post,
+        on_delete=models.CASCADE,
+        related_name="customer_turn",
+        help_text="The inbound post that opened the turn.",
+    )
+    started_at = models.DateTimeField(help_text="When the customer posted (the post's time).")
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="The brand's first reply at or after the start."
+    )
+
+    class Meta:
+        # Moved here from reports, keeping its table (migration core 0001).
+        db_table = "reports_customerturn"
+        indexes = [
+            # The KPI reads a period's turns: the conversation (for the slices) and the answer
+            # come from the index alone on Postgres.
+            models.Index(
+                fields=["started_at"],
+                include=["conversation", "answered_at"],
+                name="customer_turn_started_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Turn of post {self.post_id} on #{self.conversation_id}"

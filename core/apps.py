@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    """The domain every stage stands on: customers, conversations, posts, teams, agents."""
+
+    name = "core"
+    verbose_name = "Conversations"
+
+    def ready(self) -> None:
+        from . import lookups, turns
+        from .roles import ensure_roles_after_migrate
+
+        lookups.register()
+        turns.connect_signals()
+        post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="parley-ensure-roles")
