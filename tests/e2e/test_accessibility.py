@@ -145,7 +145,8 @@ def open_admin_index(page, server, states) -> None:
 
 
 def open_admin_conversation_change(page, server, states) -> None:
-    page.goto(server.url("/admin/helpdesk/conversation/"))
+    page.goto(server.url("/admin/"))
+    page.locator("tr.model-conversation th a").click()
     page.locator("#result_list tbody th a").first.click()
     expect(page).to_have_url(re.compile(r"/change/$"))
 

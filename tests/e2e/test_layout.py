@@ -24,7 +24,7 @@ VIEWPORTS = [(1280, 800), (1440, 900), (768, 1024)]
 # post and a long reason tag (the conversation page once grew to 1,478 px at 1440 from one).
 LONG_CONTENT_SNIPPET = """
 from django.apps import apps
-Post = apps.get_model("helpdesk", "Post")
+Post = apps.get_model("core", "Post")
 post = Post.objects.filter(direction="inbound").exclude(intent="").order_by("pk").first()
 post.text = "Look: https://example.com/" + "a" * 200 + " and tell me why"
 post.triage_reasons = [
