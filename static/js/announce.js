@@ -1,6 +1,6 @@
 // Polite announcements for screen readers, in base.html's #announcer live region: a new
-// conversation in the inbox, and an SLA that turns at risk or breached (the inbox countdowns,
-// the conversation page's timers, the cockpit's attention list). Each change is said once,
+// conversation in the inbox, an SLA that turns at risk or breached (the inbox countdowns,
+// the conversation page's timers, the cockpit's attention list), a reply nearing its limit. Each change is said once,
 // a few seconds after it happens and batched with the others, never on a countdown's tick.
 // It only watches the page: the scripts that draw it (inbox.js, sla_timers.js, cockpit.js)
 // know nothing of it.
@@ -77,6 +77,18 @@
         say("alert", item.sla + " " + ALERTS[item.state]);
       }
     });
+  }
+
+  // The reply's character counter speaks only when it crosses into "close" or "over", not
+  // on every keystroke, and at once: the agent is typing.
+  const counter = document.getElementById("char-counter");
+  if (counter) {
+    new MutationObserver(function () {
+      const state = counter.dataset.state;
+      if (state === counter.dataset.announced) return;
+      counter.dataset.announced = state;
+      if (state === "close" || state === "over") region.textContent = counter.textContent + ".";
+    }).observe(counter, { attributes: true, attributeFilter: ["data-state"] });
   }
 
   const observer = new MutationObserver(scan);

@@ -103,3 +103,22 @@ def test_conversation_timer_turning_at_risk_is_announced(parley_server, page):
     time.sleep(QUIET_SECONDS)
     said = page.evaluate("window.parleyE2eSaid")
     assert said.count("First response SLA at risk.") == 1, said
+
+
+def test_reply_counter_speaks_when_close_to_and_over_the_limit_only(parley_server, page):
+    log_in(page, parley_server)
+    page.locator(f"{ROWS} td.who a").first.click()
+    reply = page.get_by_label(re.compile("Reply to @"))
+    limit = int(page.locator("#reply-form").get_attribute("data-char-limit"))
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+    reply.fill("a" * (limit - 30))
+    reply.press_sequentially("bcd")  # still far from the limit: nothing is said
+    reply.fill("a" * (limit - 15))
+    expect(page.locator("#announcer")).to_have_text("15 characters left.")
+    reply.press_sequentially("bcd")  # closer, but no longer news
+    reply.fill("a" * (limit + 5))
+    expect(page.locator("#announcer")).to_have_text("5 characters over the limit.")
+    assert page.evaluate("window.parleyE2eSaid") == [
+        "15 characters left.",
+        "5 characters over the limit.",
+    ]
