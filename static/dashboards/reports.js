@@ -7,8 +7,14 @@
   const minutes = (seconds) => (seconds === null ? null : seconds / 60);
 
   const charts = document.querySelector(".charts");
-  if (window.Chart && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
-    window.Chart.defaults.animation = false;
+  if (window.Chart) {
+    // Axis labels and grid lines in the page's own ink and line colours, light or dark.
+    const theme = getComputedStyle(document.documentElement);
+    window.Chart.defaults.color = theme.getPropertyValue("--muted").trim() || "#5c6378";
+    window.Chart.defaults.borderColor = theme.getPropertyValue("--line").trim() || "#e3e6ee";
+    if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      window.Chart.defaults.animation = false;
+    }
   }
   let drawn = 0;
 

@@ -1,6 +1,7 @@
 """Every page an agent, a supervisor or an admin uses, scored by axe-core in Chromium against
 WCAG 2 A and AA: no serious or critical violation, on the page as it loads and in the states
-a user puts it in (the shortcut help open, a post's triage details open).
+a user puts it in (the shortcut help open, a post's triage details open), in the light and
+the dark colour scheme.
 
 A failure names each rule and element, e.g. `color-contrast (serious): ... td.sla`.
 """
@@ -80,6 +81,13 @@ def sla_states(parley_server) -> dict[str, int]:
             return {"breached": breached, "at_risk": at_risk, "pending": pending}
         time.sleep(1)
     pytest.fail(f"fewer than three waiting conversations after {STATES_TIMEOUT_SECONDS} s")
+
+
+@pytest.fixture(params=["light", "dark"])
+def page(page, request):
+    """Each page in the light theme and in the dark one (prefers-color-scheme)."""
+    page.emulate_media(color_scheme=request.param)
+    return page
 
 
 def log_in(page, server, credentials: tuple[str, str], then: str = "/") -> None:
