@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -81,12 +82,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Running:
+    pid: int
+    log_path: Path
+
+
 @contextmanager
 def background(
     command: list[str], *, name: str, env: dict | None = None, stop_signal=signal.SIGTERM
-) -> Iterator[Path]:
+) -> Iterator[Running]:
     """Run `command` from the repository root for the duration of the block; its output goes
-    to bench/logs/<name>.log, whose path is yielded."""
+    to bench/logs/<name>.log."""
     LOG_DIR.mkdir(exist_ok=True)
     log_path = LOG_DIR / f"{name}.log"
     with log_path.open("wb") as log:
@@ -98,7 +105,7 @@ def background(
             stderr=subprocess.STDOUT,
         )
         try:
-            yield log_path
+            yield Running(process.pid, log_path)
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited early; see {log_path}")
         finally:
@@ -130,7 +137,7 @@ def uvicorn_server(port: int):
     )  # fmt: skip
 
 
-def wait_for_worker(timeout: float = 30.0) -> None:
+def wait_for_worker(timeout: float = 120.0) -> None:
     from parley.celery import app
 
     deadline = time.monotonic() + timeout
@@ -149,3 +156,24 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"Nothing listens on port {port}; see bench/logs/.")
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM of a live process: the most resident memory it has held, in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of `pid` (a prefork worker's pool)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    except OSError:
+        return []

@@ -16,18 +16,28 @@ from django.db import connection
 from django.utils import timezone
 
 from . import data
-from .common import BRAND_ID, reset_traffic, wait_for_worker
+from .common import BRAND_ID, children_of, peak_rss_mb, reset_traffic, wait_for_worker
 
 # A bound on waiting, not a target: the storm must drain well within it.
 DRAIN_TIMEOUT_SECONDS = 600
 
 
-def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> dict:
+def run(
+    *,
+    posts: int,
+    per_delivery: int,
+    concurrency: int,
+    storms: int = 1,
+    single_posts: int = 0,
+    worker_pid: int | None = None,
+) -> dict:
     """Needs a Celery worker pool of `concurrency` processes on the bench queue (the runner
     starts it after the triage benchmark and leaves it running to the end).
 
     The storm, and the baseline, run `storms` times each and the fastest counts: other work
-    on a shared machine only ever adds time.
+    on a shared machine only ever adds time. Then `single_posts` posts arrive one per
+    delivery, as X's Account Activity API sends them; `worker_pid`'s pool is measured for
+    its peak resident memory.
     """
     from core.models import Post
     from sla.models import SlaTimer
@@ -38,6 +48,22 @@ def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> 
     conversations = Post.objects.values("conversation").distinct().count()
     raw_rate = max(raw_insert_rate(posts=posts) for _ in range(storms))
     rate = posts / min(seconds)
+    single = {}
+    if single_posts:
+        single_deliveries = data.storm_payloads(
+            brand_id=BRAND_ID, count=single_posts, per_delivery=1
+        )
+        single_rate = single_posts / min(
+            _storm(single_deliveries, posts=single_posts) for _ in range(storms)
+        )
+        single = {
+            "ingest_posts_single": single_posts,
+            "ingest_posts_per_s_single": round(single_rate, 1),
+            "ingest_ratio_to_raw_insert_single": round(single_rate / raw_rate, 4),
+        }
+    if worker_pid is not None:
+        pool = [worker_pid, *children_of(worker_pid)]
+        single["worker_rss_mb"] = max(filter(None, map(peak_rss_mb, pool)), default=None)
     return {
         "benchmark": "ingest",
         "ingest_posts": posts,
@@ -51,6 +77,7 @@ def run(*, posts: int, per_delivery: int, concurrency: int, storms: int = 1) -> 
         "baseline": "bulk_create of the same customers, conversations and posts",
         "raw_insert_posts_per_s": round(raw_rate, 1),
         "ingest_ratio_to_raw_insert": round(rate / raw_rate, 4),
+        **single,
     }
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 RESULTS = Path(__file__).resolve().parent / "results.json"
-BENCHMARKS = ("triage", "ingest", "live", "scale")
+BENCHMARKS = ("triage", "webhooks", "ingest", "live", "scale")
 
 FULL = {
     "ingest_posts": 20_000,
@@ -32,6 +32,9 @@ FULL = {
     "live_posts": 40,
     "sizes": [10_000, 100_000, 1_000_000],
     "repeat": 15,
+    "ingest_posts_single": 5_000,
+    "webhook_deliveries": 4_000,
+    "webhook_offered_rate": 500,
 }
 QUICK = {
     "ingest_posts": 12,
@@ -43,6 +46,9 @@ QUICK = {
     "live_posts": 2,
     "sizes": [200],
     "repeat": 1,
+    "ingest_posts_single": 6,
+    "webhook_deliveries": 40,
+    "webhook_offered_rate": 20,
 }
 
 # (results key, target, "min" when the figure must reach the target, "max" when it must not
@@ -58,6 +64,12 @@ TARGETS = [
     ("conversation_queries_at_1m", 12, "max"),
     ("conversation_ms_at_1m", 100, "max"),
     ("kpi_ms_at_1m", 500, "max"),
+    ("ingest_posts_per_s_single", 1000, "min"),
+    ("worker_rss_mb", 400, "max"),
+    ("webhook_deliveries_per_s", 1000, "min"),
+    ("webhook_p99_ms", 100, "max"),
+    ("webhook_ratio_to_bare_asgi", 0.30, "min"),
+    ("web_rss_mb", 400, "max"),
 ]
 
 
@@ -134,14 +146,18 @@ def main(argv: list[str] | None = None) -> None:
 
     port = free_port()
     with ExitStack() as servers:
+        running: dict = {}
 
-        def start_servers() -> None:
+        def start_servers() -> dict:
             # After the triage benchmark (which must not share the CPU with their start-up),
             # before the others; the ingest benchmark waits until the worker answers.
             if "ingest" in chosen:
-                servers.enter_context(celery_worker(concurrency=sizes["workers"]))
+                running["worker"] = servers.enter_context(
+                    celery_worker(concurrency=sizes["workers"])
+                )
             if "live" in chosen:
-                servers.enter_context(uvicorn_server(port))
+                running["web"] = servers.enter_context(uvicorn_server(port))
+            return running
 
         output = run_benchmarks(chosen, sizes, port, start_servers)
     output["quick"] = args.quick
@@ -151,28 +167,36 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_benchmarks(chosen, sizes: dict, port: int, start_servers) -> dict:
-    from . import ingest, live, scale, triage_cost
+    from . import ingest, live, scale, triage_cost, webhook_intake
 
     started = time.perf_counter()
     results: dict = {}
     figures: dict = {}
+    servers: dict = {}
     servers_started = False
-    # Triage first: it needs no server.
+    # Triage and webhook intake first: they need no worker (which would take the queued
+    # deliveries' CPU from the server being measured).
     chosen = sorted(chosen, key=BENCHMARKS.index)
     for name in chosen:
-        if name != "triage" and not servers_started:
-            start_servers()
+        if name not in ("triage", "webhooks") and not servers_started:
+            servers = start_servers()
             servers_started = True
         began = time.perf_counter()
         if name == "triage":
             # Batches of one webhook delivery's posts, as the ingest benchmark delivers them.
             result = triage_cost.run(posts=sizes["triage_posts"], batch=sizes["per_delivery"])
+        elif name == "webhooks":
+            result = webhook_intake.run(
+                deliveries=sizes["webhook_deliveries"], offered_rate=sizes["webhook_offered_rate"]
+            )
         elif name == "ingest":
             result = ingest.run(
                 posts=sizes["ingest_posts"],
                 per_delivery=sizes["per_delivery"],
                 concurrency=sizes["workers"],
                 storms=sizes["storms"],
+                single_posts=sizes["ingest_posts_single"],
+                worker_pid=servers["worker"].pid,
             )
         elif name == "live":
             result = live.run(sockets=sizes["sockets"], posts=sizes["live_posts"], port=port)

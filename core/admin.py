@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 
 from .models import (
     AgentProfile,
@@ -14,6 +15,7 @@ from .models import (
     Tag,
     Team,
 )
+from .realtime import broadcast_conversation
 from .reply_templates import check_template_syntax
 
 admin.site.register(Tag)
@@ -65,6 +67,11 @@ class ConversationAdmin(admin.ModelAdmin):
     search_fields = ["customer__handle"]
     raw_id_fields = ["customer"]
     inlines = [PostInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # The inboxes and open pages hear of it; pages of agents outside a new team close.
+        transaction.on_commit(lambda: broadcast_conversation(obj.pk, event="conversation.edited"))
 
 
 @admin.register(Post)

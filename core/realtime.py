@@ -34,6 +34,26 @@ def team_group(team_id: int) -> str:
     return f"conversations.team.{team_id}"
 
 
+def user_sockets_group(user_id: int) -> str:
+    """Every socket a user has open, whatever it listens to: how access changes reach them."""
+    return f"user.{user_id}.sockets"
+
+
+def close_user_sockets(user_id: int, *, session_key: str = "") -> None:
+    """Close the user's open sockets, or only those opened by one session (a logout).
+
+    A socket's groups are chosen when it connects; when what the user may see changes, the
+    sockets close and the pages reconnect, so the new ones are checked and grouped anew (a
+    logged-out or deactivated user's are then refused). Call after commit. A channel layer
+    that is down must not fail the caller: it carries no event to the sockets then either.
+    """
+    message = {"type": "sockets.revoke", "session_key": session_key}
+    try:
+        async_to_sync(get_channel_layer().group_send)(user_sockets_group(user_id), message)
+    except Exception:
+        logger.exception("Could not close the sockets of user %s", user_id)
+
+
 def conversation_group(conversation_id: int) -> str:
     """The pages open on one conversation, for presence (who is viewing, who is typing)."""
     return f"conversation.{conversation_id}"

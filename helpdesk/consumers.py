@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from core.consumers import UserGroupsConsumer, inbox_groups_for
-from core.realtime import CONVERSATION_PAGES_GROUP, conversation_group
+from core.consumers import RevocableConsumer, UserGroupsConsumer, inbox_groups_for
+from core.realtime import CONVERSATION_PAGES_GROUP, conversation_group, user_sockets_group
 from core.selectors import visible_conversations
 
 from .selectors import conversation_cards
@@ -27,11 +26,13 @@ class InboxConsumer(UserGroupsConsumer):
         return inbox_groups_for(user)
 
 
-class ConversationConsumer(AsyncJsonWebsocketConsumer):
+class ConversationConsumer(RevocableConsumer):
     """One open conversation page: its live changes, and who else has it open or is typing.
 
     Presence lives in the group messages alone (no table): a newcomer announces itself, those
-    already there answer it directly, a closing page says goodbye. Visibility is the views'.
+    already there answer it directly, a closing page says goodbye. Visibility is the views',
+    checked at connect and again at every change of the conversation: a conversation moved
+    to a team the user is not in closes the socket (4403) instead of showing the change.
     """
 
     async def connect(self) -> None:
@@ -51,17 +52,25 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(CONVERSATION_PAGES_GROUP, self.channel_name)
+        await self.channel_layer.group_add(user_sockets_group(user.pk), self.channel_name)
         await self.accept()
         await self._announce("join")
 
-    async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self._announce("leave")
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(CONVERSATION_PAGES_GROUP, self.channel_name)
+    async def leave_groups(self) -> None:
+        if getattr(self, "group", None) is None:
+            return
+        await self._announce("leave")
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.channel_layer.group_discard(CONVERSATION_PAGES_GROUP, self.channel_name)
+        await self.channel_layer.group_discard(
+            user_sockets_group(self.agent["user_id"]), self.channel_name
+        )
+        self.group = None
 
     async def receive_json(self, content, **kwargs) -> None:
         # The page says when its agent types or stops; anything else is ignored.
+        if getattr(self, "group", None) is None:  # access revoked, closing
+            return
         if isinstance(content, dict) and content.get("type") in ("typing", "idle"):
             await self._announce(content["type"])
 
@@ -89,9 +98,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def conversations_touched(self, message: dict) -> None:
         if self.conversation_id not in message["ids"]:
             return
-        cards = await database_sync_to_async(conversation_cards)([self.conversation_id])
-        if cards:
+        user = self.scope["user"]
+        visible, cards = await database_sync_to_async(self._visible_card)(user)
+        if not visible:
+            await self.leave_groups()
+            await self.close(code=4403)
+        elif cards:
             await self.send_json({"event": message["event"], "conversation": cards[0]})
+
+    def _visible_card(self, user) -> tuple[bool, list[dict]]:
+        if not self._may_see(user, self.conversation_id):
+            return False, []
+        return True, conversation_cards([self.conversation_id])
 
     async def _announce(self, action: str) -> None:
         await self.channel_layer.group_send(

@@ -150,6 +150,15 @@ def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
     )
 
 
+def assignable_agent(conversation: Conversation, username: str) -> AbstractBaseUser | None:
+    """The active agent called `username` who may take the conversation (one of its team, or
+    any agent while it has no team); None otherwise, whether or not the name exists."""
+    agents = get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
+    if conversation.team_id is not None:
+        agents = agents.filter(agent_profile__teams=conversation.team_id)
+    return agents.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
 def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
     return list(
         ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))

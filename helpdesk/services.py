@@ -4,8 +4,9 @@ through its statuses; and snoozed conversations waking up."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -117,9 +118,15 @@ def change_status(
     *, conversation_id: int, status: str, snooze_until: datetime | None = None
 ) -> Conversation:
     """Move a conversation to `status`. Resolving stamps the resolution time; snoozing hides
-    it from the queue until `snooze_until`."""
+    it from the queue until `snooze_until`, at most SNOOZE_MAX_DAYS ahead (the audit log
+    records who snoozed it until when)."""
     if status not in ConversationStatus.values:
         raise ValidationError(f"Unknown status {status!r}.")
+    longest = timedelta(days=settings.SNOOZE_MAX_DAYS)
+    if snooze_until is not None and snooze_until > timezone.now() + longest:
+        raise ValidationError(
+            f"A conversation can be snoozed for {settings.SNOOZE_MAX_DAYS} days at most."
+        )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
         was_resolved = conversation.status == ConversationStatus.RESOLVED

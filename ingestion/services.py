@@ -22,6 +22,7 @@ from core.models import (
     Post,
 )
 from core.realtime import broadcast_conversation
+from reliability.redaction import redact
 
 from .connectors import (
     Connector,
@@ -190,7 +191,7 @@ def _record_poll_failure(
     if rate_limit is not None and rate_limit.state:
         fields["rate_limit_state"] = rate_limit.state
     PlatformAccount.objects.filter(pk=account.pk).update(
-        last_polled_at=now, last_poll_error=str(error), **fields
+        last_polled_at=now, last_poll_error=redact(str(error)), **fields
     )
 
 
@@ -393,13 +394,14 @@ def deliver_reply(*, post_id: int) -> Post:
         status = DeliveryStatus.SENT
     except DeliveryUncertain as error:
         logger.warning("Reply %s to %s: %s; will check before retrying", post.pk, account, error)
-        outcome_unknown, error_text = True, f"{error} Checking the platform before retrying."
+        outcome_unknown = True
+        error_text = f"{redact(str(error))} Checking the platform before retrying."
     except (TransientError, RateLimited) as error:
         logger.warning("Reply %s to %s not sent yet: %s", post.pk, account, error)
-        error_text = str(error)
+        error_text = redact(str(error))
     except ConnectorError as error:
         logger.warning("Reply %s to %s failed: %s", post.pk, account, error)
-        status, error_text = DeliveryStatus.FAILED, str(error)
+        status, error_text = DeliveryStatus.FAILED, redact(str(error))
     with transaction.atomic():
         ReplyAttempt.objects.filter(pk=attempt.pk).update(
             claimed_at=None, outcome_unknown=outcome_unknown

@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -22,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 
 from core.models import Platform
 from reliability.services import enqueue_on_commit
@@ -100,16 +103,64 @@ def _meta_handshake(request: HttpRequest) -> HttpResponse:
     return HttpResponse("Verify token does not match.", status=403, content_type="text/plain")
 
 
+# X's CRC tokens are short opaque strings in the URL-safe base64 alphabet. Anything else is
+# refused: the CRC answer is the same HMAC that signs deliveries, so answering arbitrary text
+# would let anyone obtain a valid signature for a body of their choosing (docs/security.md).
+X_CRC_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}={0,2}")
+
+
 def _x_crc(request: HttpRequest, secrets: list[str]) -> HttpResponse:
-    """X's challenge-response check: HMAC the crc_token with the consumer secret."""
+    """X's challenge-response check: HMAC the crc_token with the consumer secret.
+
+    Only tokens of X's form are answered, and each client address may ask at most
+    X_WEBHOOK_CRC_RATE times: both refusals are logged.
+    """
+    if is_ratelimited(
+        request,
+        group="ingestion.x-crc",
+        key="ip",
+        rate=settings.X_WEBHOOK_CRC_RATE,
+        increment=True,
+    ):
+        logger.warning(
+            "X webhook: refused a CRC request from %s: over %s",
+            request.META.get("REMOTE_ADDR"),
+            settings.X_WEBHOOK_CRC_RATE,
+        )
+        return HttpResponse("Too many CRC requests.", status=429, content_type="text/plain")
     crc_token = request.GET.get("crc_token")
     if not crc_token:
         return _bad_request("Missing crc_token.")
+    if not _is_x_crc_token(crc_token):
+        logger.warning(
+            "X webhook: refused to answer a CRC token that is not of X's form (%d characters "
+            "from %s): %.40r",
+            len(crc_token),
+            request.META.get("REMOTE_ADDR"),
+            crc_token,
+        )
+        return HttpResponse(
+            "crc_token must be up to 128 URL-safe base64 characters.",
+            status=400,
+            content_type="text/plain",
+        )
     if not secrets:
         return HttpResponse(
             "No X consumer secret configured.", status=403, content_type="text/plain"
         )
     return JsonResponse({"response_token": "sha256=" + _b64_hmac(secrets[0], crc_token.encode())})
+
+
+def _is_x_crc_token(token: str) -> bool:
+    """X's alphabet and length, and nothing a JSON parser accepts (a bare number, `true`):
+    a signed CRC answer must never double as a signature on a body the webhook would read."""
+    if not X_CRC_TOKEN.fullmatch(token):
+        return False
+    try:
+        json.loads(token)
+    except ValueError:
+        return True
+    return False
 
 
 def _secrets(configured: str, credential: str, platforms) -> list[str]:

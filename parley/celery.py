@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 
@@ -10,3 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 app = Celery("parley", task_cls="reliability.celery_base:ReliableTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs) -> None:
+    """Workers log through settings.LOGGING, redacting filter included, instead of the root
+    handlers Celery would install in its place (connecting here stops Celery's own setup)."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -59,8 +59,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Records who (and from which address) made each audited change.
-    "auditlog.middleware.AuditlogMiddleware",
+    # Records who (and from which address: see parley.client_address) made each change.
+    "parley.client_address.ClientAddressAuditlogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out logins.
@@ -188,6 +188,8 @@ INGESTION_POLL_SECONDS = env.float("INGESTION_POLL_SECONDS", default=5.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=30.0)
 # How often conversations whose snooze has ended are brought back into the inboxes.
 SNOOZE_WAKE_SECONDS = env.float("SNOOZE_WAKE_SECONDS", default=15.0)
+# The furthest a conversation may be snoozed: nobody hides one from the queues for good.
+SNOOZE_MAX_DAYS = env.int("SNOOZE_MAX_DAYS", default=30)
 # SLA thresholds nearer than this also get a sweep queued (a Celery task with an eta) at
 # their second, one per second whatever the traffic; keep it below the broker's visibility
 # timeout (Redis: 1 hour by default). 0 leaves it all to the periodic sweep.
@@ -241,6 +243,9 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 )
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
+# on the declared length or while streaming, before Django reads it (parley.body_limits).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 # Reports: spike detection compares the last SPIKE_WINDOW_MINUTES of an account's inbound
 # posts with its usual volume over the SPIKE_BASELINE_HOURS before; a spike needs at least
@@ -291,6 +296,9 @@ INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", def
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
 X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
+# How often one address may ask for X's CRC answer (django-ratelimit's rate syntax); X itself
+# asks when the webhook is registered and about hourly after.
+X_WEBHOOK_CRC_RATE = env.str("X_WEBHOOK_CRC_RATE", default="30/m")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -338,6 +346,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed; `manage.py serve` hands them to uvicorn. Empty: the TCP peer is the client, and the
+# headers are ignored, as anyone can send them.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -349,7 +361,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # 'self' covers the same origin's ws:// and wss:// (CSP Level 3, every current browser).
+        "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
@@ -369,7 +382,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
         "model": "core.conversation",
-        "include_fields": ["status", "assignee", "team", "priority"],
+        "include_fields": ["status", "assignee", "team", "priority", "snoozed_until"],
     },
     {"model": "core.agentprofile", "m2m_fields": ["teams"]},
     "core.team",
@@ -408,6 +421,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same address the audit log records; never a header a client can make up.
+AXES_CLIENT_IP_CALLABLE = "parley.client_address.client_address"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
@@ -423,7 +438,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Error messages carry platform URLs and answers, tokens included: every line is scrubbed.
+    "filters": {"redact": {"()": "reliability.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

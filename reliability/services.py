@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import DeadLetter
+from .redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ def record_dead_letter(
         args=args,
         kwargs=kwargs,
         retries=retries,
-        error=error,
-        traceback=traceback,
+        # A task's exception may carry a platform URL with its token in it.
+        error=redact(error),
+        traceback=redact(traceback),
     )
 
 

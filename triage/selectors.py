@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -32,11 +32,22 @@ def explain_post(post: Post, *, limit: int = 5) -> dict[str, Any]:
     return explanation
 
 
-def accuracy_over_time(*, field: str, days: int = 30) -> list[dict[str, Any]]:
-    """Per day: how many tags agents reviewed and how often the model had it right."""
+def _feedback(conversations: QuerySet | None) -> QuerySet[TriageFeedback]:
+    """All verdicts, or those on posts of `conversations` (what an agent may see)."""
+    if conversations is None:
+        return TriageFeedback.objects.all()
+    return TriageFeedback.objects.filter(post__conversation__in=conversations)
+
+
+def accuracy_over_time(
+    *, field: str, days: int = 30, conversations: QuerySet | None = None
+) -> list[dict[str, Any]]:
+    """Per day: how many tags agents reviewed and how often the model had it right, over all
+    conversations or over `conversations` only."""
     since = timezone.now() - timedelta(days=days)
     rows = (
-        TriageFeedback.objects.filter(field=field, created_at__gte=since)
+        _feedback(conversations)
+        .filter(field=field, created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(
@@ -56,10 +67,12 @@ def accuracy_over_time(*, field: str, days: int = 30) -> list[dict[str, Any]]:
     ]
 
 
-def accuracy_by_model(*, field: str) -> list[dict[str, Any]]:
-    """Per model version: how many of its tags agents reviewed and how often it was right."""
+def accuracy_by_model(*, field: str, conversations: QuerySet | None = None) -> list[dict[str, Any]]:
+    """Per model version: how many of its tags agents reviewed and how often it was right,
+    over all conversations or over `conversations` only."""
     rows = (
-        TriageFeedback.objects.filter(field=field)
+        _feedback(conversations)
+        .filter(field=field)
         .values("model_version")
         .annotate(reviewed=Count("id"), agreed=Count("id", filter=Q(predicted=F("label"))))
         .order_by("model_version")

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Direction, Post
-from core.selectors import visible_conversations
+from core.selectors import can_see_all_conversations, visible_conversations
 
 from . import selectors, services
 from .models import TriageFeedback
@@ -52,16 +52,18 @@ def post_explanation(request: HttpRequest, post_id: int) -> JsonResponse:
 @login_required
 @require_GET
 def accuracy(request: HttpRequest) -> JsonResponse:
-    """Model accuracy against agents' verdicts per day, for the dashboard."""
+    """Model accuracy against agents' verdicts per day, for the dashboard: over every team for
+    those who see all conversations (supervisors), over their own teams' for agents."""
     try:
         days = min(max(int(request.GET.get("days", 30)), 1), 365)
     except ValueError:
         return JsonResponse({"error": "days must be a whole number."}, status=400)
+    scope = None if can_see_all_conversations(request.user) else visible_conversations(request.user)
     return JsonResponse(
         {
             field: {
-                "by_day": selectors.accuracy_over_time(field=field, days=days),
-                "by_model": selectors.accuracy_by_model(field=field),
+                "by_day": selectors.accuracy_over_time(field=field, days=days, conversations=scope),
+                "by_model": selectors.accuracy_by_model(field=field, conversations=scope),
             }
             for field in TriageFeedback.Field.values
         }

@@ -1,6 +1,5 @@
 """What the API shows of conversations, posts, customers and templates, and what it accepts."""
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from core.models import (
@@ -118,13 +117,14 @@ class ReplySerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    agent = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.all(), allow_null=True
+    # Usernames, looked up by the view among the conversation's team only: whether a name
+    # exists elsewhere is nobody's business (an unknown user and an outsider answer alike).
+    agent = serializers.CharField(
+        allow_null=True, max_length=150, help_text="Username of an agent of the team."
     )
-    expected_assignee = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=get_user_model().objects.all(),
+    expected_assignee = serializers.CharField(
         allow_null=True,
+        max_length=150,
         help_text="Who you saw assigned; the change is refused if someone changed it since.",
     )
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from core import selectors as visibility
 from core.models import Conversation, Customer, Post, ReplyTemplate, Team
 from core.reply_templates import render_reply_template
-from helpdesk import services
+from helpdesk import selectors, services
 from helpdesk.filters import ConversationFilter
 from routing.services import assign_conversation
 from sla.models import SlaTimer
@@ -27,7 +27,23 @@ from . import serializers
 
 
 class NewestFirst(CursorPagination):
+    """Newest first, by id. A cursor that does not decode to an id position (tampered, or
+    from another ordering) is a 400, not a database error on the bad value."""
+
     ordering = "-id"
+    invalid_cursor_message = "Invalid cursor: use the next or previous link of a page."
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as error:
+            raise ValidationError({"cursor": [self.invalid_cursor_message]}) from error
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except ValueError as error:
+                raise ValidationError({"cursor": [self.invalid_cursor_message]}) from error
+        return cursor
 
 
 def _as_api_error(error: DjangoValidationError) -> ValidationError:
@@ -35,6 +51,8 @@ def _as_api_error(error: DjangoValidationError) -> ValidationError:
 
 
 CONFLICT = OpenApiResponse(description="Someone changed the conversation meanwhile.")
+NOT_ASSIGNABLE = "No agent of this conversation's team has that username."
+STALE_ASSIGNEE = "Someone else changed the assignee meanwhile; reload to see."
 RENDERED_TEMPLATE = inline_serializer(
     "RenderedTemplate",
     {
@@ -125,12 +143,20 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def assign(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
         data = _validated(serializers.AssignSerializer, request)
-        expected = data["expected_assignee"]
+        agent = None
+        if data["agent"]:
+            agent = selectors.assignable_agent(conversation, data["agent"])
+            if agent is None:
+                raise ValidationError({"agent": [NOT_ASSIGNABLE]})
+        seen = data["expected_assignee"] or None
+        current = conversation.assignee.get_username() if conversation.assignee else None
+        if seen != current:
+            return Response({"detail": [STALE_ASSIGNEE]}, status=status.HTTP_409_CONFLICT)
         try:
             assign_conversation(
                 conversation_id=conversation.pk,
-                agent=data["agent"],
-                expected_assignee_id=expected.pk if expected else None,
+                agent=agent,
+                expected_assignee_id=conversation.assignee_id,
             )
         except DjangoValidationError as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
@@ -143,11 +169,14 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def change_status(self, request: Request, pk: str) -> Response:
         conversation = self.get_object()
         data = _validated(serializers.StatusSerializer, request)
-        services.change_status(
-            conversation_id=conversation.pk,
-            status=data["status"],
-            snooze_until=data.get("snooze_until"),
-        )
+        try:
+            services.change_status(
+                conversation_id=conversation.pk,
+                status=data["status"],
+                snooze_until=data.get("snooze_until"),
+            )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
         return Response(serializers.ConversationSerializer(self.get_object()).data)
 
     @extend_schema(

@@ -28,10 +28,17 @@ def test_healthz_answers_200_when_every_component_answers(client):
     }
 
 
-def test_healthz_answers_503_naming_the_broker_when_redis_is_down(client, settings):
+@pytest.fixture
+def staff_client(client, django_user_model):
+    staff = django_user_model.objects.create_user("ops", password="pw-12345678", is_staff=True)
+    client.force_login(staff)
+    return client
+
+
+def test_healthz_answers_503_naming_the_broker_when_redis_is_down(staff_client, settings):
     settings.REDIS_URL = DEAD_REDIS_URL
 
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
 
     assert response.status_code == 503
     report = response.json()
@@ -42,7 +49,7 @@ def test_healthz_answers_503_naming_the_broker_when_redis_is_down(client, settin
     assert report["channel_layer"] == "ok"
 
 
-def test_healthz_answers_503_naming_the_channel_layer_when_it_is_down(client, settings):
+def test_healthz_answers_503_naming_the_channel_layer_when_it_is_down(staff_client, settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -50,7 +57,7 @@ def test_healthz_answers_503_naming_the_channel_layer_when_it_is_down(client, se
         }
     }
 
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
 
     assert response.status_code == 503
     report = response.json()
@@ -59,6 +66,24 @@ def test_healthz_answers_503_naming_the_channel_layer_when_it_is_down(client, se
     assert "127.0.0.1" in report["channel_layer"]
     assert report["database"] == "ok"
     assert report["broker"] == "ok"
+
+
+def test_anonymous_healthz_says_failed_without_the_error_text(client, agent, settings):
+    settings.REDIS_URL = DEAD_REDIS_URL
+
+    anonymous = client.get("/healthz")
+    client.force_login(agent)  # signed in, not staff
+    agent_view = client.get("/healthz")
+
+    for response in (anonymous, agent_view):
+        assert response.status_code == 503
+        assert response.json() == {
+            "status": "degraded",
+            "database": "ok",
+            "broker": "failed",
+            "channel_layer": "ok",
+        }
+        assert "127.0.0.1" not in response.content.decode()
 
 
 def test_healthz_is_never_cached(client):

@@ -21,6 +21,16 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+def test_pages_may_connect_only_to_their_own_origin(client):
+    response = client.get(reverse("login"))
+
+    policy = response["Content-Security-Policy"]
+    directives = {
+        part.split()[0]: " ".join(part.split()[1:]) for part in policy.split(";") if part.strip()
+    }
+    assert directives["connect-src"] == "'self'"
+
+
 def test_repeated_wrong_passwords_lock_the_login(client, agent, settings):
     settings.AXES_ENABLED = True
     settings.AXES_FAILURE_LIMIT = 3

@@ -1,10 +1,37 @@
 import asyncio
+import logging
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from parley.embedded import run_beat_schedule
+from reliability.redaction import RedactingFilter
+
+
+def uvicorn_config(*, host: str, port: int) -> uvicorn.Config:
+    """How Parley is served: forwarded headers believed only from TRUSTED_PROXY_IPS, and
+    uvicorn's own log lines (request paths with their query strings) redacted."""
+    trusted = list(settings.TRUSTED_PROXY_IPS)
+    config = uvicorn.Config(
+        "parley.asgi:application",
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="info",
+        # uvicorn's default trusts X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS):
+        # any local client could then pick its address, and the login lock-out's key.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        # The browser sends only typing notices over its sockets.
+        ws_max_size=64 * 1024,
+    )
+    # Config() has just installed uvicorn's handlers, which settings.LOGGING does not reach.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+    return config
 
 
 class Command(BaseCommand):
@@ -27,10 +54,7 @@ class Command(BaseCommand):
         asyncio.run(self._serve(host, port, run_schedule))
 
     async def _serve(self, host: str, port: int, run_schedule: bool) -> None:
-        config = uvicorn.Config(
-            "parley.asgi:application", host=host, port=port, lifespan="off", log_level="info"
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn_config(host=host, port=port))
         schedule = asyncio.create_task(run_beat_schedule()) if run_schedule else None
         try:
             await server.serve()

@@ -1,0 +1,236 @@
+"""Webhook intake over real HTTP: signed deliveries of one event each, as X's Account Activity
+API and Meta push them, sent over loopback to Parley served by uvicorn as `serve` runs it.
+
+Each delivery is checked (size, signature, JSON), stored and queued to Redis, then answered:
+that is all a platform waits for. Two loads: at saturation (a fixed number of connections
+sending as fast as answers come) and at a fixed offered rate (requests scheduled on a clock;
+latency counts from the scheduled time, so a slow answer delays the ones behind it as it
+would a platform's). The baseline is a bare ASGI app that reads the body and answers 200
+(bench/bare_asgi.py), on the same server settings, under the same load generator.
+
+The load generator is this process, on the same two cores as the server: both figures pay
+for it alike, which is why the ratio is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from . import data
+from .common import (
+    BRAND_ID,
+    background,
+    free_port,
+    peak_rss_mb,
+    percentile,
+    reset_traffic,
+    wait_for_port,
+)
+
+X_SECRET = "bench-x-consumer-secret"
+META_SECRET = "bench-meta-app-secret"
+PAGE_ID = "1600000000"
+CONNECTIONS = 32
+# A bound on one request, not a target.
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+
+def x_requests(count: int, *, id_base: int) -> list[bytes]:
+    """`count` Account Activity deliveries of one tweet each, signed as X signs them."""
+    bodies = [
+        json.dumps(delivery).encode()
+        for delivery in data.storm_payloads(
+            brand_id=BRAND_ID, count=count, per_delivery=1, id_base=id_base
+        )
+    ]
+    return [
+        _request(
+            "/webhooks/x/",
+            body,
+            "X-Twitter-Webhooks-Signature",
+            "sha256="
+            + base64.b64encode(hmac.new(X_SECRET.encode(), body, hashlib.sha256).digest()).decode(),
+        )
+        for body in bodies
+    ]
+
+
+def meta_requests(count: int, *, id_base: int) -> list[bytes]:
+    """`count` Messenger deliveries of one entry (one message) each, signed as Meta signs."""
+    requests = []
+    for index in range(count):
+        at_ms = int(time.time() * 1000)
+        body = json.dumps(
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": PAGE_ID,
+                        "time": at_ms,
+                        "messaging": [
+                            {
+                                "sender": {"id": str(4_000_000_000 + index % 5000)},
+                                "recipient": {"id": PAGE_ID},
+                                "timestamp": at_ms,
+                                "message": {
+                                    "mid": f"m_bench_{id_base + index}",
+                                    "text": "Hi, my order never arrived. Can you check?",
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).encode()
+        signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        requests.append(_request("/webhooks/meta/", body, "X-Hub-Signature-256", signature))
+    return requests
+
+
+def _request(path: str, body: bytes, header: str, signature: str) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{header}: {signature}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@dataclass
+class Load:
+    sent: int
+    accepted: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+    def figures(self, prefix: str) -> dict:
+        return {
+            f"{prefix}_deliveries_per_s": round(self.per_second, 1),
+            f"{prefix}_accepted": self.accepted,
+            f"{prefix}_sent": self.sent,
+            f"{prefix}_p50_ms": round(percentile(self.latencies_ms, 0.50), 2),
+            f"{prefix}_p99_ms": round(percentile(self.latencies_ms, 0.99), 2),
+        }
+
+
+async def _exchange(reader, writer, request: bytes) -> int:
+    """Send one request on a kept-alive connection; the response's status code."""
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
+    """Send `requests` over CONNECTIONS kept-alive connections: as fast as answers come
+    (rate None), or each at its slot on a clock of `rate` per second."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    latencies: list[float] = []
+    accepted = 0
+    started = time.perf_counter()
+
+    async def connection(number: int) -> None:
+        nonlocal accepted
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                try:
+                    request = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                index = len(requests) - queue.qsize() - 1
+                due = started + index / rate if rate else time.perf_counter()
+                if rate and (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                status = await asyncio.wait_for(
+                    _exchange(reader, writer, request), REQUEST_TIMEOUT_SECONDS
+                )
+                latencies.append((time.perf_counter() - due) * 1000)
+                accepted += status == 200
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection(number) for number in range(CONNECTIONS)))
+    return Load(len(requests), accepted, time.perf_counter() - started, latencies)
+
+
+@contextmanager
+def _served(app: str, *, name: str) -> Iterator[tuple[int, int]]:
+    """uvicorn serving `app` with the settings `manage.py serve` uses (one process, no
+    lifespan); yields its port and process id."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+               "--lifespan", "off", "--log-level", "warning"]  # fmt: skip
+    env = {"X_CONSUMER_SECRET": X_SECRET, "META_APP_SECRET": META_SECRET}
+    with background(command, name=name, env=env) as process:
+        # Django's start-up takes seconds, more on a busy machine.
+        wait_for_port(port, timeout=120)
+        yield port, process.pid
+
+
+def run(*, deliveries: int, offered_rate: int) -> dict:
+    """Needs no worker: the queued tasks are purged afterwards (the ingest benchmark
+    measures processing)."""
+    from parley.celery import app as celery_app
+
+    reset_traffic()
+    half = deliveries // 2
+    loads = {}
+    with _served("parley.asgi:application", name="uvicorn-webhooks") as (port, pid):
+        # Warm up Django's first request (URL resolver, connections) outside the clock.
+        asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
+        mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
+            deliveries - half, id_base=0
+        )
+        loads["saturation"] = asyncio.run(_run(port, mixed, rate=None))
+        offered = x_requests(
+            max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
+        )  # five seconds' worth
+        loads["offered"] = asyncio.run(_run(port, offered, rate=offered_rate))
+        web_rss = peak_rss_mb(pid)
+    with _served("bench.bare_asgi:app", name="uvicorn-bare") as (port, _):
+        asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
+        loads["bare"] = asyncio.run(
+            _run(port, x_requests(deliveries, id_base=1_800_000_000_000_000_000), rate=None)
+        )
+    celery_app.control.purge()
+    reset_traffic()
+    saturation, offered_load, bare = loads["saturation"], loads["offered"], loads["bare"]
+    return {
+        "benchmark": "webhooks",
+        "webhook_deliveries": deliveries,
+        "webhook_connections": CONNECTIONS,
+        "webhook_deliveries_per_s": round(saturation.per_second, 1),
+        "webhook_p50_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.5), 2),
+        "webhook_p99_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.99), 2),
+        "webhook_offered_per_s": offered_rate,
+        "webhook_p50_ms": round(percentile(offered_load.latencies_ms, 0.5), 2),
+        "webhook_p99_ms": round(percentile(offered_load.latencies_ms, 0.99), 2),
+        "webhook_rejected": (saturation.sent - saturation.accepted)
+        + (offered_load.sent - offered_load.accepted),
+        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), same uvicorn settings",
+        "bare_asgi_per_s": round(bare.per_second, 1),
+        "webhook_ratio_to_bare_asgi": round(saturation.per_second / bare.per_second, 4),
+        "web_rss_mb": web_rss,
+    }
