@@ -1,6 +1,6 @@
-"""The inbox and the conversation page fit the screen: no sideways scrolling on a 1280 or 1440
-pixel desktop, and usable on a 768 pixel tablet held upright (the inbox drops its least
-needed columns, the conversation's side panel goes under the thread).
+"""The inbox, the conversation page and the supervisor's dashboards fit the screen: no
+sideways scrolling on a 1280 or 1440 pixel desktop, and usable on a 768 pixel tablet held
+upright (inbox rows fold into cards, the conversation's side panel goes under the thread).
 
 Each check saves a full-page screenshot under test-results/layout/ to look at.
 """
@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = REPO_ROOT / "test-results" / "layout"
 ROWS = "#conversation-rows tr[data-conversation-id]"
 VIEWPORTS = [(1280, 800), (1440, 900), (768, 1024)]
+# seed_demo's supervisor keeps its default password in the demo server.
+SUPERVISOR = ("supervisor", "parley-supervisor")
 
 # The worst a customer and the triage can do to a line: an unbroken 200-character link in the
 # post and a long reason tag (the conversation page once grew to 1,478 px at 1440 from one).
@@ -119,3 +121,25 @@ def test_conversation_page_fits_the_screen(parley_server, long_conversation_id, 
         assert side["y"] >= thread["y"] + thread["height"], (thread, side)
     else:
         assert side["x"] >= thread["x"] + thread["width"], (thread, side)
+
+
+@pytest.mark.parametrize(
+    "sized_page", VIEWPORTS, indirect=True, ids=lambda size: "x".join(map(str, size))
+)
+def test_supervisor_pages_fit_the_screen(parley_server, sized_page):
+    page = sized_page
+    page.goto(parley_server.url("/login/"))
+    page.get_by_label("Username").fill(SUPERVISOR[0])
+    page.get_by_label("Password").fill(SUPERVISOR[1])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/login/"))
+    for name, path, heading in (
+        ("cockpit", "/dashboards/", "Live cockpit"),
+        ("reports", "/dashboards/reports/", "Reports"),
+        ("very-responsive", "/dashboards/very-responsive/", "Very responsive"),
+    ):
+        page.goto(parley_server.url(path))
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the charts and the heatmap are drawn
+        screenshot(page, name)
+        assert_no_sideways_scroll(page, "html")
