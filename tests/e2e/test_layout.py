@@ -143,3 +143,15 @@ def test_supervisor_pages_fit_the_screen(parley_server, sized_page):
         page.wait_for_load_state("networkidle")  # the charts and the heatmap are drawn
         screenshot(page, name)
         assert_no_sideways_scroll(page, "html")
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_new_row_highlight_fades_only_without_a_reduced_motion_wish(parley_server, page, motion):
+    page.emulate_media(reduced_motion=motion)
+    log_in(page, parley_server)
+    row = page.locator(ROWS).first
+    expect(row).to_be_visible()
+    # The class a live row arrives with (static/js/inbox.js).
+    row.evaluate("row => row.classList.add('fresh')")
+    animation = row.evaluate("row => getComputedStyle(row).animationName")
+    assert animation == ("none" if motion == "reduce" else "fresh")
