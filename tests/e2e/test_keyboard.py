@@ -147,3 +147,18 @@ def test_agent_opens_and_answers_a_conversation_from_the_keyboard(parley_server,
     expect(send).to_be_focused()
     page.keyboard.press("Enter")  # a focused button does its own job, not a shortcut's
     expect(page.locator(".post.outbound .text").last).to_have_text(reply)
+
+
+@pytest.mark.parametrize("path", ["/dashboards/", "/dashboards/reports/"])
+def test_every_dashboard_control_is_reached_by_tab_with_a_visible_focus_ring(
+    parley_server, page, path
+):
+    page.goto(parley_server.url(f"/login/?next={path}"))
+    page.get_by_label("Username").fill("supervisor")
+    page.get_by_label("Password").fill("parley-supervisor")  # seed_demo's default
+    page.get_by_label("Password").press("Enter")
+    expect(page).to_have_url(parley_server.url(path))
+    page.wait_for_load_state("networkidle")
+    without_ring = tab_through(page)
+    assert without_ring == [], "focus does not show on:\n" + "\n".join(without_ring)
+    assert page.evaluate(UNREACHED) == []
