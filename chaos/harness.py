@@ -1,13 +1,16 @@
 """The fault-injection run behind `make chaos`: no post lost, no reply sent twice.
 
-A real Celery worker (chaos.worker) on a private Redis and a private PostgreSQL database
-processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view) and
-agents' replies (through helpdesk.services.send_reply, published by the real tweepy client
-to chaos.stub). Meanwhile the harness SIGKILLs the worker, restarts the private Redis
-(`shutdown nosave`: every queued message is lost), terminates the worker's PostgreSQL
-connections (pg_terminate_backend; the server itself is shared, so it is not restarted) and
-lets the stub answer 429, 500 and timeouts. The harness also plays Celery beat: every
-couple of seconds it runs the reliability sweep, as a beat tick would.
+A real Celery worker (chaos.worker) on a private Redis (AOF on) and a private PostgreSQL
+cluster (initdb in a temporary directory, on a spare port, with the distribution's binaries)
+processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view; a
+delivery answered with an error is delivered again, as X does) and agents' replies (through
+helpdesk.services.send_reply, published by the real tweepy client to chaos.stub). Meanwhile
+the harness SIGKILLs the worker, restarts Redis empty (every queued message lost), SIGKILLs
+Redis (it replays its AOF), crashes PostgreSQL (`pg_ctl stop -m immediate`, started again a
+moment later), terminates the worker's PostgreSQL connections, and lets the stub answer 429,
+500 and timeouts. The harness also plays Celery beat: every couple of seconds it runs the
+reliability sweep, as a beat tick would. Without PostgreSQL binaries (or with
+--shared-postgres) it uses a database on DATABASE_URL's server and skips the crash.
 
 Then faults stop and the harness waits for the work to drain and counts. The last line of
 output is one JSON object; the exit status is 0 only when nothing was lost or duplicated.
@@ -74,6 +77,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-seconds", type=float, help="how long to wait for the backlog")
     parser.add_argument("--redis-port", type=int, default=6390, help="the private Redis's port")
     parser.add_argument("--database", default="parley_chaos", help="the private database")
+    parser.add_argument(
+        "--postgres-port", type=int, default=6391, help="the private PostgreSQL cluster's port"
+    )
+    parser.add_argument(
+        "--shared-postgres",
+        action="store_true",
+        help="use a database on DATABASE_URL's server instead of a private cluster (it cannot "
+        "be restarted, so the postgres_restart fault is skipped)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     defaults = (150, 40, 20.0, 45.0) if args.short else (1000, 200, 90.0, 240.0)
@@ -89,10 +101,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class PrivateRedis:
-    """A redis-server on its own port, without persistence: a restart loses every message."""
+    """A redis-server on its own port. Without persistence a restart loses every message;
+    with `appendonly` (AOF, fsync every second) a SIGKILL loses at most the last second."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, *, appendonly: bool = False) -> None:
         self.port, self.workdir, self.process = port, workdir, None
+        self.appendonly = appendonly
 
     @property
     def url(self) -> str:
@@ -101,7 +115,8 @@ class PrivateRedis:
     def start(self) -> None:
         command = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log"),
         ]  # fmt: skip
         self.process = subprocess.Popen(command)
@@ -127,6 +142,63 @@ class PrivateRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def sigkill(self) -> None:
+        """Die as a crashed or OOM-killed server does: no shutdown, no final write."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the run's own (initdb in the work directory, a spare port, the
+    distribution's binaries), so the run can stop and start the server itself."""
+
+    def __init__(self, bindir: Path, port: int, workdir: Path) -> None:
+        self.bindir, self.port = bindir, port
+        self.datadir = workdir / "pgdata"
+        self.socketdir = workdir / "pgsocket"
+        self.logfile = workdir / "postgres.log"
+
+    @staticmethod
+    def binaries() -> Path | None:
+        """The newest installed server's bin directory (Debian: /usr/lib/postgresql/N/bin)."""
+        found = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+            key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0,
+        )
+        return found[-1].parent if found else None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        # The server refuses to run as root; as root, run it as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True)
+
+    def init(self) -> None:
+        for path in (self.datadir, self.socketdir):
+            path.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.datadir.parent, "postgres")
+            for path in (self.datadir, self.socketdir):
+                shutil.chown(path, "postgres")
+        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                  "--auth=trust", "--no-sync")  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.socketdir} -c listen_addresses=127.0.0.1"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
+                  "-o", options, "-w", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """`immediate` is a crash: no checkpoint, connections cut, WAL replayed at start."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w",
+                  "stop")  # fmt: skip
 
 
 class Worker:
@@ -198,10 +270,18 @@ def tweet_event(n: int, *, start: datetime) -> dict:
 def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="parley-chaos-"))
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    postgres = None
+    bindir = None if args.shared_postgres else PrivatePostgres.binaries()
+    if bindir is not None:
+        postgres = PrivatePostgres(bindir, args.postgres_port, workdir)
+        postgres.init()
+        base_url = postgres.url
+    else:
+        print("No PostgreSQL binaries to run a private cluster: the server is not restarted")
+        base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     database_url = private_database_url(base_url, args.database)
     recreate_database(base_url, args.database)
-    redis = PrivateRedis(args.redis_port, workdir)
+    redis = PrivateRedis(args.redis_port, workdir, appendonly=True)
     redis.start()
 
     from chaos.stub import PlatformStub
@@ -222,11 +302,23 @@ def run(args: argparse.Namespace) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    return _stream(args, rng, redis, stub, Worker(env, workdir / "worker.log"), workdir)
+    try:
+        return _stream(
+            args, rng, redis, postgres, stub, Worker(env, workdir / "worker.log"), workdir
+        )
+    finally:
+        if postgres is not None:
+            from django.db import connections
+
+            connections.close_all()
+            postgres.stop()
 
 
-def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path) -> dict:
-    from django.db import close_old_connections, connection
+def _stream(
+    args, rng, redis: PrivateRedis, postgres: PrivatePostgres | None, stub, worker: Worker,
+    workdir: Path,
+) -> dict:  # fmt: skip
+    from django.db import DatabaseError, close_old_connections, connection
     from django.test import Client
 
     from core.models import DeliveryStatus, Direction, Post
@@ -249,7 +341,8 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
             "access_token_secret": "s",
         },
     )
-    client = Client(HTTP_HOST="127.0.0.1")
+    # A server error is an answer, as a platform sees it: the delivery is sent again.
+    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
     faults: Counter[str] = Counter()
     sent_ids: set[str] = set()
     bodies: list[bytes] = []
@@ -265,8 +358,18 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     fault_end = began + args.seconds
     next_fault = began + 2
     next_sweep = began
-    fault_kinds = ["worker_sigkill", "redis_restart", "worker_sigkill", "postgres_terminate"]
+    fault_kinds = [
+        "worker_sigkill",
+        "redis_restart",
+        "postgres_restart",
+        "worker_sigkill",
+        "postgres_terminate",
+        "redis_sigkill",
+    ]
+    if postgres is None:
+        fault_kinds.remove("postgres_restart")
     redis_back_at = None
+    postgres_back_at = None
     n = 0
     per_tick = max(1, round(args.posts / (args.seconds / 0.1)))
 
@@ -280,7 +383,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     # Until the fault phase is over and everything was sent (bounded, whatever happens).
     give_up_at = fault_end + args.drain_seconds
     while time.monotonic() < give_up_at and (
-        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies
+        time.monotonic() < fault_end or n < args.posts or len(reply_ids) < args.replies or bodies
     ):
         now = time.monotonic()
         # Posts: a few signed deliveries a tick; some repeat a tweet or a whole body.
@@ -296,6 +399,7 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
             bodies.append(body.encode())
         if bodies and rng.random() < 0.05:
             bodies.append(rng.choice(bodies))  # a platform's redelivery of a whole body
+        unacknowledged = []
         for body in bodies:
             response = client.post(
                 "/webhooks/x/",
@@ -304,18 +408,23 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
                 HTTP_X_TWITTER_WEBHOOKS_SIGNATURE=sign(body),
             )
             if response.status_code != 200:
+                # X delivers again what it could not hand over (the database was down).
                 webhook_failures[response.status_code] += 1
-        bodies.clear()
+                unacknowledged.append(body)
+        bodies[:] = unacknowledged
         # Replies: agents answer conversations whose posts are stored.
-        if len(reply_ids) < args.replies:
+        if len(reply_ids) < args.replies and postgres_back_at is None:
             close_old_connections()
             # Each conversation is answered once before any gets a second reply.
-            candidates = list(
-                Post.objects.filter(direction=Direction.INBOUND)
-                .exclude(conversation_id__in=answered)
-                .values_list("conversation_id", flat=True)
-                .distinct()[:2]
-            )
+            try:
+                candidates = list(
+                    Post.objects.filter(direction=Direction.INBOUND)
+                    .exclude(conversation_id__in=answered)
+                    .values_list("conversation_id", flat=True)
+                    .distinct()[:2]
+                )
+            except DatabaseError:  # the server is on its way back: next tick
+                candidates = []
             if not candidates and answered and n >= args.posts:
                 answered.clear()
             for conversation_id in candidates[: 1 + (args.replies > args.posts // 5)]:
@@ -328,7 +437,15 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
         if redis_back_at is not None and now >= redis_back_at:
             redis.start()
             redis_back_at = None
-        if now >= next_fault and now < fault_end and redis_back_at is None:
+        if postgres_back_at is not None and now >= postgres_back_at:
+            postgres.start()
+            postgres_back_at = None
+        if (
+            now >= next_fault
+            and now < fault_end
+            and redis_back_at is None
+            and postgres_back_at is None
+        ):
             kind = fault_kinds[sum(faults.values()) % len(fault_kinds)]
             faults[kind] += 1
             print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
@@ -336,8 +453,19 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
                 worker.kill()
                 worker.start()
             elif kind == "redis_restart":
+                # A Redis that comes back empty (a replaced node without its disk): every
+                # queued message is gone.
                 redis.stop()
+                shutil.rmtree(workdir / "appendonlydir", ignore_errors=True)
                 redis_back_at = now + 1.5
+            elif kind == "redis_sigkill":
+                # Killed mid-write, AOF on: it replays its log at start, minus the last second.
+                redis.sigkill()
+                redis_back_at = now + 1.5
+            elif kind == "postgres_restart":
+                # A crash of the server (immediate: no checkpoint, every connection cut).
+                postgres.stop("immediate")
+                postgres_back_at = now + 1.5
             else:
                 with connection.cursor() as cursor:
                     cursor.execute(
@@ -357,6 +485,8 @@ def _stream(args, rng, redis: PrivateRedis, stub, worker: Worker, workdir: Path)
     stub.fault_rate = 0.1
     if redis_back_at is not None:
         redis.start()
+    if postgres_back_at is not None:
+        postgres.start()
     worker.ensure_running()
     drain_deadline = time.monotonic() + args.drain_seconds
     drained = False

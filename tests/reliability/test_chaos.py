@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from django.db import connection
 
+from chaos.harness import PrivatePostgres
+
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +58,9 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
     assert result["replies_duplicated"] == 0
     assert result["faults"].get("worker_sigkill", 0) >= 2
     assert result["faults"].get("redis_restart", 0) >= 1
+    if PrivatePostgres.binaries() is not None:
+        # The run owns its PostgreSQL cluster, and crashed it at least once.
+        assert result["faults"].get("postgres_restart", 0) >= 1
     assert run.returncode == 0, run.stderr[-3000:]
 
 
