@@ -166,3 +166,144 @@ def _measure_kpis(client: Client, repeat: int) -> tuple[float, str, dict]:
         times[name] = round(_measure(client, url, KPI_REPEAT)[0], 2)
     slowest = max(times, key=times.get)
     return times[slowest], f"GET /api/reports/<name>/ over {KPI_DAYS} days, slowest", times
+
+
+# --- the open queue at scale -------------------------------------------------------------------
+
+OPEN_QUEUE_TEAMS = 10
+OPEN_QUEUE_AGENTS = 50
+
+
+def open_queue(*, open_conversations: int, repeat: int) -> dict:
+    """Run after `run` has loaded the history: the newest `open_conversations` conversations
+    are reopened across OPEN_QUEUE_TEAMS teams and OPEN_QUEUE_AGENTS agents (half assigned,
+    half still unanswered), and every inbox tab, the all-teams inbox, a conversation page and
+    the API list with filters and with a search are measured, as an agent of one team and as
+    a supervisor who sees every team. The baseline is `run`'s figures for the 500-deep queue
+    on the same history."""
+    from core.models import ACTIVE_STATUSES, Conversation
+
+    stored = Conversation.objects.count()
+    if stored < open_conversations:
+        raise RuntimeError(
+            f"{stored:,} conversations stored, {open_conversations:,} to open: run the scale "
+            "benchmark first (`--only scale open_queue`)"
+        )
+    team_ids, agent_ids, agent = _open_queue_staff()
+    _reopen_across(open_conversations, team_ids, agent_ids)
+    _, _, admin, _ = ensure_fixtures()
+    agent_client, admin_client = Client(SERVER_NAME="127.0.0.1"), Client(SERVER_NAME="127.0.0.1")
+    agent_client.force_login(agent)
+    admin_client.force_login(admin)
+    conversation = (
+        Conversation.objects.filter(status__in=ACTIVE_STATUSES, team_id=team_ids[0])
+        .order_by("-id")
+        .first()
+    )
+    pages = {
+        "inbox": (agent_client, "/inbox/"),
+        "inbox_mine": (agent_client, "/inbox/?view=mine"),
+        "inbox_unassigned": (agent_client, "/inbox/?view=unassigned"),
+        "inbox_filtered": (agent_client, "/inbox/?priority=2&intent=complaint"),
+        "inbox_all_teams": (admin_client, "/inbox/?view=all"),
+        "conversation": (agent_client, f"/conversations/{conversation.pk}/"),
+        "api_conversations": (agent_client, "/api/conversations/?status=open&priority=2"),
+        "search": (admin_client, "/api/conversations/?q=order"),
+        "inbox_search": (admin_client, "/inbox/?view=all&q=order"),
+    }
+    row: dict = {}
+    for name, (client, url) in pages.items():
+        ms, queries = _measure(client, url, repeat)
+        row[f"{name}_ms"] = round(ms, 2)
+        row[f"{name}_queries"] = queries
+    label = f"{_label(open_conversations)}_open"
+    inbox_tabs = ("inbox", "inbox_mine", "inbox_unassigned", "inbox_filtered")
+    figures = {
+        f"inbox_ms_at_{label}": max(row[f"{tab}_ms"] for tab in inbox_tabs),
+        f"inbox_all_teams_ms_at_{label}": row["inbox_all_teams_ms"],
+        f"inbox_queries_at_{label}": max(
+            row[f"{tab}_queries"] for tab in (*inbox_tabs, "inbox_all_teams")
+        ),
+        f"search_ms_at_{label}": max(row["search_ms"], row["inbox_search_ms"]),
+        f"conversation_ms_at_{label}": row["conversation_ms"],
+    }
+    print(f"with {open_conversations:,} open: {row}", flush=True)
+    return {
+        "benchmark": "open_queue",
+        "open_conversations": open_conversations,
+        "teams": OPEN_QUEUE_TEAMS,
+        "agents": OPEN_QUEUE_AGENTS,
+        "baseline": f"the same pages with {data.ACTIVE_CONVERSATIONS} open (scale benchmark)",
+        "pages": row,
+        "figures": figures,
+    }
+
+
+def _open_queue_staff():
+    """The teams and agents of a 200-seat care team's slice: OPEN_QUEUE_TEAMS teams, each
+    with OPEN_QUEUE_AGENTS / OPEN_QUEUE_TEAMS online agents; returns their ids and the agent
+    measured (the first team's first agent)."""
+    from django.contrib.auth import get_user_model
+
+    from core.models import AgentProfile, Team
+
+    users = get_user_model()
+    team_ids, agent_ids = [], []
+    per_team = OPEN_QUEUE_AGENTS // OPEN_QUEUE_TEAMS
+    for number in range(OPEN_QUEUE_TEAMS):
+        team, _ = Team.objects.get_or_create(
+            slug=f"queue-{number}", defaults={"name": f"Queue {number}"}
+        )
+        team_ids.append(team.pk)
+        for seat in range(per_team):
+            user, _ = users.objects.get_or_create(username=f"queue-{number}-agent-{seat}")
+            profile, _ = AgentProfile.objects.get_or_create(
+                user=user, defaults={"is_online": True, "capacity": 10_000}
+            )
+            profile.teams.add(team)
+            agent_ids.append(user.pk)
+    return team_ids, agent_ids, users.objects.get(pk=agent_ids[0])
+
+
+def _reopen_across(open_conversations: int, team_ids: list[int], agent_ids: list[int]) -> None:
+    """Make the newest `open_conversations` the open queue, round-robin over the teams; every
+    other one assigned to an agent of its team, the rest new and unanswered."""
+    per_team = len(agent_ids) // len(team_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE helpdesk_conversation SET status = 'resolved' WHERE status <> 'resolved'"
+        )
+        cursor.execute(
+            """
+            WITH newest AS (
+                SELECT id, row_number() OVER (ORDER BY created_at DESC) AS n
+                FROM helpdesk_conversation ORDER BY created_at DESC LIMIT %(open)s
+            )
+            UPDATE helpdesk_conversation c
+            SET status = CASE WHEN newest.n %% 2 = 0 THEN 'open' ELSE 'new' END,
+                resolved_at = NULL,
+                team_id = (%(teams)s::bigint[])[1 + newest.n %% %(team_count)s],
+                first_response_at = CASE WHEN newest.n %% 2 = 0 THEN c.first_response_at END,
+                assignee_id = CASE WHEN newest.n %% 2 = 0
+                    THEN (%(agents)s::bigint[])[
+                        1 + (newest.n %% %(team_count)s) * %(per_team)s
+                        + (newest.n / %(team_count)s) %% %(per_team)s]
+                END
+            FROM newest WHERE c.id = newest.id
+            """,
+            {
+                "open": open_conversations,
+                "teams": team_ids,
+                "team_count": len(team_ids),
+                "agents": agent_ids,
+                "per_team": per_team,
+            },
+        )
+        cursor.execute(
+            """
+            UPDATE sla_slatimer t SET stopped_at = NULL, business_seconds = 0
+            FROM helpdesk_conversation c
+            WHERE t.conversation_id = c.id AND c.status = 'new'
+            """
+        )
+        cursor.execute("VACUUM ANALYZE helpdesk_conversation")

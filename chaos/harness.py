@@ -65,7 +65,15 @@ CHAOS_ENV = {
     "INGESTION_DELIVERY_CLAIM_SECONDS": "6",
     "CHAOS_READ_TIMEOUT": "1",
     "LOG_LEVEL": "WARNING",
+    # The two beats tick fast, so duplicated ticks have many chances to do harm.
+    "SLA_SWEEP_SECONDS": "1",
+    "CSAT_SEND_SECONDS": "1",
+    "RELIABILITY_SWEEP_SECONDS": "2",
+    "SNOOZE_WAKE_SECONDS": "2",
 }
+# A first-response target a run can see breached (the shortest a policy takes: a minute).
+CHAOS_FIRST_RESPONSE_MINUTES = 1
+CSAT_BODY = "How did we do? {link}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -202,14 +210,16 @@ class PrivatePostgres:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    """A process of the run's own: by default the Celery worker (chaos.worker)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, command: list[str] | None = None):
         self.env, self.log_path, self.process = env, log_path, None
+        self.command = command or [sys.executable, "-m", "chaos.worker"]
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "chaos.worker"],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
     def kill(self) -> None:
@@ -228,6 +238,14 @@ class Worker:
     def ensure_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
             self.start()
+
+
+def beat(env: dict[str, str], workdir: Path, name: str) -> Worker:
+    """A Celery beat with a schedule file of its own: two of them tick every task twice, as
+    when a second beat is started by mistake in production."""
+    command = [sys.executable, "-m", "celery", "-A", "parley", "beat", "--loglevel=WARNING",
+               "--schedule", str(workdir / f"{name}-schedule"), "--pidfile="]  # fmt: skip
+    return Worker(env, workdir / f"{name}.log", command)
 
 
 def private_database_url(base_url: str, name: str) -> str:
@@ -302,9 +320,10 @@ def run(args: argparse.Namespace) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    beats = [beat(env, workdir, "beat-a"), beat(env, workdir, "beat-b")]
     try:
         return _stream(
-            args, rng, redis, postgres, stub, Worker(env, workdir / "worker.log"), workdir
+            args, rng, redis, postgres, stub, Worker(env, workdir / "worker.log"), beats, workdir
         )
     finally:
         if postgres is not None:
@@ -316,14 +335,16 @@ def run(args: argparse.Namespace) -> dict:
 
 def _stream(
     args, rng, redis: PrivateRedis, postgres: PrivatePostgres | None, stub, worker: Worker,
-    workdir: Path,
+    beats: list[Worker], workdir: Path,
 ) -> dict:  # fmt: skip
     from django.db import DatabaseError, close_old_connections, connection
     from django.test import Client
 
-    from core.models import DeliveryStatus, Direction, Post
+    from core.models import DeliveryStatus, Direction, IntegrationWebhook, Post
     from ingestion.models import WebhookDelivery
     from ingestion.sweeps import requeue_stranded_work
+    from reports.models import CsatTemplate
+    from sla.models import SlaPolicy
     from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
 
     team = TeamFactory(name="Customer care", slug="customer-care", is_default=True)
@@ -341,6 +362,22 @@ def _stream(
             "access_token_secret": "s",
         },
     )
+    # What the duplicated beats could double: SLA breach alerts (each one an integration
+    # event in the outbox) and CSAT survey messages.
+    SlaPolicy.objects.create(
+        name="Chaos: a minute to answer",
+        position=0,
+        first_response_minutes=CHAOS_FIRST_RESPONSE_MINUTES,
+        # Customers write again after each answer: their next-response clocks breach too.
+        next_response_minutes=CHAOS_FIRST_RESPONSE_MINUTES,
+    )
+    IntegrationWebhook.objects.create(
+        name="Chaos alerts", url=f"{stub.url}/integrations", events=["sla.breached"],
+        secret={"key": "chaos"},
+    )  # fmt: skip
+    CsatTemplate.objects.update_or_create(
+        platform="twitter", defaults={"body": CSAT_BODY, "is_active": True}
+    )
     # A server error is an answer, as a platform sees it: the delivery is sent again.
     client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
     faults: Counter[str] = Counter()
@@ -353,6 +390,9 @@ def _stream(
     start = datetime.now(UTC) - timedelta(hours=1)
 
     worker.start()
+    for process in beats:
+        process.start()
+    faults["duplicate_beat"] = len(beats) - 1
     stub.faults_on = True
     began = time.monotonic()
     fault_end = began + args.seconds
@@ -361,13 +401,14 @@ def _stream(
     fault_kinds = [
         "worker_sigkill",
         "redis_restart",
-        "postgres_restart",
         "worker_sigkill",
+        "postgres_restart",
         "postgres_terminate",
         "redis_sigkill",
     ]
     if postgres is None:
         fault_kinds.remove("postgres_restart")
+    injected = 0
     redis_back_at = None
     postgres_back_at = None
     n = 0
@@ -433,6 +474,8 @@ def _stream(
                 if reply is not None:
                     reply_ids.append(reply.pk)
                     reply_texts.append(reply.text)
+                    if len(reply_ids) % 2:
+                        _resolve(conversation_id)  # the beats then offer its CSAT survey
         # Faults.
         if redis_back_at is not None and now >= redis_back_at:
             redis.start()
@@ -446,7 +489,8 @@ def _stream(
             and redis_back_at is None
             and postgres_back_at is None
         ):
-            kind = fault_kinds[sum(faults.values()) % len(fault_kinds)]
+            kind = fault_kinds[injected % len(fault_kinds)]
+            injected += 1
             faults[kind] += 1
             print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
             if kind == "worker_sigkill":
@@ -478,6 +522,8 @@ def _stream(
             sweep()
             next_sweep = now + 2
         worker.ensure_running()
+        for process in beats:
+            process.ensure_running()
         time.sleep(0.1)
 
     # Kills and restarts stop; the platform keeps failing now and then, less often, and
@@ -516,6 +562,8 @@ def _stream(
         worker.ensure_running()
         time.sleep(2)
     drain_seconds = round(time.monotonic() - fault_end, 1)
+    for process in beats:
+        process.stop()
     worker.stop()
     stub.stop()
     redis.stop()
@@ -527,6 +575,7 @@ def _stream(
     published = {text: stub.publications[text] for text in reply_texts}
     faults.update(stub.faults)
     result = {
+        **_beat_duplicates(stub),
         "posts_sent": len(sent_ids),
         "posts_stored": len(set(stored_ids)),
         "posts_lost": len(sent_ids - set(stored_ids)),
@@ -549,6 +598,50 @@ def _stream(
     return result
 
 
+def _resolve(conversation_id: int) -> None:
+    from helpdesk.services import change_status
+
+    try:
+        change_status(conversation_id=conversation_id, status="resolved")
+    except Exception as error:  # the database went away under us: it stays open
+        print(f"resolving failed: {error}", file=sys.stderr)
+
+
+def _beat_duplicates(stub) -> dict:
+    """What two beats ticking every task twice could have doubled: SLA breach alerts (one
+    per timer and cycle) and CSAT survey messages (one per resolution), counted in the
+    outbox and on the platform."""
+    from django.db.models import Sum
+
+    from core.models import IntegrationDelivery
+    from reports.models import CsatSurvey
+    from sla.models import SlaTimer
+
+    alerts = Counter(
+        payload["conversation"]["id"]
+        for payload in IntegrationDelivery.objects.filter(event="sla.breached").values_list(
+            "payload", flat=True
+        )
+    )
+    breaches = dict(
+        SlaTimer.objects.filter(breach_alerted_cycle__gt=0)
+        .values_list("conversation_id")
+        .annotate(cycles=Sum("breach_alerted_cycle"))
+    )
+    surveys = list(CsatSurvey.objects.exclude(message=None).select_related("message"))
+    survey_messages = Counter((survey.conversation_id, survey.resolved_at) for survey in surveys)
+    published = [stub.publications[survey.message.text] for survey in surveys]
+    return {
+        "sla_alerts": sum(alerts.values()),
+        "sla_alerts_duplicated": sum(
+            max(0, count - breaches.get(conversation, 0)) for conversation, count in alerts.items()
+        ),
+        "csat_messages": len(surveys),
+        "csat_messages_duplicated": sum(count - 1 for count in survey_messages.values())
+        + sum(count - 1 for count in published if count > 1),
+    }
+
+
 def _request_reply(conversation_id: int, agent, number: int):
     from helpdesk.services import send_reply
 
@@ -565,7 +658,9 @@ def _request_reply(conversation_id: int, agent, number: int):
 
 def passed(result: dict) -> bool:
     return (
-        result["posts_lost"] == 0
+        result["sla_alerts_duplicated"] == 0
+        and result["csat_messages_duplicated"] == 0
+        and result["posts_lost"] == 0
         and result["posts_duplicated"] == 0
         and result["replies_duplicated"] == 0
         and result["replies_unsent"] == 0
@@ -588,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
         f"marked sent {result['replies_marked_sent']}"
     )
     print("faults: " + ", ".join(f"{kind} {count}" for kind, count in result["faults"].items()))
+    print(
+        f"two beats: SLA alerts {result['sla_alerts']} "
+        f"(duplicated {result['sla_alerts_duplicated']}), CSAT messages "
+        f"{result['csat_messages']} (duplicated {result['csat_messages_duplicated']})"
+    )
     print(f"webhook non-2xx answers: {result['webhook_errors']}; drained: {result['drained']}")
     print(json.dumps(result, sort_keys=True))
     return 0 if passed(result) else 1

@@ -58,6 +58,11 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
     assert result["replies_duplicated"] == 0
     assert result["faults"].get("worker_sigkill", 0) >= 2
     assert result["faults"].get("redis_restart", 0) >= 1
+    # A second beat ticked every task too: surveys went out, none twice, no alert twice.
+    assert result["faults"].get("duplicate_beat", 0) >= 1
+    assert result["csat_messages"] > 0
+    assert result["csat_messages_duplicated"] == 0
+    assert result["sla_alerts_duplicated"] == 0
     if PrivatePostgres.binaries() is not None:
         # The run owns its PostgreSQL cluster, and crashed it at least once.
         assert result["faults"].get("postgres_restart", 0) >= 1
