@@ -53,13 +53,15 @@ test-production: venv
 
 # Benchmarks on the local PostgreSQL and Redis (a private `bench` database, Redis db 11):
 # one JSON object per benchmark, a summary table, bench/results.json. `make bench QUICK=1`
-# runs tiny sizes to check the harness. See docs/performance.md.
+# runs tiny sizes to check the harness; `make bench SCALE=10m` adds a 10 M-post history (long).
+# See docs/performance.md.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
 
 bench: venv
 	env DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
-		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json)
+		$(PY) -m bench $(if $(QUICK),--quick --results bench/results-quick.json) \
+		$(if $(SCALE),--scale $(SCALE) --results bench/results-$(SCALE).json)
 
 # Fault injection (docs/reliability.md): a real worker on a private Redis (port 6390) and a
 # private database on the PostgreSQL of DATABASE_URL, killed and restarted while posts and

@@ -134,8 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: proves it runs")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run just these")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write")
+    parser.add_argument(
+        "--scale",
+        choices=["1m", "10m"],
+        default="1m",
+        help="the largest history: 10m adds 10 M posts (long: loading alone takes a while)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.scale == "10m" and not args.quick:
+        sizes = {**sizes, "sizes": [*FULL["sizes"], 10_000_000]}
     chosen = args.only or BENCHMARKS
 
     configure_environment()

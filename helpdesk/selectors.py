@@ -52,7 +52,9 @@ def conversation_detail(user: AbstractBaseUser, conversation_id: int) -> Convers
 
 
 def thread_of(conversation: Conversation) -> QuerySet[Post]:
-    return conversation.posts.select_related("customer", "agent").order_by("created_at", "id")
+    return conversation.posts.select_related(
+        "customer", "customer__platform_profile", "agent"
+    ).order_by("created_at", "id")
 
 
 def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
@@ -118,7 +120,12 @@ def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversat
         .prefetch_related(
             "tags",
             "sla_timers",
-            Prefetch("posts", queryset=Post.objects.select_related("customer", "agent")),
+            Prefetch(
+                "posts",
+                queryset=Post.objects.select_related(
+                    "customer", "customer__platform_profile", "agent"
+                ),
+            ),
             Prefetch(
                 "notes", queryset=Note.objects.select_related("author").prefetch_related("mentions")
             ),
@@ -223,7 +230,12 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "platform_code": row["account__platform"],
         "intent_code": row["intent"],
         "snoozed_until": _iso(row["snoozed_until"]),
-        "customer": f"@{row['customer__handle']}",
+        # A customer the platform gave no handle (an unknown author) reads by name.
+        "customer": (
+            f"@{row['customer__handle']}"
+            if row["customer__handle"]
+            else row["customer__display_name"] or "Unknown author"
+        ),
         "customer_name": row["customer__display_name"],
         "platform": _LABELS["platform"].get(row["account__platform"], row["account__platform"]),
         "status": row["status"],

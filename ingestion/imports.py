@@ -186,13 +186,102 @@ def import_export(
     return report
 
 
+def describe_document(document: object) -> str:
+    """What a whole-file JSON document is: "export", "account_activity", "meta_webhook" or
+    "jsonl_post" (one JSON Lines post); else ValueError saying what it is and how to import it.
+    """
+    if is_platform_export(document):
+        return "export"
+    if not isinstance(document, dict):
+        raise ValueError(
+            "this file is one JSON document (a list or a value), not JSON Lines: write one post "
+            "object a line, or give an X API v2 / Graph API response body with a `data` list"
+        )
+    if "platform" in document and "external_id" in document:
+        return "jsonl_post"
+    if "for_user_id" in document or "user_event" in document:
+        return "account_activity"
+    if document.get("object") in {"page", "instagram"} and "entry" in document:
+        return "meta_webhook"
+    if isinstance(document.get("data"), dict):
+        data = document["data"]
+        if "id" in data and "text" in data:
+            raise ValueError(
+                "this is one X API v2 tweet (a single lookup's answer): put it in a `data` "
+                'list, with its author in `includes.users` ({"data": [...], "includes": '
+                '{"users": [...]}})'
+            )
+        keys = ", ".join(sorted(data)[:6])
+        raise ValueError(
+            f"this is an X API v2 answer about one object (data: {keys}), which carries no "
+            "posts to import"
+        )
+    if "replay_job_status" in document:
+        raise ValueError("this is an X replay job status, which carries no posts")
+    keys = ", ".join(sorted(document)[:6])
+    raise ValueError(
+        f"this file is one JSON document (keys: {keys}), not JSON Lines nor a format Parley "
+        "knows: give JSON Lines (one post object a line), an X API v2 / Graph API response "
+        "body with a `data` list, an X Account Activity body or a Meta webhook body"
+    )
+
+
+def import_webhook_body(document: dict, *, account: PlatformAccount | None = None) -> ImportReport:
+    """Import what an X Account Activity or Meta webhook body carries (say, one saved from a
+    log), as if the platform had delivered it: each event is read on its own and a bad one
+    reported by position; each item goes to the active account it was sent for."""
+    from .connectors import ItemEvent
+    from .connectors.facebook import parse_meta_delivery
+    from .connectors.twitter import parse_account_activity
+    from .services import apply_item, record_engagements
+
+    if "for_user_id" in document or "user_event" in document:
+        platform, parsed = Platform.TWITTER, parse_account_activity(document)
+    else:
+        platform = Platform.FACEBOOK if document["object"] == "page" else Platform.INSTAGRAM
+        parsed = parse_meta_delivery(document)
+    report = ImportReport()
+    for number, problem in enumerate(parsed.problems, start=1):
+        report.errors.append((number, problem))
+    if parsed.revoked:
+        report.errors.append((0, "an access revocation is applied only when X delivers it"))
+    accounts: dict[str, PlatformAccount | None] = {}
+    for number, webhook_item in enumerate(parsed.items, start=1):
+        key = webhook_item.account_external_id
+        if key not in accounts:
+            accounts[key] = (
+                account
+                if account is not None and account.external_id == key
+                else PlatformAccount.objects.filter(
+                    platform=platform, external_id=key, is_active=True
+                ).first()
+            )
+        target, item = accounts[key], webhook_item.item
+        if target is None:
+            report.errors.append((number, f"no active {platform} account with id {key}"))
+        elif item is None:
+            report.errors.append(
+                (number, "an Instagram mention names only its media; it is fetched when delivered")
+            )
+        elif item.event == ItemEvent.ENGAGEMENT:
+            record_engagements(account=target, items=[item])
+        elif item.event == ItemEvent.CREATED:
+            if ingest_item(account=target, item=item).created:
+                report.imported += 1
+            else:
+                report.duplicates += 1
+        else:
+            apply_item(account=target, item=item)
+    return report
+
+
 def _entry(build: Callable[[], InboundItem]) -> InboundItem | ValueError:
     try:
         item = build()
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         return ValueError(f"not a post in the platform's shape ({type(error).__name__}: {error})")
-    if not item.author.external_id:
-        return ValueError(f"post {item.external_id} has no author id")
+    # An entry without an author is kept under an "unknown author" of its own, as the
+    # webhook and the poll keep it (ingestion.store).
     return item
 
 

@@ -158,3 +158,19 @@ class CustomerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} ↔ {self.other} ({self.get_status_display()})"
+
+
+class CustomerProfile(models.Model):
+    """What a platform's profile lookup said about a customer known only by a page-scoped id
+    (a Messenger PSID, an Instagram IGSID): looked up once, failures kept, never retried
+    in a loop (ingestion.profiles)."""
+
+    customer = models.OneToOneField(
+        "core.Customer", on_delete=models.CASCADE, related_name="platform_profile"
+    )
+    picture_url = models.URLField(max_length=2000, blank=True)
+    looked_up_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True, help_text="Why the lookup failed, if it did.")
+
+    def __str__(self) -> str:
+        return f"Profile of customer {self.customer_id}"

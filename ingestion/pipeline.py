@@ -48,6 +48,15 @@ _PROCESSED_FIELDS = [
 ]
 
 
+def stored_classifier_text(post: Post) -> str:
+    """classifier_text for a stored post: its text, or "[photo]" etc. from its attachments."""
+    attachments = post.raw.get("parley_attachments") if isinstance(post.raw, dict) else None
+    if post.text.strip() or not isinstance(attachments, list):
+        return post.text
+    kinds = [str(a.get("type") or "file") for a in attachments if isinstance(a, dict)]
+    return " ".join(f"[{kind}]" for kind in kinds) or post.text
+
+
 def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
     """Triage stored inbound posts, route their conversations and start their SLA clocks, all
     in one transaction; returns how many posts were processed.
@@ -66,7 +75,10 @@ def process_inbound_posts(*, post_ids: Sequence[int]) -> int:
         return 0
     with transaction.atomic():
         # Classified before any lock is taken: the classifier is the slow part, and other
-        # batches of the same conversations wait only for the writes below.
+        # batches of the same conversations wait only for the writes below. A photo without
+        # text is classified as "[photo]", as on the ingest path (only the tags are written).
+        for post in unprocessed:
+            post.text = stored_classifier_text(post)
         triage_posts(unprocessed)
         conversations = _lock_conversations({post.conversation_id for post in unprocessed})
         # Under the locks: a concurrent run of the same batch has processed some, maybe.

@@ -25,15 +25,17 @@ from core.realtime import broadcast_conversation
 from reliability.redaction import redact
 
 from .connectors import (
+    ConnectionCheck,
     Connector,
     ConnectorError,
     DeliveryUncertain,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
+    ReplyRejected,
     TransientError,
-    WebhookItem,
     connector_for,
 )
 from .connectors.facebook import parse_meta_delivery
@@ -62,11 +64,97 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
     """
     created = [item for item in items if item.event == ItemEvent.CREATED]
     stored = sum(result.created for result in ingest_items(account=account, items=created))
+    _queue_profile_lookups(account, created)
+    record_engagements(
+        account=account, items=[item for item in items if item.event == ItemEvent.ENGAGEMENT]
+    )
     for item in items:
-        if item.event != ItemEvent.CREATED:
+        if item.event not in {ItemEvent.CREATED, ItemEvent.ENGAGEMENT}:
             outcome = apply_item(account=account, item=item)
             stored += bool(outcome and outcome.created)
     return stored
+
+
+def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem]) -> None:
+    """Queue a name and picture lookup for message senders known only by a page-scoped id,
+    and an author lookup for posts that came without one."""
+    from reliability.services import publish
+
+    from .selectors import customers_needing_profiles
+    from .tasks import look_up_profiles
+
+    senders = [
+        item.author.external_id
+        for item in items
+        if item.kind == "message" or item.author.is_unknown
+    ]
+    if not senders:
+        return
+    customer_ids = customers_needing_profiles(platform=account.platform, external_ids=senders)
+    if customer_ids:
+        # After commit when called inside a transaction: the customers must be visible.
+        transaction.on_commit(lambda: publish(look_up_profiles, account.pk, customer_ids))
+
+
+# Where each kind of engagement is counted in a post's payload: the keys the viral
+# detection (triage.services.engagements_per_hour) adds up.
+ENGAGEMENT_COUNTS = {"retweet": "retweet_count", "like": "like_count", "share": "share_count"}
+
+
+def record_engagements(*, account: PlatformAccount, items: Sequence[InboundItem]) -> int:
+    """Count retweets, likes and reactions on the stored posts they are about; returns how
+    many posts were updated.
+
+    Engagement is never a post: no conversation opens and no clock starts. A batch is
+    counted once per post and kind (a retweet storm is one update per post, not one per
+    retweet), each in a short transaction that locks the post's row while its payload is
+    rewritten, so two batches counting at once lose nothing. When the platform reports the
+    post's total (a retweet carries the original's `retweet_count`) the larger of it and the
+    stored count is kept, so a repeated delivery counts once; else one is added per item.
+    Engagement with a post Parley does not hold is only logged.
+    """
+    groups: dict[tuple[str, str], list[InboundItem]] = {}
+    for item in items:
+        kind = item.raw.get("parley_engagement", "like")
+        groups.setdefault((item.in_reply_to, kind), []).append(item)
+    updated = 0
+    for (target, kind), group in groups.items():
+        reported = [item.raw["count"] for item in group if isinstance(item.raw.get("count"), int)]
+        added = sum(1 for item in group if not isinstance(item.raw.get("count"), int))
+        updated += _count_engagement(
+            account=account,
+            target=target,
+            key=ENGAGEMENT_COUNTS.get(kind, "like_count"),
+            reported=max(reported) if reported else None,
+            added=added,
+        )
+    return updated
+
+
+def _count_engagement(
+    *, account: PlatformAccount, target: str, key: str, reported: int | None, added: int
+) -> int:
+    with transaction.atomic():
+        post = (
+            Post.objects.select_for_update()
+            .filter(platform=account.platform, external_id=target)
+            .first()
+        )
+        if post is None:
+            logger.info(
+                "%s: %s engagement with %s, a post Parley does not hold", account, key, target
+            )
+            return 0
+        raw = dict(post.raw) if isinstance(post.raw, dict) else {}
+        # engagements_per_hour reads `public_metrics` when the payload has it (X API v2).
+        counts = dict(raw["public_metrics"]) if isinstance(raw.get("public_metrics"), dict) else raw
+        current = counts.get(key) if isinstance(counts.get(key), int) else 0
+        counts[key] = max(current + added, reported or 0)
+        if counts is not raw:
+            raw["public_metrics"] = counts
+        post.raw = raw
+        post.save(update_fields=["raw"])
+    return 1
 
 
 def apply_item(*, account: PlatformAccount, item: InboundItem) -> IngestResult | None:
@@ -168,15 +256,38 @@ def poll_account(*, account_id: int) -> int:
         )
         return 0
     stored = apply_items(account=account, items=result.items)
+    if result.problems:
+        logger.warning("Polling %s skipped unreadable items: %s", account, result.problems)
     PlatformAccount.objects.filter(pk=account.pk).update(
         poll_cursor=result.cursor,
         last_polled_at=now,
-        last_poll_error="",
+        # Unreadable items were skipped (the cursor moves past them): the admin sees which.
+        last_poll_error=_skipped(result.problems),
         consecutive_failures=0,
         rate_limited_until=None,
         rate_limit_state=result.rate_limit or account.rate_limit_state,
     )
     return stored
+
+
+def check_connection(*, account_id: int) -> list[ConnectionCheck]:
+    """What works on the account and what does not, from cheap authenticated calls."""
+    account = PlatformAccount.objects.get(pk=account_id)
+    try:
+        connector = connector_for(account)
+    except ConnectorError as error:
+        return [ConnectionCheck("credentials", False, str(error))]
+    if not hasattr(connector, "check_connection"):
+        return [ConnectionCheck("read", True, "The demo platform needs no credentials.")]
+    return connector.check_connection()
+
+
+def _skipped(problems: Sequence[str]) -> str:
+    if not problems:
+        return ""
+    shown = "; ".join(problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return f"Skipped {len(problems)} unreadable item(s): {shown}{more}"
 
 
 def backoff_seconds(failures: int, *, base: float) -> float:
@@ -221,7 +332,7 @@ def process_webhook_delivery(*, delivery_id: int, claim: str = "") -> int:
     platform = next(delivery.platform for delivery in claimed if delivery.pk == delivery_id)
     parsed = _parse_deliveries([d for d in claimed if d.platform == platform])
     budget = settings.INGESTION_BATCH_POSTS
-    while parsed and (posts := sum(len(items) for items in parsed.values())) < budget:
+    while parsed and (posts := sum(len(found.items) for found in parsed.values())) < budget:
         wanted = math.ceil((budget - posts) / max(1, posts // len(parsed)))
         more = _claim_pending(platform=platform, claim=claim, now=now, limit=wanted)
         if not more:
@@ -259,8 +370,12 @@ def _claim_pending(
 
 def _parse_deliveries(
     deliveries: Sequence[WebhookDelivery],
-) -> dict[WebhookDelivery, list[WebhookItem]]:
-    """Each readable delivery's items, by delivery; an unreadable one is recorded as such."""
+) -> dict[WebhookDelivery, ParsedDelivery]:
+    """Each readable delivery's items, by delivery; an unreadable one is recorded as such.
+
+    Events are read one by one: an unreadable event is named in the delivery's error and
+    skipped, the other events of the delivery are stored.
+    """
     parsed = {}
     for delivery in deliveries:
         try:
@@ -274,17 +389,33 @@ def _parse_deliveries(
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 processed_at=timezone.now(), error=f"Unreadable delivery: {error!r}"
             )
+            continue
+        for user_id, reason in parsed[delivery].revoked:
+            mark_account_revoked(platform=delivery.platform, external_id=user_id, reason=reason)
     return parsed
 
 
-def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, list[WebhookItem]]) -> int:
+def mark_account_revoked(*, platform: str, external_id: str, reason: str) -> int:
+    """The platform says the account took Parley's access away: mark it unhealthy with the
+    reason, so polling stops and the admin sees why. Returns the accounts marked."""
+    marked = PlatformAccount.objects.filter(platform=platform, external_id=external_id).update(
+        is_healthy=False, last_poll_error=reason
+    )
+    logger.error("%s (%d account(s) marked unhealthy)", reason, marked)
+    return marked
+
+
+def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, ParsedDelivery]) -> int:
     """Store the items of claimed deliveries, a batch per account of up to
     INGESTION_BATCH_POSTS posts, and record each delivery's outcome; returns posts stored."""
     accounts: dict[str, PlatformAccount | None] = {}
     items: dict[str, list[InboundItem]] = {}
-    problems: dict[WebhookDelivery, list[str]] = {delivery: [] for delivery in parsed}
+    problems: dict[WebhookDelivery, list[str]] = {
+        delivery: list(found.problems) for delivery, found in parsed.items()
+    }
     retry_later: set[WebhookDelivery] = set()
-    for delivery, webhook_items in parsed.items():
+    for delivery, found in parsed.items():
+        webhook_items = found.items
         unknown: set[str] = set()
         for webhook_item in webhook_items:
             key = webhook_item.account_external_id
@@ -402,6 +533,17 @@ def deliver_reply(*, post_id: int) -> Post:
     except ConnectorError as error:
         logger.warning("Reply %s to %s failed: %s", post.pk, account, error)
         status, error_text = DeliveryStatus.FAILED, redact(str(error))
+    except Exception as error:
+        # A connector bug or a client library's own error (oauthlib's TypeError for a
+        # missing key): the agent sees a failed reply with the reason, never a crashed
+        # request. The outcome stays unknown: a retry asks the platform first.
+        logger.exception("Reply %s to %s: the connector failed unexpectedly", post.pk, account)
+        status, outcome_unknown = DeliveryStatus.FAILED, True
+        error_text = (
+            f"Not sent: the {account.get_platform_display()} connector failed "
+            f"({type(error).__name__}: {redact(str(error))}). Check the account's "
+            "credentials (admin → Test connection), then send again."
+        )
     with transaction.atomic():
         ReplyAttempt.objects.filter(pk=attempt.pk).update(
             claimed_at=None, outcome_unknown=outcome_unknown
@@ -455,13 +597,36 @@ def give_up_reply(*, post_id: int) -> None:
 
 def _publish(connector: Connector, post: Post) -> str:
     """A private message when the agent took the conversation private or the customer wrote
-    privately, else a public reply."""
+    privately, else a public reply (to an Instagram mention: through the mentions edge).
+
+    Meta's messaging window is checked before a private message goes out: refused with the
+    reason once it has closed, sent with the HUMAN_AGENT tag between 24 hours and 7 days when
+    that is enabled.
+    """
+    from .selectors import messaging_window
+
     answered = _stored_post(post.platform, post.in_reply_to) if post.in_reply_to else None
     if post.is_private or (answered is not None and answered.raw.get("parley_kind") == "message"):
+        window = messaging_window(conversation_id=post.conversation_id, platform=post.platform)
+        extra = {}
+        if window is not None:
+            refusal = window.refusal()
+            if refusal:
+                raise ReplyRejected(refusal)
+            if window.state() == "human_agent":
+                extra["human_agent"] = True
         return connector.send_private_message(
             recipient_id=post.conversation.customer.external_id,
             text=post.text,
             idempotency_key=str(post.idempotency_key),
+            **extra,
+        )
+    mention = answered.raw.get("parley_mention") if answered is not None else None
+    if mention and hasattr(connector, "send_mention_reply"):
+        return connector.send_mention_reply(
+            text=post.text,
+            media_id=mention["media_id"],
+            comment_id=mention.get("comment_id", ""),
         )
     return connector.send_reply(
         text=post.text, in_reply_to=post.in_reply_to, idempotency_key=str(post.idempotency_key)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,12 +35,13 @@ from core.models import (
     Customer,
     DeliveryStatus,
     Direction,
+    Platform,
     Post,
 )
 from reliability.services import publish
 from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
 
-from .connectors import InboundAuthor, InboundItem
+from .connectors import InboundAuthor, InboundItem, unknown_author
 from .models import CustomerLink, PlatformAccount
 from .pipeline import process_stored_posts
 
@@ -67,6 +68,7 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
     """
     if not items:
         return []
+    items = _with_known_authors(account, items)
     first_of = {}
     for item in items:
         first_of.setdefault(item.external_id, item)
@@ -115,6 +117,64 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
     return results
 
 
+def _with_known_authors(
+    account: PlatformAccount, items: Sequence[InboundItem]
+) -> list[InboundItem]:
+    """The items with every author a customer of their own.
+
+    A post whose platform named no author (Meta may leave out `from`) gets an "unknown
+    author" customer of its own: keyed on "" every stranger's post would land in one
+    conversation. An Instagram author known only by username (a mention's caption) takes
+    the IG user id of the customer already stored with that username, so one person is
+    one customer whether they comment, DM or mention.
+    """
+    items = [
+        item if item.author.external_id else replace(item, author=unknown_author(item.external_id))
+        for item in items
+    ]
+    if account.platform != Platform.INSTAGRAM:
+        return items
+    usernames = {
+        item.author.handle.lower()
+        for item in items
+        if item.author.handle and item.author.external_id == item.author.handle
+    }
+    if not usernames:
+        return items
+    known = {}
+    for external_id, handle in (
+        Customer.objects.annotate(handle_lower=Lower("handle"))
+        .filter(platform=Platform.INSTAGRAM, handle_lower__in=list(usernames))
+        .values_list("external_id", "handle")
+    ):
+        if external_id.isdigit():
+            known[handle.lower()] = external_id
+    return [
+        replace(item, author=replace(item.author, external_id=known[item.author.handle.lower()]))
+        if item.author.external_id == item.author.handle and item.author.handle.lower() in known
+        else item
+        for item in items
+    ]
+
+
+def classifier_text(item: InboundItem) -> str:
+    """The text the classifier reads: the post's, or what it carries when it has none."""
+    if item.text.strip() or not item.attachments:
+        return item.text
+    return " ".join(f"[{attachment.type}]" for attachment in item.attachments)
+
+
+def stored_raw(item: InboundItem) -> dict:
+    """The payload stored on the post, with what Parley read from it (`parley_*` keys)."""
+    raw = dict(item.raw)
+    if item.kind != "post":
+        # Private messages are marked so the answer goes back privately too.
+        raw["parley_kind"] = item.kind
+    if item.attachments:
+        raw["parley_attachments"] = [attachment.as_dict() for attachment in item.attachments]
+    return raw
+
+
 def stored_posts(platform: str, external_ids: Iterable[str]) -> dict[str, Post]:
     """The stored posts of `platform` with these ids, by id."""
     return {
@@ -137,7 +197,7 @@ def _classify(*, account: PlatformAccount, items: list[InboundItem]) -> dict[str
                 follower_count=item.author.follower_count,
                 is_verified=item.author.is_verified,
             ),
-            text=item.text,
+            text=classifier_text(item),
             created_at=item.created_at,
             raw=item.raw,
         )
@@ -181,8 +241,7 @@ def _store(
                 text=item.text,
                 in_reply_to=item.in_reply_to,
                 created_at=item.created_at,
-                # Private messages are marked so the answer goes back privately too.
-                raw=item.raw if item.kind == "post" else {**item.raw, "parley_kind": item.kind},
+                raw=stored_raw(item),
                 delivery_status=DeliveryStatus.RECEIVED,
                 **(
                     {name: getattr(tagged[item.external_id], name) for name in TRIAGE_FIELDS}

@@ -8,7 +8,7 @@ from celery import shared_task
 from core.models import DeliveryStatus
 from reliability.services import publish
 
-from . import pipeline, services, sweeps
+from . import pipeline, profiles, services, sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ def deliver_reply(self, post_id: int) -> None:
     # Exponential backoff with jitter; the service checks the platform before resending.
     countdown = random.uniform(1, 2 ** (self.request.retries + 2))
     raise self.retry(countdown=countdown)
+
+
+@shared_task
+def look_up_profiles(account_id: int, customer_ids: list[int]) -> int:
+    return profiles.look_up_profiles(account_id=account_id, customer_ids=customer_ids)
 
 
 @shared_task

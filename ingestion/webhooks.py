@@ -85,8 +85,20 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
     body = _json_object(request)
     if isinstance(body, HttpResponse):
         return body
-    if "for_user_id" not in body:
-        return _bad_request("Not an Account Activity delivery: no for_user_id.")
+    if "replay_job_status" in body:
+        # About the subscription, not the account's activity: nothing to store.
+        status = body["replay_job_status"] if isinstance(body["replay_job_status"], dict) else {}
+        logger.info(
+            "X webhook: replay job %s is %s: %s",
+            status.get("job_id"),
+            status.get("job_state"),
+            status.get("job_state_description"),
+        )
+        return HttpResponse(status=200)
+    if "for_user_id" not in body and "user_event" not in body:
+        return _bad_request("Not an Account Activity delivery: no for_user_id or user_event.")
+    # A `user_event` (an access revocation) is stored and processed like any delivery: the
+    # worker marks the account unhealthy with the reason.
     _store(Platform.TWITTER, body, request.body)
     return HttpResponse(status=200)
 

@@ -286,6 +286,11 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
 
+# Messenger / Instagram Direct answers between 24 hours and 7 days after the customer's
+# message go out with Meta's HUMAN_AGENT tag, a permission Meta grants on app review: enable
+# only once it is granted (without it they are refused with the reason).
+META_HUMAN_AGENT_TAG = env.bool("META_HUMAN_AGENT_TAG", default=False)
+
 # A customer's new post within this many minutes of an agent resolving their conversation
 # reopens it instead of starting a new one (0: always a new one).
 INGESTION_REOPEN_WINDOW_MINUTES = env.int("INGESTION_REOPEN_WINDOW_MINUTES", default=24 * 60)
@@ -299,6 +304,13 @@ X_CONSUMER_SECRET = env.str("X_CONSUMER_SECRET", default="")
 # How often one address may ask for X's CRC answer (django-ratelimit's rate syntax); X itself
 # asks when the webhook is registered and about hourly after.
 X_WEBHOOK_CRC_RATE = env.str("X_WEBHOOK_CRC_RATE", default="30/m")
+# Connecting accounts from Parley (admin → Platform accounts → Connect): the Meta app's id
+# (and, for Facebook Login for Business, its configuration id), the X app's API key and the
+# bearer token new X accounts read with.
+META_APP_ID = env.str("META_APP_ID", default="")
+META_LOGIN_CONFIG_ID = env.str("META_LOGIN_CONFIG_ID", default="")
+X_CONSUMER_KEY = env.str("X_CONSUMER_KEY", default="")
+X_BEARER_TOKEN = env.str("X_BEARER_TOKEN", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -360,7 +372,15 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # Photos and profile pictures stay on the platforms' CDNs (X, Facebook, Instagram).
+        "img-src": [
+            "'self'",
+            "data:",
+            "https://pbs.twimg.com",
+            "https://*.fbcdn.net",
+            "https://*.fbsbx.com",
+            "https://*.cdninstagram.com",
+        ],
         # 'self' covers the same origin's ws:// and wss:// (CSP Level 3, every current browser).
         "connect-src": ["'self'"],
         "font-src": ["'self'"],

@@ -27,4 +27,5 @@ urlpatterns = [
     path("sla/", include("sla.urls")),
     path("triage/", include("triage.urls")),
     path("webhooks/", include("ingestion.urls")),
+    path("connect/", include("ingestion.connect_urls")),
 ]

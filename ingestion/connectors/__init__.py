@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from core.models import Platform
 
 from .base import (
+    Attachment,
+    ConnectionCheck,
     Connector,
     ConnectorError,
     DeliveryUncertain,
@@ -14,17 +16,21 @@ from .base import (
     InboundAuthor,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
     ReplyRejected,
     TransientError,
     WebhookItem,
+    unknown_author,
 )
 
 if TYPE_CHECKING:
     from ingestion.models import PlatformAccount
 
 __all__ = [
+    "Attachment",
+    "ConnectionCheck",
     "Connector",
     "ConnectorError",
     "DeliveryUncertain",
@@ -32,12 +38,14 @@ __all__ = [
     "InboundAuthor",
     "InboundItem",
     "ItemEvent",
+    "ParsedDelivery",
     "PermanentError",
     "RateLimited",
     "ReplyRejected",
     "TransientError",
     "WebhookItem",
     "connector_for",
+    "unknown_author",
 ]
 
 

@@ -6,9 +6,20 @@ database: the services decide what is stored, when the cursor moves and what is 
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+# What one unreadable event or poll item can raise while its platform's shape is read.
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+# The customer id of a post whose author the platform did not name (Meta may leave out
+# `from`): one per post, never one shared "" that would merge strangers' posts.
+UNKNOWN_AUTHOR_PREFIX = "unknown:"
+UNKNOWN_AUTHOR_NAME = "Unknown author"
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,42 @@ class InboundAuthor:
     follower_count: int = 0
     is_verified: bool = False
 
+    @property
+    def is_unknown(self) -> bool:
+        return not self.external_id or self.external_id.startswith(UNKNOWN_AUTHOR_PREFIX)
+
+
+def unknown_author(post_id: str) -> InboundAuthor:
+    """The author of a post the platform did not say who wrote: a customer of its own."""
+    return InboundAuthor(
+        external_id=f"{UNKNOWN_AUTHOR_PREFIX}{post_id}", handle="", display_name=UNKNOWN_AUTHOR_NAME
+    )
+
+
+def unescape_x_text(text: str) -> str:
+    """X sends `&amp;`, `&lt;` and `&gt;` escaped in tweet and DM text: unescape once, when
+    the platform's payload is read (templates escape again on output)."""
+    return html.unescape(text) if "&" in text else text
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo, video, file or link that came with a post. URLs are the platform's own and
+    untrusted: they are shown as links and images, never fetched by Parley."""
+
+    type: str
+    url: str = ""
+    preview_url: str = ""
+    alt_text: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "type": self.type,
+            "url": self.url,
+            "preview_url": self.preview_url,
+            "alt_text": self.alt_text,
+        }
+
 
 class ItemEvent:
     """What happened to a post on the platform."""
@@ -26,6 +73,10 @@ class ItemEvent:
     CREATED = "created"
     EDITED = "edited"
     DELETED = "deleted"
+    # A retweet, like or reaction: counted on the post it is about, never a customer post
+    # (no conversation, no clock). `in_reply_to` names that post; `raw` carries
+    # `parley_engagement` (retweet, like, share) and, when the platform says, `count`.
+    ENGAGEMENT = "engagement"
 
 
 @dataclass(frozen=True)
@@ -41,6 +92,7 @@ class InboundItem:
     # "post", "comment" or "message" (a private message: DM, Messenger).
     kind: str = "post"
     event: str = ItemEvent.CREATED
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +102,8 @@ class FetchResult:
     cursor: dict[str, Any]
     # The platform's quota as its headers last reported it, per endpoint.
     rate_limit: dict[str, Any] = field(default_factory=dict)
+    # Items that could not be read, each skipped and said here (recorded on the account).
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,6 +117,37 @@ class WebhookItem:
     account_external_id: str
     item: InboundItem | None
     lookup: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedDelivery:
+    """What a webhook delivery carries, read event by event.
+
+    An event that cannot be read is skipped and named in `problems` with its JSON path;
+    the rest of the delivery is stored. `revoked` holds the platform user ids that took
+    Parley's access away (X `user_event` revoke), with the reason to show.
+    """
+
+    items: list[WebhookItem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    revoked: list[tuple[str, str]] = field(default_factory=list)
+
+    @contextmanager
+    def event(self, path: str) -> Iterator[None]:
+        """Read one event; if its shape is not the platform's, record why and go on."""
+        try:
+            yield
+        except SHAPE_ERRORS as error:
+            self.problems.append(f"{path}: unreadable event skipped ({error!r})")
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One thing "Test connection" tried on an account: what, whether it works, in words."""
+
+    capability: str
+    works: bool
+    detail: str
 
 
 class ConnectorError(Exception):
@@ -108,3 +193,11 @@ class Connector(Protocol):
 
         Asked after a publishing call ended without an answer, before publishing again.
         """
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """One cheap authenticated call per capability (read, reply, DMs, webhooks), said in
+        words for the admin's "Test connection"."""
+
+    # Meta's connectors also offer `fetch_profile(user_id)` (a page-scoped sender's name and
+    # picture), `fetch_author(post_id)` (who wrote a post delivered without `from`) and, for
+    # Instagram, `fetch_mention(...)` and `send_mention_reply(...)`.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -24,15 +25,21 @@ import requests
 from django.conf import settings
 
 from .base import (
+    SHAPE_ERRORS,
+    Attachment,
+    ConnectionCheck,
     ConnectorError,
     FetchResult,
     InboundAuthor,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
+    ReplyRejected,
     TransientError,
     WebhookItem,
+    unknown_author,
 )
 from .http import (
     DEFAULT_TIMEOUT,
@@ -51,11 +58,24 @@ PERMANENT_CODES = {10, 102, 190, 200}
 TRANSIENT_CODES = {1, 2}
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
 
+# Conversations pages read per poll (25 conversations a page): the most recently updated
+# come first, so a page that gets more new conversations than this between two polls needs a
+# shorter poll interval (webhooks carry them anyway).
+MAX_CONVERSATION_PAGES = 4
 FB_FEED_FIELDS = (
     "id,message,created_time,from{id,name},"
-    "comments.limit(100).filter(stream){id,message,created_time,from{id,name},parent{id}}"
+    "attachments{media_type,type,url,description,media{image{src}},subattachments},"
+    "comments.limit(100).filter(stream){id,message,created_time,from{id,name},parent{id},"
+    "attachment{media_type,type,url,description,media{image{src}}}}"
 )
-FB_CONVERSATION_FIELDS = "id,updated_time,messages.limit(25){id,message,created_time,from}"
+FB_CONVERSATION_FIELDS = (
+    "id,updated_time,messages.limit(25){id,message,created_time,from,"
+    "attachments{mime_type,name,file_url,image_data{url,preview_url},video_data{url,preview_url}}}"
+)
+# Feed changes that are engagement with a post, not posts: counted, never a conversation.
+FEED_ENGAGEMENT_ITEMS = {"reaction", "like"}
+# Feed verbs that change no text: a page moderator hiding a comment, a block.
+FEED_IGNORED_VERBS = {"hide", "unhide", "block", "unblock"}
 IG_MEDIA_FIELDS = "id,caption,timestamp,comments.limit(100){id,text,timestamp,from{id,username}}"
 
 
@@ -75,10 +95,86 @@ class _GraphConnector:
     def __init__(self, *, account_id: str, handle: str, credentials: dict[str, Any]) -> None:
         self.account_id = account_id
         self.handle = handle
+        # Instagram: the Facebook Page linked to the account, through which it messages.
+        self.page_id = str(credentials.get("page_id") or "")
+        if not credentials.get("page_access_token"):
+            raise PermanentError(
+                f"@{handle} has no page access token: connect the account with Facebook, or "
+                "enter the token on the account."
+            )
         self.recorder = RateLimitRecorder()
         self.api = make_graph_api(
             credentials.get("page_access_token", ""), session=session_with_timeout(self.recorder)
         )
+
+    # What the app subscribes to on the page (POST /{page-id}/subscribed_apps), per platform.
+    webhook_fields: tuple[str, ...] = ()
+
+    def _subscription_node(self) -> str:
+        return self.account_id
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """Cheap authenticated calls, one per capability, said in words."""
+        checks = []
+        try:
+            with _translated_errors(self.platform_name, self.recorder):
+                found = self.api.get_object(self.account_id, fields=self._identity_fields)
+            name = found.get("name") or found.get("username") or self.account_id
+            checks.append(
+                ConnectionCheck(
+                    "read", True, f"The token reads {name}: posts and comments come in."
+                )
+            )
+            checks.append(
+                ConnectionCheck(
+                    "reply",
+                    True,
+                    "Replies use the same token (they need the page's MODERATE task).",
+                )
+            )
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("read", False, str(error)))
+            checks.append(ConnectionCheck("reply", False, "Not possible without a working token."))
+        try:
+            node = self._messages_node()
+            checks.append(
+                ConnectionCheck("DMs", True, f"Private messages go out through page {node}.")
+            )
+        except ConnectorError as error:
+            node = ""
+            checks.append(ConnectionCheck("DMs", False, str(error)))
+        try:
+            with _translated_errors(self.platform_name, self.recorder):
+                apps = self.api.get_connections(self._subscription_node(), "subscribed_apps")
+            fields = sorted(
+                {
+                    field
+                    for app in apps.get("data", [])
+                    for field in app.get("subscribed_fields", [])
+                }
+            )
+            missing = [field for field in self.webhook_fields if field not in fields]
+            if not apps.get("data"):
+                checks.append(
+                    ConnectionCheck(
+                        "webhooks", False, "No app is subscribed to the page's webhooks."
+                    )
+                )
+            elif missing:
+                checks.append(
+                    ConnectionCheck(
+                        "webhooks",
+                        False,
+                        f"Subscribed to {', '.join(fields)}; missing {', '.join(missing)}.",
+                    )
+                )
+            else:
+                checks.append(
+                    ConnectionCheck("webhooks", True, f"Subscribed to {', '.join(fields)}.")
+                )
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("webhooks", False, str(error)))
+        return checks
 
     def _since(self, cursor: dict[str, Any]) -> int | None:
         return int(cursor["since"]) if cursor.get("since") else None
@@ -109,16 +205,71 @@ class _GraphConnector:
             args = {k: v[0] for k, v in parse_qs(urlsplit(following).query).items()}
             args.pop("access_token", None)  # the client adds its own
 
-    def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
-        """A Messenger / Instagram Direct message to a customer's page-scoped id."""
+    # Messenger User Profile API: GET /{psid}?fields=first_name,last_name,profile_pic
+    # https://developers.facebook.com/docs/messenger-platform/identity/user-profile
+    _profile_fields = "first_name,last_name,profile_pic"
+
+    def fetch_profile(self, user_id: str) -> dict[str, str]:
+        """The name, username and picture of a customer known by a page-scoped id."""
+        with _translated_errors(self.platform_name, self.recorder):
+            found = self.api.get_object(user_id, fields=self._profile_fields)
+        name = found.get("name") or " ".join(
+            part for part in (found.get("first_name"), found.get("last_name")) if part
+        )
+        return {
+            "name": name,
+            "username": found.get("username", ""),
+            "picture_url": found.get("profile_pic", ""),
+        }
+
+    def _messages_node(self) -> str:
+        """The node whose `/messages` edge sends: the Facebook Page itself."""
+        return self.account_id
+
+    # Who wrote a post or comment Meta delivered without `from`: asked again with the Page
+    # token, which may see the author the webhook left out (it depends on the app's access).
+    _author_fields = "from{id,name}"
+
+    def fetch_author(self, post_id: str) -> InboundAuthor | None:
+        """The author of a stored post, if the token may see it; None if not."""
+        with _translated_errors(self.platform_name, self.recorder):
+            found = self.api.get_object(post_id, fields=self._author_fields)
+        author = found.get("from") or {}
+        if not author.get("id"):
+            return None
+        name = author.get("name") or author.get("username") or ""
+        return InboundAuthor(
+            external_id=str(author["id"]),
+            handle=author.get("username") or name or str(author["id"]),
+            display_name=name,
+        )
+
+    def send_private_message(
+        self,
+        *,
+        recipient_id: str,
+        text: str,
+        idempotency_key: str,
+        human_agent: bool = False,
+    ) -> str:
+        """A Messenger / Instagram Direct message to a customer's page-scoped id.
+
+        Send API: POST /{page-id}/messages with `recipient`, `messaging_type` and `message`
+        (https://developers.facebook.com/docs/messenger-platform/reference/send-api/). Inside
+        24 hours of the customer's message it is a RESPONSE; later, up to 7 days, a human
+        agent's answer is a MESSAGE_TAG with tag HUMAN_AGENT
+        (https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags/).
+        """
+        post_args = {
+            "recipient": json.dumps({"id": recipient_id}),
+            "messaging_type": "MESSAGE_TAG" if human_agent else "RESPONSE",
+            "message": json.dumps({"text": text}),
+        }
+        if human_agent:
+            post_args["tag"] = "HUMAN_AGENT"
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.request(
-                f"{self.api.version}/{self.account_id}/messages",
-                post_args={
-                    "recipient": json.dumps({"id": recipient_id}),
-                    "messaging_type": "RESPONSE",
-                    "message": json.dumps({"text": text}),
-                },
+                f"{self.api.version}/{self._messages_node()}/messages", post_args=post_args
             )
         return str(result.get("message_id") or result["id"])
 
@@ -126,7 +277,7 @@ class _GraphConnector:
         """Answer a public comment with a private message (Meta's "private reply")."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.request(
-                f"{self.api.version}/{self.account_id}/messages",
+                f"{self.api.version}/{self._messages_node()}/messages",
                 post_args={
                     "recipient": json.dumps({"comment_id": comment_id}),
                     "message": json.dumps({"text": text}),
@@ -150,6 +301,8 @@ class _GraphConnector:
 
 class FacebookPageConnector(_GraphConnector):
     platform_name = "Facebook"
+    _identity_fields = "id,name"
+    webhook_fields = ("feed", "messages")
     _replies_edge = "comments"
     _reply_fields = "id,message,from{id}"
 
@@ -171,13 +324,15 @@ class FacebookPageConnector(_GraphConnector):
                     item = fb_item(comment, kind="comment", parent=post["id"])
                     if since is None or item.created_at.timestamp() >= since:
                         items.append(item)
-            conversations = self.api.get_connections(
-                self.account_id,
-                "conversations",
-                fields=FB_CONVERSATION_FIELDS,
-                platform="messenger",
+            # Every page of conversations (`paging.next`), bounded: the most recently updated
+            # come first, so the bound only leaves out conversations quiet since the cursor.
+            conversations = islice(
+                self._all_pages(
+                    "conversations", fields=FB_CONVERSATION_FIELDS, platform="messenger"
+                ),
+                MAX_CONVERSATION_PAGES * 25,
             )
-            for conversation in conversations.get("data", []):
+            for conversation in conversations:
                 for message in (conversation.get("messages") or {}).get("data", []):
                     if (message.get("from") or {}).get("id") == self.account_id:
                         continue
@@ -193,8 +348,15 @@ class FacebookPageConnector(_GraphConnector):
 
 class InstagramConnector(_GraphConnector):
     platform_name = "Instagram"
+    _identity_fields = "id,username"
+    # Instagram webhooks come through the linked Page's subscription.
+    webhook_fields = ()
     _replies_edge = "replies"
     _reply_fields = "id,text,from{id}"
+    _author_fields = "from{id,username}"
+    # Instagram user profile: GET /{igsid}?fields=name,username,profile_pic
+    # https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api/user-profile
+    _profile_fields = "name,username,profile_pic"
 
     def fetch_since(self, cursor: dict[str, Any]) -> FetchResult:
         since = self._since(cursor)
@@ -225,7 +387,10 @@ class InstagramConnector(_GraphConnector):
                 if not found:
                     return None
                 media = (found.get("media") or {}).get("id", media_id)
-                return ig_comment(found, media_id=media)
+                item = ig_comment(found, media_id=media)
+                # Answered through /{ig-user-id}/mentions, not under the comment.
+                mention = {"media_id": str(media), "comment_id": str(found["id"])}
+                return replace(item, raw={**item.raw, "parley_mention": mention})
             found = self.api.get_object(
                 self.account_id,
                 fields=f"mentioned_media.media_id({media_id}){{id,caption,timestamp,username}}",
@@ -238,57 +403,109 @@ class InstagramConnector(_GraphConnector):
             author=InboundAuthor(external_id=username, handle=username, display_name=username),
             text=found.get("caption", ""),
             created_at=_parse_graph_time(found["timestamp"]),
-            raw=found,
+            raw={**found, "parley_mention": {"media_id": str(found["id"])}},
         )
 
+    def _subscription_node(self) -> str:
+        return self.page_id or self.account_id
+
+    def _messages_node(self) -> str:
+        """Instagram Direct messages go through the linked Facebook Page with its token
+        (Instagram Messaging, Facebook Login: POST /{page-id}/messages,
+        https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message/);
+        POST /{ig-user-id}/messages is not an endpoint of that API."""
+        if not self.page_id:
+            raise ReplyRejected(
+                "This Instagram account has no linked Facebook Page id: Instagram messages are "
+                "sent through the Page. Connect the account again, or enter the Page id."
+            )
+        return self.page_id
+
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
-        """A reply under the customer's comment."""
+        """A reply under the customer's comment: POST /{ig-comment-id}/replies with `message`
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies)."""
         with _translated_errors(self.platform_name, self.recorder, publishing=True):
             result = self.api.put_object(in_reply_to, "replies", message=text)
+        return str(result["id"])
+
+    def send_mention_reply(self, *, text: str, media_id: str, comment_id: str = "") -> str:
+        """Answer someone who @mentioned the account, in a comment or a caption: POST
+        /{ig-user-id}/mentions with `media_id`, `comment_id` (for a comment) and `message`
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/mentions).
+        The mention is on someone else's media, where /{id}/replies is refused."""
+        args = {"media_id": media_id, "message": text}
+        if comment_id:
+            args["comment_id"] = comment_id
+        with _translated_errors(self.platform_name, self.recorder, publishing=True):
+            result = self.api.put_object(self.account_id, "mentions", **args)
         return str(result["id"])
 
 
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def parse_meta_delivery(body: dict[str, Any]) -> list[WebhookItem]:
-    """Items from a Meta webhook delivery (`object` "page" or "instagram")."""
+def parse_meta_delivery(body: dict[str, Any]) -> ParsedDelivery:
+    """What a Meta webhook delivery (`object` "page" or "instagram") carries, read event by
+    event: an unreadable event is skipped with its JSON path, the others are kept."""
     if not isinstance(body, dict) or body.get("object") not in {"page", "instagram"}:
         raise ValueError("not a Meta page or instagram delivery")
-    found: list[WebhookItem] = []
-    for entry in body.get("entry", []):
-        account_id = str(entry["id"])
-        for change in entry.get("changes", []):
-            if body["object"] == "instagram" and change.get("field") == "mentions":
-                # Only ids: the mentioning comment or caption is fetched when processed.
-                value = change.get("value") or {}
-                lookup = {"media_id": str(value.get("media_id", ""))}
-                if value.get("comment_id"):
-                    lookup["comment_id"] = str(value["comment_id"])
-                found.append(WebhookItem(account_id, None, lookup))
-                continue
-            item = _change_item(body["object"], change, account_id)
-            if item is not None:
-                found.append(WebhookItem(account_id, item))
-        for event in entry.get("messaging", []):
-            message = event.get("message")
-            sender = str(event["sender"]["id"])
-            if not message or sender == account_id or message.get("is_echo"):
-                continue
-            found.append(
-                WebhookItem(
-                    account_id,
-                    InboundItem(
-                        external_id=message["mid"],
-                        author=InboundAuthor(external_id=sender, handle=sender),
-                        text=message.get("text", ""),
-                        created_at=datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC),
-                        raw=event,
-                        kind="message",
-                    ),
-                )
-            )
-    return found
+    obj = body["object"]
+    parsed = ParsedDelivery()
+    for entry_index, entry in enumerate(body.get("entry") or []):
+        path = f"entry[{entry_index}]"
+        try:
+            account_id = str(entry["id"])
+        except SHAPE_ERRORS as error:
+            parsed.problems.append(f"{path}: unreadable entry skipped ({error!r})")
+            continue
+        for index, change in enumerate(entry.get("changes") or []):
+            with parsed.event(f"{path}.changes[{index}]"):
+                if obj == "instagram" and change.get("field") == "mentions":
+                    # Only ids: the mentioning comment or caption is fetched when processed.
+                    value = change.get("value") or {}
+                    lookup = {"media_id": str(value["media_id"])}
+                    if value.get("comment_id"):
+                        lookup["comment_id"] = str(value["comment_id"])
+                    parsed.items.append(WebhookItem(account_id, None, lookup))
+                    continue
+                item = _change_item(obj, change, account_id)
+                if item is not None:
+                    parsed.items.append(WebhookItem(account_id, item))
+        # `standby`: messages that came while another app (a bot) holds the thread under
+        # Meta's handover protocol; agents see them too.
+        for key in ("messaging", "standby"):
+            for index, event in enumerate(entry.get(key) or []):
+                with parsed.event(f"{path}.{key}[{index}]"):
+                    item = messaging_item(event, account_id, standby=key == "standby")
+                    if item is not None:
+                        parsed.items.append(WebhookItem(account_id, item))
+    return parsed
+
+
+def messaging_item(
+    event: dict[str, Any], account_id: str, *, standby: bool = False
+) -> InboundItem | None:
+    """A customer's Messenger / Instagram Direct message; None for the other events (echoes
+    of the page's own messages, reads, deliveries, opt-ins, postbacks)."""
+    message = event.get("message")
+    if not message or message.get("is_echo"):
+        return None
+    sender = str(event["sender"]["id"])
+    if sender == account_id:
+        return None
+    raw = {**event, "parley_standby": True} if standby else event
+    return InboundItem(
+        external_id=str(message["mid"]),
+        # A page-scoped id: the name comes from a profile lookup (ingestion.profiles).
+        author=InboundAuthor(external_id=sender, handle=sender),
+        text=message.get("text", ""),
+        created_at=datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC),
+        raw=raw,
+        kind="message",
+        attachments=tuple(
+            _message_attachment(attachment) for attachment in message.get("attachments") or []
+        ),
+    )
 
 
 def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundItem | None:
@@ -299,31 +516,53 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
         return ig_comment(value, media_id=(value.get("media") or {}).get("id", ""))
     if obj != "page" or change.get("field") != "feed":
         return None
-    if value.get("item") not in {"post", "status", "comment"}:
+    kind, verb = value.get("item"), value.get("verb")
+    if verb in FEED_IGNORED_VERBS:
         return None
-    author = value.get("from") or {}
-    if author.get("id") == account_id:
-        return None
-    is_comment = value["item"] == "comment"
-    external_id = value["comment_id"] if is_comment else value["post_id"]
-    parent = value.get("parent_id") or value.get("post_id") if is_comment else ""
-    event = {"edited": ItemEvent.EDITED, "remove": ItemEvent.DELETED}.get(
-        value.get("verb"), ItemEvent.CREATED
+    # Older deliveries name the author with sender_id / sender_name instead of `from`.
+    author = value.get("from") or (
+        {"id": value["sender_id"], "name": value.get("sender_name", "")}
+        if value.get("sender_id")
+        else {}
     )
+    if str(author.get("id", "")) == account_id:
+        return None
     created = value.get("created_time")
+    created_at = datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC)
+    if kind in FEED_ENGAGEMENT_ITEMS:
+        if verb != "add":
+            return None
+        target = value.get("comment_id") or value["post_id"]
+        liker = str(author.get("id", ""))
+        return InboundItem(
+            external_id=f"{kind}:{target}:{liker}",
+            author=_graph_author(author, f"{kind}:{target}"),
+            text="",
+            created_at=created_at,
+            in_reply_to=str(target),
+            raw={"parley_engagement": "like"},
+            event=ItemEvent.ENGAGEMENT,
+        )
+    # Every other item is something a visitor wrote or posted: a status, a photo, a video,
+    # a shared link, an album, a comment.
+    is_comment = kind == "comment"
+    external_id = value.get("comment_id") if is_comment else value.get("post_id")
+    if not external_id:
+        raise ValueError(
+            f"feed {kind!r} change without {'comment_id' if is_comment else 'post_id'}"
+        )
+    parent = (value.get("parent_id") or value.get("post_id")) if is_comment else ""
+    event = {"edited": ItemEvent.EDITED, "remove": ItemEvent.DELETED}.get(verb, ItemEvent.CREATED)
     return InboundItem(
         external_id=str(external_id),
-        author=InboundAuthor(
-            external_id=str(author.get("id", "")),
-            handle=author.get("name", ""),
-            display_name=author.get("name", ""),
-        ),
+        author=_graph_author(author, str(external_id)),
         text=value.get("message", ""),
-        created_at=datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC),
-        in_reply_to=str(parent),
+        created_at=created_at,
+        in_reply_to=str(parent or ""),
         raw=value,
         kind="comment" if is_comment else "post",
         event=event,
+        attachments=_feed_change_attachments(kind, value),
     )
 
 
@@ -332,20 +571,16 @@ def _change_item(obj: str, change: dict[str, Any], account_id: str) -> InboundIt
 
 def fb_item(data: dict[str, Any], *, kind: str, parent: str = "") -> InboundItem:
     """A Graph API post, comment or Messenger message."""
-    author = data.get("from") or {}
     parent_id = (data.get("parent") or {}).get("id") or parent
     return InboundItem(
         external_id=str(data["id"]),
-        author=InboundAuthor(
-            external_id=str(author.get("id", "")),
-            handle=author.get("name", "") or author.get("email", ""),
-            display_name=author.get("name", ""),
-        ),
+        author=_graph_author(data.get("from") or {}, str(data["id"])),
         text=data.get("message", ""),
         created_at=_parse_graph_time(data["created_time"]),
         in_reply_to=parent_id,
         raw=data,
         kind=kind,
+        attachments=_graph_attachments(data),
     )
 
 
@@ -353,10 +588,15 @@ def ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
     """An Instagram Graph API comment (from a poll or a `comments` webhook change)."""
     author = data.get("from") or {}
     username = author.get("username") or data.get("username", "")
+    # Keyed by the IG user id when Meta gives it: a username can change, and a mention
+    # keyed by it would be a second customer for the person who also comments and DMs.
+    user_id = str(author.get("id") or username)
     return InboundItem(
         external_id=str(data["id"]),
-        author=InboundAuthor(
-            external_id=str(author.get("id") or username), handle=username, display_name=username
+        author=(
+            InboundAuthor(external_id=user_id, handle=username, display_name=username)
+            if user_id
+            else unknown_author(str(data["id"]))
         ),
         text=data.get("text", ""),
         created_at=_parse_graph_time(data["timestamp"])
@@ -365,6 +605,88 @@ def ig_comment(data: dict[str, Any], *, media_id: str) -> InboundItem:
         in_reply_to=str(data.get("parent_id") or media_id),
         raw=data,
         kind="comment",
+    )
+
+
+def _graph_author(author: dict[str, Any], post_id: str) -> InboundAuthor:
+    """The author Meta named (`from`), or a customer of the post's own when it named none."""
+    author_id = str(author.get("id") or "")
+    if not author_id:
+        return unknown_author(post_id)
+    name = author.get("name", "")
+    return InboundAuthor(external_id=author_id, handle=name or author_id, display_name=name)
+
+
+def _graph_attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Attachments of a polled post (`attachments`), comment (`attachment`) or message."""
+    found: list[Attachment] = []
+    entries = list((data.get("attachments") or {}).get("data", []))
+    if data.get("attachment"):
+        entries.append(data["attachment"])
+    for entry in entries:
+        subs = (entry.get("subattachments") or {}).get("data", [])
+        for part in subs or [entry]:
+            image = ((part.get("media") or {}).get("image") or {}).get("src", "")
+            if part.get("image_data") or part.get("video_data") or part.get("file_url"):
+                media = part.get("image_data") or part.get("video_data") or {}
+                kind = (
+                    "photo"
+                    if part.get("image_data")
+                    else "video"
+                    if part.get("video_data")
+                    else "file"
+                )
+                found.append(
+                    Attachment(
+                        type=kind,
+                        url=media.get("url") or part.get("file_url", ""),
+                        preview_url=media.get("preview_url", ""),
+                        alt_text=part.get("name", ""),
+                    )
+                )
+                continue
+            kind = str(part.get("media_type") or part.get("type") or "link").lower()
+            found.append(
+                Attachment(
+                    type="photo" if kind in {"photo", "image", "album"} else kind,
+                    url=part.get("url") or image,
+                    preview_url=image,
+                    alt_text=part.get("description", ""),
+                )
+            )
+    return tuple(found)
+
+
+def _feed_change_attachments(kind: str | None, value: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Media of a `feed` webhook change: a photo's or video's `link`, a status's `photos`, a
+    shared `link`, a comment's `photo`."""
+    found = [
+        Attachment(type="photo", url=url, preview_url=url) for url in value.get("photos") or []
+    ]
+    link = value.get("link")
+    if kind == "photo" and link:
+        found.append(Attachment(type="photo", url=link, preview_url=link))
+    elif kind == "video" and link:
+        found.append(Attachment(type="video", url=link))
+    elif link:
+        found.append(Attachment(type="link", url=link))
+    if value.get("photo"):
+        found.append(Attachment(type="photo", url=value["photo"], preview_url=value["photo"]))
+    if value.get("video"):
+        found.append(Attachment(type="video", url=value["video"]))
+    return tuple(found)
+
+
+def _message_attachment(attachment: dict[str, Any]) -> Attachment:
+    """A Messenger / Instagram Direct attachment (`type` and `payload.url`)."""
+    payload = attachment.get("payload") or {}
+    kind = attachment.get("type", "file")
+    url = payload.get("url", "")
+    return Attachment(
+        type="photo" if kind == "image" else kind,
+        url=url,
+        preview_url=url if kind in {"image", "sticker"} else "",
+        alt_text=attachment.get("title") or payload.get("title") or "",
     )
 
 

@@ -18,16 +18,21 @@ import tweepy
 from core.models import Platform, reply_length
 
 from .base import (
+    SHAPE_ERRORS,
+    Attachment,
+    ConnectionCheck,
     ConnectorError,
     FetchResult,
     InboundAuthor,
     InboundItem,
     ItemEvent,
+    ParsedDelivery,
     PermanentError,
     RateLimited,
     ReplyRejected,
     TransientError,
     WebhookItem,
+    unescape_x_text,
 )
 from .http import RateLimitRecorder, raise_transport_error, session_with_timeout
 
@@ -44,9 +49,17 @@ TWEET_FIELDS = [
     "conversation_id",
     "in_reply_to_user_id",
     "referenced_tweets",
+    # A long post's full text: `text` holds only its first 280 characters.
+    "note_tweet",
+    "attachments",
+    "public_metrics",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
-EXPANSIONS = ["author_id"]
+# The quoted or retweeted tweet and the photos come back in `includes`.
+EXPANSIONS = ["author_id", "referenced_tweets.id", "attachments.media_keys"]
+# OAuth 1.0a user context: what replies and DMs are sent with.
+USER_AUTH_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+MEDIA_FIELDS = ["type", "url", "preview_image_url", "alt_text", "variants"]
 
 
 def make_client(credentials: dict[str, Any], recorder: RateLimitRecorder) -> tweepy.Client:
@@ -78,14 +91,78 @@ class TwitterConnector:
         self.read_dms = bool(credentials.get("access_token")) and bool(
             credentials.get("read_direct_messages", False)
         )
+        self.can_read = bool(credentials.get("bearer_token"))
+        self.can_write = all(credentials.get(key) for key in USER_AUTH_KEYS)
+        self._present = {key for key in USER_AUTH_KEYS if credentials.get(key)}
         self.recorder = RateLimitRecorder()
         self.client = make_client(credentials, self.recorder)
+        self.problems: list[str] = []
 
     # --- inbound ---------------------------------------------------------------------------
 
+    def _require_read(self) -> None:
+        if not self.can_read:
+            raise PermanentError(
+                f"@{self.handle} has no X bearer token: reading mentions and searches needs "
+                "one (the app's, from the X developer portal). Enter it on the account."
+            )
+
+    def _require_write(self) -> None:
+        # Checked before tweepy is called: with a key missing, oauthlib raises a TypeError
+        # ("Consumer key must be string or bytes") instead of any answer from X.
+        if not self.can_write:
+            missing = ", ".join(key for key in USER_AUTH_KEYS if key not in self._present)
+            raise PermanentError(
+                f"@{self.handle} cannot publish on X: its OAuth 1.0a credentials are missing "
+                f"({missing}). Connect the account with X, or enter them on the account."
+            )
+
+    def check_connection(self) -> list[ConnectionCheck]:
+        """Cheap authenticated calls, one per capability, said in words."""
+        checks = []
+        try:
+            self._require_read()
+            with _translated_errors():
+                self.client.get_user(id=self.account_id, user_auth=False)
+            checks.append(ConnectionCheck("read", True, "Mentions and searches can be read."))
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("read", False, str(error)))
+        try:
+            self._require_write()
+            with _translated_errors():
+                me = self.client.get_me(user_auth=True)
+            if str(me.data.id) != str(self.account_id):
+                raise ConnectorError(
+                    f"The access token is @{me.data.username}'s, not this account's "
+                    f"(id {self.account_id}): replies would come from the wrong account."
+                )
+            checks.append(ConnectionCheck("reply", True, f"Replies go out as @{me.data.username}."))
+        except ConnectorError as error:
+            checks.append(ConnectionCheck("reply", False, str(error)))
+        if self.read_dms:
+            try:
+                with _translated_errors():
+                    self.client.get_direct_message_events(max_results=1, user_auth=True)
+                checks.append(ConnectionCheck("DMs", True, "Direct messages can be read."))
+            except ConnectorError as error:
+                checks.append(ConnectionCheck("DMs", False, str(error)))
+        else:
+            checks.append(ConnectionCheck("DMs", False, "Reading direct messages is not enabled."))
+        checks.append(
+            ConnectionCheck(
+                "webhooks",
+                False,
+                "Not checked: Account Activity webhooks need X's Enterprise access; polling "
+                "does not.",
+            )
+        )
+        return checks
+
     def fetch_since(self, cursor: dict[str, Any]) -> FetchResult:
+        self._require_read()
         items: dict[str, InboundItem] = {}
         next_cursor = dict(cursor)
+        self.problems = []
         with _translated_errors():
             found, next_cursor["mentions"] = self._stream(
                 self.client.get_users_mentions,
@@ -114,6 +191,7 @@ class TwitterConnector:
             items=ordered,
             cursor={key: value for key, value in next_cursor.items() if value},
             rate_limit=self.recorder.state,
+            problems=list(self.problems),
         )
 
     def _stream(
@@ -142,6 +220,7 @@ class TwitterConnector:
                 max_results=PAGE_SIZE,
                 tweet_fields=TWEET_FIELDS,
                 user_fields=USER_FIELDS,
+                media_fields=MEDIA_FIELDS,
                 expansions=EXPANSIONS,
                 **page,
                 **params,
@@ -149,9 +228,15 @@ class TwitterConnector:
             meta = response.meta or {}
             newest = newest or meta.get("newest_id")
             oldest = meta.get("oldest_id") or oldest
-            users = {user.id: user for user in (response.includes or {}).get("users", [])}
+            includes = _includes(response.includes)
             for tweet in response.data or []:
-                found[str(tweet.id)] = tweet_item(tweet.data, users.get(tweet.author_id))
+                try:
+                    item = tweet_item(tweet.data, **includes)
+                except SHAPE_ERRORS as error:
+                    # One bad tweet must not stop the stream: it is skipped and said.
+                    self.problems.append(f"tweet {tweet.data.get('id', '?')}: {error}")
+                    continue
+                found[item.external_id] = item
             token = meta.get("next_token")
             # Without a since_id the first page is enough: a new account starts from now,
             # not from its whole history.
@@ -171,38 +256,56 @@ class TwitterConnector:
     def _direct_messages(self, since_id: str | None) -> tuple[dict[str, InboundItem], str | None]:
         response = self.client.get_direct_message_events(
             event_types="MessageCreate",
-            dm_event_fields=["id", "text", "created_at", "sender_id", "dm_conversation_id"],
-            expansions=["sender_id"],
+            dm_event_fields=[
+                "id",
+                "text",
+                "created_at",
+                "sender_id",
+                "dm_conversation_id",
+                "attachments",
+            ],
+            expansions=["sender_id", "attachments.media_keys"],
             user_fields=USER_FIELDS,
+            media_fields=MEDIA_FIELDS,
             max_results=PAGE_SIZE,
             user_auth=True,
         )
-        users = {user.id: user for user in (response.includes or {}).get("users", [])}
+        includes = _includes(response.includes)
         found: dict[str, InboundItem] = {}
         newest = since_id
         for event in response.data or []:
             data = event.data
-            if data.get("sender_id") == self.account_id:
-                continue  # the brand's own messages
-            if since_id is not None and int(data["id"]) <= int(since_id):
-                continue
-            author = _author(data["sender_id"], users.get(int(data["sender_id"])))
-            found[data["id"]] = InboundItem(
-                external_id=data["id"],
-                author=author,
-                text=data.get("text", ""),
-                created_at=_parse_v2_time(data.get("created_at")),
-                raw=data,
-                kind="message",
-            )
-            if newest is None or int(data["id"]) > int(newest):
-                newest = data["id"]
+            try:
+                event_id = str(data["id"])
+                if since_id is not None and int(event_id) <= int(since_id):
+                    continue
+                if data.get("sender_id") == self.account_id:
+                    newest = _larger(newest, event_id)
+                    continue  # the brand's own messages
+                if not data.get("sender_id"):
+                    raise ValueError("no sender_id")
+                sender = str(data["sender_id"])
+                found[event_id] = InboundItem(
+                    external_id=event_id,
+                    author=_author(sender, includes["users"].get(sender)),
+                    text=unescape_x_text(data.get("text", "")),
+                    created_at=_parse_v2_time(data.get("created_at")),
+                    raw=data,
+                    kind="message",
+                    attachments=_v2_attachments(data, includes["media"]),
+                )
+            except SHAPE_ERRORS as error:
+                self.problems.append(f"DM event {data.get('id', '?')}: {error}")
+            # A skipped event is passed too: the cursor must not stop in front of it.
+            if str(data.get("id", "")).isdigit():
+                newest = _larger(newest, str(data["id"]))
         return found, newest
 
     # --- outbound --------------------------------------------------------------------------
 
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
         check_tweet_length(text)
+        self._require_write()
         with _translated_errors(publishing=True):
             response = self.client.create_tweet(
                 text=text, in_reply_to_tweet_id=in_reply_to or None, user_auth=True
@@ -210,6 +313,7 @@ class TwitterConnector:
         return str(response.data["id"])
 
     def send_private_message(self, *, recipient_id: str, text: str, idempotency_key: str) -> str:
+        self._require_write()
         with _translated_errors(publishing=True):
             response = self.client.create_direct_message(
                 participant_id=recipient_id, text=text, user_auth=True
@@ -217,6 +321,7 @@ class TwitterConnector:
         return str(response.data["dm_event_id"])
 
     def find_published_reply(self, *, text: str, in_reply_to: str, since: datetime) -> str | None:
+        self._require_write()
         with _translated_errors():
             response = self.client.get_users_tweets(
                 id=self.account_id,
@@ -252,106 +357,293 @@ def check_tweet_length(text: str) -> None:
 # --- webhooks (Account Activity API) ---------------------------------------------------------
 
 
-def parse_account_activity(body: dict[str, Any]) -> list[WebhookItem]:
-    """Items from an Account Activity delivery: tweets that mention or answer the account,
-    DMs to it, and deletions. Shapes are the v1.1 objects the API pushes."""
-    if not isinstance(body, dict) or "for_user_id" not in body:
+def parse_account_activity(body: dict[str, Any]) -> ParsedDelivery:
+    """What an Account Activity delivery carries: tweets that mention or answer the account,
+    DMs to it, deletions, retweets and likes (as engagement), and access revocations.
+    Shapes are the v1.1 objects the API pushes; each event is read on its own."""
+    if not isinstance(body, dict):
+        raise ValueError("not an Account Activity delivery: not a JSON object")
+    parsed = ParsedDelivery()
+    revoke = (body.get("user_event") or {}).get("revoke") if "user_event" in body else None
+    if revoke is not None:
+        with parsed.event("user_event.revoke"):
+            user_id = str(revoke["source"]["user_id"])
+            parsed.revoked.append(
+                (
+                    user_id,
+                    f"The X user {user_id} revoked Parley's access at {revoke.get('date_time')}"
+                    " (user_event revoke); connect the account again to resume.",
+                )
+            )
+        return parsed
+    if "for_user_id" not in body:
         raise ValueError("not an Account Activity delivery: no for_user_id")
     account_id = str(body["for_user_id"])
-    found: list[WebhookItem] = []
-    for tweet in body.get("tweet_create_events", []):
-        user = tweet["user"]
-        if str(user["id_str"]) == account_id:
-            continue  # the brand's own tweets come back as events too
-        author = InboundAuthor(
-            external_id=str(user["id_str"]),
-            handle=user["screen_name"],
-            display_name=user.get("name", ""),
-            follower_count=int(user.get("followers_count", 0)),
-            is_verified=bool(user.get("verified", False)),
-        )
-        text = (tweet.get("extended_tweet") or {}).get("full_text") or tweet.get("text", "")
-        found.append(
-            WebhookItem(
-                account_id,
-                InboundItem(
-                    external_id=str(tweet["id_str"]),
-                    author=author,
-                    text=text,
-                    created_at=parsedate_to_datetime(tweet["created_at"]),
-                    in_reply_to=tweet.get("in_reply_to_status_id_str") or "",
-                    raw=tweet,
-                ),
+    for index, tweet in enumerate(body.get("tweet_create_events", [])):
+        with parsed.event(f"tweet_create_events[{index}]"):
+            item = v1_tweet_item(tweet)
+            if item.author.external_id != account_id:  # the brand's own tweets come back too
+                parsed.items.append(WebhookItem(account_id, item))
+    for index, favorite in enumerate(body.get("favorite_events", [])):
+        with parsed.event(f"favorite_events[{index}]"):
+            liker = favorite["user"]
+            if str(liker["id_str"]) == account_id:
+                continue
+            status = favorite["favorited_status"]
+            parsed.items.append(
+                WebhookItem(
+                    account_id,
+                    engagement_item(
+                        external_id=f"like:{favorite['id']}",
+                        author=_v1_author(liker),
+                        created_at=datetime.fromtimestamp(
+                            int(favorite["timestamp_ms"]) / 1000, UTC
+                        ),
+                        target=str(status["id_str"]),
+                        kind="like",
+                        count=status.get("favorite_count"),
+                    ),
+                )
             )
-        )
     users = body.get("users", {})
-    for event in body.get("direct_message_events", []):
-        if event.get("type") != "message_create":
-            continue
-        message = event["message_create"]
-        sender_id = str(message["sender_id"])
-        if sender_id == account_id:
-            continue
-        user = users.get(sender_id, {})
-        author = InboundAuthor(
-            external_id=sender_id,
-            handle=user.get("screen_name", sender_id),
-            display_name=user.get("name", ""),
-            follower_count=int(user.get("followers_count", 0)),
-            is_verified=bool(user.get("verified", False)),
-        )
-        found.append(
-            WebhookItem(
-                account_id,
-                InboundItem(
-                    external_id=str(event["id"]),
-                    author=author,
-                    text=message.get("message_data", {}).get("text", ""),
-                    created_at=datetime.fromtimestamp(int(event["created_timestamp"]) / 1000, UTC),
-                    raw=event,
-                    kind="message",
-                ),
+    for index, event in enumerate(body.get("direct_message_events", [])):
+        with parsed.event(f"direct_message_events[{index}]"):
+            if event.get("type") != "message_create":
+                continue
+            message = event["message_create"]
+            sender_id = str(message["sender_id"])
+            if sender_id == account_id:
+                continue
+            user = users.get(sender_id) or {"id_str": sender_id, "screen_name": sender_id}
+            data = message.get("message_data") or {}
+            media = (data.get("attachment") or {}).get("media")
+            parsed.items.append(
+                WebhookItem(
+                    account_id,
+                    InboundItem(
+                        external_id=str(event["id"]),
+                        author=_v1_author({"id_str": sender_id, **user}),
+                        text=unescape_x_text(data.get("text", "")),
+                        created_at=datetime.fromtimestamp(
+                            int(event["created_timestamp"]) / 1000, UTC
+                        ),
+                        raw=event,
+                        kind="message",
+                        attachments=(_v1_media(media),) if media else (),
+                    ),
+                )
             )
-        )
-    for deletion in body.get("tweet_delete_events", []):
-        status = deletion["status"]
-        found.append(
-            WebhookItem(
-                account_id,
-                InboundItem(
-                    external_id=str(status["id"]),
-                    author=InboundAuthor(external_id=str(status["user_id"]), handle=""),
-                    text="",
-                    created_at=datetime.fromtimestamp(int(deletion["timestamp_ms"]) / 1000, UTC),
-                    raw=deletion,
-                    event=ItemEvent.DELETED,
-                ),
+    for index, deletion in enumerate(body.get("tweet_delete_events", [])):
+        with parsed.event(f"tweet_delete_events[{index}]"):
+            status = deletion["status"]
+            parsed.items.append(
+                WebhookItem(
+                    account_id,
+                    InboundItem(
+                        external_id=str(status["id"]),
+                        author=InboundAuthor(external_id=str(status["user_id"]), handle=""),
+                        text="",
+                        created_at=datetime.fromtimestamp(
+                            int(deletion["timestamp_ms"]) / 1000, UTC
+                        ),
+                        raw=deletion,
+                        event=ItemEvent.DELETED,
+                    ),
+                )
             )
-        )
-    return found
+    return parsed
+
+
+def is_account_activity_notice(body: dict[str, Any]) -> bool:
+    """A delivery about the subscription, not the account's activity: acknowledged, logged."""
+    return "replay_job_status" in body
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def tweet_item(data: dict[str, Any], user: tweepy.User | None) -> InboundItem:
-    """An API v2 tweet object, with its author from the `includes.users` expansion."""
-    replied_to = next(
-        (ref["id"] for ref in data.get("referenced_tweets", []) if ref.get("type") == "replied_to"),
-        "",
-    )
+def v1_tweet_item(tweet: dict[str, Any]) -> InboundItem:
+    """A v1.1 tweet object as Account Activity pushes it; a retweet is an engagement."""
+    author = _v1_author(tweet["user"])
+    created_at = parsedate_to_datetime(tweet["created_at"])
+    retweeted = tweet.get("retweeted_status")
+    if retweeted:
+        return engagement_item(
+            external_id=str(tweet["id_str"]),
+            author=author,
+            created_at=created_at,
+            target=str(retweeted["id_str"]),
+            kind="retweet",
+            count=retweeted.get("retweet_count"),
+        )
+    extended = tweet.get("extended_tweet") or {}
+    text = extended.get("full_text") or tweet.get("text", "")
+    entities = extended.get("extended_entities") or tweet.get("extended_entities") or {}
+    raw = dict(tweet)
+    quoted = tweet.get("quoted_status") if tweet.get("is_quote_status") else None
+    if quoted:
+        # A quote tweet is a post; the tweet it quotes is shown beside it as context.
+        raw["parley_quoted"] = {
+            "id": str(quoted.get("id_str", tweet.get("quoted_status_id_str", ""))),
+            "handle": (quoted.get("user") or {}).get("screen_name", ""),
+            "text": unescape_x_text(
+                (quoted.get("extended_tweet") or {}).get("full_text") or quoted.get("text", "")
+            ),
+        }
     return InboundItem(
-        external_id=str(data["id"]),
-        author=_author(data["author_id"], user),
-        text=data.get("text", ""),
-        created_at=_parse_v2_time(data.get("created_at")),
-        in_reply_to=str(replied_to),
-        raw=data,
+        external_id=str(tweet["id_str"]),
+        author=author,
+        text=unescape_x_text(text),
+        created_at=created_at,
+        in_reply_to=tweet.get("in_reply_to_status_id_str") or "",
+        raw=raw,
+        attachments=tuple(_v1_media(medium) for medium in entities.get("media", [])),
     )
+
+
+def tweet_item(
+    data: dict[str, Any],
+    user: tweepy.User | None = None,
+    *,
+    users: dict[str, tweepy.User] | None = None,
+    media: dict[str, dict[str, Any]] | None = None,
+    tweets: dict[str, dict[str, Any]] | None = None,
+) -> InboundItem:
+    """An API v2 tweet object, with its author, photos and quoted tweet from `includes`.
+
+    Raises ValueError for a tweet without `author_id` (asked for without the expansion):
+    stored under a made-up author it would merge strangers.
+    """
+    tweet_id = str(data["id"])
+    author_id = data.get("author_id")
+    if not author_id:
+        raise ValueError(f"tweet {tweet_id} has no author_id (request expansions=author_id)")
+    author = _author(str(author_id), user or (users or {}).get(str(author_id)))
+    references = {
+        ref.get("type"): str(ref.get("id")) for ref in data.get("referenced_tweets") or []
+    }
+    created_at = _parse_v2_time(data.get("created_at"))
+    if "retweeted" in references:
+        original = (tweets or {}).get(references["retweeted"]) or {}
+        return engagement_item(
+            external_id=tweet_id,
+            author=author,
+            created_at=created_at,
+            target=references["retweeted"],
+            kind="retweet",
+            count=(original.get("public_metrics") or {}).get("retweet_count"),
+        )
+    raw = dict(data)
+    if "quoted" in references:
+        quoted = (tweets or {}).get(references["quoted"]) or {}
+        raw["parley_quoted"] = {
+            "id": references["quoted"],
+            "handle": "",
+            "text": unescape_x_text(
+                (quoted.get("note_tweet") or {}).get("text") or quoted.get("text", "")
+            ),
+        }
+    text = (data.get("note_tweet") or {}).get("text") or data.get("text", "")
+    return InboundItem(
+        external_id=tweet_id,
+        author=author,
+        text=unescape_x_text(text),
+        created_at=created_at,
+        in_reply_to=references.get("replied_to", ""),
+        raw=raw,
+        attachments=_v2_attachments(data, media or {}),
+    )
+
+
+def engagement_item(
+    *,
+    external_id: str,
+    author: InboundAuthor,
+    created_at: datetime,
+    target: str,
+    kind: str,
+    count: Any = None,
+) -> InboundItem:
+    """A retweet or like of `target`: engagement counted on that post, not a post itself."""
+    raw: dict[str, Any] = {"parley_engagement": kind}
+    if isinstance(count, int):
+        raw["count"] = count
+    return InboundItem(
+        external_id=external_id,
+        author=author,
+        text="",
+        created_at=created_at,
+        in_reply_to=target,
+        raw=raw,
+        event=ItemEvent.ENGAGEMENT,
+    )
+
+
+def _includes(includes: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """`includes` of a v2 response by id: users (tweepy objects), media and tweets (dicts)."""
+    includes = includes or {}
+    return {
+        "users": {str(user.id): user for user in includes.get("users", [])},
+        "media": {str(medium.media_key): dict(medium.data) for medium in includes.get("media", [])},
+        "tweets": {str(tweet.id): dict(tweet.data) for tweet in includes.get("tweets", [])},
+    }
+
+
+def _v2_attachments(
+    data: dict[str, Any], media: dict[str, dict[str, Any]]
+) -> tuple[Attachment, ...]:
+    keys = (data.get("attachments") or {}).get("media_keys") or []
+    found = []
+    for key in keys:
+        medium = media.get(str(key))
+        if medium is None:
+            continue
+        variants = [v for v in medium.get("variants") or [] if v.get("content_type") == "video/mp4"]
+        best = max(variants, key=lambda v: v.get("bit_rate", 0), default={})
+        found.append(
+            Attachment(
+                type=medium.get("type", "photo"),
+                url=medium.get("url") or best.get("url", ""),
+                preview_url=medium.get("preview_image_url") or medium.get("url", ""),
+                alt_text=medium.get("alt_text") or "",
+            )
+        )
+    return tuple(found)
+
+
+def _v1_media(medium: dict[str, Any]) -> Attachment:
+    """A v1.1 media entity: a photo's URL, or a video's best MP4 with its still as preview."""
+    still = medium.get("media_url_https") or medium.get("media_url", "")
+    variants = [
+        v
+        for v in (medium.get("video_info") or {}).get("variants", [])
+        if v.get("content_type") == "video/mp4"
+    ]
+    best = max(variants, key=lambda v: v.get("bitrate", 0), default={})
+    return Attachment(
+        type=medium.get("type", "photo"),
+        url=best.get("url") or still,
+        preview_url=still,
+        alt_text=medium.get("ext_alt_text") or "",
+    )
+
+
+def _v1_author(user: dict[str, Any]) -> InboundAuthor:
+    return InboundAuthor(
+        external_id=str(user["id_str"]),
+        handle=user.get("screen_name") or str(user["id_str"]),
+        display_name=user.get("name", ""),
+        follower_count=int(user.get("followers_count") or 0),
+        is_verified=bool(user.get("verified", False)),
+    )
+
+
+def _larger(current: str | None, candidate: str) -> str:
+    return candidate if current is None or int(candidate) > int(current) else current
 
 
 def _author(author_id: str, user: tweepy.User | None) -> InboundAuthor:
-    if user is None:
+    if user is None or not getattr(user, "username", None):
         return InboundAuthor(external_id=str(author_id), handle=str(author_id))
     metrics = user.data.get("public_metrics") or {}
     return InboundAuthor(

@@ -159,6 +159,12 @@ def open_admin_conversation_change(page, server, states) -> None:
     expect(page).to_have_url(re.compile(r"/change/$"))
 
 
+def open_admin_platform_accounts(page, server, states) -> None:
+    page.goto(server.url("/admin/"))
+    page.locator("tr.model-platformaccount th a").click()
+    expect(page.locator("#result_list")).to_be_visible()
+
+
 def open_admin_routing_rule_test(page, server, states) -> None:
     page.goto(server.url("/admin/routing/routingrule/"))
     page.get_by_role("link", name="Test against a sample post").first.click()
@@ -179,6 +185,7 @@ PAGES: dict[str, tuple[tuple[str, str] | None, Callable]] = {
     "admin index": (ADMIN, open_admin_index),
     "admin conversation change page": (ADMIN, open_admin_conversation_change),
     "admin routing rule trial": (ADMIN, open_admin_routing_rule_test),
+    "admin platform accounts": (ADMIN, open_admin_platform_accounts),
 }
 
 

@@ -78,7 +78,7 @@ def running_celery_worker(log_path: Path) -> Iterator[subprocess.Popen]:
         "-m",
         "celery",
         "-A",
-        "helpdesk",
+        "parley",
         "worker",
         "--pool=solo",
         "-Q",

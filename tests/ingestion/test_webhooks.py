@@ -114,9 +114,14 @@ def test_app_secret_from_the_environment_is_accepted(client, facebook_page, defa
 
 
 def test_messenger_message_by_webhook_is_stored_as_a_private_message(
-    client, facebook_page, default_team, django_capture_on_commit_callbacks
+    client, facebook_page, default_team, mocked_http, django_capture_on_commit_callbacks
 ):
     body = json.dumps(payload("meta_messenger_webhook.json")).encode()
+    # The sender's name comes from the Messenger User Profile API.
+    mocked_http.get(
+        "https://graph.facebook.com/v21.0/5500001",
+        json={"first_name": "Lena", "last_name": "Kowalski", "id": "5500001"},
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         post_meta(client, body, meta_signature(body))
@@ -125,6 +130,7 @@ def test_messenger_message_by_webhook_is_stored_as_a_private_message(
     assert message.external_id == "m_AAAA2"
     assert message.raw["parley_kind"] == "message"
     assert message.customer.external_id == "5500001"
+    assert message.customer.display_name == "Lena Kowalski"
 
 
 def _feed_change(verb: str, message: str) -> dict:

@@ -111,7 +111,7 @@ def worker(db):
             "-m",
             "celery",
             "-A",
-            "helpdesk",
+            "parley",
             "worker",
             "--pool=solo",
             "--queues",

@@ -105,7 +105,9 @@ def test_a_line_with_a_nul_character_is_rejected_with_a_message(
     path.write_text(json.dumps(line) + "\n")
     out, err = StringIO(), StringIO()
 
-    call_command("import_posts", str(path), stdout=out, stderr=err)
+    # Nothing could be imported: the command fails (issue 17), saying which line and why.
+    with pytest.raises(CommandError, match="No post was imported"):
+        call_command("import_posts", str(path), stdout=out, stderr=err)
 
     assert ":1: JSON text contains a NUL character" in err.getvalue()
     assert not Post.objects.exists()

@@ -56,7 +56,7 @@ def worker(tmp_path):
             "-m",
             "celery",
             "-A",
-            "helpdesk",
+            "parley",
             "worker",
             "--beat",
             "--pool=solo",

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ingestion.imports import import_export, import_lines, is_platform_export
+from ingestion.imports import describe_document, import_export, import_lines, import_webhook_body
 from ingestion.json_input import unstorable_reason
 from ingestion.models import PlatformAccount
 
@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "author, text, created_at and optionally in_reply_to, author_id, author_name, "
         "followers, verified. Bad lines are reported by number and skipped. Also accepts "
         "the platforms' own JSON (an X API v2 or Graph API response body with a `data` list) "
-        "with --account; bad entries are reported by position."
+        "with --account, and saved X Account Activity and Meta webhook bodies; bad entries are "
+        "reported by position. Exits non-zero when nothing could be imported."
     )
 
     def add_arguments(self, parser):
@@ -34,7 +35,13 @@ class Command(BaseCommand):
             target = accounts.order_by("pk").first()
             if target is None:
                 raise CommandError(f"No platform account with handle {account!r}.")
-        export = self._platform_export(file)
+        document = self._whole_document(file)
+        kind = self._kind(file, document) if document is not None else "jsonl_post"
+        if kind in {"account_activity", "meta_webhook"}:
+            report = import_webhook_body(document, account=target)
+            self._summarise(file, report, unit="events")
+            return
+        export = document if kind == "export" else None
         if export is not None:
             if target is None:
                 raise CommandError(
@@ -59,24 +66,31 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {file}") from error
         self._summarise(file, report, unit="lines")
 
-    def _platform_export(self, file: Path) -> dict | None:
-        """The file as one JSON document, when it is a platform export; else None."""
+    def _whole_document(self, file: Path) -> dict | list | None:
+        """The file as one JSON document (a pretty-printed body, an export); None when it is
+        JSON Lines of several posts, or broken (the line-by-line import says which line)."""
         try:
             with file.open("rb") as handle:
-                if handle.read(64).lstrip()[:1] != b"{":
+                if handle.read(64).lstrip()[:1] not in {b"{", b"["}:
                     return None
                 handle.seek(0)
-                document = json.loads(handle.read())
+                return json.loads(handle.read())
         except FileNotFoundError as error:
             raise CommandError(f"No such file: {file}") from error
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            return None  # JSON Lines, or broken: the line-by-line import says which line
-        if not is_platform_export(document):
             return None
-        problem = unstorable_reason(document)
-        if problem:
-            raise CommandError(f"{file}: {problem}.")
-        return document
+
+    def _kind(self, file: Path, document: dict | list) -> str:
+        try:
+            kind = describe_document(document)
+        except ValueError as error:
+            raise CommandError(f"{file}: {error}.") from error
+        if kind != "jsonl_post":
+            # A one-line JSON Lines file is checked line by line, like any other.
+            problem = unstorable_reason(document)
+            if problem:
+                raise CommandError(f"{file}: {problem}.")
+        return kind
 
     def _summarise(self, file: Path, report, *, unit: str) -> None:
         for number, reason in report.errors:
@@ -85,5 +99,8 @@ class Command(BaseCommand):
             f"Imported {report.imported} posts, {report.duplicates} already stored, "
             f"{len(report.errors)} {unit} rejected."
         )
+        if report.errors and not report.imported and not report.duplicates:
+            # Nothing went in: a script running the import must see it failed.
+            raise CommandError(f"No post was imported. {summary}")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(summary))
