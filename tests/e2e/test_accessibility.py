@@ -48,6 +48,7 @@ from django.apps import apps
 from django.utils import timezone
 SlaTimer = apps.get_model("sla", "SlaTimer")
 Conversation = SlaTimer._meta.get_field("conversation").related_model
+Post = apps.get_model("core", "Post")
 now = timezone.now()
 waiting = list(
     Conversation.objects.filter(first_response_at=None, sla_timers__kind="first_response")
@@ -64,6 +65,20 @@ if len(waiting) == 3:
             due_at=due, at_risk_at=at_risk_at, state=state
         )
     Conversation.objects.filter(pk=pending).update(status="pending")
+    # What a thread shows of a platform payload: a picture, a video link and a quoted tweet
+    # (a closed local port stands in for the platform's media server).
+    post = Post.objects.filter(conversation_id=breached, direction="inbound").first()
+    media = "http://127.0.0.1:9/"
+    post.raw = {
+        **(post.raw or {}),
+        "parley_quoted": {"handle": "brand", "text": "Our app is back up"},
+        "parley_attachments": [
+            {"type": "photo", "url": media + "p.jpg", "preview_url": media + "p.jpg",
+             "alt_text": "Error screen"},
+            {"type": "video", "url": media + "v.mp4"},
+        ],
+    }
+    post.save(update_fields=["raw"])
     print(breached, at_risk, pending)
 """
 STATES_TIMEOUT_SECONDS = 30
@@ -116,6 +131,8 @@ def open_inbox_with_help(page, server, states) -> None:
 def open_conversation(page, server, states, state: str = "breached") -> None:
     page.goto(server.url(f"/conversations/{states[state]}/"))
     expect(page.locator("#thread .post").first).to_be_visible()
+    if state == "breached":
+        expect(page.locator("#thread .attachments a").first).to_be_visible()
     expect(page.locator(f'dd.sla-timer[data-state="{state}"]')).to_be_visible()
 
 
@@ -152,6 +169,12 @@ def open_admin_index(page, server, states) -> None:
     expect(page.locator("#site-name")).to_be_visible()
 
 
+def open_admin_conversation_list(page, server, states) -> None:
+    page.goto(server.url("/admin/"))
+    page.locator("tr.model-conversation th a").click()
+    expect(page.locator("#result_list")).to_be_visible()
+
+
 def open_admin_conversation_change(page, server, states) -> None:
     page.goto(server.url("/admin/"))
     page.locator("tr.model-conversation th a").click()
@@ -183,6 +206,7 @@ PAGES: dict[str, tuple[tuple[str, str] | None, Callable]] = {
     "reports": (SUPERVISOR, open_reports),
     "very responsive": (SUPERVISOR, open_responsiveness),
     "admin index": (ADMIN, open_admin_index),
+    "admin conversation list": (ADMIN, open_admin_conversation_list),
     "admin conversation change page": (ADMIN, open_admin_conversation_change),
     "admin routing rule trial": (ADMIN, open_admin_routing_rule_test),
     "admin platform accounts": (ADMIN, open_admin_platform_accounts),
