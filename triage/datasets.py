@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from core.models import Intent, Sentiment
 
 from .labels import (
+    NOT_ADDRESSED_TO_A_BRAND,
     WEAK_SENTIMENT_OF_INTENT,
     intent_from_complaints_row,
     sentiment_from_tweeteval,
@@ -86,15 +87,19 @@ def read_labelled_csv(
 def build_shipped_splits(*, data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Write the intent and sentiment train/test CSVs; returns the row count of each file."""
     with (data_dir / "complaints.csv").open(newline="", encoding="utf-8") as handle:
-        intent_rows = [
-            (
-                row["text"],
-                intent_from_complaints_row(
-                    text=row["text"], label=row["label"], domain=row["domain"]
-                ),
-            )
-            for row in csv.DictReader(handle)
-        ]
+        complaints = list(csv.DictReader(handle))
+    intent_rows = [
+        (
+            row["text"],
+            intent_from_complaints_row(text=row["text"], label=row["label"], domain=row["domain"]),
+        )
+        for row in complaints
+    ]
+    # Only posts to a brand say anything about how customers sound; the control sample of
+    # random tweets (labelled "other") has every sentiment.
+    to_a_brand = {
+        row["text"] for row in complaints if row["domain"] not in NOT_ADDRESSED_TO_A_BRAND
+    }
     with (data_dir / "sentiment.csv").open(newline="", encoding="utf-8") as handle:
         sentiment_rows = [
             (row["text"], sentiment_from_tweeteval(row["label"])) for row in csv.DictReader(handle)
@@ -115,7 +120,7 @@ def build_shipped_splits(*, data_dir: Path = DATA_DIR) -> dict[str, int]:
         weak = [
             (text, WEAK_SENTIMENT_OF_INTENT[intent])
             for text, intent in splits[f"intent_{split}"]
-            if intent in WEAK_SENTIMENT_OF_INTENT
+            if intent in WEAK_SENTIMENT_OF_INTENT and text in to_a_brand
         ]
         if split == "train":
             splits["sentiment_train"] = splits["sentiment_train"] + weak

@@ -1,7 +1,8 @@
 """Class probabilities from a trained triage pipeline without scikit-learn's fixed cost per
 call, so one post costs about what its arithmetic costs.
 
-For the pipeline `features.build_pipeline` makes (word + char TF-IDF into a linear SVM
+For the pipeline `features.build_pipeline` makes (word + char TF-IDF, and the dense
+sentiment-lexicon features, into a linear SVM
 calibrated with Platt sigmoids over 3 folds), `pipeline.predict_proba` validates its input at
 every step of every call: each vectoriser, the TF-IDF weighting, the normalisation, and each
 fold's SVM and per-class calibrator (21 validations for a 7-class head). For one post that is
@@ -29,6 +30,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+from .features import LEXICON_FEATURES, LexiconFeatures, lexicon_row
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +151,31 @@ def _vectoriser(vectoriser: TfidfVectorizer) -> Callable[[Sequence[str]], sp.csr
     return transform
 
 
+def _lexicon(transformer: LexiconFeatures) -> Callable[[Sequence[str]], sp.csr_array]:
+    # LexiconFeatures is Parley's own and validates nothing: the same rows, computed once
+    # per text for all heads within shared_analysis().
+    key = ("lexicon",)
+    _ANALYSERS.setdefault(key, lexicon_row)
+    scale = transformer.scale
+    width = len(LEXICON_FEATURES)
+
+    def transform(texts: Sequence[str]) -> sp.csr_array:
+        rows = np.asarray([_analysed(key, text) for text in texts], dtype=np.float64)
+        return sp.csr_array(rows.reshape(len(texts), width) * scale)
+
+    return transform
+
+
+def _part(transformer: object) -> Callable[[Sequence[str]], sp.csr_array]:
+    if type(transformer) is LexiconFeatures:
+        return _lexicon(transformer)
+    return _vectoriser(transformer)
+
+
 def _features(union: FeatureUnion) -> Callable[[Sequence[str]], sp.csr_array]:
     if type(union) is not FeatureUnion or union.transformer_weights is not None:
         raise NotCompilable("features are not an unweighted FeatureUnion")
-    parts = [_vectoriser(vectoriser) for _, vectoriser in union.transformer_list]
+    parts = [_part(transformer) for _, transformer in union.transformer_list]
 
     def transform(texts: Sequence[str]) -> sp.csr_array:
         return sp.hstack([part(texts) for part in parts], format="csr")

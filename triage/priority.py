@@ -1,8 +1,19 @@
 """Priority from the classifier's tags plus signals about the post and its author.
 
 Each signal adds a reason the agent sees; the priority is the highest any signal asks for.
-Sensitive content (legal threats, safety, self-harm, personal data posted in public) is
-urgent and is never answered automatically.
+Urgent and High are kept for what a supervisor would escalate:
+
+- Urgent: sensitive content (legal threats, safety, self-harm, personal data posted in
+  public; never answered automatically) and outages;
+- High: a regulator/authority/press account tagged, a negative post that can spread (a
+  large audience or fast engagement), an influencer (verified, or 100k+ followers) who is
+  negative or complaining.
+
+Everything else is Normal, however it is worded; reasons that inform without escalating
+("defect", "influencer (verified)" on a neutral post) are still listed. Spam with no other
+reason is Low ("no reply needed"). An ordinary customer's complaint is Normal: on the demo
+feed "negative complaint" and "influencer" lifted 11 of 12 conversations to High or Urgent,
+which told agents nothing.
 """
 
 from __future__ import annotations
@@ -122,7 +133,8 @@ def prioritise(
     if _OUTAGE.search(text):
         raise_to(Priority.URGENT, "outage")
     if _DEFECT.search(text):
-        raise_to(Priority.HIGH, "defect")
+        # Worth knowing, not worth escalating on its own: it stays in the normal queue.
+        reasons.append("defect")
     for watched in signals.mentioned_watched:
         raise_to(Priority.HIGH, f"tags {watched}")
     negative = sentiment == Sentiment.NEGATIVE
@@ -138,10 +150,39 @@ def prioritise(
         )
     if signals.follower_count >= INFLUENCER_FOLLOWERS or signals.is_verified:
         detail = "verified" if signals.is_verified else f"{signals.follower_count:,} followers"
-        raise_to(Priority.HIGH, f"influencer ({detail})")
-    if intent == Intent.COMPLAINT and negative:
-        raise_to(Priority.HIGH, "negative complaint")
+        if negative or intent == Intent.COMPLAINT:
+            raise_to(Priority.HIGH, f"influencer ({detail}) complaining")
+        else:
+            # Shown so an agent answers with care, but a verified account asking when
+            # support opens is not an escalation.
+            reasons.append(f"influencer ({detail})")
     if intent == Intent.SPAM and not reasons:
         priority = Priority.LOW
         reasons.append("no reply needed")
     return int(priority), reasons
+
+
+# How an agent reads each reason: the level it asks for and the rule behind it.
+_RULES: list[tuple[str, Priority, str]] = [
+    ("sensitive:", Priority.URGENT, "sensitive content: urgent, never answered automatically"),
+    ("outage", Priority.URGENT, "outage wording: urgent"),
+    ("tags ", Priority.HIGH, "a watched regulator/authority/press account is tagged: high"),
+    ("viral risk", Priority.HIGH, "a negative post with reach or fast engagement: high"),
+    (
+        "influencer",
+        Priority.NORMAL,
+        "a verified or 100k+ account: high only when negative or complaining",
+    ),
+    ("defect", Priority.NORMAL, "defect wording: noted, not escalated on its own"),
+    ("no reply needed", Priority.LOW, "spam with no other signal: low"),
+]
+
+
+def describe_reason(reason: str) -> dict[str, str]:
+    """The rule behind a priority reason and the level it asks for, as an agent reads it."""
+    for prefix, level, rule in _RULES:
+        if reason.startswith(prefix):
+            if prefix == "influencer" and reason.endswith("complaining"):
+                level, rule = Priority.HIGH, "a verified or 100k+ account complaining: high"
+            return {"reason": reason, "level": level.label, "rule": rule}
+    return {"reason": reason, "level": "", "rule": ""}

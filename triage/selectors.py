@@ -11,24 +11,42 @@ from django.utils import timezone
 
 from core.models import Post
 
+from .decisions import decide_intent
 from .features import top_features
 from .models import TriageFeedback
-from .store import current_model
+from .priority import describe_reason
+from .store import current_models
 
 
 def explain_post(post: Post, *, limit: int = 5) -> dict[str, Any]:
-    """For each tag, the words and character n-grams that drove it, and the priority reasons."""
+    """For each tag: the words and phrases that drove it, the model's confidence, and (intent)
+    why the tag differs from the model's own best guess; for priority, the rule behind each
+    reason."""
+    models = current_models(("intent", "sentiment"))
+    probabilities = {
+        task: dict(zip(model.classes, model.predict_proba([post.text])[0].tolist(), strict=True))
+        for task, model in models.items()
+    }
     explanation: dict[str, Any] = {}
     for task, label in (("intent", post.intent), ("sentiment", post.sentiment)):
-        model = current_model(task)
+        model = models[task]
         explanation[task] = {
             "label": label,
             "model": model.version,
+            "confidence": round(probabilities[task].get(label, 0.0), 2) if label else None,
             "top_features": top_features(model.pipeline, post.text, label, limit=limit)
             if label
             else [],
         }
-    explanation["priority"] = {"label": post.priority, "reasons": list(post.triage_reasons)}
+    if post.intent:
+        decision = decide_intent(post.text, probabilities["intent"], sentiment=post.sentiment)
+        explanation["intent"]["model_label"] = decision.model_intent
+        explanation["intent"]["note"] = decision.note
+    explanation["priority"] = {
+        "label": post.priority,
+        "reasons": list(post.triage_reasons),
+        "rules": [describe_reason(reason) for reason in post.triage_reasons],
+    }
     return explanation
 
 

@@ -38,6 +38,7 @@ from core.realtime import broadcast_conversation
 from core.signals import conversation_retriaged
 from reliability.services import publish
 
+from .decisions import decide_intent, decide_sentiment
 from .inference import shared_analysis
 from .models import AutoReply, AutoResponse, TriageFeedback, WatchedAccount
 from .priority import PostSignals, is_sensitive, prioritise
@@ -59,18 +60,12 @@ class Classification:
     model_versions: dict[str, str] = field(default_factory=dict)
 
 
-def _predict(model: LoadedModel, texts: Sequence[str]) -> list[tuple[str, float]]:
-    """Each text's most probable label and its probability, from one predict_proba for the
-    whole batch."""
+def _predict(model: LoadedModel, texts: Sequence[str]) -> list[dict[str, float]]:
+    """Each text's probability of every label, from one predict_proba for the whole batch."""
     # Whatever fixed cost per call remains is paid once per batch, not once per post.
     probabilities = model.predict_proba(texts)
     classes = model.classes
-    best = probabilities.argmax(axis=1)
-    predictions = [
-        (classes[index], float(row[index]))
-        for index, row in zip(best.tolist(), probabilities, strict=True)
-    ]
-    return predictions
+    return [dict(zip(classes, row.tolist(), strict=True)) for row in probabilities]
 
 
 def classify_texts(
@@ -79,7 +74,8 @@ def classify_texts(
     """The batch form of `classify_text`: one predict_proba per model for all `texts`.
 
     `signals[i]` describes `texts[i]`; without signals, each text is classified as
-    `classify_text(text)` would with its defaults.
+    `classify_text(text)` would with its defaults. The intent is the model's, checked by
+    triage.decisions (spam must be earned; questions are not complaints).
     """
     if signals is None:
         signals = [PostSignals()] * len(texts)
@@ -94,18 +90,22 @@ def classify_texts(
         sentiments = _predict(models["sentiment"], texts)
     versions = {task: model.version for task, model in models.items()}
     results = []
-    for text, post_signals, (intent, confidence), (sentiment, sentiment_confidence) in zip(
+    for text, post_signals, intent_probabilities, sentiment_probabilities in zip(
         texts, signals, intents, sentiments, strict=True
     ):
+        sentiment, sentiment_confidence = decide_sentiment(
+            sentiment_probabilities, models["sentiment"].label_shares
+        )
+        decision = decide_intent(text, intent_probabilities, sentiment=sentiment)
         priority, reasons = prioritise(
-            text, intent=intent, sentiment=sentiment, signals=post_signals
+            text, intent=decision.intent, sentiment=sentiment, signals=post_signals
         )
         results.append(
             Classification(
-                intent=intent,
+                intent=decision.intent,
                 sentiment=sentiment,
                 priority=priority,
-                confidence=round(confidence, 4),
+                confidence=round(decision.confidence, 4),
                 reasons=reasons,
                 sentiment_confidence=round(sentiment_confidence, 4),
                 model_versions=dict(versions),
@@ -254,11 +254,17 @@ def triage_post(post: Post) -> Classification:
 def _may_auto_answer(post: Post) -> bool:
     """Whether an auto-response may answer this triaged post at all, whatever the rules.
 
-    Never sensitive or high-priority posts.
+    Never sensitive or high-priority posts, nor an influencer's: a verified or large
+    account's post is Normal unless it complains, but it deserves a person's answer.
     """
     if post.direction != Direction.INBOUND or not post.intent:
         return False
-    return post.priority < Priority.HIGH and not is_sensitive(post.triage_reasons)
+    reasons = post.triage_reasons or []
+    return (
+        post.priority < Priority.HIGH
+        and not is_sensitive(reasons)
+        and not any(reason.startswith("influencer") for reason in reasons)
+    )
 
 
 def auto_responses_for(posts: Sequence[Post]) -> list[AutoResponse | None]:

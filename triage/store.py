@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.db import transaction
 from sklearn.pipeline import Pipeline
 
+from .decisions import LABEL_SHARES
 from .inference import Predictor, predictor_for
 from .models import TriageModel
 
@@ -67,6 +68,11 @@ class LoadedModel:
     @property
     def classes(self) -> list[str]:
         return [str(label) for label in self.pipeline.classes_]
+
+    @property
+    def label_shares(self) -> dict[str, float] | None:
+        """The training data's share of each label, where training recorded it (sentiment)."""
+        return getattr(self.pipeline, LABEL_SHARES, None)
 
 
 _loaded: dict[str, LoadedModel] = {}
@@ -230,7 +236,19 @@ def _train_shipped(task: str) -> Pipeline:
 
     logger.warning("Training the default %s model from the shipped data", task)
     examples = read_labelled_csv(DATA_DIR / f"{task}_train.csv", task=task)
-    return build_pipeline().fit(examples.texts, examples.labels)
+    pipeline = build_pipeline(task=task).fit(examples.texts, examples.labels)
+    record_label_shares(pipeline, task=task, labels=examples.labels)
+    return pipeline
+
+
+def record_label_shares(pipeline: Pipeline, *, task: str, labels: Sequence[str]) -> None:
+    """Keep the training label shares on a sentiment pipeline (triage.decisions reads them)."""
+    if task == "sentiment":
+        setattr(
+            pipeline,
+            LABEL_SHARES,
+            {label: labels.count(label) / len(labels) for label in sorted(set(labels))},
+        )
 
 
 def threshold_table(task: str) -> dict[str, Any]:

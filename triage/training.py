@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sklearn
 from django.db import transaction
 from django.utils import timezone
@@ -23,15 +24,21 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from core.models import Intent
+
 from .datasets import DatasetError, LabelledTexts, read_labelled_csv
+from .decisions import LABEL_SHARES, decide_intent, decide_sentiment
 from .features import build_pipeline
+from .inference import predictor_for
 from .models import TriageFeedback, TriageModel
 from .store import (
     SHIPPED_DIR,
     activate_model,
     current_model,
+    load_shipped,
     load_version,
     model_dir,
+    record_label_shares,
     save_pipeline,
 )
 
@@ -112,14 +119,15 @@ def train_model(
         train_texts, train_labels = examples.texts, examples.labels
         test_texts, test_labels = held_out.texts, held_out.labels
     progress(f"fitting on {len(train_texts)} examples")
-    pipeline = build_pipeline()
+    pipeline = build_pipeline(task=task)
     try:
         pipeline.fit(train_texts, train_labels)
     except ValueError as error:
         # Calibration needs a few examples of every label in each fold.
         raise DatasetError(f"Cannot train on this data: {error}") from error
+    record_label_shares(pipeline, task=task, labels=train_labels)
     progress(f"measuring on {len(test_texts)} held-out examples")
-    metrics = measure(pipeline, test_texts, test_labels)
+    metrics = measure(pipeline, test_texts, test_labels, decide=decider_for(task, shipped=ship))
     thresholds = threshold_precision(pipeline, test_texts, test_labels)
     labels = [str(label) for label in pipeline.classes_]
     version = f"{task}-{timezone.now():%Y%m%d-%H%M%S-%f}"
@@ -173,11 +181,67 @@ def _split(examples: LabelledTexts):
         ) from error
 
 
-def measure(pipeline: Pipeline, texts: list[str], labels: list[str]) -> dict[str, Any]:
-    """accuracy, macro_f1, per-class precision/recall/f1, confusion matrix, and ms per post
-    classified one at a time (as ingestion does; on up to 300 posts) and in one batch."""
+Decide = Callable[[Sequence[str], np.ndarray, list[str]], list[str]]
+
+
+def intent_decider(*, shipped: bool = False) -> Decide:
+    """The intents agents see (triage.decisions) from an intent model's probabilities, with
+    the active (or, for a shipped model, the shipped) sentiment model's reading of each post,
+    as triage does it."""
+    sentiment = load_shipped("sentiment") if shipped else current_model("sentiment")
+
+    def decide(texts: Sequence[str], probabilities: np.ndarray, classes: list[str]) -> list[str]:
+        sentiments = sentiment.predict_proba(texts)
+        sentiment_classes = sentiment.classes
+        return [
+            decide_intent(
+                text,
+                dict(zip(classes, row.tolist(), strict=True)),
+                sentiment=decide_sentiment(
+                    dict(zip(sentiment_classes, sentiment_row.tolist(), strict=True)),
+                    sentiment.label_shares,
+                )[0],
+            ).intent
+            for text, row, sentiment_row in zip(texts, probabilities, sentiments, strict=True)
+        ]
+
+    return decide
+
+
+def _sentiment_decider(shares: dict[str, float]) -> Decide:
+    def decide(texts: Sequence[str], probabilities: np.ndarray, classes: list[str]) -> list[str]:
+        return [
+            decide_sentiment(dict(zip(classes, row.tolist(), strict=True)), shares)[0]
+            for row in probabilities
+        ]
+
+    return decide
+
+
+def decider_for(task: str, *, shipped: bool = False) -> Decide | None:
+    return intent_decider(shipped=shipped) if task == "intent" else None
+
+
+def measure(
+    pipeline: Pipeline, texts: list[str], labels: list[str], *, decide: Decide | None = None
+) -> dict[str, Any]:
+    """What an agent would see on these labelled posts: accuracy, macro_f1, per-class
+    precision/recall/f1, the confusion matrix, the share of each true class tagged "Spam / no
+    reply needed", and the cost: ms per post in one batch the way triage computes it
+    (compiled predictor, plus `decide`), and scikit-learn's one post at a time (on up to 300).
+
+    With `decide` (intent: triage.decisions), the labels are the decided ones; the model's own
+    argmax is reported apart under "model_only".
+    """
+    predictor = predictor_for(pipeline)  # compiled (and checked) once, as at model load
+    classes = [str(label) for label in pipeline.classes_]
     started = time.perf_counter()
-    predicted = [str(label) for label in pipeline.predict(texts)]
+    probabilities = predictor(texts)
+    model_predicted = [classes[index] for index in probabilities.argmax(axis=1)]
+    shares = getattr(pipeline, LABEL_SHARES, None)
+    if decide is None and shares:
+        decide = _sentiment_decider(shares)
+    predicted = decide(texts, probabilities, classes) if decide else model_predicted
     batch_seconds = time.perf_counter() - started
     # The ingestion path classifies one post per task: time that too, on a sample.
     sample = texts[:TIMING_SAMPLE]
@@ -185,14 +249,15 @@ def measure(pipeline: Pipeline, texts: list[str], labels: list[str]) -> dict[str
     for text in sample:
         pipeline.predict_proba([text])
     single_seconds = time.perf_counter() - started
-    classes = sorted(set(labels) | set(predicted))
+    label_set = sorted(set(labels) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predicted, labels=classes, zero_division=0
+        labels, predicted, labels=label_set, zero_division=0
     )
-    return {
+    report: dict[str, Any] = {
         "n": len(texts),
         "accuracy": round(float(accuracy_score(labels, predicted)), 4),
         "macro_f1": round(float(f1.mean()), 4),
+        "macro_recall": round(float(recall.mean()), 4),
         "per_class": {
             label: {
                 "precision": round(float(precision[i]), 4),
@@ -200,17 +265,35 @@ def measure(pipeline: Pipeline, texts: list[str], labels: list[str]) -> dict[str
                 "f1": round(float(f1[i]), 4),
                 "support": int(support[i]),
             }
-            for i, label in enumerate(classes)
+            for i, label in enumerate(label_set)
         },
         "confusion_matrix": {
-            "labels": classes,
+            "labels": label_set,
             "rows_true_columns_predicted": confusion_matrix(
-                labels, predicted, labels=classes
+                labels, predicted, labels=label_set
             ).tolist(),
         },
         "mean_ms_per_post": round(1000 * single_seconds / max(len(sample), 1), 4),
         "batch_ms_per_post": round(1000 * batch_seconds / max(len(texts), 1), 4),
     }
+    if Intent.SPAM in classes or Intent.SPAM in labels:
+        report["share_tagged_spam_by_true_class"] = {
+            label: round(
+                sum(p == Intent.SPAM for t, p in zip(labels, predicted, strict=True) if t == label)
+                / labels.count(label),
+                4,
+            )
+            for label in sorted(set(labels))
+        }
+    if decide:
+        _, _, model_f1, _ = precision_recall_fscore_support(
+            labels, model_predicted, labels=label_set, zero_division=0
+        )
+        report["model_only"] = {
+            "accuracy": round(float(accuracy_score(labels, model_predicted)), 4),
+            "macro_f1": round(float(model_f1.mean()), 4),
+        }
+    return report
 
 
 def threshold_precision(
@@ -267,5 +350,5 @@ def evaluate_model(
         loaded = load_version(task, record.version)
     else:
         loaded = current_model(task)
-    result = measure(loaded.pipeline, examples.texts, examples.labels)
+    result = measure(loaded.pipeline, examples.texts, examples.labels, decide=decider_for(task))
     return {"task": task, "model": loaded.version, "data": str(data), **result}

@@ -2,7 +2,8 @@
 
 It is the embedded default source, so a fresh install has a live inbox to work before any
 real platform is connected. Polling it yields the posts "made" since the last poll: questions,
-complaints, praise, outage reports, spam, and follow-ups that thread into earlier posts.
+requests, praise, chatter, complaints, outage reports, spam, and follow-ups that thread into
+earlier posts.
 """
 
 from __future__ import annotations
@@ -35,32 +36,39 @@ DEMO_CUSTOMERS = [
 
 PRODUCTS = ["the app", "my order", "the Pro plan", "my card", "the router", "my account"]
 
-# (text, weight). {order} and {product} are filled in per post.
+# (text, weight). {order} and {product} are filled in per post. The mix is that of real brand
+# mentions: mostly questions, requests, praise and chatter; about a third complaints; a few
+# that a supervisor must see at once (outages, a legal threat); a little spam.
 DEMO_POSTS = [
     ("@{brand} how do I change the delivery address on order #{order}?", 4),
     ("@{brand} is there a student discount on the Pro plan?", 3),
     ("@{brand} what time does support open on Sundays?", 2),
+    ("@{brand} do you ship to Canada?", 2),
+    ("@{brand} does the Pro plan include API access?", 2),
     ("@{brand} can you help me reset my password? The link never arrives", 3),
-    ("@{brand} please cancel order #{order}, I ordered the wrong size", 3),
+    ("@{brand} please cancel order #{order}, I ordered the wrong size", 2),
     ("@{brand} I need a refund for order #{order}, it arrived broken", 3),
-    ("@{brand} I've been charged twice for {product}. Third time this month. Not happy.", 3),
-    ("@{brand} your app is down again?? Can't log in at all #outage", 3),
-    ("@{brand} is the website down for everyone or just me? Error 503 since this morning", 2),
-    ("@{brand} order #{order} was due Monday. Still nothing and no reply to my emails", 3),
+    ("@{brand} I've been charged twice for {product}. Third time this month. Not happy.", 2),
+    ("@{brand} your app is down again?? Can't log in at all #outage", 2),
+    ("@{brand} is the website down for everyone or just me? Error 503 since this morning", 1),
+    ("@{brand} order #{order} was due Monday. Still nothing and no reply to my emails", 2),
     ("@{brand} worst customer service ever, waited 2 hours on the phone", 2),
     ("@{brand} the latest update keeps crashing when I open settings", 2),
     ("@{brand} just wanted to say your support team was amazing today, thank you Jess!", 3),
     ("Loving the new dark mode from @{brand} 😍", 2),
     ("@{brand} thanks for sorting my issue so quickly, great service", 2),
+    ("@{brand} the new update is so much faster, nice work", 2),
     ("@{brand} it would be great if you added Apple Pay at checkout", 2),
     ("@{brand} suggestion: let us export invoices as PDF", 1),
+    ("@{brand} hello there", 1),
+    ("just saw the @{brand} ad on TV with the dancing cat 😂", 2),
     ("@{brand} I will take you to court if my money isn't returned this week", 1),
-    ("WIN a FREE iPhone!!! click here bit.ly/fr33-stuff follow @{brand} and RT", 2),
+    ("WIN a FREE iPhone!!! click here bit.ly/fr33-stuff follow @{brand} and RT", 1),
     ("@{brand} 🔥🔥🔥 crypto signals DM me for 1000% gains", 1),
 ]
 
 FOLLOW_UPS = [
-    ("@{brand} any update on this?", 3),
+    ("@{brand} any update on this?", 2),
     ("@{brand} still waiting for an answer...", 2),
     ("@{brand} I sent you a DM with the details", 2),
     ("@{brand} thanks, that worked!", 2),

@@ -146,7 +146,9 @@ def test_auto_reply_is_queued_for_qualifying_posts_only(db, django_capture_on_co
             post.save()
 
     assert qualifying.intent == "compliment"
-    assert influencer.priority >= Priority.HIGH
+    # A verified author's compliment is no escalation, but a person answers it.
+    assert influencer.priority == Priority.NORMAL
+    assert "influencer (verified)" in influencer.triage_reasons
     assert sensitive.priority == Priority.URGENT
     # Only the plain compliment is queued; the others never reach send_auto_reply.
     assert len(queued) == 1

@@ -15,10 +15,33 @@ def test_annotated_complaint_maps_to_complaint_whatever_it_says():
     assert intent == "complaint"
 
 
-def test_tweet_not_addressed_to_a_brand_needs_no_reply():
+def test_tweet_not_addressed_to_a_brand_is_chatter_not_spam():
     for domain in ("random_tweet", "random_reply"):
         intent = intent_from_complaints_row(text="Nice!!", label="other", domain=domain)
-        assert intent == "spam"
+        assert intent == "other"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I received $5.25 PayPal. #instagc #free #cash https://t.co/GdEc2NN4tD",
+        "I entered a giveaway for a chance to win a skillet by Homerware. https://t.co/x",
+    ],
+)
+def test_promotion_and_bots_are_spam_wherever_they_come_from(text):
+    assert intent_from_complaints_row(text=text, label="other", domain="random_tweet") == "spam"
+    assert intent_from_complaints_row(text=text, label="other", domain="retail") == "spam"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("@TopmanAskUs can you follow me so that I can DM you my info pls.", "request"),
+        ("@OnePlus_IN when will u announce the giveaway winner", "question"),
+    ],
+)
+def test_a_customer_asking_is_never_spam_even_with_promotion_words(text, intent):
+    assert intent_from_complaints_row(text=text, label="other", domain="electronics") == intent
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from django.utils import timezone
 from core.models import Priority
 from tests.factories import CustomerFactory, PostFactory
 from triage.models import WatchedAccount
-from triage.priority import PostSignals, prioritise
-from triage.services import triage_post
+from triage.priority import PostSignals, describe_reason, prioritise
+from triage.services import classify_text, triage_post
 
 
 def priority_of(text, *, intent="other", sentiment="neutral", **signals):
@@ -113,3 +113,51 @@ def test_engagement_velocity_is_read_from_the_platform_payload(db):
 
     assert result.sentiment == "negative"
     assert any(reason.startswith("viral risk") for reason in post.triage_reasons)
+
+
+def test_verified_authors_neutral_question_is_normal_with_a_visible_influencer_reason():
+    priority, reasons = priority_of(
+        "@acme what time does support open on Sundays?",
+        intent="question",
+        sentiment="neutral",
+        is_verified=True,
+        follower_count=412_000,
+    )
+
+    assert priority == Priority.NORMAL
+    assert reasons == ["influencer (verified)"]
+
+
+def test_verified_author_complaining_is_high():
+    priority, reasons = priority_of(
+        "@acme order never arrived", intent="complaint", sentiment="neutral", is_verified=True
+    )
+
+    assert priority == Priority.HIGH
+    assert "influencer (verified) complaining" in reasons
+
+
+def test_an_ordinary_customers_complaint_is_normal_and_a_defect_is_noted_not_escalated():
+    priority, reasons = priority_of(
+        "@acme the app keeps crashing, not happy", intent="complaint", sentiment="negative"
+    )
+
+    assert priority == Priority.NORMAL
+    assert reasons == ["defect"]
+
+
+def test_legal_threat_in_a_polite_question_is_urgent(db):
+    result = classify_text("@acme should I ask my lawyer to contact you about the refund?")
+
+    assert result.priority == Priority.URGENT
+    assert "sensitive: legal threat" in result.reasons
+
+
+def test_every_reason_names_its_rule_and_level():
+    assert describe_reason("outage") == {
+        "reason": "outage",
+        "level": "Urgent",
+        "rule": "outage wording: urgent",
+    }
+    assert describe_reason("influencer (verified)")["level"] == "Normal"
+    assert describe_reason("influencer (verified) complaining")["level"] == "High"

@@ -33,10 +33,10 @@ def test_training_stores_a_versioned_model_with_metrics_and_shows_progress(
 
     model = TriageModel.objects.get(version=summary["version"])
     assert model.task == "intent"
-    assert model.labels == ["complaint", "compliment", "question", "spam"]
+    assert model.labels == ["complaint", "compliment", "other", "question"]
     assert model.training_size == 96  # 120 rows minus the 20% held out
     assert 0 <= model.metrics["macro_f1"] <= 1
-    assert model.threshold_precision["spam"][0]["threshold"] == 0.3
+    assert model.threshold_precision["other"][0]["threshold"] == 0.3
     assert (settings.TRIAGE_MODEL_DIR / model.file_name).is_file()
     assert not model.is_active
     assert "fitting on 96 examples" in progress
@@ -61,8 +61,8 @@ def test_evaluate_prints_the_metrics_json_for_a_chosen_version(db, small_intent_
     assert report.keys() >= EVALUATION_KEYS
     assert report["model"] == summary["version"]
     assert report["n"] == 120
-    assert set(report["per_class"]["spam"]) == {"precision", "recall", "f1", "support"}
-    assert report["confusion_matrix"]["labels"] == ["complaint", "compliment", "question", "spam"]
+    assert set(report["per_class"]["other"]) == {"precision", "recall", "f1", "support"}
+    assert report["confusion_matrix"]["labels"] == ["complaint", "compliment", "other", "question"]
 
 
 def test_evaluate_defaults_to_the_shipped_model_on_a_fresh_install(db, small_intent_csv):
@@ -162,3 +162,50 @@ def test_train_with_feedback_and_activate_from_the_command_line(
     assert summary["feedback_examples"] == 1
     assert summary["active"] is True
     assert TriageModel.objects.get(is_active=True).version == summary["version"]
+
+
+def test_evaluate_reports_what_lands_in_spam_per_true_class_and_the_batch_cost(db, tmp_path):
+    path = write_csv(
+        tmp_path / "held_out.csv",
+        [
+            ("@acme my bag was lost in Denver and nobody answers", "complaint"),
+            ("@acme the flight was late again, third time", "complaint"),
+            ("@acme thank you, the crew was wonderful", "compliment"),
+            ("@acme hello there", "other"),
+            ("Enter to win a free iPhone #giveaway", "spam"),
+        ],
+    )
+    out = StringIO()
+
+    call_command("triage_evaluate", "--data", str(path), "--task", "intent", stdout=out)
+
+    report = json.loads(out.getvalue())
+    assert report["share_tagged_spam_by_true_class"] == {
+        "complaint": 0.0,
+        "compliment": 0.0,
+        "other": 0.0,
+        "spam": 1.0,
+    }
+    assert report["batch_ms_per_post"] > 0
+    assert set(report["model_only"]) == {"accuracy", "macro_f1"}
+
+
+def test_a_trained_sentiment_model_keeps_its_training_label_shares(db, tmp_path):
+    from collections import defaultdict
+
+    from triage.datasets import DATA_DIR, read_labelled_csv
+    from triage.store import load_version
+
+    shipped = read_labelled_csv(DATA_DIR / "sentiment_train.csv", task="sentiment")
+    by_label = defaultdict(list)
+    for text, label in zip(shipped.texts, shipped.labels, strict=True):
+        if len(by_label[label]) < {"negative": 20, "neutral": 40, "positive": 20}[label]:
+            by_label[label].append((text, label))
+    rows = [row for label_rows in by_label.values() for row in label_rows]
+    path = write_csv(tmp_path / "sentiment.csv", rows)
+    out = StringIO()
+
+    call_command("triage_train", "--data", str(path), "--task", "sentiment", stdout=out)
+
+    loaded = load_version("sentiment", json.loads(out.getvalue())["version"])
+    assert loaded.label_shares == {"negative": 0.25, "neutral": 0.5, "positive": 0.25}

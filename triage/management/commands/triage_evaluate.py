@@ -13,8 +13,10 @@ from triage.training import evaluate_model
 
 class Command(BaseCommand):
     help = (
-        "Evaluate a triage model (default: the active one) on a labelled CSV: accuracy, "
-        "macro-F1, per-class precision/recall/F1, confusion matrix, mean ms per post."
+        "Evaluate a triage model (default: the active one) on a labelled CSV (text,label): "
+        "the tags agents would see (intent after triage's checks), accuracy, macro-F1, "
+        "macro-recall, per-class precision/recall/F1, confusion matrix, the share of each "
+        "true class tagged 'Spam / no reply needed', batch and one-at-a-time ms per post."
     )
 
     def add_arguments(self, parser):
