@@ -10,12 +10,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so a code change reuses this layer. Every
-# dependency ships manylinux wheels (psycopg[binary] included): no compiler needed.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, the locked versions with their hashes (requirements.lock, written from
+# pyproject.toml by `make lock`), so a code change reuses this layer. Every dependency ships
+# manylinux wheels (psycopg[binary] included): no compiler needed.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
+
+# Static files are collected below: WhiteNoise serves them from STATIC_ROOT under hashed
+# names (cached for a year) with gzip and brotli copies, not from the sources.
+ENV WHITENOISE_USE_FINDERS=false
 
 # Editable, so settings find templates/ and static/ next to the code in /app.
 COPY . .
@@ -23,9 +26,6 @@ RUN pip install --no-deps -e . \
     && python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --no-create-home --home-dir /app parley \
     && install -d -o parley -g parley /var/lib/parley/triage-models
-
-# collectstatic ran: WhiteNoise serves the compressed copies from STATIC_ROOT.
-ENV WHITENOISE_USE_FINDERS=false
 
 USER parley
 EXPOSE 8000

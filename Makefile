@@ -5,21 +5,38 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-embedded test-production lint format migrate demo clean bench chaos
+.PHONY: venv lock run test test-embedded test-production lint format migrate demo clean bench chaos
 
-$(VENV)/.installed: pyproject.toml
+# CI (CI=true) installs exactly the locked versions, hashes checked; anywhere else pip resolves
+# pyproject.toml, so `make run` works on a fresh machine of any platform. `make lock` rewrites
+# the locks after a change to pyproject.toml (the image installs requirements.lock).
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+ifdef CI
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+else
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+endif
 	touch $@
+
+LOCK_OPTIONS := --universal --python-version 3.11 --generate-hashes --quiet
+
+lock: venv
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o requirements-dev.lock
 
 venv: $(VENV)/.installed
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+# Sixty days of made-up history (written once) give every report something to show.
+HISTORY_DAYS ?= 60
+
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --history-days $(HISTORY_DAYS)
 
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)

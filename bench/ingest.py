@@ -124,7 +124,7 @@ def raw_insert_rate(*, posts: int) -> float:
     items = [
         webhook_item.item
         for body in data.storm_payloads(brand_id=BRAND_ID, count=posts, per_delivery=100)
-        for webhook_item in parse_account_activity(body)
+        for webhook_item in parse_account_activity(body).items
     ]
     reset_traffic()
     started = time.perf_counter()

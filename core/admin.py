@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
 
 from .models import (
     AgentProfile,
@@ -16,7 +19,7 @@ from .models import (
     Team,
 )
 from .realtime import broadcast_conversation
-from .reply_templates import check_template_syntax
+from .reply_templates import REPLY_VARIABLES, check_template, preview, variables_help
 
 admin.site.register(Tag)
 
@@ -92,11 +95,12 @@ class PostAdmin(admin.ModelAdmin):
 
 
 class CheckedBodyForm(forms.ModelForm):
-    """A template body that does not parse is a form error, not a failed reply later."""
+    """A template body that does not parse, or reads a variable replies do not offer, is a
+    form error, not "Hi , thanks!" sent to a customer later."""
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
-        check_template_syntax(body)
+        check_template(body, REPLY_VARIABLES)
         return body
 
 
@@ -104,6 +108,7 @@ class ReplyTemplateForm(CheckedBodyForm):
     class Meta:
         model = ReplyTemplate
         fields = ["name", "team", "body"]
+        help_texts = {"body": "Variables: " + variables_help(REPLY_VARIABLES) + "."}
 
 
 class ReplyTemplateVariantForm(CheckedBodyForm):
@@ -120,11 +125,38 @@ class ReplyTemplateVariantInline(admin.TabularInline):
 
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
+    """The form lists the variables and previews the body, as typed, on a sample
+    conversation (static/parley_admin/reply_template_preview.js asks preview_view)."""
+
     form = ReplyTemplateForm
     list_display = ["name", "team"]
     list_filter = ["team"]
     search_fields = ["name", "body"]
     inlines = [ReplyTemplateVariantInline]
+    change_form_template = "admin/core/replytemplate/change_form.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("preview/", preview, name="core_replytemplate_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        """POST body=…: the text a customer would read, or why the body cannot be used."""
+        if request.method != "POST":
+            return JsonResponse({"error": "POST a body to preview."}, status=405)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            text = preview(request.POST.get("body", ""), agent=request.user)
+        except ValidationError as error:
+            return JsonResponse({"error": " ".join(error.messages)}, status=400)
+        return JsonResponse({"text": text})
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["reply_variables"] = REPLY_VARIABLES
+        return super().render_change_form(request, context, *args, **kwargs)
 
 
 class IntegrationWebhookForm(forms.ModelForm):

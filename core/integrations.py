@@ -1,14 +1,21 @@
 """Outbound webhooks for integrators: conversation created / assigned / resolved, SLA breached.
 
 Events are written to an outbox table in the transaction of the change they report and sent
-after commit; a failed send is retried with backoff by a periodic sweep. Each request is signed:
-`X-Parley-Signature: sha256=HMAC_SHA256(key, "{timestamp}.{body}")`, with the timestamp in
-`X-Parley-Timestamp`, so a receiver can verify it and refuse replays. `X-Parley-Delivery` is the
-same on every retry of one delivery: receivers dedupe on it.
+after commit; a failed send is retried with backoff by a periodic sweep. Each request is signed
+as Standard Webhooks (standardwebhooks.com) define, so receivers verify it with a stock library:
+`webhook-id` (the same on every retry of one delivery: receivers dedupe on it),
+`webhook-timestamp` and `webhook-signature: v1,base64(HMAC_SHA256(secret, "{id}.{timestamp}.
+{body}"))`. The secret is the endpoint's signing key: a `whsec_…` key as Standard Webhooks
+libraries generate it, or any other text, which verifiers then take as `whsec_` + its base64.
+
+The earlier `X-Parley-*` headers (`X-Parley-Signature: sha256=HMAC_SHA256(key,
+"{timestamp}.{body}")`, `X-Parley-Timestamp`, `X-Parley-Delivery`, `X-Parley-Event`) are still
+sent while INTEGRATION_WEBHOOKS_LEGACY_HEADERS is on (this release; off in the next).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,8 +25,10 @@ from datetime import datetime, timedelta
 
 import requests
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from reliability.services import publish
 
@@ -34,8 +43,41 @@ BACKOFF_BASE_SECONDS = 30
 
 
 def sign(key: str, timestamp: str, body: bytes) -> str:
+    """The legacy `X-Parley-Signature`."""
     digest = hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return f"sha256={digest.hexdigest()}"
+
+
+def standard_secret(key: str) -> str:
+    """The endpoint's key as Standard Webhooks verifiers take it (`whsec_` + base64)."""
+    if key.startswith("whsec_"):
+        return key
+    return "whsec_" + base64.b64encode(key.encode()).decode()
+
+
+def signed_headers(*, key: str, delivery_id: int, event: str, body: bytes) -> dict[str, str]:
+    """The headers of one attempt of a delivery: Standard Webhooks', and the legacy ones."""
+    sent_at = timezone.now()
+    message_id = str(delivery_id)
+    timestamp = str(int(sent_at.timestamp()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Parley-Webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": timestamp,
+    }
+    if key:  # an endpoint saved without a signing key gets unsigned requests
+        headers["webhook-signature"] = Webhook(standard_secret(key)).sign(
+            msg_id=message_id, timestamp=sent_at, data=body.decode()
+        )
+    if settings.INTEGRATION_WEBHOOKS_LEGACY_HEADERS:
+        headers |= {
+            "X-Parley-Event": event,
+            "X-Parley-Delivery": message_id,
+            "X-Parley-Timestamp": timestamp,
+            "X-Parley-Signature": sign(key, timestamp, body),
+        }
+    return headers
 
 
 def emit(event: str, conversation: Conversation) -> None:
@@ -95,15 +137,12 @@ def deliver(*, delivery_id: int) -> bool:
         if delivery is None:
             return True
         body = json.dumps(delivery.payload, sort_keys=True).encode()
-        timestamp = str(int(timezone.now().timestamp()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Parley-Webhooks/1",
-            "X-Parley-Event": delivery.event,
-            "X-Parley-Delivery": str(delivery.pk),
-            "X-Parley-Timestamp": timestamp,
-            "X-Parley-Signature": sign(delivery.webhook.secret.get("key", ""), timestamp, body),
-        }
+        headers = signed_headers(
+            key=delivery.webhook.secret.get("key", ""),
+            delivery_id=delivery.pk,
+            event=delivery.event,
+            body=body,
+        )
         delivery.attempts += 1
         try:
             response = requests.post(

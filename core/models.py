@@ -507,3 +507,32 @@ class CustomerTurn(models.Model):
 
     def __str__(self) -> str:
         return f"Turn of post {self.post_id} on #{self.conversation_id}"
+
+
+class AgentPreferences(models.Model):
+    """What an agent sets for themselves on their profile page: the signature their replies
+    can end with and how they want to be told of what needs them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_preferences"
+    )
+    signature = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text='Added to replies where a template says so, e.g. "^Dana".',
+    )
+    notify_in_page = models.BooleanField(
+        default=True, help_text="Show SLA alerts, mentions and assignments as in-page notices."
+    )
+    notify_desktop = models.BooleanField(
+        default=False, help_text="Also as desktop notifications, when the browser allows them."
+    )
+    notify_by_email = models.BooleanField(
+        default=False, help_text="E-mail me when I am @mentioned in a note."
+    )
+
+    class Meta:
+        verbose_name_plural = "agent preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

@@ -22,12 +22,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core import counters
 from core.models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -250,6 +252,11 @@ def _store(
                 ),
             )
             for item in items
+        )
+        transaction.on_commit(
+            partial(
+                counters.increment, counters.posts_ingested_counter(account.platform), len(posts)
+            )
         )
         if tagged:
             by_pk = {customer.pk: customer for customer in customers.values()}

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,6 +23,10 @@ from .services import stranded_work
 logger = logging.getLogger(__name__)
 
 STRANDED_BATCH = 500
+# The last sweep's counts, for /metrics; dropped when no sweep ran for this long (they run
+# every RELIABILITY_SWEEP_SECONDS, 30 by default).
+STRANDED_COUNTS_KEY = "parley:stranded-work"
+STRANDED_COUNTS_KEPT_SECONDS = 600
 
 
 def untriaged_posts(*, now: datetime | None = None) -> list[int]:
@@ -89,6 +94,9 @@ def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
             # timing out in turn.
             break
     counts = {"deliveries": len(deliveries), "posts": len(posts), "replies": len(replies)}
+    # What /metrics shows as stranded work: this sweep's finding, which it gives up when
+    # sweeps stop (finding it again at each scrape would be a scan of the posts).
+    cache.set(STRANDED_COUNTS_KEY, counts, timeout=STRANDED_COUNTS_KEPT_SECONDS)
     if any(counts.values()):
         logger.info("Re-queued stranded work: %s", counts)
     return counts

@@ -22,3 +22,7 @@ def use_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+# The request id into tasks, and the workers' and beat's heartbeats (signal handlers).
+import parley.observability  # noqa: E402, F401

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +17,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .observability import BEAT_SEEN_KEY, WORKER_SEEN_KEY, last_seen
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +92,44 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **report}, status=200 if healthy else 503
     )
+
+
+# --- Liveness and readiness (/livez, /readyz) ---------------------------------------------------
+
+
+def check_workers() -> str:
+    """A Celery worker said it was alive recently (it writes a heartbeat while it runs)."""
+    return _seen_recently(WORKER_SEEN_KEY, "worker", settings.HEALTH_WORKER_SEEN_SECONDS)
+
+
+def check_beat() -> str:
+    """Celery beat published its schedule recently."""
+    return _seen_recently(BEAT_SEEN_KEY, "beat", settings.HEALTH_BEAT_SEEN_SECONDS)
+
+
+def _seen_recently(key: str, what: str, within_seconds: float) -> str:
+    if current_app.conf.task_always_eager:
+        # The embedded defaults: tasks and the schedule run inside the web process.
+        return OK
+    seen = last_seen(key)
+    if seen is None:
+        raise RuntimeError(f"no {what} seen since the cache was last emptied")
+    age = time.time() - seen
+    if age > within_seconds:
+        raise RuntimeError(f"no {what} seen for {age:.0f} s")
+    return OK
+
+
+READINESS_CHECKS = {**CHECKS, "workers": check_workers, "beat": check_beat}
+
+
+def readiness_report() -> tuple[bool, dict[str, str]]:
+    """Each component `ok` or `failed: why`; ready when all are ok."""
+    report: dict[str, str] = {}
+    for name, check in READINESS_CHECKS.items():
+        try:
+            report[name] = check()
+        except Exception as error:
+            logger.warning("Readiness check %s failed: %s", name, error)
+            report[name] = f"failed: {error}"
+    return all(value == OK for value in report.values()), report

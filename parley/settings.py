@@ -17,7 +17,8 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The default key is for the local demo only; any deployment sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="parley-demo-only-insecure-secret-key-change-me")
+DEMO_SECRET_KEY = "parley-demo-only-insecure-secret-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=DEMO_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "axes",
     "auditlog",
     "channels",
+    "django_prometheus",
+    "django_guid",
     "parley",
     "core",
     "helpdesk",
@@ -52,6 +55,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times every request between the two.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # A request id (X-Request-ID, or a new one) on every log line of the request and of the
+    # Celery tasks it queues (parley.observability).
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +73,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it answers locked-out logins.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -274,6 +283,11 @@ CELERY_BEAT_SCHEDULE["send-weekly-report"] = {
     "task": "reports.tasks.send_weekly_report",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["send-scheduled-reports"] = {
+    # Hourly too: each schedule's day, week or month goes out once, after it ends.
+    "task": "reports.tasks.send_scheduled_reports",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["offer-csat-surveys"] = {
     "task": "reports.tasks.offer_csat_surveys",
     "schedule": CSAT_SEND_SECONDS,
@@ -332,10 +346,23 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Serve straight from the finders when collectstatic has not run (the demo), from
-# STATIC_ROOT otherwise.
+# Serve straight from the finders when collectstatic has not run (the demo, the tests), from
+# STATIC_ROOT otherwise (the image sets it false after its collectstatic).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 warnings.filterwarnings("ignore", message="No directory at")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Collected files get a content hash in their name (cached for ever by browsers, which
+    # WhiteNoise tells them) and gzip/brotli copies. The manifest exists only after
+    # collectstatic, so without it (the demo) the files keep their plain names.
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if WHITENOISE_USE_FINDERS
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -346,6 +373,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 50,
+    # Per user (token or session), or per address for anonymous callers; the counts live in
+    # the cache (Redis in production, so every web process shares them). `csat` is the
+    # public survey form (reports.views).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "csat": env.str("CSAT_THROTTLE", default="20/minute"),
+    },
 }
 
 # --- Security -----------------------------------------------------------------------------------
@@ -355,7 +394,12 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Ask browsers' preload lists to know the site is HTTPS-only: only once every subdomain is.
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapers call over plain HTTP inside the deployment: a redirect would fail them
+# (paths without their leading slash, as SecurityMiddleware matches them).
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$", r"^healthz$", r"^metrics$"]
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
@@ -454,18 +498,72 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Logs: plain lines, or one JSON object a line (LOG_FORMAT=json) for a log collector. Both
+# carry the request id (`request_id`) of the request, or of the request that queued the task.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # Error messages carry platform URLs and answers, tokens included: every line is scrubbed.
-    "filters": {"redact": {"()": "reliability.redaction.RedactingFilter"}},
+    "filters": {
+        "request_id": {"()": "parley.observability.RequestIdFilter"},
+        # Error messages carry platform URLs and answers, tokens included: every line is
+        # scrubbed (the same redaction as stored errors).
+        "redact": {"()": "reliability.redaction.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id", "redact"],
+        }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # It logs each id it sets or generates at INFO: one line per request and task.
+        "django_guid": {"level": "WARNING"},
+    },
 }
+# The request id: taken from the caller's X-Request-ID (a proxy's or a platform's), else new.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+}
+
+# Errors to Sentry (or a compatible service such as GlitchTip) when SENTRY_DSN is set; off
+# otherwise. Django requests and Celery tasks are reported, without personal data.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from parley.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# Outbound integration webhooks are signed as Standard Webhooks; the earlier X-Parley-* headers
+# are sent too for this release, so receivers can move over (off by default in the next).
+INTEGRATION_WEBHOOKS_LEGACY_HEADERS = env.bool("INTEGRATION_WEBHOOKS_LEGACY_HEADERS", default=True)
+
+# Prometheus metrics at /metrics: for callers with the bearer token, or from these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# /readyz: details (errors, ages) for staff or callers with this bearer token; a worker or
+# beat not seen for this long makes Parley not ready.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+HEALTH_WORKER_SEEN_SECONDS = env.float("HEALTH_WORKER_SEEN_SECONDS", default=120.0)
+HEALTH_BEAT_SEEN_SECONDS = env.float("HEALTH_BEAT_SEEN_SECONDS", default=120.0)
 
 # Triage: trained classifiers are stored here (the shipped defaults live in triage/data/models);
 # workers re-check which model is active every TRIAGE_MODEL_CHECK_SECONDS.

@@ -2,21 +2,38 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from reports.urls import api_urlpatterns as report_api_urlpatterns
 from reports.urls import public_urlpatterns as csat_urlpatterns
 
+from . import people
 from .health import healthz
+from .metrics import metrics
+from .probes import livez, readyz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox", permanent=False)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("people/invite/", people.invite, name="invite_agent"),
+    path("profile/", people.profile, name="profile"),
+    path(
+        "invitation/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/set_password.html",
+            success_url=reverse_lazy("login"),
+            post_reset_login=False,
+        ),
+        name="invitation_accept",
+    ),
     path("", include("helpdesk.urls")),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/reports/", include(report_api_urlpatterns)),

@@ -1,55 +1,80 @@
-"""The base class of every Parley Celery task: retries with backoff, then a dead letter.
+"""The base class of every Parley Celery task: Django's task class, Celery's own retries for
+transient errors only, then a dead letter.
 
 Tasks take ids and are idempotent, so running one again is always safe. A task that raises
-is retried with exponential backoff and jitter up to `RELIABILITY_TASK_MAX_RETRIES` times;
-after the last one `on_failure` records a `DeadLetter`. In eager mode (the embedded
-defaults, tests) errors propagate to the caller unchanged: there is no worker to retry on.
+one of `TRANSIENT_ERRORS` (a dropped database connection, a deadlock, the broker or a platform
+out of reach, a `TransientError` a service raises for a platform's 429/5xx) is retried by
+Celery (`autoretry_for`) with exponential backoff and full jitter (`retry_backoff`,
+`retry_jitter`), at most RELIABILITY_RETRY_BACKOFF_MAX seconds apart, up to
+RELIABILITY_TASK_MAX_RETRIES times. Anything else — a bug, a validation error, a row that is
+gone — would fail the same way again: it fails at once. Either way `on_failure` then records a
+`DeadLetter` an admin can inspect and replay. In eager mode (the embedded defaults, tests)
+errors reach the caller unchanged: there is no worker to retry on, and the reliability sweep
+queues the stored work again.
+
+Being Django's task class (`celery.contrib.django.task.DjangoTask`), every task also has
+`delay_on_commit` / `apply_async_on_commit`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
+from typing import Any
 
-from celery import Task
-from celery.exceptions import Ignore, Reject, Retry
+import redis.exceptions
+import requests
+from celery.contrib.django.task import DjangoTask
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
 
-def retry_countdown(retries: int, *, ceiling: float) -> float:
-    """Full jitter over an exponentially growing window: 2, 4, 8 … seconds, capped."""
-    return random.uniform(1, min(ceiling, 2 ** (retries + 1)))
+class TransientError(Exception):
+    """A failure worth retrying later: raise it (or subclass it) where only the caller can
+    tell, such as a platform answering 429 or 5xx."""
 
 
-class ReliableTask(Task):
-    def __call__(self, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except (Retry, Ignore, Reject):
-            raise
-        except Exception as error:
-            request = self.request
-            if request.is_eager or request.called_directly:
-                raise
-            from django.conf import settings
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    # PostgreSQL gone, restarting, a deadlock or serialization failure (psycopg's errors
+    # reach tasks wrapped as these).
+    OperationalError,
+    InterfaceError,
+    # Redis or the broker out of reach while a task queues more work or broadcasts.
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    BrokerError,
+    # A platform or endpoint out of reach.
+    requests.ConnectionError,
+    requests.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
 
-            max_retries = settings.RELIABILITY_TASK_MAX_RETRIES
-            if request.retries >= max_retries:
-                raise
-            countdown = retry_countdown(
-                request.retries, ceiling=settings.RELIABILITY_RETRY_BACKOFF_MAX
-            )
-            logger.warning(
-                "Task %s%s failed (%r); retry %d/%d in %.1fs",
-                self.name,
-                tuple(args),
-                error,
-                request.retries + 1,
-                max_retries,
-                countdown,
-            )
-            raise self.retry(exc=error, countdown=countdown, max_retries=max_retries) from error
+
+class ReliableTask(DjangoTask):
+    autoretry_for = TRANSIENT_ERRORS
+    # Celery's exponential backoff: 2, 4, 8 ... seconds, each drawn at random below that
+    # (full jitter), so a burst of failures does not come back all at once.
+    retry_backoff = 2
+    retry_jitter = True
+
+    @property
+    def max_retries(self) -> int:  # type: ignore[override]
+        return settings.RELIABILITY_TASK_MAX_RETRIES
+
+    @property
+    def retry_backoff_max(self) -> int:
+        return settings.RELIABILITY_RETRY_BACKOFF_MAX
+
+    def retry(self, *args: Any, exc: BaseException | None = None, **kwargs: Any) -> Any:
+        if self.request.is_eager and exc is not None:
+            # Celery would run the task again at once, inside the caller; the caller hears of
+            # the failure instead (the reliability sweep re-queues stored work).
+            raise exc
+        return super().retry(*args, exc=exc, **kwargs)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if self.request.is_eager:

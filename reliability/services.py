@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
 from .models import DeadLetter
 from .redaction import redact
@@ -122,6 +123,11 @@ def queue_backlog() -> int | None:
             declared = connection.default_channel.queue_declare(
                 queue=current_app.conf.task_default_queue, passive=True
             )
+    except ChannelError as error:
+        if "NOT_FOUND" in str(error):
+            return 0  # Redis keeps no empty list: an emptied queue does not exist
+        logger.debug("Queue length unknown: %s", error)
+        return None
     except Exception as error:
         logger.debug("Queue length unknown: %s", error)
         return None

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CsatSurvey, CsatTemplate, SpikeAlert
+from .models import CsatSurvey, CsatTemplate, ReportSchedule, SpikeAlert
 
 
 @admin.register(CsatTemplate)
@@ -20,3 +20,10 @@ class CsatSurveyAdmin(admin.ModelAdmin):
 class SpikeAlertAdmin(admin.ModelAdmin):
     list_display = ["account", "kind", "keyword", "detected_at", "ended_at", "peak_posts"]
     list_filter = ["kind", "account"]
+
+
+@admin.register(ReportSchedule)
+class ReportScheduleAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "period", "is_active", "last_period_start"]
+    list_filter = ["period", "is_active"]
+    readonly_fields = ["last_period_start", "created_at"]

@@ -28,6 +28,8 @@ PERIOD_REPORTS = {
     "auto-responses": selectors.auto_responses,
     "csat": selectors.csat,
     "spikes": selectors.spikes,
+    "agents": selectors.by_agent,
+    "teams": selectors.by_team,
 }
 
 

@@ -1,10 +1,18 @@
 """Reports as CSV: streamed row by row, so a year of conversations never sits in memory, and
-safe to open in a spreadsheet (no cell can start a formula)."""
+safe to open in a spreadsheet (no cell can start a formula).
+
+Cells carry machine values, for spreadsheets and scripts alike: instants in ISO 8601 UTC
+("2026-12-02T00:49:03Z"), codes rather than labels, handles without their "@" (the column
+says what they are). So only text people wrote can start like a formula, and only such a
+cell gets the guarding apostrophe.
+"""
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from . import selectors
@@ -14,12 +22,27 @@ from .selectors import ReportFilter
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A number ("-3.5", "+44") is read as a number, not run: it needs no guard.
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def safe_cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
+
+
+def iso_utc(value: datetime) -> str:
+    """An instant as ISO 8601 in UTC, with a Z: what spreadsheets and scripts parse alike."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Echo:
@@ -103,7 +126,8 @@ def _volume(report: ReportFilter) -> Iterator[Iterable[Any]]:
     data = selectors.volume_by_channel(report)
     yield ("platform", "account", "posts", "share %")
     for row in data["accounts"]:
-        yield (row["platform"], row["account"], row["posts"], percent(row["share"]))
+        handle = row["account"].removeprefix("@")
+        yield (row["platform"], handle, row["posts"], percent(row["share"]))
 
 
 def _sentiment(report: ReportFilter) -> Iterator[Iterable[Any]]:
@@ -158,22 +182,72 @@ def _conversations(report: ReportFilter) -> Iterator[Iterable[Any]]:
 
 
 def _responsiveness(report: ReportFilter) -> Iterator[Iterable[Any]]:
-    yield ("account", "platform", "posts", "answered within 15 min", "share %", "meets 90 %")
+    yield (
+        "account",
+        "platform",
+        "posts",
+        "answered within 15 min",
+        "share %",
+        "meets 90 %",
+        "not yet counted",
+        "late and still waiting",
+    )
     for row in selectors.very_responsive(user=report.user):
         yield (
-            row["account"],
-            row["platform"],
+            row["account"].removeprefix("@"),
+            row["platform_code"],
             row["posts"],
             row["answered_in_time"],
             percent(row["share"]),
             "yes" if row["meets_bar"] else "no",
+            row["not_yet_counted"],
+            row["late_waiting"],
         )
+
+
+BREAKDOWN_COLUMNS = (
+    "conversations",
+    "resolved",
+    "first response median (min)",
+    "handling time average (min)",
+    "first response SLA met %",
+    "CSAT responses",
+    "CSAT average",
+    "CSAT satisfied %",
+)
+
+
+def _breakdown_row(row: dict[str, Any]) -> tuple:
+    return (
+        row["conversations"],
+        row["resolved"],
+        minutes(row["first_response_median_seconds"]),
+        minutes(row["handling_average_seconds"]),
+        percent(row["sla_met"]),
+        row["csat_responses"],
+        "" if row["csat_average"] is None else f"{row['csat_average']:.2f}",
+        percent(row["csat_satisfied"]),
+    )
+
+
+def _agents(report: ReportFilter) -> Iterator[Iterable[Any]]:
+    yield ("agent", *BREAKDOWN_COLUMNS)
+    for row in selectors.by_agent(report):
+        yield (row["agent"], *_breakdown_row(row))
+
+
+def _teams(report: ReportFilter) -> Iterator[Iterable[Any]]:
+    yield ("team", *BREAKDOWN_COLUMNS)
+    for row in selectors.by_team(report):
+        yield (row["team"], *_breakdown_row(row))
 
 
 def _iso(value: Any) -> Any:
     if isinstance(value, float):
         # julianday arithmetic on SQLite leaves sub-millisecond noise.
         return round(value, 3)
+    if isinstance(value, datetime):
+        return iso_utc(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -184,6 +258,8 @@ EXPORTS = {
     "sentiment": _sentiment,
     "conversations": _conversations,
     "responsiveness": _responsiveness,
+    "agents": _agents,
+    "teams": _teams,
 }
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import validate_email
 from django.utils import timezone
 
 from core.models import Intent, Platform, Team
 from ingestion.models import PlatformAccount
 
+from .models import ReportSchedule
 from .selectors import ReportFilter
 
 DEFAULT_PERIOD_DAYS = 7
@@ -19,9 +23,31 @@ MAX_PERIOD_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
+def _day_field(label: str, help_text: str) -> forms.DateField:
+    # ISO days only: "01/12/2026" is 1 December to some and 12 January to others, so it is
+    # an error, not a guess. Browsers show their own calendar for type="date" and send ISO.
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=help_text,
+        error_messages={"invalid": "Enter the day as YYYY-MM-DD, or pick it in the calendar."},
+    )
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    start: date
+    end: date
+    query: str
+    current: bool
+
+
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(required=False, help_text="First day (YYYY-MM-DD).")
-    end = forms.DateField(required=False, help_text="Last day, included (YYYY-MM-DD).")
+    start = _day_field("From", "First day.")
+    end = _day_field("To", "Last day, included.")
     platform = forms.ChoiceField(choices=[("", "All platforms"), *Platform.choices], required=False)
     account = forms.ModelChoiceField(
         PlatformAccount.objects.order_by("platform", "handle"),
@@ -67,8 +93,75 @@ class ReportFilterForm(forms.Form):
             user=user,
         )
 
+    def presets(self, today: date | None = None) -> list[Preset]:
+        """Today, the last 7 and 30 days and this month, each as a query string that keeps
+        the other filters; `current` marks the one the form shows."""
+        today = today or timezone.localdate()
+        periods = [
+            ("Today", today, today),
+            ("Last 7 days", today - timedelta(days=6), today),
+            ("Last 30 days", today - timedelta(days=29), today),
+            ("This month", today.replace(day=1), today),
+        ]
+        kept = {
+            name: value
+            for name, value in (self.data.items() if self.is_bound else [])
+            if name not in ("start", "end") and value
+        }
+        shown = (
+            (self.cleaned_data.get("start"), self.cleaned_data.get("end"))
+            if (self.is_bound and self.is_valid())
+            else (None, None)
+        )
+        return [
+            Preset(
+                label,
+                start,
+                end,
+                urlencode({**kept, "start": start.isoformat(), "end": end.isoformat()}),
+                (start, end) == shown,
+            )
+            for label, start, end in periods
+        ]
+
     def error_text(self) -> str:
         return "; ".join(
             f"{name}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
             for name, errors in self.errors.items()
         )
+
+
+class ReportScheduleForm(forms.ModelForm):
+    """A supervisor's scheduled e-mail: which reports, to whom, for which period."""
+
+    reports = forms.MultipleChoiceField(
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Attached as CSV; the summary is also in the e-mail's text.",
+    )
+
+    class Meta:
+        model = ReportSchedule
+        fields = ["name", "reports", "recipients", "period"]
+        widgets = {"recipients": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from .exports import EXPORTS
+
+        self.fields["reports"].choices = [(name, name.capitalize()) for name in EXPORTS]
+
+    def clean_recipients(self) -> str:
+        text = self.cleaned_data["recipients"]
+        addresses = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()]
+        if not addresses:
+            raise forms.ValidationError("Give at least one e-mail address.")
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                bad.append(address)
+        if bad:
+            raise forms.ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
+        return "\n".join(addresses)

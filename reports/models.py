@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from core.models import Platform
+from core.reply_templates import CSAT_VARIABLES, check_template, variables_help
 
 CSAT_SCALE = 5
 # Scores of 4 and 5 count as satisfied, the usual CSAT reading.
@@ -26,8 +29,10 @@ class CsatTemplate(models.Model):
 
     platform = models.CharField(max_length=20, choices=Platform.choices, unique=True)
     body = models.TextField(
-        help_text="The message sent to the customer; {link} is replaced by the survey link.",
-        default="Thanks for talking to us! How did we do? {link}",
+        help_text="The message sent to the customer, written like a reply template: "
+        + variables_help(CSAT_VARIABLES)
+        + ".",
+        default="Thanks for talking to us! How did we do? {{ survey_link }}",
     )
     is_active = models.BooleanField(default=True)
 
@@ -36,6 +41,12 @@ class CsatTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"CSAT message on {self.get_platform_display()}"
+
+    def clean(self) -> None:
+        try:
+            check_template(self.body, CSAT_VARIABLES)
+        except ValidationError as error:
+            raise ValidationError({"body": error.messages}) from error
 
 
 class CsatSurvey(models.Model):
@@ -131,3 +142,62 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"Weekly report of {self.week_start}"
+
+
+class VolumeHistory(models.Model):
+    """Since when Parley has an account's inbound posts. Spike detection compares a window
+    with the account's usual volume only once it has a whole baseline of history: before
+    that the usual volume is unknown, not zero. Written once per account, by detection."""
+
+    account = models.OneToOneField(
+        "ingestion.PlatformAccount",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="volume_history",
+    )
+    first_post_at = models.DateTimeField(help_text="When its oldest inbound post was written.")
+
+    class Meta:
+        verbose_name_plural = "volume histories"
+
+    def __str__(self) -> str:
+        return f"Volume of {self.account} since {self.first_post_at:%Y-%m-%d}"
+
+
+class ReportPeriod(models.TextChoices):
+    DAY = "day", "Daily (yesterday)"
+    WEEK = "week", "Weekly (last Monday to Sunday)"
+    MONTH = "month", "Monthly (last calendar month)"
+
+
+class ReportSchedule(models.Model):
+    """A supervisor's e-mail of chosen reports (as CSV attachments, the summary in the body)
+    to chosen recipients, for each day, week or month once it has ended. The numbers are
+    those the owner sees (their visibility), whoever receives them."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_schedules"
+    )
+    name = models.CharField(max_length=100)
+    reports = models.JSONField(help_text="Export names: summary, agents, teams, volume…")
+    recipients = models.TextField(help_text="E-mail addresses, one per line or comma-separated.")
+    period = models.CharField(
+        max_length=10, choices=ReportPeriod.choices, default=ReportPeriod.WEEK
+    )
+    is_active = models.BooleanField(default=True)
+    # The start of the last period sent: each period goes out once, restarts or not.
+    last_period_start = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def recipient_list(self) -> list[str]:
+        return [
+            address.strip()
+            for address in self.recipients.replace(",", "\n").splitlines()
+            if address.strip()
+        ]

@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Avg,
+    Case,
     Count,
+    DateTimeField,
     Exists,
     F,
     Min,
@@ -33,6 +36,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
@@ -56,7 +61,7 @@ from core.selectors import (
 )
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
-from sla.selectors import with_sla
+from sla.selectors import next_threshold_at, with_sla
 from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
@@ -269,6 +274,118 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
+# --- per agent and per team ------------------------------------------------------------------
+
+
+def by_agent(report: ReportFilter) -> list[dict[str, Any]]:
+    """Per assignee, over the conversations created in the period: how many, how many
+    resolved, first response (median), handling time (average), the first-response SLA met
+    (share of measured timers) and CSAT (surveys sent in the period). Unassigned ones are
+    left out; agents without a conversation are not listed."""
+    rows = _breakdown(report, "assignee")
+    names = {
+        user.pk: (user.get_full_name().strip() or user.get_username())
+        for user in get_user_model().objects.filter(pk__in=[row["id"] for row in rows])
+    }
+    return sorted(
+        ({**row, "agent_id": row["id"], "agent": names[row["id"]]} for row in rows),
+        key=lambda row: row["agent"].lower(),
+    )
+
+
+def by_team(report: ReportFilter) -> list[dict[str, Any]]:
+    """by_agent's figures per team."""
+    rows = _breakdown(report, "team")
+    names = dict(Team.objects.filter(pk__in=[row["id"] for row in rows]).values_list("pk", "name"))
+    return sorted(
+        ({**row, "team_id": row["id"], "team": names[row["id"]]} for row in rows),
+        key=lambda row: row["team"].lower(),
+    )
+
+
+def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
+    """Four grouped reads, each over what the KPIs already read (the conversation reports
+    index, the first-response timers, the period's surveys), whatever the number of groups."""
+    key = f"{group}_id"
+    created = _created_in_period(report)
+    handled = Q(resolved_at__isnull=False, first_response_at__isnull=False)
+    first = grouped_percentiles(
+        created.filter(needs_reply=True, **{f"{key}__isnull": False}).annotate(
+            seconds=SecondsBetween("first_response_at", "created_at")
+        ),
+        key,
+        "seconds",
+        [MEDIAN],
+        # An aggregate makes it a GROUP BY: without one SQLite would look up each row.
+        answered=Count("pk"),
+    )
+    counts = {
+        row[key]: row
+        for row in created.filter(**{f"{key}__isnull": False})
+        .values(key)
+        .annotate(
+            conversations=Count("pk"),
+            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+            handled=Count("pk", filter=handled),
+            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
+        )
+        .order_by()
+    }
+    timers = {
+        row[f"conversation__{key}"]: row
+        for row in _in_scope(
+            SlaTimer.objects.filter(
+                kind=TimerKind.FIRST_RESPONSE,
+                stopped_at__isnull=False,
+                conversation__created_at__gte=report.start,
+                conversation__created_at__lt=report.end,
+                conversation__needs_reply=True,
+            ),
+            report,
+        )
+        .values(f"conversation__{key}")
+        .annotate(measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET)))
+        .order_by()
+    }
+    surveys = {
+        row[f"conversation__{key}"]: row
+        for row in _in_scope(
+            CsatSurvey.objects.filter(sent_at__gte=report.start, sent_at__lt=report.end), report
+        )
+        .values(f"conversation__{key}")
+        .annotate(
+            answered=Count("pk", filter=Q(score__isnull=False)),
+            satisfied=Count("pk", filter=Q(score__gte=CSAT_SATISFIED_FROM)),
+            average=Avg("score"),
+        )
+        .order_by()
+    }
+    medians = {row[key]: row[MEDIAN] for row in first}
+    result = []
+    for group_id in sorted(set(counts) | set(surveys) - {None}):
+        row = counts.get(group_id, {})
+        timer = timers.get(group_id, {"measured": 0, "met": 0})
+        survey = surveys.get(group_id, {"answered": 0, "satisfied": 0, "average": None})
+        handled_count = row.get("handled", 0)
+        result.append(
+            {
+                "id": group_id,
+                "conversations": row.get("conversations", 0),
+                "resolved": row.get("resolved", 0),
+                "first_response_median_seconds": medians.get(group_id),
+                "handling_average_seconds": (
+                    _round(row["handling"] / handled_count) if handled_count else None
+                ),
+                "sla_met": _share(timer["met"], timer["measured"]),
+                "sla_measured": timer["measured"],
+                "csat_responses": survey["answered"],
+                "csat_average": _round(survey["average"]),
+                "csat_satisfied": _share(survey["satisfied"], survey["answered"]),
+            }
+        )
+    return result
+
+
 # --- volume, when customers write, how they feel ---------------------------------------------
 
 
@@ -474,6 +591,7 @@ def spike_payload(alert: SpikeAlert) -> dict[str, Any]:
         "negative_posts": alert.negative_posts,
         "baseline_posts": round(alert.baseline_posts, 2),
         "peak_posts": alert.peak_posts,
+        "window_minutes": settings.SPIKE_WINDOW_MINUTES,
         "post_id": alert.post_id,
         "conversation_url": (
             f"/conversations/{alert.post.conversation_id}/" if alert.post_id else None
@@ -510,7 +628,11 @@ def very_responsive(
     """Per account: the share of inbound posts of the last 7 days answered within 15 minutes,
     against the 90 % bar, with the posts that missed it (newest first).
 
-    Posts younger than 15 minutes and still unanswered are not judged yet.
+    A post is judged once answered or 15 minutes old. Posts younger than that and still
+    unanswered are not judged yet (`not_yet_counted`, with `next_judged_at` the soonest of
+    them turns 15 minutes); `late_waiting` are the missed ones still waiting for an answer
+    now, already counted against the share. `share_if_missed` is the running figure should
+    every post not yet counted miss too.
     """
     now = now or timezone.now()
     since = now - timedelta(days=VERY_RESPONSIVE_DAYS)
@@ -521,6 +643,11 @@ def very_responsive(
         created_at__gte=OuterRef("created_at"),
         created_at__lte=OuterRef("created_at") + timedelta(minutes=VERY_RESPONSIVE_MINUTES),
     )
+    answered_since = Post.objects.filter(
+        conversation=OuterRef("conversation"),
+        direction=Direction.OUTBOUND,
+        created_at__gte=OuterRef("created_at"),
+    )
     conversations = visible_conversations(user) if user else Conversation.objects.all()
     posts = Post.objects.filter(
         direction=Direction.INBOUND,
@@ -529,31 +656,53 @@ def very_responsive(
         conversation__in=conversations.values("pk"),
     ).annotate(in_time=Exists(answered_in_time))
     judged = posts.filter(Q(in_time=True) | Q(created_at__lte=judged_before))
+    late = Q(in_time=False, created_at__lte=judged_before)
     per_account = {
         row["conversation__account_id"]: row
-        for row in judged.values("conversation__account_id")
-        .annotate(total=Count("pk"), in_time_count=Count("pk", filter=Q(in_time=True)))
+        for row in posts.annotate(answered=Exists(answered_since))
+        .values("conversation__account_id")
+        .annotate(
+            total=Count("pk", filter=Q(in_time=True) | Q(created_at__lte=judged_before)),
+            in_time_count=Count("pk", filter=Q(in_time=True)),
+            pending=Count("pk", filter=Q(in_time=False, created_at__gt=judged_before)),
+            next_judged=Min("created_at", filter=Q(in_time=False, created_at__gt=judged_before)),
+            late_waiting=Count(
+                "pk",
+                filter=late & Q(answered=False) & Q(conversation__status__in=ACTIVE_STATUSES),
+            ),
+        )
         .order_by()
     }
+    empty = {"total": 0, "in_time_count": 0, "pending": 0, "next_judged": None, "late_waiting": 0}
     result = []
     for account in PlatformAccount.objects.filter(is_active=True).order_by("platform", "handle"):
-        row = per_account.get(account.pk, {"total": 0, "in_time_count": 0})
+        row = per_account.get(account.pk, empty)
         share = _share(row["in_time_count"], row["total"])
         missed = (
             judged.filter(conversation__account=account, in_time=False)
             .select_related("customer")
             .order_by("-created_at")[:missed_limit]
         )
+        next_judged = row["next_judged"]
         result.append(
             {
                 "account_id": account.pk,
                 "account": f"@{account.handle}",
                 "platform": account.get_platform_display(),
+                "platform_code": account.platform,
                 "posts": row["total"],
                 "answered_in_time": row["in_time_count"],
                 "share": share,
                 "bar": VERY_RESPONSIVE_BAR,
                 "meets_bar": share is not None and share >= VERY_RESPONSIVE_BAR,
+                "not_yet_counted": row["pending"],
+                "next_judged_at": (
+                    (next_judged + timedelta(minutes=VERY_RESPONSIVE_MINUTES)).isoformat()
+                    if next_judged
+                    else None
+                ),
+                "late_waiting": row["late_waiting"],
+                "share_if_missed": _share(row["in_time_count"], row["total"] + row["pending"]),
                 "missed": [
                     {
                         "post_id": post.pk,
@@ -573,32 +722,59 @@ def very_responsive(
 # --- the live cockpit ------------------------------------------------------------------------
 
 
+def with_waiting_since(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate `waiting_since`: the oldest unanswered customer post of the conversation's
+    current customer turn, None when the brand owes nothing (the inbox's definition).
+
+    Before the brand's first answer the turn is the whole conversation, so it is the first
+    inbound post; after it, the open CustomerTurn (at most one per conversation: a reply
+    answers every turn before it) holds the post that opened the current turn.
+    """
+    first_post = (
+        Post.objects.filter(conversation=OuterRef("pk"), direction=Direction.INBOUND)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    open_turn = (
+        CustomerTurn.objects.filter(conversation=OuterRef("pk"), answered_at__isnull=True)
+        .order_by("started_at")
+        .values("started_at")[:1]
+    )
+    return conversations.annotate(
+        waiting_since=Case(
+            When(needs_reply=False, then=Value(None)),
+            When(first_response_at__isnull=True, then=Subquery(first_post)),
+            default=Subquery(open_turn),
+            output_field=DateTimeField(),
+        )
+    )
+
+
 def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str, Any]:
-    """The state of the queues right now, for the cockpit page and its live updates."""
+    """The state of the queues right now, for the cockpit page and its live updates.
+
+    Waiting and SLA states use the inbox's definitions (with_waiting_since, sla.selectors'
+    with_sla at `now`), so both read the same figures at the same second; `next_change_at` is
+    when the next running timer crosses a threshold, for the page to look again then.
+    """
     now = now or timezone.now()
     active = (
         visible_conversations(user)
         .filter(status__in=ACTIVE_STATUSES)
         .filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
     )
-    last_reply = (
-        Post.objects.filter(conversation=OuterRef("pk"), direction=Direction.OUTBOUND)
-        .order_by("-created_at")
-        .values("created_at")[:1]
-    )
-    waiting = active.annotate(last_reply_at=Subquery(last_reply)).filter(
-        Q(last_reply_at__isnull=True) | Q(last_reply_at__lt=F("last_inbound_at"))
-    )
     oldest_waiting = {
         (row["team_id"], row["account__platform"]): row["oldest"]
-        for row in waiting.values("team_id", "account__platform")
-        .annotate(oldest=Min("last_inbound_at"))
+        for row in with_waiting_since(active)
+        .values("team_id", "account__platform")
+        .annotate(oldest=Min("waiting_since"))
         .order_by()
     }
     labels = dict(Platform.choices)
+    states = dict(TimerState.choices)
     queues = []
     sla_rows = (
-        with_sla(active)
+        with_sla(active, now=now)
         .values("team_id", "team__name", "account__platform")
         .annotate(
             depth=Count("pk"),
@@ -624,8 +800,9 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
                 "oldest_waiting_seconds": int((now - oldest).total_seconds()) if oldest else None,
             }
         )
+    waiting = [q["oldest_waiting_since"] for q in queues if q["oldest_waiting_since"]]
     attention = (
-        with_sla(active)
+        with_sla(active, now=now)
         .filter(sla_state__in=[TimerState.BREACHED, TimerState.AT_RISK])
         .select_related("customer", "account", "team", "assignee")
         .order_by(F("sla_due_at").asc(nulls_first=True), "pk")[:100]
@@ -644,14 +821,21 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
         )
         .order_by("user__username")
     )
+    next_change = next_threshold_at(
+        now=now, conversations=None if can_see_all_conversations(user) else active
+    )
+    from .services import volume_learning
+
     return {
         "generated_at": now.isoformat(),
+        "next_change_at": next_change.isoformat() if next_change else None,
         "queues": queues,
         "totals": {
             "depth": sum(q["depth"] for q in queues),
             "unassigned": sum(q["unassigned"] for q in queues),
             "at_risk": sum(q["at_risk"] for q in queues),
             "breached": sum(q["breached"] for q in queues),
+            "oldest_waiting_since": min(waiting) if waiting else None,
         },
         "attention": [
             {
@@ -661,6 +845,7 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
                 "team": conversation.team.name if conversation.team else "",
                 "assignee": conversation.assignee.get_username() if conversation.assignee else "",
                 "state": conversation.sla_state,
+                "state_label": states.get(conversation.sla_state, conversation.sla_state),
                 "due_at": conversation.sla_due_at.isoformat() if conversation.sla_due_at else None,
                 "url": f"/conversations/{conversation.pk}/",
             }
@@ -681,25 +866,53 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
                 Q(ended_at__isnull=True) | Q(detected_at__gte=now - timedelta(hours=24))
             ).select_related("account", "post")[:20]
         ],
+        "learning": [
+            {
+                "account": f"@{account.handle}",
+                "account_id": account.pk,
+                "alerts_from": alerts_from.isoformat() if alerts_from else None,
+            }
+            for account, alerts_from in volume_learning(now=now)
+        ],
         "teams": list(Team.objects.filter(pk__in=team_ids).values("id", "name")),
     }
 
 
+def first_inbound_at() -> datetime | None:
+    """When the oldest inbound post was written: one read of the (direction, created_at)
+    index's first entry."""
+    return (
+        Post.objects.filter(direction=Direction.INBOUND)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
 def posts_per_minute(user: AbstractBaseUser, *, now: datetime) -> dict[str, Any]:
-    """Inbound posts per minute over the last 5 minutes, and over the 7 days before them."""
+    """Inbound posts per minute over the last 5 minutes, and the usual rate over the 7 days
+    before them, or over as much of them as there is history. With less than a day of
+    history there is no usual rate yet (`usual` None, `learning` true): a fresh install's
+    first posts are not compared with a usual rate of zero."""
     window_start = now - timedelta(minutes=LIVE_RATE_MINUTES)
+    first = first_inbound_at()
     usual_start = window_start - timedelta(days=USUAL_RATE_DAYS)
-    counts = Post.objects.filter(
-        direction=Direction.INBOUND,
-        created_at__gte=usual_start,
-        created_at__lt=now,
-        conversation__in=visible_conversations(user).values("pk"),
+    if first is not None and first > usual_start:
+        usual_start = first
+    learning = first is None or window_start - usual_start < timedelta(days=1)
+    counts = _in_scope(
+        Post.objects.filter(
+            direction=Direction.INBOUND, created_at__gte=usual_start, created_at__lt=now
+        ),
+        ReportFilter(start=usual_start, end=now, user=user),
     ).aggregate(
         now=Count("pk", filter=Q(created_at__gte=window_start)),
         usual=Count("pk", filter=Q(created_at__lt=window_start)),
     )
+    usual_minutes = (window_start - usual_start).total_seconds() / 60
     return {
         "now": round(counts["now"] / LIVE_RATE_MINUTES, 2),
-        "usual": round(counts["usual"] / (USUAL_RATE_DAYS * 24 * 60), 2),
+        "usual": None if learning else round(counts["usual"] / usual_minutes, 2),
+        "learning": learning,
         "window_minutes": LIVE_RATE_MINUTES,
     }

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,6 +26,7 @@ from core.models import (
     Sentiment,
 )
 from core.outbox import deliver_after_commit
+from core.reply_templates import render_text
 from ingestion.models import PlatformAccount
 from sla.models import SUPERVISOR_PERMISSION
 from triage.services import engagements_per_hour
@@ -33,8 +35,11 @@ from .models import (
     CSAT_SCALE,
     CsatSurvey,
     CsatTemplate,
+    ReportPeriod,
+    ReportSchedule,
     SpikeAlert,
     SpikeKind,
+    VolumeHistory,
     WeeklyReport,
 )
 
@@ -53,6 +58,12 @@ NEGATIVE_BURST_SHARE = 0.5
 class SpikeThreshold:
     window_posts: int
     baseline_posts: float
+    # False while the account's usual volume is still being learned.
+    comparable: bool = True
+    # A listening keyword's usual count may well be zero over a whole learned baseline (an
+    # "outage" is rare): that zero is measured, and SPIKE_MIN_POSTS alone sets the bar. An
+    # account's whole volume is never compared with zero.
+    keyword: bool = False
 
     @property
     def limit(self) -> float:
@@ -67,6 +78,8 @@ class SpikeThreshold:
 
     @property
     def is_spike(self) -> bool:
+        if not self.comparable or (self.baseline_posts <= 0 and not self.keyword):
+            return False
         return self.window_posts >= self.limit
 
     @property
@@ -76,9 +89,61 @@ class SpikeThreshold:
         return self.window_posts < self.limit / 2
 
 
+def history_since(accounts: Iterable[PlatformAccount]) -> dict[int, datetime]:
+    """When each account's inbound history starts (accounts without posts are left out).
+
+    Read once per account from the oldest post and kept (VolumeHistory): history only grows,
+    so detection never searches for it again. The search walks the (direction, created_at)
+    index from its oldest entry to the account's first post.
+    """
+    accounts = list(accounts)
+    known = dict(
+        VolumeHistory.objects.filter(account__in=accounts).values_list(
+            "account_id", "first_post_at"
+        )
+    )
+    for account in accounts:
+        if account.pk in known:
+            continue
+        first = (
+            # Through the conversation: a post written without save() may lack its account.
+            Post.objects.filter(direction=Direction.INBOUND, conversation__account=account)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if first is None:
+            continue
+        VolumeHistory.objects.get_or_create(account=account, defaults={"first_post_at": first})
+        known[account.pk] = first
+    return known
+
+
+def volume_learning(
+    *, now: datetime | None = None
+) -> list[tuple[PlatformAccount, datetime | None]]:
+    """Active accounts with less than a baseline's worth of history, and from when their
+    spikes can be alerted (None: no post yet). Their usual volume is still being learned."""
+    now = now or timezone.now()
+    baseline = timedelta(hours=settings.SPIKE_BASELINE_HOURS)
+    window = timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
+    accounts = list(PlatformAccount.objects.filter(is_active=True).order_by("platform", "handle"))
+    since = history_since(accounts)
+    learning = []
+    for account in accounts:
+        first = since.get(account.pk)
+        if first is None or first > now - window - baseline:
+            learning.append((account, first + window + baseline if first else None))
+    return learning
+
+
 def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
     """Compare each active account's last window of inbound posts (and each of its listening
     keywords') with its baseline; open an alert for a new spike, update or end open ones.
+
+    An account with less than a baseline's worth of history is not compared at all (its
+    usual volume is being learned, see volume_learning), nor is its volume compared with a
+    usual volume of zero: nothing is unusual against nothing.
 
     Returns the alerts opened by this run. Safe to run concurrently and repeatedly: a second
     open alert for the same account and keyword is refused by the database.
@@ -107,7 +172,11 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
     }
     quiet = {"window_posts": 0, "negative_posts": 0, "baseline_posts": 0}
     opened = []
-    for account in PlatformAccount.objects.filter(is_active=True):
+    accounts = list(PlatformAccount.objects.filter(is_active=True))
+    since = history_since(accounts)
+    for account in accounts:
+        first = since.get(account.pk)
+        learning = first is None or first > baseline_start
         row = counts.get(account.pk, quiet)
         measures = [
             (
@@ -125,7 +194,12 @@ def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
             alert = _track(
                 account,
                 keyword=keyword,
-                threshold=SpikeThreshold(window_posts=count, baseline_posts=usual),
+                threshold=SpikeThreshold(
+                    window_posts=count,
+                    baseline_posts=usual,
+                    comparable=not learning,
+                    keyword=bool(keyword),
+                ),
                 negative_posts=negative,
                 window_start=window_start,
                 now=now,
@@ -318,7 +392,11 @@ def offer_csat_survey(*, conversation_id: int) -> CsatSurvey | None:
             conversation=conversation,
             direction=Direction.OUTBOUND,
             platform=conversation.account.platform,
-            text=template.body.replace("{link}", survey_url(survey)),
+            text=render_text(
+                template.body,
+                conversation=conversation,
+                extra={"survey_link": survey_url(survey)},
+            ),
             in_reply_to=answered or "",
             created_at=timezone.now(),
             delivery_status=DeliveryStatus.PENDING,
@@ -439,3 +517,91 @@ def send_weekly_report(*, now: datetime | None = None) -> WeeklyReport | None:
         report.recipients = len(recipients)
         report.save(update_fields=["recipients"])
     return report
+
+
+# --- scheduled report e-mails -----------------------------------------------------------------
+
+
+def last_complete_period(period: str, today: date) -> tuple[date, date]:
+    """The last whole day, week (Monday to Sunday) or calendar month before `today`:
+    (first day, last day), days in TIME_ZONE."""
+    if period == ReportPeriod.DAY:
+        day = today - timedelta(days=1)
+        return day, day
+    if period == ReportPeriod.MONTH:
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    start = today - timedelta(days=today.weekday() + 7)
+    return start, start + timedelta(days=6)
+
+
+def send_scheduled_reports(*, now: datetime | None = None) -> int:
+    """Mail every active schedule whose last complete period has not been sent yet; returns
+    how many were sent. Each schedule is locked while it is sent and marked in the same
+    transaction, so concurrent runs send each period once (a failing mail server is logged
+    and the period retried on the next run)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    sent = 0
+    for schedule_id in ReportSchedule.objects.filter(is_active=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            schedule = (
+                ReportSchedule.objects.select_for_update()
+                .select_related("owner")
+                .filter(pk=schedule_id, is_active=True)
+                .first()
+            )
+            if schedule is None:
+                continue
+            first, last = last_complete_period(schedule.period, today)
+            if schedule.last_period_start is not None and schedule.last_period_start >= first:
+                continue
+            try:
+                _mail_schedule(schedule, first, last)
+            except Exception:
+                logger.exception("Could not e-mail the scheduled report %s", schedule.pk)
+                continue
+            schedule.last_period_start = first
+            schedule.save(update_fields=["last_period_start"])
+            sent += 1
+    return sent
+
+
+def _mail_schedule(schedule: ReportSchedule, first: date, last: date) -> None:
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from .exports import EXPORTS, export_lines, summary_rows
+    from .selectors import ReportFilter, kpis
+
+    tz = timezone.get_current_timezone()
+    report = ReportFilter(
+        start=datetime.combine(first, datetime.min.time(), tzinfo=tz),
+        end=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+        user=schedule.owner,
+    )
+    body = render_to_string(
+        "dashboards/scheduled_report.txt",
+        {
+            "schedule": schedule,
+            "first": first,
+            "last": last,
+            "rows": summary_rows(kpis(report)),
+            "reports_url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/dashboards/reports/"
+            f"?start={first}&end={last}",
+        },
+    )
+    period = f"{first:%d %b %Y}" if first == last else f"{first:%d %b} to {last:%d %b %Y}"
+    message = EmailMessage(
+        f"Parley: {schedule.name}, {period}",
+        body,
+        to=schedule.recipient_list(),
+    )
+    for name in schedule.reports:
+        if name in EXPORTS:
+            message.attach(
+                f"parley-{name}-{first}-{last}.csv",
+                "".join(export_lines(name, report)),
+                "text/csv",
+            )
+    message.send()

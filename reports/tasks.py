@@ -26,3 +26,9 @@ def send_weekly_report() -> int:
     """The hourly tick: mail last week's report to supervisors if not sent yet."""
     report = services.send_weekly_report()
     return report.recipients if report else 0
+
+
+@shared_task
+def send_scheduled_reports() -> int:
+    """The hourly tick: mail each supervisor's scheduled reports whose period has ended."""
+    return services.send_scheduled_reports()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.cockpit, name="cockpit"),
     path("reports/", views.reports, name="reports"),
     path("very-responsive/", views.responsiveness, name="responsiveness"),
+    path("schedules/", views.schedules, name="schedules"),
     path("export/<slug:name>.csv", views.export, name="export"),
 ]
 

@@ -4,25 +4,45 @@ customers' one-question CSAT page. Thin: parse, call a selector or a service, re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from functools import wraps
 from itertools import islice
 
 from asgiref.sync import sync_to_async
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.throttling import AnonRateThrottle
 
 from sla.models import SUPERVISOR_PERMISSION
 
-from . import exports, selectors, services
-from .forms import ReportFilterForm
-from .models import CSAT_SCALE, CsatSurvey
+from . import comparison, exports, selectors, services
+from .forms import ReportFilterForm, ReportScheduleForm
+from .models import CSAT_SCALE, CsatSurvey, ReportSchedule
 
 EXPORT_BATCH_LINES = 500
+# The reports page's charts (drawn by static/dashboards/reports.js), each with its unit.
+CHARTS = [
+    {"id": "volume", "title": "Inbound posts per day, with spikes", "unit": "posts a day"},
+    {
+        "id": "platforms",
+        "title": "Share of posts per platform",
+        "unit": "posts",
+        "kind": "doughnut",
+    },
+    {"id": "resolution", "title": "Resolution time by intent", "unit": "minutes"},
+    {"id": "agents", "title": "Handling time by agent", "unit": "minutes, average"},
+    {
+        "id": "triage-accuracy",
+        "title": "Triage tags agents kept, last 30 days",
+        "unit": "% of reviewed posts",
+    },
+]
 
 
 def supervisor_required(view):
@@ -55,13 +75,21 @@ def reports(request: HttpRequest) -> HttpResponse:
         form.is_valid()
     report = form.report_filter(request.user)
     kpis = selectors.kpis(report)
+    before = comparison.previous_period(report)
     return render(
         request,
         "dashboards/reports.html",
         {
             "form": form,
             "kpis": kpis,
-            "summary": exports.summary_rows(kpis),
+            "summary": comparison.compare_rows(
+                exports.summary_rows(kpis), exports.summary_rows(selectors.kpis(before))
+            ),
+            "before": {"start": before.start, "end": before.end - timedelta(days=1)},
+            "presets": form.presets(),
+            "charts": CHARTS,
+            "agents": selectors.by_agent(report),
+            "teams": selectors.by_team(report),
             "query": request.GET.urlencode(),
             "exports": list(exports.EXPORTS),
         },
@@ -102,9 +130,25 @@ async def _async_batches(lines: Iterator[str]) -> AsyncIterator[str]:
         yield "".join(batch)
 
 
+class CsatThrottle(AnonRateThrottle):
+    """The public survey page, per address (rate `csat` in REST_FRAMEWORK): enough for a
+    customer to open and answer it, too few to try survey tokens or flood the scores."""
+
+    scope = "csat"
+
+
 @require_http_methods(["GET", "POST"])
 def csat_survey(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's one question; no login, the unguessable token is the key."""
+    throttle = CsatThrottle()
+    if not throttle.allow_request(request, None):
+        wait = max(1, round(throttle.wait() or 1))
+        return HttpResponse(
+            f"Too many requests from your address; try again in {wait} seconds.",
+            status=429,
+            headers={"Retry-After": str(wait)},
+            content_type="text/plain",
+        )
     try:
         survey = CsatSurvey.objects.select_related("conversation__account").get(token=token)
     except CsatSurvey.DoesNotExist as missing:
@@ -128,4 +172,30 @@ def csat_survey(request: HttpRequest, token: str) -> HttpResponse:
             "brand": survey.conversation.account,
         },
         status=status,
+    )
+
+
+@supervisor_required
+@require_http_methods(["GET", "POST"])
+def schedules(request: HttpRequest) -> HttpResponse:
+    """The supervisor's scheduled report e-mails: the list, a form to add one, and a
+    button to stop each."""
+    form = ReportScheduleForm(request.POST or None)
+    if request.method == "POST" and "delete" in request.POST:
+        ReportSchedule.objects.filter(owner=request.user, pk=request.POST["delete"]).delete()
+        return redirect("dashboards:schedules")
+    if request.method == "POST" and form.is_valid():
+        schedule = form.save(commit=False)
+        schedule.owner = request.user
+        schedule.save()
+        messages.success(request, f"“{schedule.name}” will be e-mailed after each period ends.")
+        return redirect("dashboards:schedules")
+    return render(
+        request,
+        "dashboards/schedules.html",
+        {
+            "form": form,
+            "schedules": ReportSchedule.objects.filter(owner=request.user),
+        },
+        status=400 if request.method == "POST" else 200,
     )

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.models import Intent, Platform, Priority
+from core.reply_templates import OUT_OF_HOURS_VARIABLES, check_template, variables_help
 
 from .business_time import Schedule, Span
 
@@ -105,9 +106,9 @@ class ServiceWindow(models.Model):
     out_of_hours_reply = models.TextField(
         blank=True,
         help_text=(
-            "Sent once when a conversation starts while the team is away. Placeholders: "
-            "{customer} (the customer's @handle) and {back_at} (when the team is back, in "
-            "the window's timezone). Empty: no auto-reply."
+            "Sent once when a conversation starts while the team is away, written like a "
+            "reply template: " + variables_help(OUT_OF_HOURS_VARIABLES) + ". Empty: no "
+            "auto-reply."
         ),
     )
 
@@ -153,11 +154,9 @@ class ServiceWindow(models.Model):
                 )
         if self.out_of_hours_reply:
             try:
-                self.out_of_hours_reply.format(customer="@someone", back_at="Monday 08:00")
-            except (KeyError, IndexError, ValueError) as error:
-                errors["out_of_hours_reply"] = (
-                    f"Unknown placeholder {error}: use {{customer}} and {{back_at}} only."
-                )
+                check_template(self.out_of_hours_reply, OUT_OF_HOURS_VARIABLES)
+            except ValidationError as error:
+                errors["out_of_hours_reply"] = error.messages
         if errors:
             raise ValidationError(errors)
 

@@ -34,6 +34,7 @@ from core.models import (
 from core.models import Priority as ConversationPriority
 from core.outbox import deliver_after_commit
 from core.realtime import broadcast_conversation
+from core.reply_templates import render_text
 
 from .business_time import Schedule, add_business_time, business_time_between, is_open
 from .models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind, TimerState
@@ -464,8 +465,10 @@ def _reply_out_of_hours(
     if window is None or not window.out_of_hours_reply or is_open(received, schedule):
         return
     back_at = add_business_time(received, timedelta(0), schedule).astimezone(schedule.timezone)
-    text = window.out_of_hours_reply.format(
-        customer=f"@{conversation.customer.handle}", back_at=f"{back_at:%A %H:%M %Z}"
+    text = render_text(
+        window.out_of_hours_reply,
+        conversation=conversation,
+        extra={"back_at": f"{back_at:%A %H:%M %Z}"},
     )
     reply = Post.objects.create(
         conversation=conversation,

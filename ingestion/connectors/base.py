@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from reliability.celery_base import TransientError as RetryableError
+
 # What one unreadable event or poll item can raise while its platform's shape is read.
 SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
@@ -158,8 +160,9 @@ class ReplyRejected(ConnectorError):
     """Parley refused to send a reply the platform would not accept; no API call was made."""
 
 
-class TransientError(ConnectorError):
-    """A 5xx or a network failure: worth retrying later with backoff."""
+class TransientError(ConnectorError, RetryableError):
+    """A 5xx or a network failure: worth retrying later with backoff (a task it escapes from
+    is retried by Celery, see reliability.celery_base)."""
 
 
 class PermanentError(ConnectorError):

@@ -1,9 +1,44 @@
 // The live cockpit: every push from /ws/cockpit/ carries a full snapshot, drawn with
-// textContent only (customer handles are the customers' own text).
+// textContent only (customer handles are the customers' own text). A snapshot also says when
+// the next SLA threshold passes (next_change_at): the page fetches a fresh one at that second,
+// so "Breached" turns with the inbox's countdown, not a sweep later.
 (function () {
   "use strict";
   const RETRY_MS = 2000;
   const liveBadge = document.getElementById("cockpit-live");
+  const times = window.ParleyTimes;
+  let thresholdTimer = null;
+
+  function timeCell(row, format, iso, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.appendChild(times.element(format, iso));
+    row.appendChild(td);
+    return td;
+  }
+
+  function setTime(id, format, iso) {
+    const element = document.getElementById(id);
+    const current = element.querySelector("time");
+    if ((current ? current.dateTime : null) === (iso || null)) return;
+    element.replaceChildren(times.element(format, iso));
+  }
+
+  function lookAgainAt(iso) {
+    if (thresholdTimer !== null) clearTimeout(thresholdTimer);
+    thresholdTimer = null;
+    if (!iso) return;
+    // A moment after the threshold, so the server sees it passed; at most a day ahead.
+    const wait = Math.min(Math.max(new Date(iso) - Date.now() + 250, 0), 86400000);
+    thresholdTimer = setTimeout(fetchSnapshot, wait);
+  }
+
+  function fetchSnapshot() {
+    fetch("/api/reports/cockpit/", { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((snapshot) => { if (snapshot) render(snapshot); })
+      .catch(() => {});
+  }
 
   function cell(row, text, className) {
     const td = document.createElement("td");
@@ -37,8 +72,11 @@
     setValue("total-at-risk", snapshot.totals.at_risk);
     setValue("total-breached", snapshot.totals.breached);
     setValue("rate-now", snapshot.rate.now);
-    setValue("rate-usual", snapshot.rate.usual);
-    document.getElementById("cockpit-updated").textContent = snapshot.generated_at;
+    setValue("rate-usual", snapshot.rate.learning ? "learning" : snapshot.rate.usual);
+    setTime("total-oldest-waiting", "waited", snapshot.totals.oldest_waiting_since);
+    document.getElementById("cockpit-updated").replaceChildren(
+      times.element("ago", snapshot.generated_at));
+    lookAgainAt(snapshot.next_change_at);
 
     const queues = document.getElementById("queues");
     queues.replaceChildren();
@@ -50,7 +88,7 @@
       cell(row, q.unassigned);
       cell(row, q.at_risk);
       cell(row, q.breached);
-      cell(row, q.oldest_waiting_seconds === null ? "—" : q.oldest_waiting_seconds + " s");
+      timeCell(row, "waited", q.oldest_waiting_since, "waited");
     }
     if (!snapshot.queues.length) emptyRow(queues, 7, "No open conversations.");
 
@@ -73,11 +111,11 @@
       link.href = c.url;
       link.textContent = "#" + c.id + " " + c.customer;
       cell(row, "").appendChild(link);
-      cell(row, c.state, "state");
+      cell(row, c.state_label, "state");
       cell(row, c.platform);
       cell(row, c.team);
       cell(row, c.assignee || "—");
-      cell(row, c.due_at || "—");
+      timeCell(row, "due", c.due_at);
     }
     if (!snapshot.attention.length) emptyRow(attention, 6, "Nothing at risk.");
 
@@ -92,12 +130,26 @@
         item.appendChild(link);
       } else {
         item.textContent = s.label + " on " + s.account + (s.keyword ? " “" + s.keyword + "”" : "") +
-          ": " + s.window_posts + " posts in 5 min (usually " + s.baseline_posts + ")" +
-          (s.ended_at ? " — over" : "");
+          ": " + s.window_posts + " posts in " + s.window_minutes + " min (usually " +
+          s.baseline_posts + ")" + (s.ended_at ? " — over" : "");
       }
+      item.append(" · detected ", times.element("ago", s.detected_at));
       spikes.appendChild(item);
     }
     document.getElementById("spike-banner").hidden = !snapshot.spikes.length;
+
+    const learning = document.getElementById("learning");
+    learning.replaceChildren();
+    snapshot.learning.forEach((account, index) => {
+      if (index) learning.append(" · ");
+      learning.append("Learning the usual volume of " + account.account);
+      if (account.alerts_from) {
+        learning.append(": spike alerts from ", times.element("clock", account.alerts_from));
+      } else {
+        learning.append(": no posts yet");
+      }
+    });
+    learning.hidden = !snapshot.learning.length;
   }
 
   function connect() {
@@ -118,5 +170,7 @@
     };
   }
 
+  const firstThreshold = document.getElementById("cockpit-next-change");
+  if (firstThreshold) lookAgainAt(JSON.parse(firstThreshold.textContent));
   connect();
 })();

@@ -39,7 +39,8 @@ AGENT_USERNAME = "agent"
 AGENT_PASSWORD = "e2e-agent-password"
 ADMIN_PASSWORD = "e2e-admin-password"
 
-STARTUP_TIMEOUT_SECONDS = 30
+# Generous: on a busy machine the first import of Django and the apps alone can take 30 s.
+STARTUP_TIMEOUT_SECONDS = 90
 SHUTDOWN_TIMEOUT_SECONDS = 10
 
 
@@ -100,8 +101,11 @@ def embedded_env(
 
 
 @contextlib.contextmanager
-def demo_server(*, posts_per_minute: float = 30, poll_seconds: float = 1) -> Iterator[DemoServer]:
-    """Migrate, seed and serve Parley in a temporary directory; stop it on exit."""
+def demo_server(
+    *, posts_per_minute: float = 30, poll_seconds: float = 1, history_days: int = 0
+) -> Iterator[DemoServer]:
+    """Migrate, seed (with `history_days` of made-up history) and serve Parley in a
+    temporary directory; stop it on exit."""
     with tempfile.TemporaryDirectory(prefix="parley-e2e-") as workdir:
         workdir_path = Path(workdir)
         env = embedded_env(
@@ -126,6 +130,8 @@ def demo_server(*, posts_per_minute: float = 30, poll_seconds: float = 1) -> Ite
                     AGENT_PASSWORD,
                     "--admin-password",
                     ADMIN_PASSWORD,
+                    "--history-days",
+                    str(history_days),
                 ),
             ):
                 finished = subprocess.run(

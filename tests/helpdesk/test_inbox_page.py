@@ -221,14 +221,18 @@ def test_sla_filter_shows_conversations_by_their_worst_running_timer(logged_in, 
     breached = waiting("@brand breached one", team=default_team).conversation
     on_track = waiting("@brand on track one", team=default_team).conversation
     waiting("@brand no timers", team=default_team)
-    for conversation, state in [(breached, TimerState.BREACHED), (on_track, TimerState.OK)]:
+    # Breached is read at the due second (sla.selectors.with_sla): on track is due later.
+    for conversation, state, due in [
+        (breached, TimerState.BREACHED, now),
+        (on_track, TimerState.OK, now + timedelta(minutes=10)),
+    ]:
         SlaTimer.objects.create(
             conversation=conversation,
             kind=TimerKind.FIRST_RESPONSE,
             state=state,
             target_seconds=900,
             started_at=now,
-            due_at=now,
+            due_at=due,
         )
 
     rows = rows_of(logged_in.get(reverse("inbox"), {"sla": "breached"}))

@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import hmac
 import json
@@ -6,7 +7,9 @@ import pytest
 import responses
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+import core.integrations
 from core.models import (
     ConversationStatus,
     IntegrationDelivery,
@@ -95,3 +98,65 @@ def test_nothing_is_queued_when_the_change_rolls_back(webhook, default_team):
         raise RuntimeError("the surrounding work failed")
 
     assert not IntegrationDelivery.objects.exists()
+
+
+# --- Standard Webhooks ----------------------------------------------------------------------------
+
+
+@responses.activate
+def test_a_stock_standard_webhooks_verifier_accepts_the_delivery(
+    webhook, default_team, django_capture_on_commit_callbacks
+):
+    responses.post(HOOK_URL, status=204)
+    conversation = ConversationFactory(team=default_team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        change_status(conversation_id=conversation.pk, status=ConversationStatus.RESOLVED)
+
+    request = responses.calls[0].request
+    # The receiver's side: the endpoint's key as its verifier takes it.
+    receiver = Webhook("whsec_" + base64.b64encode(b"k3y").decode())
+    payload = receiver.verify(request.body, dict(request.headers))
+    assert payload["event"] == "conversation.resolved"
+    assert request.headers["webhook-id"] == str(IntegrationDelivery.objects.get().pk)
+    tampered = request.body.replace(b"resolved", b"reopened")
+    with pytest.raises(WebhookVerificationError):
+        receiver.verify(tampered, dict(request.headers))
+
+
+@responses.activate
+def test_a_whsec_key_from_a_standard_webhooks_library_is_used_as_is(
+    default_team, django_capture_on_commit_callbacks
+):
+    secret = "whsec_" + base64.b64encode(b"a-receiver-generated-secret-32by").decode()
+    IntegrationWebhook.objects.create(name="CRM", url=HOOK_URL, secret={"key": secret})
+    responses.post(HOOK_URL, status=204)
+    conversation = ConversationFactory(team=default_team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        change_status(conversation_id=conversation.pk, status=ConversationStatus.RESOLVED)
+
+    request = responses.calls[0].request
+    assert Webhook(secret).verify(request.body, dict(request.headers))["event"] == (
+        "conversation.resolved"
+    )
+
+
+@responses.activate
+def test_the_legacy_headers_go_when_switched_off_and_the_id_survives_retries(
+    webhook, default_team, agent, settings, django_capture_on_commit_callbacks
+):
+    settings.INTEGRATION_WEBHOOKS_LEGACY_HEADERS = False
+    responses.post(HOOK_URL, status=503)
+    conversation = ConversationFactory(team=default_team)
+    with django_capture_on_commit_callbacks(execute=True):
+        assign_conversation(conversation_id=conversation.pk, agent=agent, expected_assignee_id=None)
+    delivery = IntegrationDelivery.objects.get()
+    responses.replace(responses.POST, HOOK_URL, status=200)
+
+    core.integrations.retry_due(now=delivery.next_attempt_at)
+
+    first, retry = (call.request.headers for call in responses.calls)
+    assert not any(name.lower().startswith("x-parley-") for name in retry)
+    assert first["webhook-id"] == retry["webhook-id"] == str(delivery.pk)
+    assert retry["webhook-signature"].startswith("v1,")

@@ -1,5 +1,7 @@
 """Security headers, login rate limiting and the API schema."""
 
+from datetime import timedelta
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -43,6 +45,19 @@ def test_repeated_wrong_passwords_lock_the_login(client, agent, settings):
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_the_lockout_page_says_how_long(client, agent, settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+
+    for _ in range(4):
+        locked = client.post(reverse("login"), {"username": agent.username, "password": "nope"})
+
+    text = locked.content.decode()
+    assert "After 3 wrong passwords this login is locked: try again in 15 minutes" in text
+    assert "for a while" not in text
 
 
 def test_a_right_password_logs_in_through_the_rate_limiter(client, agent, settings):

@@ -58,7 +58,10 @@ def test_queues_per_team_and_platform_with_attention_list_and_agent_load(default
         team=default_team, account=x, waiting_minutes=7, sla_state=TimerState.AT_RISK
     )
     answered = open_conversation(team=default_team, account=x, waiting_minutes=40)
-    outbound(answered, timezone.now() - timedelta(minutes=39))
+    answered_at = timezone.now() - timedelta(minutes=39)
+    outbound(answered, answered_at)
+    answered.first_response_at = answered_at
+    answered.save()
 
     snapshot = cockpit(supervisor)
 
@@ -68,6 +71,8 @@ def test_queues_per_team_and_platform_with_attention_list_and_agent_load(default
     assert 12 * 60 <= queues["demo"]["oldest_waiting_seconds"] < 13 * 60
     # The conversation answered 39 minutes ago is not waiting: the oldest on X is 7 minutes.
     assert 7 * 60 <= queues["twitter"]["oldest_waiting_seconds"] < 8 * 60
+    oldest = snapshot["totals"].pop("oldest_waiting_since")
+    assert oldest == queues["demo"]["oldest_waiting_since"]
     assert snapshot["totals"] == {"depth": 4, "unassigned": 3, "at_risk": 1, "breached": 1}
     assert [(row["id"], row["state"]) for row in snapshot["attention"]] == [
         (breached.pk, "breached"),
@@ -88,10 +93,14 @@ def test_posts_per_minute_now_against_the_usual_rate(default_team):
     for hours_ago in range(1, 101):  # a hundred over the week before
         inbound(conversation, now - timedelta(hours=hours_ago))
 
+    for days_ago in range(8, 12):  # history older than the week does not count
+        inbound(conversation, now - timedelta(days=days_ago))
+
     rate = cockpit(supervisor, now=now)["rate"]
 
     assert rate["now"] == 1.0
     assert rate["usual"] == round(100 / (7 * 24 * 60), 2)
+    assert rate["learning"] is False
 
 
 async def _connect(user, path="/ws/cockpit/"):

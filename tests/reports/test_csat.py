@@ -19,7 +19,9 @@ def resolved(db):
 
 @pytest.fixture
 def template(db):
-    return CsatTemplate.objects.create(platform=Platform.DEMO, body="Thanks! How did we do? {link}")
+    return CsatTemplate.objects.create(
+        platform=Platform.DEMO, body="Thanks! How did we do? {{ survey_link }}"
+    )
 
 
 def test_resolution_sends_the_platforms_survey_message_with_its_link(

@@ -24,7 +24,7 @@ def read_csv(response) -> list[list[str]]:
 def on_screen_summary(html: str) -> list[list[str]]:
     rows = re.findall(
         r'<tr data-metric="[^"]*"><th scope="row">(.*?)</th><td class="value">(.*?)</td>'
-        r'<td class="unit">(.*?)</td></tr>',
+        r'<td class="unit">(.*?)</td>.*?</tr>',
         html,
     )
     return [
@@ -85,7 +85,17 @@ def test_cells_that_would_run_as_formulas_are_quoted(client, week, supervisor):
 
     teams = {row[rows[0].index("team")] for row in rows[1:]}
     assert '\'=HYPERLINK("http://evil")' in teams
-    assert [safe_cell(v) for v in ["+1", "-2", "@x", "ok", 3]] == ["'+1", "'-2", "'@x", "ok", 3]
+    cells = ["=1+1", "-2+3", "@SUM(A1)", "\tx", "+1", "-2.5", "ok", 3]
+    assert [safe_cell(v) for v in cells] == [
+        "'=1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "+1",
+        "-2.5",
+        "ok",
+        3,
+    ]
 
 
 def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
@@ -94,7 +104,7 @@ def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
     assert client.get(reverse("dashboards:export", args=["salaries"])).status_code == 404
     bad = client.get(reverse("dashboards:export", args=["summary"]), {"start": "yesterday"})
     assert bad.status_code == 400
-    assert b"start: Enter a valid date." in bad.content
+    assert b"start: Enter the day as YYYY-MM-DD" in bad.content
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,3 +130,18 @@ async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole
     chunks = [chunk async for chunk in response.streaming_content]
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
     assert len(chunks) == 3 and len(rows) == 1 + 7
+
+
+def test_csv_carries_machine_values_utc_instants_and_bare_handles(client, week, supervisor):
+    client.force_login(supervisor)
+
+    conversations = read_csv(
+        client.get(reverse("dashboards:export", args=["conversations"]), PERIOD)
+    )
+    volume = read_csv(client.get(reverse("dashboards:export", args=["volume"]), PERIOD))
+
+    created = conversations[0].index("created_at")
+    assert conversations[1][created] == "2026-03-02T09:00:00Z"
+    assert conversations[1][conversations[0].index("intent")] == "complaint"
+    handles = {row[1] for row in volume[1:]}
+    assert handles == {week.demo.handle, week.x.handle}  # no "@", so no guarding "'"

@@ -33,8 +33,9 @@ def posts(account, instants, *, sentiment="", text="hello"):
 
 
 def quiet_day(account, end):
-    """One post an hour for the 24 hours before `end`."""
-    posts(account, [end - timedelta(hours=hours) for hours in range(1, 25)])
+    """One post an hour for the 24 hours before `end`, and the hour before them: a whole
+    baseline of history, so the account's usual volume is known."""
+    posts(account, [end - timedelta(hours=hours) for hours in range(1, 26)])
 
 
 def burst(account, start, *, count=200, minutes=5, sentiment=Sentiment.NEGATIVE, text="down"):

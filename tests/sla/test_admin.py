@@ -30,7 +30,7 @@ def window_form(**overrides) -> dict:
         "closes_at": "20:00",
         "holiday_country": "GB",
         "holiday_subdivision": "ENG",
-        "out_of_hours_reply": "Hi {customer}, we're back {back_at}.",
+        "out_of_hours_reply": "Hi {{ customer.handle }}, we're back {{ back_at }}.",
         **NO_INLINES,
     }
     data.update(overrides)
@@ -98,9 +98,11 @@ def test_an_unknown_holiday_country_is_refused(admin_client):
 
 
 def test_an_unknown_placeholder_in_the_auto_reply_is_refused(admin_client):
-    response = add_window(admin_client, window_form(out_of_hours_reply="Back {when}"))
+    response = add_window(admin_client, window_form(out_of_hours_reply="Back {{ when }}"))
 
-    assert "Unknown placeholder" in errors_of(response)
+    errors = errors_of(response)
+    assert "Unknown variable {{ when }}" in errors
+    assert "{{ back_at }}" in errors and "{{ customer.handle }}" in errors
 
 
 def test_business_hours_ending_before_they_start_are_refused(admin_client):

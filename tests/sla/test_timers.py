@@ -189,7 +189,7 @@ def test_editing_the_policy_moves_a_running_timer(receive):
 
 
 def test_a_post_out_of_hours_gets_the_auto_reply_with_when_the_team_is_back(office_hours, receive):
-    office_hours.out_of_hours_reply = "Hi {customer}, we're back {back_at}."
+    office_hours.out_of_hours_reply = "Hi {{ customer.handle }}, we're back {{ back_at }}."
     office_hours.save()
 
     post = receive(london(2026, 6, 10, 22))
@@ -202,7 +202,7 @@ def test_a_post_out_of_hours_gets_the_auto_reply_with_when_the_team_is_back(offi
 
 
 def test_a_post_in_hours_gets_no_auto_reply(office_hours, receive):
-    office_hours.out_of_hours_reply = "Hi {customer}, we're back {back_at}."
+    office_hours.out_of_hours_reply = "Hi {{ customer.handle }}, we're back {{ back_at }}."
     office_hours.save()
 
     post = receive(london(2026, 6, 10, 12))

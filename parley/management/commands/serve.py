@@ -25,8 +25,12 @@ def uvicorn_config(*, host: str, port: int) -> uvicorn.Config:
         forwarded_allow_ips=trusted,
         # The browser sends only typing notices over its sockets.
         ws_max_size=64 * 1024,
+        # JSON logs: uvicorn's lines (startup, access log) go through settings.LOGGING like
+        # the rest, so a log collector reads one format; plain logs keep uvicorn's own.
+        **({"log_config": None} if settings.LOG_FORMAT == "json" else {}),
     )
-    # Config() has just installed uvicorn's handlers, which settings.LOGGING does not reach.
+    # Config() has just installed uvicorn's handlers (plain logs), which settings.LOGGING does
+    # not reach.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):

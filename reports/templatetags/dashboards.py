@@ -1,0 +1,129 @@
+"""How the dashboards show instants and durations to people: local, relative times ("4 min
+ago", "due 14:05") with the exact time on hover, never a raw ISO timestamp. The same markup
+is upgraded in the browser (static/dashboards/times.js), which keeps relative times fresh and
+shows them in the reader's own timezone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def exact(value: datetime) -> str:
+    """The full local instant, for a tooltip: "Wed 2 Dec 2026, 00:49:03 UTC"."""
+    return f"{timezone.localtime(value):%a %-d %b %Y, %H:%M:%S %Z}"
+
+
+def duration(seconds: float) -> str:
+    """A short span for people: "45 s", "4 min", "2 h 05 min", "3 d 4 h"."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def relative(value: datetime, *, now: datetime | None = None) -> str:
+    """ "4 min ago", "in 3 min", "just now"."""
+    delta = ((now or timezone.now()) - value).total_seconds()
+    if abs(delta) < 10:
+        return "just now"
+    return f"{duration(delta)} ago" if delta > 0 else f"in {duration(delta)}"
+
+
+@register.filter
+def ago(value: datetime | str | None) -> SafeString | str:
+    """A <time> reading "4 min ago", the exact instant on hover."""
+    instant = _instant(value)
+    if instant is None:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}" data-format="ago">{}</time>',
+        instant.isoformat(),
+        exact(instant),
+        relative(instant),
+    )
+
+
+@register.filter
+def waited(value: datetime | str | None) -> SafeString | str:
+    """A <time> reading how long since `value` ("15 min"), the exact instant on hover."""
+    instant = _instant(value)
+    if instant is None:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="since {}" data-format="waited">{}</time>',
+        instant.isoformat(),
+        exact(instant),
+        duration((timezone.now() - instant).total_seconds()),
+    )
+
+
+@register.filter
+def due(value: datetime | str | None) -> SafeString | str:
+    """A <time> reading "due 14:05" (with the day when it is not today), exact on hover."""
+    instant = _instant(value)
+    if instant is None:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}" data-format="due">due {}</time>',
+        instant.isoformat(),
+        exact(instant),
+        clock(instant),
+    )
+
+
+@register.filter
+def local(value: datetime | str | None) -> SafeString | str:
+    """A <time> reading the local clock time ("14:05", or "2 Dec 14:05" another day)."""
+    instant = _instant(value)
+    if instant is None:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}" data-format="clock">{}</time>',
+        instant.isoformat(),
+        exact(instant),
+        clock(instant),
+    )
+
+
+def clock(value: datetime) -> str:
+    local_value = timezone.localtime(value)
+    if local_value.date() == timezone.localdate():
+        return f"{local_value:%H:%M}"
+    return f"{local_value:%-d %b %H:%M}"
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """A share (0..1) as a percentage with one decimal: 0.8333 -> "83.3"."""
+    return "—" if share is None else f"{share * 100:.1f}".removesuffix(".0")
+
+
+@register.filter
+def minutes(seconds: float | None) -> str:
+    """Seconds as minutes with one decimal: 150 -> "2.5"."""
+    return "—" if seconds is None else f"{seconds / 60:.1f}"

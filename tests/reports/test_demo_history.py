@@ -1,0 +1,36 @@
+"""`seed_demo --history-days N`: weeks of history so every report has something to show."""
+
+import io
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from core.models import ACTIVE_STATUSES, Conversation
+from reports.models import SpikeAlert
+from reports.selectors import ReportFilter, kpis
+from sla.models import SlaTimer, TimerState
+
+
+def test_history_gives_every_report_several_points_and_is_written_once(db):
+    call_command("seed_demo", "--history-days", "14", stdout=io.StringIO())
+    now = timezone.now()
+
+    numbers = kpis(ReportFilter(start=now - timedelta(days=14), end=now))
+
+    days = numbers["sentiment"]["days"]
+    assert len(days) >= 13 and all(sum(day[k] for k in day if k != "day") for day in days)
+    assert len(numbers["volume"]["platforms"]) == 3
+    assert len(numbers["handling_time"]["by_agent"]) >= 4
+    assert len(numbers["resolution_by_intent"]) >= 5
+    assert 0.5 < numbers["first_response"]["within_target"] < 1  # met and missed
+    assert numbers["next_response"]["customer_turns"] > 0
+    assert numbers["csat"]["responses"] > 0
+    assert SlaTimer.objects.filter(state=TimerState.BREACHED).exists()
+    assert SpikeAlert.objects.count() == 1
+    # Nothing of the history lands in today's inbox.
+    assert not Conversation.objects.filter(status__in=ACTIVE_STATUSES).exists()
+
+    conversations = Conversation.objects.count()
+    call_command("seed_demo", "--history-days", "14", stdout=io.StringIO())
+    assert Conversation.objects.count() == conversations
