@@ -35,7 +35,7 @@ Conversation = CsatSurvey._meta.get_field("conversation").related_model
 survey = CsatSurvey.objects.create(
     conversation=Conversation.objects.order_by("-pk").first(), resolved_at=timezone.now()
 )
-print(survey.token)
+print("survey-token:", survey.token)
 """
 
 
@@ -79,7 +79,7 @@ if len(waiting) == 3:
         ],
     }
     post.save(update_fields=["raw"])
-    print(breached, at_risk, pending)
+    print("sla-states:", breached, at_risk, pending)
 """
 STATES_TIMEOUT_SECONDS = 30
 
@@ -91,8 +91,10 @@ def sla_states(parley_server) -> dict[str, int]:
     while time.monotonic() < deadline:
         made = parley_server.manage("shell", "-c", SLA_STATES_SNIPPET)
         assert made.returncode == 0, made.stdout + made.stderr
-        if made.stdout.strip():
-            breached, at_risk, pending = map(int, made.stdout.split()[-3:])
+        # The shell may print log lines too: read only the snippet's own line.
+        found = re.search(r"^sla-states: (\d+) (\d+) (\d+)$", made.stdout, re.MULTILINE)
+        if found:
+            breached, at_risk, pending = map(int, found.groups())
             return {"breached": breached, "at_risk": at_risk, "pending": pending}
         time.sleep(1)
     pytest.fail(f"fewer than three waiting conversations after {STATES_TIMEOUT_SECONDS} s")
@@ -164,6 +166,21 @@ def open_responsiveness(page, server, states) -> None:
     expect(page.get_by_role("heading", name="Very responsive")).to_be_visible()
 
 
+def open_profile(page, server, states) -> None:
+    page.goto(server.url("/profile/"))
+    expect(page.locator("main h1")).to_be_visible()
+
+
+def open_report_schedules(page, server, states) -> None:
+    page.goto(server.url("/dashboards/schedules/"))
+    expect(page.locator("main h1")).to_be_visible()
+
+
+def open_invite(page, server, states) -> None:
+    page.goto(server.url("/people/invite/"))
+    expect(page.locator("main h1, #content h1").first).to_be_visible()
+
+
 def open_admin_index(page, server, states) -> None:
     page.goto(server.url("/admin/"))
     expect(page.locator("#site-name")).to_be_visible()
@@ -205,6 +222,9 @@ PAGES: dict[str, tuple[tuple[str, str] | None, Callable]] = {
     "cockpit": (SUPERVISOR, open_cockpit),
     "reports": (SUPERVISOR, open_reports),
     "very responsive": (SUPERVISOR, open_responsiveness),
+    "profile": (AGENT, open_profile),
+    "report schedules": (SUPERVISOR, open_report_schedules),
+    "invite an agent": (ADMIN, open_invite),
     "admin index": (ADMIN, open_admin_index),
     "admin conversation list": (ADMIN, open_admin_conversation_list),
     "admin conversation change page": (ADMIN, open_admin_conversation_change),
@@ -253,7 +273,7 @@ def test_not_found_page_has_no_serious_accessibility_violations(parley_server, p
 def test_csat_survey_has_no_serious_accessibility_violations(parley_server, page):
     made = parley_server.manage("shell", "-c", SURVEY_SNIPPET)
     assert made.returncode == 0, made.stdout + made.stderr
-    token = made.stdout.strip().splitlines()[-1]
+    token = re.search(r"^survey-token: (\S+)$", made.stdout, re.MULTILINE).group(1)
     page.goto(parley_server.url(f"/csat/{token}/"))
     expect(page.get_by_role("button", name="5")).to_be_visible()
     assert_accessible(page, "CSAT survey")

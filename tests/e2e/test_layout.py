@@ -35,7 +35,7 @@ post.triage_reasons = [
     "keyword: refund_request_for_order_number_12345678901234567890",
 ]
 post.save(update_fields=["text", "triage_reasons"])
-print(post.conversation_id)
+print("long-conversation:", post.conversation_id)
 """
 
 
@@ -43,7 +43,8 @@ print(post.conversation_id)
 def long_conversation_id(parley_server) -> int:
     made = parley_server.manage("shell", "-c", LONG_CONTENT_SNIPPET)
     assert made.returncode == 0, made.stdout + made.stderr
-    return int(made.stdout.split()[-1])
+    # The shell may print log lines too: read only the snippet's own line.
+    return int(re.search(r"^long-conversation: (\d+)$", made.stdout, re.MULTILINE).group(1))
 
 
 @pytest.fixture
