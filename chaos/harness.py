@@ -73,7 +73,8 @@ CHAOS_ENV = {
 }
 # A first-response target a run can see breached (the shortest a policy takes: a minute).
 CHAOS_FIRST_RESPONSE_MINUTES = 1
-CSAT_BODY = "How did we do? {link}"
+# Each survey message carries its own link, so the platform's count per text is per survey.
+CSAT_BODY = "How did we do? {{ survey_link }}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -630,7 +631,7 @@ def _beat_duplicates(stub) -> dict:
     )
     surveys = list(CsatSurvey.objects.exclude(message=None).select_related("message"))
     survey_messages = Counter((survey.conversation_id, survey.resolved_at) for survey in surveys)
-    published = [stub.publications[survey.message.text] for survey in surveys]
+    published = [stub.publications[text] for text in {survey.message.text for survey in surveys}]
     return {
         "sla_alerts": sum(alerts.values()),
         "sla_alerts_duplicated": sum(

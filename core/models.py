@@ -502,7 +502,15 @@ class CustomerTurn(models.Model):
                 fields=["started_at"],
                 include=["conversation", "answered_at"],
                 name="customer_turn_started_idx",
-            )
+            ),
+            # The queue's "waiting since" joins each conversation to its unanswered turn (at
+            # most one): the few open turns, not the whole history (core.selectors).
+            models.Index(
+                fields=["conversation"],
+                include=["started_at"],
+                condition=models.Q(answered_at__isnull=True),
+                name="customer_turn_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:

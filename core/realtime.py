@@ -10,6 +10,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,42 @@ def close_user_sockets(user_id: int, *, session_key: str = "") -> None:
 def conversation_group(conversation_id: int) -> str:
     """The pages open on one conversation, for presence (who is viewing, who is typing)."""
     return f"conversation.{conversation_id}"
+
+
+def user_group(user_id: int) -> str:
+    """One person's sockets (/ws/sla/): SLA alerts on their conversations, and notices meant
+    for them alone (a mention, an assignment, a customer back on their conversation)."""
+    return f"sla.user.{user_id}"
+
+
+def notice(kind: str, conversation, *, text: str, **extra) -> dict:
+    """A notice for one person's browser: `kind` says what happened ("mention",
+    "assignment", "conversation.reopened"), `text` says it in words; `alert_id` lets a
+    browser that hears it twice show it once."""
+    return {
+        "alert_id": f"{kind}:{conversation.pk}:{extra.pop('key', '')}",
+        "event": kind,
+        "conversation_id": conversation.pk,
+        "text": text,
+        "url": f"/conversations/{conversation.pk}/",
+        **extra,
+    }
+
+
+def notify_users_after_commit(user_ids, payload: dict) -> None:
+    """Send `payload` to these people's sockets once the caller's transaction commits."""
+    groups = [user_group(user_id) for user_id in sorted(set(user_ids))]
+    if not groups:
+        return
+    transaction.on_commit(lambda: _notify(groups, payload))
+
+
+def _notify(groups: list[str], payload: dict) -> None:
+    message = {"type": "sla.alert", "alert": payload}
+    try:
+        async_to_sync(_send)(get_channel_layer(), [(group, message) for group in groups])
+    except Exception:
+        logger.exception("Could not notify %s of %s", groups, payload["event"])
 
 
 def broadcast_conversation(conversation_id: int, *, event: str) -> None:

@@ -1,9 +1,21 @@
-"""Who may see what: the visibility rules every page, socket and report applies."""
+"""Who may see what: the visibility rules every page, socket and report applies; and the
+few readings every app must agree on: how long a customer has waited, what a person is
+called."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Expression,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from .models import Conversation, Team
 
@@ -30,3 +42,63 @@ def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
     if not can_see_all_conversations(user):
         conversations = conversations.filter(team__agents__user=user)
     return conversations
+
+
+def waiting_since() -> Expression:
+    """When the customer started waiting for what the brand owes them now: the oldest
+    unanswered customer post of the current customer turn; NULL when nothing is owed.
+
+    This is THE definition of "waiting since" (the inbox sorts on it, the cockpit reads it):
+    `with_open_turn(conversations).annotate(waiting_since=waiting_since())` on a
+    Conversation queryset.
+
+    - Before the first agent reply (`first_response_at` empty): since the conversation's
+      first customer post reached Parley (`created_at`), the instant the first-response
+      clock counts from. Automatic replies (out of hours, triage) do not answer, as they do
+      not stop that clock.
+    - After it: the start of the customer turn the brand has not answered yet (a
+      core.models.CustomerTurn row with no `answered_at`; there is at most one, the latest),
+      kept in step with the posts by every writer.
+    - A conversation that needs no reply (spam, chatter) owes nothing.
+
+    Cost: columns, and a join to the open turns (see with_open_turn), whatever the depth
+    of the queue.
+    """
+    return Case(
+        When(needs_reply=False, then=Value(None)),
+        When(first_response_at__isnull=True, then=F("created_at")),
+        default=F(f"{OPEN_TURN}__started_at"),
+        output_field=DateTimeField(),
+    )
+
+
+# The alias of a conversation's unanswered customer turn (at most one: a turn opens only
+# after the brand answered the one before), joined by with_open_turn.
+OPEN_TURN = "open_turn"
+
+
+def with_open_turn(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Join each conversation to its unanswered customer turn, if any, as OPEN_TURN: what
+    waiting_since() reads. A join, not a subquery per row: the database can read the few
+    open turns once (a partial index) for a queue of any depth."""
+    return conversations.alias(
+        **{
+            OPEN_TURN: FilteredRelation(
+                "customer_turns", condition=Q(customer_turns__answered_at=None)
+            )
+        }
+    )
+
+
+def display_name(user: AbstractBaseUser | None) -> str:
+    """What Parley calls a person everywhere (thread, dropdowns, presence, inbox): their full
+    name, or their username when they have none; "" for nobody."""
+    if user is None:
+        return ""
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return full or user.get_username()
+
+
+def display_name_of(first: str | None, last: str | None, username: str | None) -> str:
+    """display_name from a row's columns (the cards are read as plain rows)."""
+    return f"{first or ''} {last or ''}".strip() or (username or "")

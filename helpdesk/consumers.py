@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from core.consumers import RevocableConsumer, UserGroupsConsumer, inbox_groups_for
 from core.realtime import CONVERSATION_PAGES_GROUP, conversation_group, user_sockets_group
-from core.selectors import visible_conversations
+from core.selectors import display_name, visible_conversations
 
 from .selectors import conversation_cards
 
@@ -48,7 +48,7 @@ class ConversationConsumer(RevocableConsumer):
         self.agent = {
             "channel": self.channel_name,
             "user_id": user.pk,
-            "name": user.first_name or user.get_username(),
+            "name": display_name(user),
         }
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(CONVERSATION_PAGES_GROUP, self.channel_name)

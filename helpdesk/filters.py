@@ -17,14 +17,25 @@ from core.models import (
 from sla.models import TimerState
 from sla.selectors import with_sla
 
-from .selectors import not_snoozed
+from .selectors import DEFAULT_SORT, INBOX_SORTS, no_reply_needed, not_snoozed, snoozed
 
-INBOX_VIEWS = [
+# The views that show the queue: what still needs work now (active, awake, needing a reply).
+QUEUE_VIEWS = [
     ("mine", "Mine"),
     ("team", "My teams' queue"),
     ("unassigned", "Unassigned"),
     ("all", "All"),
 ]
+# The views of what waits for something else: the customer (pending), a time (snoozed), or
+# nobody (no reply needed: spam and chatter, where an agent can pull one back).
+ASIDE_VIEWS = [
+    ("pending", "Pending"),
+    ("snoozed", "Snoozed"),
+    ("noreply", "No reply needed"),
+]
+INBOX_VIEWS = QUEUE_VIEWS + ASIDE_VIEWS
+# Asking for ?status=snoozed means the Snoozed view (it is not a status a conversation has).
+SNOOZED = "snoozed"
 
 
 class ConversationFilter(django_filters.FilterSet):
@@ -32,17 +43,28 @@ class ConversationFilter(django_filters.FilterSet):
     platform = django_filters.ChoiceFilter(field_name="account__platform", choices=Platform.choices)
     intent = django_filters.ChoiceFilter(choices=Intent.choices[1:])
     priority = django_filters.TypedChoiceFilter(choices=Priority.choices, coerce=int)
-    status = django_filters.ChoiceFilter(choices=ConversationStatus.choices, method="filter_status")
+    status = django_filters.ChoiceFilter(
+        choices=[*ConversationStatus.choices, (SNOOZED, "Snoozed")], method="filter_status"
+    )
     sla = django_filters.ChoiceFilter(
         choices=[(state, label) for state, label in TimerState.choices if state != TimerState.MET],
         method="filter_sla",
         label="SLA",
     )
+    tag = django_filters.CharFilter(
+        field_name="tags__name", lookup_expr="iexact", label="Tag", distinct=True
+    )
     q = django_filters.CharFilter(method="filter_search", label="Search")
+    # Applied by the page (selectors.inbox_page), not here: the API pages by id.
+    sort = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _) in INBOX_SORTS.items()],
+        method="keep",
+        empty_label=None,
+    )
 
     class Meta:
         model = Conversation
-        fields = ["view", "platform", "intent", "priority", "status", "sla", "q"]
+        fields = ["view", "platform", "intent", "priority", "status", "sla", "tag", "q", "sort"]
 
     def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         user = self.request.user
@@ -54,7 +76,12 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset.filter(team__agents__user=user)
         return queryset
 
+    def keep(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset
+
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == SNOOZED:
+            return snoozed(queryset)
         return queryset.filter(status=value)
 
     def filter_sla(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -73,10 +100,21 @@ class ConversationFilter(django_filters.FilterSet):
         )
 
     @property
+    def chosen_sort(self) -> str:
+        return (self.form.cleaned_data.get("sort") if self.is_valid() else None) or DEFAULT_SORT
+
+    @property
     def qs(self) -> QuerySet:
         queryset = super().qs
-        # Without an explicit status, the inbox shows what still needs work now: active, and
-        # not snoozed into the future.
+        view = self.form.cleaned_data.get("view")
+        if view == "pending":
+            return queryset.filter(status=ConversationStatus.PENDING)
+        if view == "snoozed":
+            return snoozed(queryset)
+        if view == "noreply":
+            return no_reply_needed(queryset)
+        # Without an explicit status, the inbox shows what still needs work now: active, not
+        # snoozed into the future, and needing a reply.
         if not self.form.cleaned_data.get("status"):
-            queryset = not_snoozed(queryset.filter(status__in=ACTIVE_STATUSES))
+            queryset = not_snoozed(queryset.filter(status__in=ACTIVE_STATUSES, needs_reply=True))
         return queryset

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from core.models import ConversationStatus
 
+from .services import BulkAction
+
 REPLY_MAX_CHARS = 5000
 NOTE_MAX_CHARS = 5000
 
@@ -51,8 +53,11 @@ class SnoozeForm(forms.Form):
     )
 
     def wake_at(self, now: datetime | None = None) -> datetime:
+        return self.wake_at_for(self.cleaned_data["snooze"], now)
+
+    @staticmethod
+    def wake_at_for(choice: str, now: datetime | None = None) -> datetime:
         now = timezone.localtime(now or timezone.now())
-        choice = self.cleaned_data["snooze"]
         if choice == "tomorrow":
             return (now + timedelta(days=1)).replace(
                 hour=MORNING_HOUR, minute=0, second=0, microsecond=0
@@ -92,3 +97,46 @@ class NoteForm(forms.Form):
         ),
         error_messages={"required": "A note needs some text."},
     )
+
+
+class BulkForm(forms.Form):
+    """One action for the conversations selected in the inbox (services.BulkAction).
+    `assignee` is "me", a colleague's user id, or empty to unassign."""
+
+    action = forms.ChoiceField(
+        choices=BulkAction.choices,
+        error_messages={"invalid_choice": "“%(value)s” is not a bulk action."},
+    )
+    assignee = forms.CharField(required=False)
+    status = forms.ChoiceField(
+        choices=[("", "—"), *ConversationStatus.choices],
+        required=False,
+        error_messages={"invalid_choice": "“%(value)s” is not a conversation status."},
+    )
+    snooze = forms.ChoiceField(
+        choices=[("", "—"), *SNOOZE_CHOICES],
+        required=False,
+        error_messages={"invalid_choice": "“%(value)s” is not a snooze length."},
+    )
+    tag = forms.CharField(required=False, max_length=50, strip=True)
+
+    def __init__(self, *args, colleagues, acting_user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.colleagues = {str(user.pk): user for user in colleagues}
+        self.acting_user = acting_user
+
+    def clean_assignee(self):
+        value = self.cleaned_data["assignee"].strip()
+        if not value:
+            return None
+        if value == "me":
+            return self.acting_user
+        if value not in self.colleagues:
+            raise forms.ValidationError("Pick an agent of your teams.")
+        return self.colleagues[value]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == BulkAction.SNOOZE and cleaned.get("snooze"):
+            cleaned["snooze_until"] = SnoozeForm.wake_at_for(cleaned["snooze"])
+        return cleaned

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from core.models import (
@@ -23,22 +37,87 @@ from core.models import (
     ReplyTemplate,
     Team,
 )
-from core.selectors import visible_conversations
+from core.selectors import display_name_of, visible_conversations, waiting_since, with_open_turn
+
+from .models import Macro, SavedView
 
 EXCERPT_CHARS = 140
-# Unanswered first (Postgres sorts NULL last by default, SQLite first: say it), then the most
-# urgent, then the soonest due.
-INBOX_ORDER = (
-    F("first_response_at").asc(nulls_first=True),
-    "-priority",
-    F("first_response_due_at").asc(nulls_last=True),
-    "-id",
-)
+
+# The SLA timers that hold the brand to answering (the first response, then each next one).
+RESPONSE_TIMER_KINDS = ("first_response", "next_response")
+RESPONSE_TIMER_LABELS = {"first_response": "First response", "next_response": "Next response"}
+
+
+def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate what the queue sorts on: `waiting_since` (core.selectors.waiting_since) and
+    `response_due_at`, when the response owed is due: the conversation's own
+    first_response_due_at before the first reply, the running next-response timer's due
+    instant after it (NULL when nothing is owed or no clock runs). Columns and two joins to
+    small partial indexes (the open turns, the running next-response timers), never a
+    subquery per row. `response_timer` (which of the two) is read by response_timer_of.
+    """
+    return (
+        with_open_turn(conversations)
+        .alias(
+            next_response=FilteredRelation(
+                "sla_timers",
+                condition=Q(sla_timers__kind="next_response", sla_timers__stopped_at=None),
+            )
+        )
+        .annotate(
+            waiting_since=waiting_since(),
+            response_due_at=Case(
+                When(needs_reply=False, then=Value(None)),
+                When(first_response_at__isnull=True, then=F("first_response_due_at")),
+                default=F("next_response__due_at"),
+                output_field=DateTimeField(),
+            ),
+        )
+    )
+
+
+def response_timer_of(*, first_response_at, response_due_at, needs_reply: bool = True) -> str:
+    """ "first_response" or "next_response": the SLA target the response owed is held to
+    ("" when no clock runs for it)."""
+    if response_due_at is None or not needs_reply:
+        return ""
+    return "first_response" if first_response_at is None else "next_response"
+
+
+# How the inbox can be sorted: key -> (label, order). Every order ends on the id so a page
+# is stable; NULLs are placed explicitly (Postgres sorts them last, SQLite first).
+INBOX_SORTS = {
+    "waiting": (
+        "Waiting longest",
+        (
+            F("waiting_since").asc(nulls_last=True),
+            "-priority",
+            F("response_due_at").asc(nulls_last=True),
+            "-id",
+        ),
+    ),
+    "due": (
+        "SLA due soonest",
+        (
+            F("response_due_at").asc(nulls_last=True),
+            F("waiting_since").asc(nulls_last=True),
+            "-priority",
+            "-id",
+        ),
+    ),
+    "priority": (
+        "Priority",
+        ("-priority", F("waiting_since").asc(nulls_last=True), "-id"),
+    ),
+    "newest": ("Newest", (F("last_inbound_at").desc(nulls_last=True), "-id")),
+}
+DEFAULT_SORT = "waiting"
+INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
 
 
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
-    """Active, awake conversations the user may work, the most urgent first."""
-    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES)
+    """Active, awake conversations the user may work that need a reply, in queue order."""
+    active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
     return inbox_page(not_snoozed(active), limit=limit)
 
 
@@ -64,43 +143,98 @@ def not_snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]
     )
 
 
-def inbox_page(conversations: QuerySet[Conversation], *, limit: int = 100) -> list[Conversation]:
-    """One page of the (already filtered) inbox, the most urgent first, with what a row shows."""
+def snoozed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Active conversations needing a reply, snoozed into the future (the Snoozed view)."""
+    return conversations.filter(
+        status__in=ACTIVE_STATUSES, needs_reply=True, snoozed_until__gt=timezone.now()
+    )
+
+
+# "No reply needed" shows what spam rules and triage set aside lately, not all history.
+NO_REPLY_VIEW_DAYS = 7
+
+
+def no_reply_needed(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Conversations set aside as needing no reply (triage said spam, a rule or an agent
+    decided), still active or from the last NO_REPLY_VIEW_DAYS days: an agent can pull one
+    back (services.mark_needs_reply)."""
+    since = timezone.now() - timedelta(days=NO_REPLY_VIEW_DAYS)
+    return conversations.filter(needs_reply=False).filter(
+        Q(status__in=ACTIVE_STATUSES) | Q(created_at__gte=since)
+    )
+
+
+def inbox_page(
+    conversations: QuerySet[Conversation], *, limit: int = 100, sort: str = DEFAULT_SORT
+) -> list[Conversation]:
+    """One page of the (already filtered) inbox in `sort` order (INBOX_SORTS; by default
+    who has waited longest for what the brand owes them), with what a row shows."""
     latest_inbound = Post.objects.filter(
         conversation=OuterRef("pk"), direction=Direction.INBOUND
     ).order_by("-created_at", "-id")
-    return list(
-        conversations.select_related("customer", "account", "team", "assignee")
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    rows = list(
+        with_queue_facts(conversations.select_related("customer", "account", "team", "assignee"))
         .annotate(latest_text=Subquery(latest_inbound.values("text")[:1]))
-        .order_by(*INBOX_ORDER)[:limit]
+        .order_by(*order)[:limit]
     )
+    for row in rows:
+        row.response_timer = response_timer_of(
+            first_response_at=row.first_response_at,
+            response_due_at=row.response_due_at,
+            needs_reply=row.needs_reply,
+        )
+    return rows
 
 
 def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
-    """How many active, awake conversations each inbox view holds, in one aggregate query.
+    """How many conversations each inbox view holds, in one aggregate query.
 
-    "unanswered" counts those still waiting for a first reply among the user's own.
+    The queue views count active, awake conversations that need a reply; "pending",
+    "snoozed" and "noreply" count their views (see helpdesk.filters). "unanswered" counts
+    the user's own still waiting for a first reply.
     """
-    conversations = not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
+    now = timezone.now()
+    since = now - timedelta(days=NO_REPLY_VIEW_DAYS)
+    conversations = visible_conversations(user).filter(
+        Q(status__in=ACTIVE_STATUSES) | Q(needs_reply=False, created_at__gte=since)
+    )
     own_team_ids = Team.objects.filter(agents__user=user).values("pk")
+    active = Q(status__in=ACTIVE_STATUSES)
+    queue = (
+        active & Q(needs_reply=True) & (Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    )
     return conversations.aggregate(
-        mine=Count("pk", filter=Q(assignee=user), distinct=True),
-        team=Count("pk", filter=Q(team__in=own_team_ids), distinct=True),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True), distinct=True),
-        all=Count("pk", distinct=True),
+        mine=Count("pk", filter=queue & Q(assignee=user), distinct=True),
+        team=Count("pk", filter=queue & Q(team__in=own_team_ids), distinct=True),
+        unassigned=Count("pk", filter=queue & Q(assignee__isnull=True), distinct=True),
+        all=Count("pk", filter=queue, distinct=True),
         mine_unanswered=Count(
-            "pk", filter=Q(assignee=user, first_response_at__isnull=True), distinct=True
+            "pk", filter=queue & Q(assignee=user, first_response_at__isnull=True), distinct=True
         ),
+        pending=Count("pk", filter=Q(status=ConversationStatus.PENDING), distinct=True),
+        snoozed=Count(
+            "pk", filter=active & Q(needs_reply=True, snoozed_until__gt=now), distinct=True
+        ),
+        noreply=Count("pk", filter=Q(needs_reply=False), distinct=True),
     )
 
 
-def next_conversation_id(user: AbstractBaseUser, *, after: int) -> int | None:
-    """The conversation after `after` in the user's inbox order (wrapping to the first)."""
-    ids = list(
-        not_snoozed(visible_conversations(user).filter(status__in=ACTIVE_STATUSES))
-        .order_by(*INBOX_ORDER)
-        .values_list("pk", flat=True)[:200]
-    )
+def next_conversation_id(
+    user: AbstractBaseUser,
+    *,
+    after: int,
+    conversations: QuerySet[Conversation] | None = None,
+    sort: str = DEFAULT_SORT,
+) -> int | None:
+    """The conversation after `after` in `conversations` (the agent's current inbox view
+    and filters; by default their queue) in `sort` order, wrapping to the first."""
+    if conversations is None:
+        conversations = not_snoozed(
+            visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
+        )
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    ids = list(with_queue_facts(conversations).order_by(*order).values_list("pk", flat=True)[:200])
     others = [pk for pk in ids if pk != after]
     if not others:
         return None
@@ -134,6 +268,22 @@ def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversat
     )
 
 
+# Triage reasons that only hold for a post of this intent (triage.priority.prioritise).
+_INTENT_REASONS = {"negative complaint": Intent.COMPLAINT, "no reply needed": Intent.SPAM}
+
+
+def conversation_reasons(conversation: Conversation, thread: Sequence[Post]) -> list[str]:
+    """Why the conversation has its priority, as triage said of its customer posts, less the
+    reasons that belong to an intent the conversation no longer has (a "negative complaint"
+    reason next to a "Compliment" tag would contradict itself)."""
+    reasons = {reason for post in thread for reason in post.triage_reasons}
+    return sorted(
+        reason
+        for reason in reasons
+        if _INTENT_REASONS.get(reason, conversation.intent) == conversation.intent
+    )
+
+
 def past_conversations(
     user: AbstractBaseUser, conversation: Conversation, *, limit: int = 10
 ) -> list[Conversation]:
@@ -146,6 +296,17 @@ def past_conversations(
     )
 
 
+def colleagues_of(user: AbstractBaseUser) -> list[AbstractBaseUser]:
+    """The active agents of the teams the user works in (themselves included), by name: who
+    a bulk action can assign to."""
+    return list(
+        get_user_model()
+        .objects.filter(agent_profile__teams__agents__user=user, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
 def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
     """Who the conversation can be assigned to: the agents of its team."""
     if conversation.team_id is None:
@@ -154,6 +315,28 @@ def team_agents(conversation: Conversation) -> list[AbstractBaseUser]:
         get_user_model()
         .objects.filter(agent_profile__teams=conversation.team_id, is_active=True)
         .order_by("username")
+    )
+
+
+def own_teams(user: AbstractBaseUser) -> list[Team]:
+    """The teams the user works in, by name."""
+    return list(Team.objects.filter(agents__user=user).order_by("name"))
+
+
+def saved_views_for(user: AbstractBaseUser) -> list:
+    """The inbox views the user saved, and those shared with a team they work in."""
+    return list(
+        SavedView.objects.filter(Q(owner=user) | Q(shared_with__agents__user=user))
+        .select_related("shared_with")
+        .distinct()
+        .order_by("name", "id")
+    )
+
+
+def macros_for(conversation: Conversation) -> list:
+    """The macros an agent may run on the conversation: its team's and everyone's."""
+    return list(
+        Macro.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id)).order_by("name")
     )
 
 
@@ -185,8 +368,9 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("text")[:1]
     )
+    username = f"assignee__{get_user_model().USERNAME_FIELD}"
     rows = (
-        Conversation.objects.filter(pk__any=conversation_ids)
+        with_queue_facts(Conversation.objects.filter(pk__any=conversation_ids))
         .annotate(latest_text=latest_text)
         .order_by("pk")
         .values(
@@ -194,7 +378,9 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "team_id",
             "team__name",
             "assignee_id",
-            f"assignee__{get_user_model().USERNAME_FIELD}",
+            username,
+            "assignee__first_name",
+            "assignee__last_name",
             "account__platform",
             "intent",
             "snoozed_until",
@@ -203,12 +389,16 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "status",
             "sentiment",
             "priority",
+            "needs_reply",
             "latest_text",
             "first_response_due_at",
             "first_response_at",
+            "last_inbound_at",
+            "waiting_since",
+            "response_due_at",
         )
     )
-    return [_card(row) for row in rows]
+    return [_card(row, username) for row in rows]
 
 
 _LABELS = {
@@ -216,17 +406,25 @@ _LABELS = {
     "status": dict(ConversationStatus.choices),
     "intent": dict(Intent.choices),
     "priority": dict(Priority.choices),
+    "timer": RESPONSE_TIMER_LABELS,
 }
 
 
-def _card(row: dict[str, Any]) -> dict[str, Any]:
+def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
     latest = row["latest_text"] or ""
+    timer = response_timer_of(
+        first_response_at=row["first_response_at"],
+        response_due_at=row["response_due_at"],
+        needs_reply=row["needs_reply"],
+    )
     return {
         "id": row["pk"],
         "team_id": row["team_id"],
         "team": row["team__name"] or "",
         "assignee_id": row["assignee_id"],
-        "assignee": row[f"assignee__{get_user_model().USERNAME_FIELD}"] or "",
+        "assignee": display_name_of(
+            row["assignee__first_name"], row["assignee__last_name"], row[username]
+        ),
         "platform_code": row["account__platform"],
         "intent_code": row["intent"],
         "snoozed_until": _iso(row["snoozed_until"]),
@@ -244,9 +442,15 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "sentiment": row["sentiment"],
         "priority": row["priority"],
         "priority_label": _LABELS["priority"].get(row["priority"], row["priority"]),
+        "needs_reply": row["needs_reply"],
         "excerpt": latest[:EXCERPT_CHARS],
         "first_response_due_at": _iso(row["first_response_due_at"]),
         "first_response_at": _iso(row["first_response_at"]),
+        "last_inbound_at": _iso(row["last_inbound_at"]),
+        "waiting_since": _iso(row["waiting_since"]),
+        "response_due_at": _iso(row["response_due_at"]),
+        "response_timer": timer,
+        "response_timer_label": _LABELS["timer"].get(timer, ""),
         "url": f"/conversations/{row['pk']}/",
     }
 

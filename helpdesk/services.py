@@ -4,32 +4,53 @@ through its statuses; and snoozed conversations waking up."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core import integrations
 from core.models import (
+    ACTIVE_STATUSES,
     PRIVATE_MESSAGE_CHAR_LIMIT,
     REPLY_CHAR_LIMITS,
+    AgentProfile,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
     Direction,
     IntegrationEvent,
+    Intent,
     Note,
     Post,
+    ReplyTemplate,
+    Tag,
     reply_length,
 )
 from core.outbox import deliver_after_commit
-from core.realtime import broadcast_conversation, broadcast_conversations
-from core.reply_templates import TAKEN_PRIVATE_NOTE, render_text
-from sla.services import conversation_status_changed, record_first_response
+from core.realtime import (
+    broadcast_conversation,
+    broadcast_conversations,
+    notice,
+    notify_users_after_commit,
+)
+from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
+from core.selectors import display_name
+from sla.services import (
+    conversation_status_changed,
+    drop_running_clocks,
+    recompute_timers,
+    record_first_response,
+    start_clocks_now,
+)
+
+from .models import Macro, MacroAssign, SavedView
 
 MENTION = re.compile(r"@([\w.+-]+)")
 
@@ -101,7 +122,10 @@ def send_reply(
         sent = [reply]
         if private:
             note = render_text(TAKEN_PRIVATE_NOTE, conversation=conversation, agent=agent)
-            sent.append(Post.objects.create(text=note, **outbound))
+            # Marked so the thread can tell the public note from an ordinary reply.
+            sent.append(
+                Post.objects.create(text=note, raw={"parley_outbound": "public_note"}, **outbound)
+            )
         record_first_response(conversation, responded_at=now)
         if conversation.status == ConversationStatus.NEW:
             conversation.status = ConversationStatus.OPEN
@@ -129,21 +153,296 @@ def change_status(
         )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
-        was_resolved = conversation.status == ConversationStatus.RESOLVED
-        conversation.status = status
-        if status == ConversationStatus.RESOLVED and not was_resolved:
-            integrations.emit(IntegrationEvent.CONVERSATION_RESOLVED, conversation)
-        if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
-            conversation.resolved_at = conversation.resolved_at or timezone.now()
-        else:
-            conversation.resolved_at = None
-        conversation.snoozed_until = snooze_until
-        conversation.save()
-        conversation_status_changed(conversation=conversation, at=timezone.now())
+        _apply_status(conversation, status, snooze_until=snooze_until)
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.status")
         )
     return conversation
+
+
+def _apply_status(
+    conversation: Conversation, status: str, *, snooze_until: datetime | None
+) -> None:
+    """Set the status (and snooze) of a locked conversation, save it, move its clocks."""
+    was_resolved = conversation.status == ConversationStatus.RESOLVED
+    conversation.status = status
+    if status == ConversationStatus.RESOLVED and not was_resolved:
+        integrations.emit(IntegrationEvent.CONVERSATION_RESOLVED, conversation)
+    if status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
+        conversation.resolved_at = conversation.resolved_at or timezone.now()
+    else:
+        conversation.resolved_at = None
+    conversation.snoozed_until = snooze_until
+    conversation.save()
+    conversation_status_changed(conversation=conversation, at=timezone.now())
+
+
+def set_needs_reply(
+    *, conversation_id: int, needs_reply: bool, agent: AbstractBaseUser
+) -> Conversation:
+    """An agent's verdict on whether a conversation needs an answer.
+
+    No reply needed (spam, chatter): the conversation leaves the queue for the "No reply
+    needed" view, its intent becomes spam and its running clocks are dropped (they would
+    count as met or breached in the reports). Needs a reply (pulled back from that view):
+    it is open again in the queue, no longer spam, with its clocks running from now. Either
+    way a note says who decided. Takes the conversation's row lock; broadcasts after commit.
+    """
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .get(pk=conversation_id)
+        )
+        _apply_needs_reply(conversation, needs_reply, agent=agent)
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.needs_reply")
+        )
+    return conversation
+
+
+def _apply_needs_reply(conversation: Conversation, needs_reply: bool, *, agent) -> None:
+    """set_needs_reply on a locked conversation (with its account and customer)."""
+    if conversation.needs_reply == needs_reply:
+        return
+    conversation.needs_reply = needs_reply
+    if needs_reply:
+        if conversation.intent in (Intent.SPAM, Intent.UNKNOWN):
+            conversation.intent = Intent.OTHER
+        if conversation.status not in ACTIVE_STATUSES:
+            conversation.status = ConversationStatus.OPEN
+            conversation.resolved_at = None
+        start_clocks_now(conversation=conversation, at=timezone.now())
+        verdict = "needs a reply"
+    else:
+        conversation.intent = Intent.SPAM
+        drop_running_clocks(conversation=conversation)
+        if conversation.first_response_at is None:
+            conversation.first_response_due_at = None
+        verdict = "needs no reply"
+    conversation.save()
+    Note.objects.create(conversation=conversation, author=agent, text=f"Marked as {verdict}.")
+
+
+class BulkAction(models.TextChoices):
+    ASSIGN = "assign", "Assign"
+    STATUS = "status", "Change status"
+    SNOOZE = "snooze", "Snooze"
+    TAG = "tag", "Add tag"
+    SPAM = "spam", "Mark spam / no reply needed"
+
+
+# The most rows one bulk action takes: a page of the inbox.
+BULK_MAX = 100
+
+
+def bulk_update_conversations(
+    *,
+    conversation_ids: Sequence[int],
+    agent: AbstractBaseUser,
+    action: str,
+    assignee: AbstractBaseUser | None = None,
+    status: str = "",
+    snooze_until: datetime | None = None,
+    tag: str = "",
+) -> list[int]:
+    """Apply one action to many conversations an agent selected in the inbox: assign (or,
+    with assignee=None, unassign), change status, snooze until, add a tag, or mark spam.
+
+    All or nothing: the conversations are locked in id order, each is changed and saved as
+    the single-conversation services do (so the audit log records each change, and the SLA
+    clocks follow), and if one cannot take the action (an assignee outside its team) none is
+    changed and ValidationError says which. The inboxes hear once, after commit, with every
+    card in one broadcast. The caller passes only conversations the agent may see. Returns
+    the ids changed.
+    """
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        raise ValidationError("Select at least one conversation.")
+    if len(ids) > BULK_MAX:
+        raise ValidationError(f"Select at most {BULK_MAX} conversations at once.")
+    if action not in BulkAction.values:
+        raise ValidationError(f"Unknown bulk action {action!r}.")
+    if action == BulkAction.STATUS and status not in ConversationStatus.values:
+        raise ValidationError("Choose the status to set.")
+    if action == BulkAction.SNOOZE and snooze_until is None:
+        raise ValidationError("Choose how long to snooze.")
+    tag = tag.strip()
+    if action == BulkAction.TAG and not tag:
+        raise ValidationError("Name the tag to add.")
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        if action == BulkAction.ASSIGN and assignee is not None:
+            member_of = set(
+                AgentProfile.objects.filter(user=assignee).values_list("teams", flat=True)
+            )
+            outside = [c.pk for c in conversations if c.team_id and c.team_id not in member_of]
+            if outside:
+                listed = ", ".join(f"#{pk}" for pk in outside)
+                raise ValidationError(
+                    f"{display_name(assignee)} is not in the team of {listed}: nothing changed."
+                )
+        if action == BulkAction.TAG:
+            label = Tag.objects.get_or_create(name=tag[:50])[0]
+        for conversation in conversations:
+            if action == BulkAction.ASSIGN:
+                conversation.assignee = assignee
+                conversation.save(update_fields=["assignee", "updated_at"])
+                if assignee is not None:
+                    integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            elif action == BulkAction.STATUS:
+                _apply_status(conversation, status, snooze_until=None)
+            elif action == BulkAction.SNOOZE:
+                _apply_status(conversation, conversation.status, snooze_until=snooze_until)
+            elif action == BulkAction.TAG:
+                conversation.tags.add(label)
+            else:
+                _apply_needs_reply(conversation, False, agent=agent)
+        changed = [conversation.pk for conversation in conversations]
+        if action == BulkAction.ASSIGN and assignee is not None and assignee.pk != agent.pk:
+            count = len(changed)
+            notify_users_after_commit(
+                [assignee.pk],
+                notice(
+                    "assignment",
+                    conversations[0],
+                    key=f"bulk:{timezone.now().timestamp()}",
+                    text=f"{display_name(agent)} assigned you {count} conversation"
+                    f"{'s' if count != 1 else ''}.",
+                    conversation_ids=changed,
+                ),
+            )
+        transaction.on_commit(lambda: broadcast_conversations(changed, event="conversation.bulk"))
+    return changed
+
+
+@dataclass(frozen=True)
+class MacroResult:
+    conversation: Conversation
+    # The macro's reply template, filled in for this conversation ("" without one): the
+    # agent checks it in the composer and sends it themselves.
+    draft: str
+    done: list[str]
+
+
+def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -> MacroResult:
+    """Run a macro on a conversation: add its tag, set its priority, assignee and status (in
+    that order, in one transaction, each saved so the audit log records it; the SLA clocks
+    follow a new priority and status), note who ran it, and return its template filled in.
+
+    Refused with ValidationError, changing nothing, when the macro belongs to another team
+    or would assign the conversation to an agent outside its team.
+    """
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("account", "customer")
+            .get(pk=conversation_id)
+        )
+        macro = Macro.objects.select_related("template").get(pk=macro_id)
+        if macro.team_id is not None and macro.team_id != conversation.team_id:
+            raise ValidationError(f"The macro “{macro.name}” is for another team.")
+        done = []
+        if macro.add_tag:
+            conversation.tags.add(Tag.objects.get_or_create(name=macro.add_tag)[0])
+            done.append(f"tagged “{macro.add_tag}”")
+        if macro.set_priority is not None and macro.set_priority != conversation.priority:
+            conversation.priority = macro.set_priority
+            conversation.save(update_fields=["priority", "updated_at"])
+            recompute_timers(conversation_id=conversation.pk, at=timezone.now())
+            # It moved the first-response due time on its own copy of the row.
+            conversation.refresh_from_db(fields=["first_response_due_at"])
+            done.append(f"priority {conversation.get_priority_display()}")
+        if macro.assign == MacroAssign.ME and conversation.assignee_id != agent.pk:
+            in_team = AgentProfile.objects.filter(user=agent, teams=conversation.team_id)
+            if conversation.team_id is not None and not in_team.exists():
+                raise ValidationError("You are not in this conversation's team.")
+            conversation.assignee = agent
+            conversation.save(update_fields=["assignee", "updated_at"])
+            integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            done.append(f"assigned to {display_name(agent)}")
+        elif macro.assign == MacroAssign.NOBODY and conversation.assignee_id is not None:
+            conversation.assignee = None
+            conversation.save(update_fields=["assignee", "updated_at"])
+            done.append("unassigned")
+        if macro.set_status and macro.set_status != conversation.status:
+            _apply_status(conversation, macro.set_status, snooze_until=None)
+            done.append(conversation.get_status_display())
+        draft = ""
+        if macro.template is not None:
+            template = ReplyTemplate.objects.prefetch_related("variants").get(pk=macro.template_id)
+            draft = render_reply_template(template, conversation=conversation, agent=agent)
+            done.append(f"template “{template.name}” in the composer")
+        Note.objects.create(
+            conversation=conversation,
+            author=agent,
+            text=f"Ran the macro “{macro.name}”: {', '.join(done) or 'nothing to do'}.",
+        )
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.macro")
+        )
+    return MacroResult(conversation=conversation, draft=draft, done=done)
+
+
+def tag_conversation(
+    *, conversation_id: int, agent: AbstractBaseUser, add: str = "", remove: str = ""
+) -> Conversation:
+    """Add a tag to a conversation (created if new) or remove one, beside triage's and the
+    rules'; a note says who did it. Broadcast after commit."""
+    add, remove = add.strip()[:50], remove.strip()
+    if not add and not remove:
+        raise ValidationError("Name the tag to add or remove.")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        if add:
+            conversation.tags.add(Tag.objects.get_or_create(name=add)[0])
+            Note.objects.create(conversation=conversation, author=agent, text=f"Tagged “{add}”.")
+        if remove:
+            tag = conversation.tags.filter(name=remove).first()
+            if tag is None:
+                raise ValidationError(f"This conversation has no tag “{remove}”.")
+            conversation.tags.remove(tag)
+            Note.objects.create(
+                conversation=conversation, author=agent, text=f"Removed the tag “{remove}”."
+            )
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation.pk, event="conversation.tags")
+        )
+    return conversation
+
+
+def save_view(
+    *, owner: AbstractBaseUser, name: str, query: str, shared_with_team_id: int | None = None
+):
+    """Save (or, under the same name, replace) the owner's inbox view: `query` is the inbox's
+    query string, already checked by the caller. Sharing is only with a team the owner works
+    in."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Name the view.")
+    if (
+        shared_with_team_id is not None
+        and not AgentProfile.objects.filter(user=owner, teams=shared_with_team_id).exists()
+    ):
+        raise ValidationError("You can only share a view with a team you work in.")
+    view, _ = SavedView.objects.update_or_create(
+        owner=owner,
+        name=name[:60],
+        defaults={"query": query[:500], "shared_with_id": shared_with_team_id},
+    )
+    return view
+
+
+def delete_view(*, owner: AbstractBaseUser, view_id: int) -> None:
+    """Delete one of the owner's saved views (a view shared with them is not theirs)."""
+    deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
+    if not deleted:
+        raise ValidationError("No such view of yours.")
 
 
 def wake_snoozed_conversations(*, now: datetime) -> list[int]:
@@ -169,7 +468,9 @@ WAKE_BATCH = 500
 
 
 def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> Note:
-    """A private note; @username mentions of colleagues are recorded for their attention."""
+    """A private note; @username mentions of colleagues are recorded for their attention,
+    and each one mentioned (but the author) hears of it live. The open pages of the
+    conversation show the note after commit."""
     text = text.strip()
     if not text:
         raise ValidationError("A note needs some text.")
@@ -177,5 +478,20 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
         note = Note.objects.create(conversation_id=conversation_id, author=author, text=text)
         handles = set(MENTION.findall(text))
         if handles:
-            note.mentions.set(get_user_model().objects.filter(username__in=handles))
+            mentioned = list(get_user_model().objects.filter(username__in=handles))
+            note.mentions.set(mentioned)
+            notify_users_after_commit(
+                [user.pk for user in mentioned if user.pk != author.pk],
+                notice(
+                    "mention",
+                    note.conversation,
+                    key=note.pk,
+                    text=f"{_name(author)} mentioned you in a note: {text[:140]}",
+                ),
+            )
+        transaction.on_commit(lambda: broadcast_conversation(conversation_id, event="note.added"))
     return note
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return display_name(user)

@@ -7,6 +7,9 @@ from . import views
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/counts/", views.inbox_counts, name="inbox_counts"),
+    path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
+    path("inbox/views/", views.inbox_save_view, name="inbox_save_view"),
+    path("inbox/views/<int:view_id>/delete/", views.inbox_delete_view, name="inbox_delete_view"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path(
         "conversations/<int:conversation_id>/thread/",
@@ -22,6 +25,21 @@ urlpatterns = [
         "conversations/<int:conversation_id>/assign/",
         views.conversation_assign,
         name="conversation_assign",
+    ),
+    path(
+        "conversations/<int:conversation_id>/needs-reply/",
+        views.conversation_needs_reply,
+        name="conversation_needs_reply",
+    ),
+    path(
+        "conversations/<int:conversation_id>/macros/<int:macro_id>/",
+        views.conversation_macro,
+        name="conversation_macro",
+    ),
+    path(
+        "conversations/<int:conversation_id>/tags/",
+        views.conversation_tags,
+        name="conversation_tags",
     ),
     path(
         "conversations/<int:conversation_id>/notes/",

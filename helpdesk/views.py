@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,37 +22,55 @@ from core.models import (
     Conversation,
     ConversationStatus,
 )
-from core.reply_templates import render_reply_template
+from core.reply_templates import body_for, render_reply_template, unknown_variables
 from routing.services import assign_conversation
 
 from . import selectors, services
-from .filters import INBOX_VIEWS, ConversationFilter
-from .forms import AssignForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
+from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
+from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
+from .models import Macro
 
-FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "q")
+FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "tag", "q", "sort")
+# The inbox view and filters the agent last looked at, so `n` on a conversation goes to the
+# next one of *that* list, in its order.
+INBOX_QUERY_SESSION_KEY = "parley_inbox_query"
+# A macro's filled-in template, waiting for the conversation page's composer.
+MACRO_DRAFT_SESSION_KEY = "parley_macro_draft"
 
 
 def _default_view(user) -> str:
     return "all" if visibility.can_see_all_conversations(user) else "team"
 
 
+def _inbox_filter(request: HttpRequest, query: QueryDict) -> ConversationFilter:
+    """The inbox's filter for `query`, with the view defaulted and kept to what the user may
+    see."""
+    user = request.user
+    params = query.copy()
+    if params.get("view") not in dict(INBOX_VIEWS):
+        params["view"] = _default_view(user)
+    if params["view"] == "all" and not visibility.can_see_all_conversations(user):
+        params["view"] = "team"
+    return ConversationFilter(
+        params, queryset=visibility.visible_conversations(user), request=request
+    )
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
-    params = request.GET.copy()
-    if params.get("view") not in dict(INBOX_VIEWS):
-        params["view"] = _default_view(user)
+    filterset = _inbox_filter(request, request.GET)
+    params = filterset.data
     can_see_all = visibility.can_see_all_conversations(user)
-    if params["view"] == "all" and not can_see_all:
-        params["view"] = "team"
-    filterset = ConversationFilter(
-        params, queryset=visibility.visible_conversations(user), request=request
-    )
     valid = filterset.is_valid()
-    conversations = selectors.inbox_page(filterset.qs)
+    conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
     counts = selectors.inbox_view_counts(user)
+    own_teams = selectors.own_teams(user)
     kept = {name: params[name] for name in FILTER_FIELDS if params.get(name)}
+    query = urlencode({"view": params["view"], **kept})
+    if valid and request.session.get(INBOX_QUERY_SESSION_KEY) != query:
+        request.session[INBOX_QUERY_SESSION_KEY] = query
     tabs = [
         {
             "key": key,
@@ -58,6 +78,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "count": counts[key],
             "url": "?" + urlencode({"view": key, **kept}),
             "active": key == params["view"],
+            "aside": key in dict(ASIDE_VIEWS),
         }
         for key, label in INBOX_VIEWS
         if key != "all" or can_see_all
@@ -67,15 +88,112 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "helpdesk/inbox.html",
         {
             "conversations": conversations,
+            "now": timezone.now(),
             "filter_form": filterset.form,
             "view": params["view"],
+            "sort": filterset.chosen_sort,
+            "sorts": [(key, label) for key, (label, _) in selectors.INBOX_SORTS.items()],
             "tabs": tabs,
-            "filters_active": bool(kept),
+            "filters_active": bool(kept.keys() - {"sort"}),
             "mine_unanswered": counts["mine_unanswered"],
-            "own_team_ids": ",".join(str(pk) for pk in visibility.own_team_ids(user)),
+            "bulk_actions": services.BulkAction.choices,
+            "colleagues": selectors.colleagues_of(user),
+            "snooze_choices": SnoozeForm.base_fields["snooze"].choices,
+            "statuses": ConversationStatus.choices,
+            "inbox_query": query,
+            "saved_views": selectors.saved_views_for(user),
+            "own_teams": own_teams,
+            "own_team_ids": ",".join(str(team.pk) for team in own_teams),
         },
         status=200 if valid else 400,
     )
+
+
+@login_required
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the conversations selected in the inbox; back to the same list."""
+    user = request.user
+    query = request.POST.get("inbox_query", "")
+    back = redirect(f"{reverse('inbox')}?{QueryDict(query).urlencode()}")
+    wanted = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = list(
+        visibility.visible_conversations(user).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+    form = BulkForm(request.POST, colleagues=selectors.colleagues_of(user), acting_user=user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
+    data = form.cleaned_data
+    try:
+        changed = services.bulk_update_conversations(
+            conversation_ids=ids,
+            agent=user,
+            action=data["action"],
+            assignee=data["assignee"],
+            status=data["status"],
+            snooze_until=data.get("snooze_until"),
+            tag=data["tag"],
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return back
+    count = f"{len(changed)} conversation{'s' if len(changed) != 1 else ''}"
+    action = data["action"]
+    if action == services.BulkAction.ASSIGN:
+        who = visibility.display_name(data["assignee"]) if data["assignee"] else None
+        done = f"Assigned {count} to {who}." if who else f"Unassigned {count}."
+    elif action == services.BulkAction.STATUS:
+        done = f"{count}: {ConversationStatus(data['status']).label}."
+    elif action == services.BulkAction.SNOOZE:
+        done = f"Snoozed {count} until {timezone.localtime(data['snooze_until']):%a %d %b, %H:%M}."
+    elif action == services.BulkAction.TAG:
+        done = f"Tagged {count} “{data['tag']}”."
+    else:
+        done = f"{count} set aside as needing no reply."
+    messages.success(request, done)
+    return back
+
+
+@login_required
+@require_POST
+def inbox_save_view(request: HttpRequest) -> HttpResponse:
+    """Save the inbox view on screen (its tab, filters and sort) under a name."""
+    filterset = _inbox_filter(request, QueryDict(request.POST.get("inbox_query", "")))
+    back = redirect(f"{reverse('inbox')}?{filterset.data.urlencode()}")
+    if not filterset.is_valid():
+        messages.error(request, "This view has an invalid filter; fix it before saving.")
+        return back
+    team = request.POST.get("shared_with", "")
+    try:
+        saved = services.save_view(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            query=filterset.data.urlencode(),
+            shared_with_team_id=int(team) if team.isdigit() else None,
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return back
+    shared = f", shared with {saved.shared_with}" if saved.shared_with_id else ""
+    messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+    return back
+
+
+@login_required
+@require_POST
+def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    try:
+        services.delete_view(owner=request.user, view_id=view_id)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, "View deleted.")
+    return redirect("inbox")
 
 
 @login_required
@@ -102,6 +220,9 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         raise Http404("No such conversation in your teams.") from missing
 
     form = ReplyForm(request.POST or None)
+    draft = request.session.pop(MACRO_DRAFT_SESSION_KEY, None) if request.method == "GET" else None
+    if draft and draft.get("id") == current.pk:
+        form.initial["text"] = draft["text"]
     stale = False
     status = 200
     if request.method == "POST":
@@ -150,7 +271,15 @@ def _conversation_context(
             text = render_reply_template(template, conversation=current, agent=request.user)
         except TemplateSyntaxError:
             continue  # the admin form refuses broken syntax; an old one is just not offered
-        templates.append({"id": template.pk, "name": template.name, "text": text})
+        templates.append(
+            {
+                "id": template.pk,
+                "name": template.name,
+                "text": text,
+                # Shown in the composer's preview: these would be left empty.
+                "unknown": unknown_variables(body_for(template, current.account.platform)),
+            }
+        )
     return {
         "conversation": current,
         "thread": thread,
@@ -160,14 +289,25 @@ def _conversation_context(
         "char_limit": REPLY_CHAR_LIMITS[current.account.platform],
         "private_char_limit": PRIVATE_MESSAGE_CHAR_LIMIT,
         "reply_templates": templates,
+        "macros": selectors.macros_for(current),
         "past_conversations": selectors.past_conversations(request.user, current),
         "teammates": selectors.team_agents(current),
         "note_form": NoteForm(),
         "statuses": ConversationStatus.choices,
         "snooze_form": SnoozeForm(),
-        "next_conversation_id": selectors.next_conversation_id(request.user, after=current.pk),
-        "triage_reasons": sorted({r for post in thread for r in post.triage_reasons}),
+        "next_conversation_id": _next_conversation_id(request, current),
+        "triage_reasons": selectors.conversation_reasons(current, thread),
     }
+
+
+def _next_conversation_id(request: HttpRequest, current: Conversation) -> int | None:
+    """The conversation after this one in the inbox list the agent last looked at."""
+    filterset = _inbox_filter(request, QueryDict(request.session.get(INBOX_QUERY_SESSION_KEY, "")))
+    if not filterset.is_valid():
+        return selectors.next_conversation_id(request.user, after=current.pk)
+    return selectors.next_conversation_id(
+        request.user, after=current.pk, conversations=filterset.qs, sort=filterset.chosen_sort
+    )
 
 
 @login_required
@@ -218,10 +358,67 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
             conversation_id=current.pk,
             agent=agent,
             expected_assignee_id=form.cleaned_data["expected_assignee"],
+            by=request.user,
         )
     except ValidationError as error:
         return _refused(request, current, errors=error.messages, status=409)
-    messages.success(request, f"Assigned to {agent.get_username()}." if agent else "Unassigned.")
+    messages.success(
+        request, f"Assigned to {visibility.display_name(agent)}." if agent else "Unassigned."
+    )
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_needs_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """An agent's verdict: this conversation needs a reply (pulled back from "No reply
+    needed") or not (spam, chatter)."""
+    current = _visible_or_404(request, conversation_id)
+    needs_reply = request.POST.get("needs_reply")
+    if needs_reply not in ("yes", "no"):
+        return _refused(request, current, errors=["Say whether it needs a reply: yes or no."])
+    services.set_needs_reply(
+        conversation_id=current.pk, needs_reply=needs_reply == "yes", agent=request.user
+    )
+    if needs_reply == "yes":
+        messages.success(request, "Back in the queue, on the clock from now.")
+    else:
+        messages.success(request, "Set aside: no reply needed.")
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_macro(request: HttpRequest, conversation_id: int, macro_id: int) -> HttpResponse:
+    """Run a macro; its template, if any, waits in the composer for the agent to send."""
+    current = _visible_or_404(request, conversation_id)
+    try:
+        result = services.run_macro(
+            conversation_id=current.pk, macro_id=macro_id, agent=request.user
+        )
+    except Macro.DoesNotExist as missing:
+        raise Http404("No such macro.") from missing
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
+    if result.draft:
+        request.session[MACRO_DRAFT_SESSION_KEY] = {"id": current.pk, "text": result.draft}
+    messages.success(request, f"Macro: {', '.join(result.done) or 'nothing to do'}.")
+    return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_POST
+def conversation_tags(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    current = _visible_or_404(request, conversation_id)
+    try:
+        services.tag_conversation(
+            conversation_id=current.pk,
+            agent=request.user,
+            add=request.POST.get("add", ""),
+            remove=request.POST.get("remove", ""),
+        )
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
     return redirect("conversation", conversation_id=current.pk)
 
 

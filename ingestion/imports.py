@@ -9,10 +9,12 @@ from rest_framework import serializers
 
 from core.models import Platform
 
-from .connectors import InboundAuthor, InboundItem
+from .connectors import InboundAuthor, InboundItem, ItemEvent
+from .connectors.facebook import fb_item, ig_comment, parse_meta_delivery
+from .connectors.twitter import parse_account_activity, tweet_item
 from .json_input import loads_storable
 from .models import PlatformAccount
-from .services import ingest_item
+from .services import apply_item, ingest_item, record_engagements
 
 
 class ImportedPostSerializer(serializers.Serializer):
@@ -132,9 +134,6 @@ def items_from_export(
     """
     import tweepy
 
-    from .connectors.facebook import fb_item, ig_comment
-    from .connectors.twitter import tweet_item
-
     found: list[InboundItem | ValueError] = []
     if platform == Platform.TWITTER:
         users = {
@@ -230,11 +229,6 @@ def import_webhook_body(document: dict, *, account: PlatformAccount | None = Non
     """Import what an X Account Activity or Meta webhook body carries (say, one saved from a
     log), as if the platform had delivered it: each event is read on its own and a bad one
     reported by position; each item goes to the active account it was sent for."""
-    from .connectors import ItemEvent
-    from .connectors.facebook import parse_meta_delivery
-    from .connectors.twitter import parse_account_activity
-    from .services import apply_item, record_engagements
-
     if "for_user_id" in document or "user_event" in document:
         platform, parsed = Platform.TWITTER, parse_account_activity(document)
     else:

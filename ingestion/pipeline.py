@@ -10,17 +10,33 @@ one place that calls them in order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from core import integrations
 from core.bulk import update_rows
-from core.models import Conversation, Direction, IntegrationEvent, Post
-from core.realtime import broadcast_conversations
+from core.models import (
+    ACTIVE_STATUSES,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    IntegrationEvent,
+    Intent,
+    Post,
+    Sentiment,
+)
+from core.realtime import broadcast_conversations, notice, notify_users_after_commit
 from core.turns import record_customer_turns_of
-from routing.services import RoutingTable, auto_assign_many, route_conversation
-from sla.services import ClockBatch, start_response_clocks
+from routing.services import (
+    RoutingTable,
+    auto_assign_many,
+    reroute_on_priority_rise,
+    route_conversation,
+)
+from sla.services import ClockBatch, customer_returned, start_response_clocks
 from triage.services import TRIAGE_FIELDS, triage_posts
 
 
@@ -124,29 +140,110 @@ def _lock_conversations(conversation_ids: set[int]) -> dict[int, Conversation]:
     }
 
 
+# How actionable an intent is: a conversation keeps the most actionable intent of its
+# current customer turn, so "thank you" after a complaint does not hide the complaint.
+INTENT_RANK = {
+    Intent.COMPLAINT: 6,
+    Intent.REQUEST: 5,
+    Intent.QUESTION: 4,
+    Intent.FEEDBACK: 3,
+    Intent.COMPLIMENT: 2,
+    Intent.OTHER: 1,
+    Intent.SPAM: 0,
+    Intent.UNKNOWN: -1,
+}
+_SENTIMENT_RANK = {Sentiment.NEGATIVE: 2, Sentiment.NEUTRAL: 1, Sentiment.POSITIVE: 0}
+
+
+def apply_post_tags(conversation: Conversation, post: Post, *, new_turn: bool) -> None:
+    """Update the conversation's intent and sentiment for a customer post.
+
+    A new customer turn (the brand answered since the customer's last post) takes the post's
+    tags. Within a turn the conversation keeps the most actionable intent (INTENT_RANK) and,
+    at equal intent, the more negative sentiment: a later, milder post does not overwrite
+    what the agent still owes. An agent's correction is the conversation's intent from then
+    on (triage.services.record_feedback), and so is only ever raised by a more actionable
+    post, never lowered.
+    """
+    current = INTENT_RANK.get(conversation.intent, -1)
+    incoming = INTENT_RANK.get(post.intent, -1)
+    if new_turn or not conversation.intent or incoming > current:
+        conversation.intent, conversation.sentiment = post.intent, post.sentiment
+    elif incoming == current and _SENTIMENT_RANK.get(post.sentiment, -1) > _SENTIMENT_RANK.get(
+        conversation.sentiment, -1
+    ):
+        conversation.sentiment = post.sentiment
+
+
+def _last_agent_replies(conversation_ids: Iterable[int]) -> dict[int, datetime]:
+    """When an agent last answered each of these conversations (one query)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    return dict(
+        Post.objects.filter(
+            conversation_id__any=ids, direction=Direction.OUTBOUND, agent__isnull=False
+        )
+        .values("conversation_id")
+        .annotate(at=Max("created_at"))
+        .values_list("conversation_id", "at")
+    )
+
+
 def _route_and_clock(
     posts: Sequence[Post], conversations: dict[int, Conversation], *, new: Iterable[int] = ()
 ) -> None:
     """Apply triaged posts, in order, to their locked conversations (the `new` ones created
     in this transaction): tags and priority, routing, SLA clocks, assignment; write the
-    conversations and broadcast them at commit."""
+    conversations and broadcast them at commit.
+
+    The queue's rules, post by post:
+    - tags follow the customer turn (apply_post_tags); a turn whose intent is spam starts no
+      clock, and a conversation spam from the start needs no reply (the "No reply needed"
+      view) until a more actionable post puts it back on the clock;
+    - a customer post on a pending conversation opens it again, and the resolution clock
+      paused while waiting on the customer runs again (so does one stopped by a resolution
+      the post reopened, see ingestion.store); its assignee hears of it live;
+    - routing is decided for an unrouted conversation, and decided again when a post raises
+      the priority (routing.services.reroute_on_priority_rise).
+    """
+    new = set(new)
     routing = RoutingTable.load()
     clocks = ClockBatch()
-    clocks.read_timers(conversations.keys() - set(new), new=new)
+    clocks.read_timers(conversations.keys() - new, new=new)
+    last_replies = _last_agent_replies(conversations.keys() - new)
     newly_routed = []
+    returned: dict[int, Conversation] = {}
     for post in posts:
         conversation = conversations[post.conversation_id]
+        last_reply = last_replies.get(conversation.pk)
+        new_turn = conversation.last_inbound_at is None or (
+            last_reply is not None and last_reply >= conversation.last_inbound_at
+        )
         conversation.last_inbound_at = max(
             filter(None, [conversation.last_inbound_at, post.created_at])
         )
-        conversation.intent = post.intent
-        conversation.sentiment = post.sentiment
+        apply_post_tags(conversation, post, new_turn=new_turn)
+        priority_before = conversation.priority
         conversation.priority = max(conversation.priority, post.priority)
         if conversation.team_id is None:
             newly_routed.append(conversation)
-        route_conversation(conversation=conversation, post=post, table=routing)
-        if conversation.needs_reply:
+            route_conversation(conversation=conversation, post=post, table=routing)
+        elif conversation.priority > priority_before:
+            reroute_on_priority_rise(conversation=conversation, post=post, table=routing)
+        spam_turn = conversation.intent == Intent.SPAM
+        if conversation.status in ACTIVE_STATUSES and conversation.first_response_at is None:
+            # Spam from the start needs no reply; a post in it that does puts it back.
+            conversation.needs_reply = not spam_turn
+        if conversation.status == ConversationStatus.PENDING:
+            conversation.status = ConversationStatus.OPEN
+            returned[conversation.pk] = conversation
+        if conversation.needs_reply and not spam_turn:
+            if conversation.pk not in new:
+                customer_returned(conversation=conversation, at=post.received_at, batch=clocks)
             start_response_clocks(conversation=conversation, post=post, batch=clocks)
+        elif conversation.first_response_due_at and conversation.first_response_at is None:
+            conversation.first_response_due_at = None
         # The customer wrote again: a snoozed conversation wakes up now.
         conversation.snoozed_until = None
     clocks.flush()
@@ -162,3 +259,13 @@ def _route_and_clock(
     record_customer_turns_of([conversation.pk for conversation in touched])
     touched_ids = [conversation.pk for conversation in touched]
     transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
+    for conversation in returned.values():
+        if conversation.assignee_id is not None:
+            notify_users_after_commit(
+                [conversation.assignee_id],
+                notice(
+                    "conversation.reopened",
+                    conversation,
+                    text=f"@{conversation.customer.handle} wrote again: back to Open.",
+                ),
+            )

@@ -23,6 +23,7 @@ from core.models import (
 )
 from core.realtime import broadcast_conversation
 from reliability.redaction import redact
+from reliability.services import publish, task_named
 
 from .connectors import (
     ConnectionCheck,
@@ -41,6 +42,7 @@ from .connectors import (
 from .connectors.facebook import parse_meta_delivery
 from .connectors.twitter import parse_account_activity
 from .models import CustomerLink, LinkStatus, PlatformAccount, ReplyAttempt, WebhookDelivery
+from .selectors import customers_needing_profiles, messaging_window
 from .store import IngestResult, ingest_item, ingest_items
 
 __all__ = ["IngestResult", "apply_item", "apply_items", "ingest_item", "ingest_items"]
@@ -78,11 +80,6 @@ def apply_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> in
 def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem]) -> None:
     """Queue a name and picture lookup for message senders known only by a page-scoped id,
     and an author lookup for posts that came without one."""
-    from reliability.services import publish
-
-    from .selectors import customers_needing_profiles
-    from .tasks import look_up_profiles
-
     senders = [
         item.author.external_id
         for item in items
@@ -93,7 +90,8 @@ def _queue_profile_lookups(account: PlatformAccount, items: Sequence[InboundItem
     customer_ids = customers_needing_profiles(platform=account.platform, external_ids=senders)
     if customer_ids:
         # After commit when called inside a transaction: the customers must be visible.
-        transaction.on_commit(lambda: publish(look_up_profiles, account.pk, customer_ids))
+        task = task_named("ingestion.tasks.look_up_profiles")
+        transaction.on_commit(lambda: publish(task, account.pk, customer_ids))
 
 
 # Where each kind of engagement is counted in a post's payload: the keys the viral
@@ -603,7 +601,6 @@ def _publish(connector: Connector, post: Post) -> str:
     reason once it has closed, sent with the HUMAN_AGENT tag between 24 hours and 7 days when
     that is enabled.
     """
-    from .selectors import messaging_window
 
     answered = _stored_post(post.platform, post.in_reply_to) if post.in_reply_to else None
     if post.is_private or (answered is not None and answered.raw.get("parley_kind") == "message"):

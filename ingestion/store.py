@@ -40,7 +40,7 @@ from core.models import (
     Platform,
     Post,
 )
-from reliability.services import publish
+from reliability.services import publish, task_named
 from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
 
 from .connectors import InboundAuthor, InboundItem, unknown_author
@@ -432,8 +432,6 @@ def _customer_conversations(
 
 
 def _enqueue_processing(post_ids: list[int]) -> None:
-    from .tasks import process_inbound_posts
-
     # A broker that is down must not fail the caller: the posts are committed, and the
     # reliability sweep queues their processing again.
-    publish(process_inbound_posts, post_ids)
+    publish(task_named("ingestion.tasks.process_inbound_posts"), post_ids)

@@ -16,7 +16,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import DeliveryStatus, Direction, Post
-from reliability.services import dead_first_args, first_requeue_lately, publish, queue_backlog
+from reliability.services import (
+    dead_first_args,
+    first_requeue_lately,
+    publish,
+    queue_backlog,
+    task_named,
+)
 
 from .services import stranded_work
 
@@ -70,8 +76,10 @@ def abandoned_replies(*, now: datetime | None = None) -> list[int]:
 def requeue_stranded_work(*, now: datetime | None = None) -> dict[str, int]:
     """Queue again everything committed whose task never ran or was lost: webhook deliveries
     never processed, posts never triaged, replies never attempted or abandoned mid-retry."""
-    from .tasks import deliver_reply, process_inbound_post, process_webhook_delivery
-
+    deliver_reply, process_inbound_post, process_webhook_delivery = (
+        task_named(f"ingestion.tasks.{name}")
+        for name in ("deliver_reply", "process_inbound_post", "process_webhook_delivery")
+    )
     backlog = queue_backlog()
     if backlog is not None and backlog > settings.RELIABILITY_SWEEP_MAX_BACKLOG:
         # Workers are behind: what looks stranded is most likely still queued. Adding it

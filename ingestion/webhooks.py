@@ -31,6 +31,7 @@ from reliability.services import enqueue_on_commit
 
 from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
+from .tasks import process_webhook_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +239,6 @@ def _store(platform: str, body: dict, raw: bytes) -> WebhookDelivery:
     Only the database must answer: a broker that is down is logged and the delivery waits
     for the beat tick that queues unprocessed deliveries again.
     """
-    from .tasks import process_webhook_delivery
 
     digest = hashlib.sha256(raw).hexdigest()
     with transaction.atomic():

@@ -79,6 +79,8 @@ class ReliableTask(DjangoTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if self.request.is_eager:
             return
+        # Not at the top: Celery imports this class (task_cls) before Django's apps are
+        # ready, and the services import the DeadLetter model.
         from .services import record_dead_letter
 
         try:

@@ -33,6 +33,12 @@ def enqueue_on_commit(task, *args) -> None:
     transaction.on_commit(lambda: publish(task, *args))
 
 
+def task_named(name: str):
+    """The registered Celery task called `name`. A service queues the task that wraps it by
+    name: the task module imports the service, and the import goes one way."""
+    return current_app.tasks[name]
+
+
 def publish(task, *args) -> bool:
     """Queue `task(*args)` now; False (and a log line) when the broker cannot take it."""
     if current_app.conf.task_always_eager:

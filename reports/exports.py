@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import selectors
+from .db import SecondsBetween
 from .selectors import ReportFilter
 
 # Spreadsheets run a cell starting with these as a formula (CSV injection).
@@ -138,7 +139,6 @@ def _sentiment(report: ReportFilter) -> Iterator[Iterable[Any]]:
 
 def _conversations(report: ReportFilter) -> Iterator[Iterable[Any]]:
     """One row per conversation of the period: the raw material of every time KPI."""
-    from .db import SecondsBetween
 
     yield (
         "conversation",

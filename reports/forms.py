@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.models import Intent, Platform, Team
 from ingestion.models import PlatformAccount
 
+from .exports import EXPORTS
 from .models import ReportSchedule
 from .selectors import ReportFilter
 
@@ -147,7 +148,6 @@ class ReportScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from .exports import EXPORTS
 
         self.fields["reports"].choices = [(name, name.capitalize()) for name in EXPORTS]
 

@@ -25,19 +25,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Avg,
-    Case,
     Count,
-    DateTimeField,
     Exists,
     F,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
@@ -58,6 +53,8 @@ from core.selectors import (
     can_see_all_conversations,
     visible_conversations,
     visible_team_ids,
+    waiting_since,
+    with_open_turn,
 )
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
@@ -66,6 +63,7 @@ from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
+from .volume import volume_learning
 
 MEDIAN, P90 = 0.5, 0.9
 VERY_RESPONSIVE_MINUTES = 15
@@ -723,31 +721,10 @@ def very_responsive(
 
 
 def with_waiting_since(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate `waiting_since`: the oldest unanswered customer post of the conversation's
-    current customer turn, None when the brand owes nothing (the inbox's definition).
-
-    Before the brand's first answer the turn is the whole conversation, so it is the first
-    inbound post; after it, the open CustomerTurn (at most one per conversation: a reply
-    answers every turn before it) holds the post that opened the current turn.
-    """
-    first_post = (
-        Post.objects.filter(conversation=OuterRef("pk"), direction=Direction.INBOUND)
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    open_turn = (
-        CustomerTurn.objects.filter(conversation=OuterRef("pk"), answered_at__isnull=True)
-        .order_by("started_at")
-        .values("started_at")[:1]
-    )
-    return conversations.annotate(
-        waiting_since=Case(
-            When(needs_reply=False, then=Value(None)),
-            When(first_response_at__isnull=True, then=Subquery(first_post)),
-            default=Subquery(open_turn),
-            output_field=DateTimeField(),
-        )
-    )
+    """Annotate `waiting_since`, the inbox's one definition (core.selectors.waiting_since):
+    the oldest unanswered customer post of the conversation's current customer turn, None
+    when the brand owes nothing."""
+    return with_open_turn(conversations).annotate(waiting_since=waiting_since())
 
 
 def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str, Any]:
@@ -824,8 +801,6 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
     next_change = next_threshold_at(
         now=now, conversations=None if can_see_all_conversations(user) else active
     )
-    from .services import volume_learning
-
     return {
         "generated_at": now.isoformat(),
         "next_change_at": next_change.isoformat() if next_change else None,

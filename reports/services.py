@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +30,7 @@ from ingestion.models import PlatformAccount
 from sla.models import SUPERVISOR_PERMISSION
 from triage.services import engagements_per_hour
 
+from .exports import EXPORTS, export_lines, summary_rows
 from .models import (
     CSAT_SCALE,
     CsatSurvey,
@@ -39,9 +39,10 @@ from .models import (
     ReportSchedule,
     SpikeAlert,
     SpikeKind,
-    VolumeHistory,
     WeeklyReport,
 )
+from .selectors import ReportFilter, kpis, spike_payload
+from .volume import history_since
 
 logger = logging.getLogger(__name__)
 
@@ -87,54 +88,6 @@ class SpikeThreshold:
         # Hysteresis: an episode ends only well below the limit, so a burst hovering around
         # it is one episode, not a string of them.
         return self.window_posts < self.limit / 2
-
-
-def history_since(accounts: Iterable[PlatformAccount]) -> dict[int, datetime]:
-    """When each account's inbound history starts (accounts without posts are left out).
-
-    Read once per account from the oldest post and kept (VolumeHistory): history only grows,
-    so detection never searches for it again. The search walks the (direction, created_at)
-    index from its oldest entry to the account's first post.
-    """
-    accounts = list(accounts)
-    known = dict(
-        VolumeHistory.objects.filter(account__in=accounts).values_list(
-            "account_id", "first_post_at"
-        )
-    )
-    for account in accounts:
-        if account.pk in known:
-            continue
-        first = (
-            # Through the conversation: a post written without save() may lack its account.
-            Post.objects.filter(direction=Direction.INBOUND, conversation__account=account)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        if first is None:
-            continue
-        VolumeHistory.objects.get_or_create(account=account, defaults={"first_post_at": first})
-        known[account.pk] = first
-    return known
-
-
-def volume_learning(
-    *, now: datetime | None = None
-) -> list[tuple[PlatformAccount, datetime | None]]:
-    """Active accounts with less than a baseline's worth of history, and from when their
-    spikes can be alerted (None: no post yet). Their usual volume is still being learned."""
-    now = now or timezone.now()
-    baseline = timedelta(hours=settings.SPIKE_BASELINE_HOURS)
-    window = timedelta(minutes=settings.SPIKE_WINDOW_MINUTES)
-    accounts = list(PlatformAccount.objects.filter(is_active=True).order_by("platform", "handle"))
-    since = history_since(accounts)
-    learning = []
-    for account in accounts:
-        first = since.get(account.pk)
-        if first is None or first > now - window - baseline:
-            learning.append((account, first + window + baseline if first else None))
-    return learning
 
 
 def detect_spikes(*, now: datetime | None = None) -> list[SpikeAlert]:
@@ -340,7 +293,6 @@ def _track(
 def push_spike(alert_id: int) -> None:
     """Tell the connected cockpits; a channel layer that is down is logged, the alert is
     stored and shows on the next load."""
-    from .selectors import spike_payload
 
     alert = SpikeAlert.objects.select_related("account", "post").get(pk=alert_id)
     try:
@@ -476,9 +428,6 @@ def send_weekly_report(*, now: datetime | None = None) -> WeeklyReport | None:
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
-    from .exports import summary_rows
-    from .selectors import ReportFilter, kpis
-
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     week_start = today - timedelta(days=today.weekday() + 7)
@@ -570,9 +519,6 @@ def send_scheduled_reports(*, now: datetime | None = None) -> int:
 def _mail_schedule(schedule: ReportSchedule, first: date, last: date) -> None:
     from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
-
-    from .exports import EXPORTS, export_lines, summary_rows
-    from .selectors import ReportFilter, kpis
 
     tz = timezone.get_current_timezone()
     report = ReportFilter(

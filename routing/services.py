@@ -22,11 +22,13 @@ from core.models import (
     ConversationStatus,
     Customer,
     IntegrationEvent,
+    Note,
     Post,
     Tag,
     Team,
 )
-from core.realtime import broadcast_conversation
+from core.realtime import broadcast_conversation, notice, notify_users_after_commit
+from core.selectors import display_name
 from triage.services import classify_text
 
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
@@ -105,6 +107,48 @@ def route_conversation(
     if rule.tag_list:
         tags = [Tag.objects.get_or_create(name=name)[0] for name in rule.tag_list]
         conversation.tags.add(*tags)
+    return rule
+
+
+def reroute_on_priority_rise(
+    *, conversation: Conversation, post: Post, table: RoutingTable | None = None
+) -> RoutingRule | None:
+    """Decide routing again for a routed conversation whose priority `post` just raised.
+
+    Only a rule that asks for that priority (min_priority) can move it, and only to another
+    team: a rise never sends a conversation back to where lower priority would. An
+    unassigned conversation moves (auto-assignment then follows the new team's strategy);
+    one an agent holds stays with them, and a note in the conversation says which rule
+    would have moved it, so nobody loses work silently. Returns the rule that matched, or
+    None. The caller holds the conversation's row lock and saves it.
+    """
+    table = table or RoutingTable.load()
+    rule = first_matching_rule(conversation=conversation, post=post, table=table)
+    if rule is None or rule.min_priority is None or conversation.priority < rule.min_priority:
+        return None
+    team = rule.team or table.default_team
+    if team is None or team.pk == conversation.team_id:
+        return None
+    priority = conversation.get_priority_display()
+    if conversation.assignee_id is not None:
+        Note.objects.create(
+            conversation=conversation,
+            author=None,
+            text=(
+                f"Priority rose to {priority}: rule “{rule.name}” sends this to {team.name}. "
+                "Kept with its assignee; reassign if they cannot take it."
+            ),
+        )
+        return rule
+    conversation.team = team
+    conversation.routed_by = rule
+    if rule.set_priority is not None:
+        conversation.priority = max(conversation.priority, rule.set_priority)
+    Note.objects.create(
+        conversation=conversation,
+        author=None,
+        text=f"Priority rose to {priority}: rule “{rule.name}” moved this to {team.name}.",
+    )
     return rule
 
 
@@ -189,12 +233,17 @@ def _assignment_order(team: Team):
 
 
 def assign_conversation(
-    *, conversation_id: int, agent: AbstractBaseUser | None, expected_assignee_id: int | None
+    *,
+    conversation_id: int,
+    agent: AbstractBaseUser | None,
+    expected_assignee_id: int | None,
+    by: AbstractBaseUser | None = None,
 ) -> Conversation:
     """Assign (or, with agent=None, unassign) by hand.
 
     `expected_assignee_id` is who the acting user saw as assignee; if someone else changed it
-    meanwhile, refuse rather than silently take the conversation from them.
+    meanwhile, refuse rather than silently take the conversation from them. An agent given a
+    conversation by someone else (`by`) hears of it live.
     """
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
@@ -208,6 +257,16 @@ def assign_conversation(
         conversation.save(update_fields=["assignee", "updated_at"])
         if agent is not None:
             integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
+            if by is not None and by.pk != agent.pk:
+                notify_users_after_commit(
+                    [agent.pk],
+                    notice(
+                        "assignment",
+                        conversation,
+                        key=f"{agent.pk}:{timezone.now().timestamp()}",
+                        text=f"{display_name(by)} assigned you conversation #{conversation.pk}.",
+                    ),
+                )
         transaction.on_commit(
             lambda: broadcast_conversation(conversation.pk, event="conversation.assigned")
         )

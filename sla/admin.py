@@ -14,10 +14,10 @@ from .models import (
     SlaPolicy,
     SlaTimer,
 )
+from .tasks import recompute_active_timers
 
 
 def _recompute_after_commit() -> None:
-    from .tasks import recompute_active_timers
 
     transaction.on_commit(recompute_active_timers.delay)
 

@@ -375,6 +375,13 @@ class SlaTimer(models.Model):
                 condition=models.Q(kind=TimerKind.FIRST_RESPONSE, stopped_at__isnull=False),
                 name="sla_first_response_done_idx",
             ),
+            # The queue joins each answered conversation to its running next-response timer.
+            models.Index(
+                fields=["conversation"],
+                include=["due_at"],
+                condition=models.Q(kind=TimerKind.NEXT_RESPONSE, stopped_at__isnull=True),
+                name="sla_next_response_running_idx",
+            ),
         ]
         permissions = [("receive_team_alerts", "Receives SLA alerts for the teams they work in")]
 

@@ -33,8 +33,9 @@ from core.models import (
 )
 from core.models import Priority as ConversationPriority
 from core.outbox import deliver_after_commit
-from core.realtime import broadcast_conversation
+from core.realtime import broadcast_conversation, user_group
 from core.reply_templates import render_text
+from reliability.services import task_named
 
 from .business_time import Schedule, add_business_time, business_time_between, is_open
 from .models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind, TimerState
@@ -53,7 +54,7 @@ def alert_team_group(team_id: int) -> str:
 
 
 def alert_user_group(user_id: int) -> str:
-    return f"sla.user.{user_id}"
+    return user_group(user_id)
 
 
 # --- choosing the window and the policy ----------------------------------------------------
@@ -312,8 +313,7 @@ def _check_on_time(*timers: SlaTimer) -> None:
 
 def schedule_sweeps(seconds: list[int]) -> None:
     """Queue a sweep at each of these Unix seconds, unless one is queued for it already."""
-    from .tasks import sweep_sla_timers
-
+    sweep_sla_timers = task_named("sla.tasks.sweep_sla_timers")
     expires = int(settings.SLA_EXACT_CHECK_HORIZON_SECONDS) + 60
     for second in seconds:
         try:
@@ -368,6 +368,76 @@ def start_response_clocks(
             start(TimerKind.NEXT_RESPONSE, started_at=post.received_at)
     if own_batch:
         batch.flush()
+
+
+def customer_returned(*, conversation: Conversation, at: datetime, batch: ClockBatch) -> None:
+    """The customer wrote to a conversation that was waiting on them (pending) or had been
+    resolved: the resolution clock runs again. A paused one resumes where it stopped (the
+    pause is closed at `at`); a stopped one starts a new cycle from `at`. The caller holds
+    the conversation locked, flushes the batch and saves the conversation."""
+    timer = batch.timers_of(conversation).get(TimerKind.RESOLUTION)
+    if timer is None:
+        return
+    window = batch.window(conversation)
+    schedule = batch.schedule(conversation, window)
+    if timer.stopped_at is not None:
+        _start(
+            conversation,
+            TimerKind.RESOLUTION,
+            batch.policy(conversation),
+            schedule,
+            started_at=at,
+            at=at,
+            timer=timer,
+            batch=batch,
+        )
+    elif timer.paused_since is not None:
+        timer.pauses = [*timer.pauses, [timer.paused_since.isoformat(), at.isoformat()]]
+        timer.paused_since = None
+        _retarget(timer, timer.policy or batch.policy(conversation), schedule, at=at)
+        batch.started[(conversation.pk, TimerKind.RESOLUTION)] = timer
+
+
+def start_clocks_now(*, conversation: Conversation, at: datetime) -> None:
+    """Put a conversation that needed no reply back on the clock, from `at` (an agent pulled
+    it back from "No reply needed"): the response owed (first or next) and the resolution.
+    The caller holds the conversation locked and saves it."""
+    batch = ClockBatch()
+    batch.read_timers([conversation.pk])
+    timers = batch.timers_of(conversation)
+    window = batch.window(conversation)
+    schedule = batch.schedule(conversation, window)
+    policy = batch.policy(conversation)
+    kind = (
+        TimerKind.FIRST_RESPONSE
+        if conversation.first_response_at is None
+        else TimerKind.NEXT_RESPONSE
+    )
+    for timer_kind in (kind, TimerKind.RESOLUTION):
+        timer = timers.get(timer_kind)
+        if timer is None or timer.stopped_at is not None:
+            started = _start(
+                conversation,
+                timer_kind,
+                policy,
+                schedule,
+                started_at=at,
+                at=at,
+                timer=timer,
+                batch=batch,
+            )
+            if timer_kind == TimerKind.FIRST_RESPONSE:
+                conversation.first_response_due_at = started.due_at
+    batch.flush()
+
+
+def drop_running_clocks(*, conversation: Conversation) -> int:
+    """Remove the running clocks of a conversation that needs no reply (an agent marked it
+    spam / no reply needed): spam runs no clock, and stopping them would count them met or
+    breached in the reports. Stopped timers stay as history. Returns how many went. The
+    caller holds the conversation locked and clears `first_response_due_at`."""
+    deleted, _ = conversation.sla_timers.filter(stopped_at=None).delete()
+    return deleted
 
 
 def record_first_response(conversation: Conversation, *, responded_at: datetime) -> bool:

@@ -36,7 +36,7 @@ from core.models import (
 from core.outbox import deliver_after_commit
 from core.realtime import broadcast_conversation
 from core.signals import conversation_retriaged
-from reliability.services import publish
+from reliability.services import publish, task_named
 
 from .decisions import decide_intent, decide_sentiment
 from .inference import shared_analysis
@@ -300,11 +300,9 @@ def auto_response_for(post: Post) -> AutoResponse | None:
 
 
 def _enqueue_auto_reply(post_id: int) -> None:
-    from .tasks import send_auto_reply
-
     # A broker that is down must not fail the ingest that stored the post: the auto-reply
     # is skipped (and logged), the post waits for an agent as any other.
-    publish(send_auto_reply, post_id)
+    publish(task_named("triage.tasks.send_auto_reply"), post_id)
 
 
 def send_auto_reply(*, post_id: int) -> AutoReply | None:
@@ -411,10 +409,13 @@ def record_feedback(
         setattr(post, field, value)
         post.save(update_fields=[field])
         conversation = Conversation.objects.select_for_update().get(pk=post.conversation_id)
-        latest = conversation.posts.filter(direction=Direction.INBOUND).order_by(
-            "-created_at", "-id"
-        )
-        if field == "priority" or latest.values_list("pk", flat=True).first() == post.pk:
+        # The agent's word is the conversation's for a post of its current customer turn
+        # (none of the brand's replies after it): later, milder posts of the turn do not
+        # overwrite it (helpdesk.services.apply_post_tags).
+        answered_since = conversation.posts.filter(
+            direction=Direction.OUTBOUND, agent__isnull=False, created_at__gt=post.created_at
+        ).exists()
+        if field == "priority" or not answered_since:
             setattr(conversation, field, value)
             conversation.save(update_fields=[field, "updated_at"])
             if field in ("priority", "intent"):

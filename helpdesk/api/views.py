@@ -157,6 +157,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
                 conversation_id=conversation.pk,
                 agent=agent,
                 expected_assignee_id=conversation.assignee_id,
+                by=request.user,
             )
         except DjangoValidationError as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)

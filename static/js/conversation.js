@@ -80,6 +80,149 @@
     updateCounter();
   }
 
+  // --- Template quick-search: `/` in an empty composer (or `t` on the page) ---------------
+  // Fuzzy match on the name and the text, a preview of the text as it will be inserted, and
+  // variables Parley would leave empty flagged (and not inserted) instead of "Hi , thanks!".
+  function fuzzyScore(query, text) {
+    if (!query) return 1;
+    let position = 0, score = 0, streak = 0;
+    for (const character of query) {
+      const found = text.indexOf(character, position);
+      if (found === -1) return 0;
+      streak = found === position ? streak + 1 : 0;
+      score += 1 + streak;
+      position = found + 1;
+    }
+    return score;
+  }
+
+  function searchTemplates(query) {
+    const needle = query.trim().toLowerCase();
+    return templates
+      .map(function (t) {
+        const byName = fuzzyScore(needle, t.name.toLowerCase());
+        const byText = fuzzyScore(needle, t.text.toLowerCase());
+        return { template: t, score: byName ? byName * 2 + byText : byText };
+      })
+      .filter(function (match) { return match.score > 0; })
+      .sort(function (a, b) { return b.score - a.score || a.template.name.localeCompare(b.template.name); })
+      .map(function (match) { return match.template; });
+  }
+
+  let quick = null;
+  function insertTemplate(chosen, dropTrigger) {
+    if (dropTrigger && textarea.value.endsWith("/")) textarea.value = textarea.value.slice(0, -1);
+    const start = textarea.selectionStart, end = textarea.selectionEnd;
+    const before = textarea.value.slice(0, start), after = textarea.value.slice(end);
+    textarea.value = before + chosen.text + after;
+    textarea.focus();
+    textarea.selectionStart = textarea.selectionEnd = start + chosen.text.length;
+    updateCounter();
+    typing();
+  }
+
+  function openQuickSearch(fromSlash) {
+    if (!textarea || !templates.length || quick) return;
+    const box = document.createElement("div");
+    box.id = "template-search";
+    box.className = "template-search card";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Insert a template");
+    const input = document.createElement("input");
+    input.type = "search";
+    input.placeholder = "Search templates by name or text";
+    input.setAttribute("aria-label", "Search templates");
+    const list = document.createElement("ul");
+    list.className = "template-results";
+    list.setAttribute("role", "listbox");
+    const preview = document.createElement("p");
+    preview.className = "template-preview";
+    const warning = document.createElement("p");
+    warning.className = "template-unknown";
+    warning.setAttribute("role", "alert");
+    box.append(input, list, preview, warning);
+    textarea.insertAdjacentElement("beforebegin", box);
+    let matches = [], active = 0;
+
+    function render() {
+      list.textContent = "";
+      matches.forEach(function (t, index) {
+        const item = document.createElement("li");
+        item.textContent = t.name;
+        item.dataset.templateId = t.id;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", index === active ? "true" : "false");
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); active = index; choose(); });
+        list.append(item);
+      });
+      const current = matches[active];
+      preview.textContent = current ? current.text : "No template matches.";
+      const unknown = current && current.unknown ? current.unknown : [];
+      warning.textContent = unknown.length
+        ? "Unknown variable " + unknown.map(function (name) { return "{{ " + name + " }}"; }).join(", ") +
+          ": it would be left empty. Fix the template before using it."
+        : "";
+      warning.hidden = !unknown.length;
+    }
+    function close() {
+      box.remove();
+      quick = null;
+      textarea.focus();
+    }
+    function choose() {
+      const current = matches[active];
+      if (!current || (current.unknown && current.unknown.length)) return;
+      close();
+      insertTemplate(current, fromSlash);
+    }
+    input.addEventListener("input", function () { matches = searchTemplates(input.value); active = 0; render(); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") { active = Math.min(active + 1, matches.length - 1); render(); }
+      else if (event.key === "ArrowUp") { active = Math.max(active - 1, 0); render(); }
+      else if (event.key === "Enter") { choose(); }
+      else if (event.key === "Escape") { close(); }
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    quick = box;
+    matches = searchTemplates("");
+    render();
+    input.focus();
+  }
+
+  if (textarea) {
+    textarea.addEventListener("keyup", function (event) {
+      if (event.key === "/" && textarea.value.trim() === "/") openQuickSearch(true);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "t" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+      event.preventDefault();
+      openQuickSearch(false);
+    });
+  }
+
+  // --- Macros: the picker names the macro the form runs; `m` goes to it -------------------
+  const macroPicker = document.getElementById("macro-picker");
+  const macroForm = document.getElementById("macro-form");
+  if (macroPicker && macroForm) {
+    macroForm.addEventListener("submit", function (event) {
+      if (!macroPicker.value) {
+        event.preventDefault();
+        macroPicker.focus();
+        return;
+      }
+      macroForm.action = macroPicker.dataset.actionBase + macroPicker.value + "/";
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "m" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+      event.preventDefault();
+      macroPicker.focus();
+    });
+  }
+
   // --- Presence ---------------------------------------------------------------------------
   // channel -> {name, userId, typingUntil}
   const others = new Map();
@@ -132,15 +275,55 @@
         const known = new Set(Array.from(thread.querySelectorAll("[data-post-id]"),
           function (li) { return li.dataset.postId; }));
         thread.innerHTML = html;  // server-rendered, escaped by Django's templates
+        const arrived = [];
         thread.querySelectorAll("[data-post-id]").forEach(function (li) {
-          if (!known.has(li.dataset.postId)) li.classList.add("fresh");
+          if (!known.has(li.dataset.postId)) {
+            li.classList.add("fresh");
+            arrived.push(li);
+          }
         });
         if (event === "post.received" && newActivity) {
           newActivity.textContent = "The customer wrote again: read it before you reply.";
           newActivity.hidden = false;
         }
+        // This page's own reply reloads it (the form posts): a reply arriving live is a
+        // colleague's (or an automatic one, which says "Brand").
+        const replies = arrived.filter(function (li) { return li.classList.contains("outbound"); });
+        if (replies.length && newActivity) {
+          const name = replies[replies.length - 1].querySelector(".meta strong");
+          newActivity.textContent = (name ? name.textContent : "A colleague") +
+            " replied: read it before you reply.";
+          newActivity.hidden = false;
+        }
       })
       .catch(function () { /* the next change or a reload shows it */ });
+  }
+
+  // --- Live side panel and notes ------------------------------------------------------------
+  // Status, assignee, routing, triage and SLA facts follow a colleague's change: the page is
+  // read again and its side column and notes swapped in (server-rendered, so escaped).
+  let panelTimer = null;
+  function refreshPanel() {
+    clearTimeout(panelTimer);
+    panelTimer = setTimeout(function () {
+      fetch(location.pathname, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          const swap = function (selector) {
+            const now = document.querySelector(selector), next = fresh.querySelector(selector);
+            // A control being used (a select open, a field focused) is not pulled away.
+            if (!now || !next || now.contains(document.activeElement)) return;
+            now.innerHTML = next.innerHTML;
+          };
+          swap("aside.side-column");
+          swap("#notes .note-list");
+          const nextUrl = fresh.querySelector(".conversation-page");
+          if (nextUrl && nextUrl.dataset.nextUrl) page.dataset.nextUrl = nextUrl.dataset.nextUrl;
+        })
+        .catch(function () { /* the next change or a reload shows it */ });
+    }, 250);
   }
 
   // --- Socket -----------------------------------------------------------------------------
@@ -176,6 +359,7 @@
           statusLabel.className = "status status-" + data.conversation.status;
         }
         refreshThread(data.event);
+        refreshPanel();
       }
     });
     socket.addEventListener("close", function (event) {

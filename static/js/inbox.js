@@ -33,6 +33,9 @@
     tr.className = "conversation priority-" + c.priority + " fresh";
     tr.dataset.conversationId = c.id;
     tr.dataset.priority = c.priority;
+    tr.dataset.waitingSince = c.waiting_since || "";
+    tr.dataset.due = c.response_due_at || "";
+    tr.dataset.lastInbound = c.last_inbound_at || "";
     const who = document.createElement("td");
     who.className = "who";
     const link = document.createElement("a");
@@ -51,23 +54,55 @@
     prioLabel.className = "prio";
     prioLabel.textContent = c.priority_label;
     prio.append(prioLabel);
+    const waiting = cell("", "waiting");
+    waiting.dataset.since = c.waiting_since || "";
     const sla = cell("", "sla");
-    sla.dataset.due = c.first_response_due_at || "";
-    sla.dataset.met = c.first_response_at || "";
+    sla.dataset.due = c.response_due_at || "";
+    sla.dataset.timer = c.response_timer_label || "";
+    sla.dataset.owed = c.waiting_since ? "1" : "";
     const status = document.createElement("td");
     const statusLabel = document.createElement("span");
     statusLabel.className = "status status-" + c.status;
     statusLabel.textContent = c.status_label;
     status.append(statusLabel);
-    tr.append(who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
-      cell(c.assignee || "—", "assignee"), status, sla);
+    if (c.snoozed_until && Date.parse(c.snoozed_until) > Date.now()) {
+      const wakes = document.createElement("small");
+      wakes.className = "wakes";
+      wakes.dataset.wakes = c.snoozed_until;
+      wakes.textContent = "wakes " + new Date(c.snoozed_until).toLocaleString([], {
+        weekday: "short", hour: "2-digit", minute: "2-digit" });
+      status.append(wakes);
+    }
+    const pick = cell("", "pick");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "ids";
+    box.value = c.id;
+    box.setAttribute("form", "bulk-form");
+    box.setAttribute("aria-label", "Select " + c.customer);
+    pick.append(box);
+    tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
+      cell(c.assignee || "—", "assignee"), status, waiting, sla);
     return tr;
   }
 
   // The same rules as helpdesk/filters.py (ConversationFilter), for one pushed card.
   function matchesView(c) {
-    if (shown.status ? c.status !== shown.status : ACTIVE.indexOf(c.status) === -1) return false;
-    if (!shown.status && c.snoozed_until && Date.parse(c.snoozed_until) > Date.now()) return false;
+    const awake = !c.snoozed_until || Date.parse(c.snoozed_until) <= Date.now();
+    if (shown.view === "pending") {
+      if (c.status !== "pending") return false;
+    } else if (shown.view === "snoozed") {
+      if (awake || ACTIVE.indexOf(c.status) === -1 || !c.needs_reply) return false;
+    } else if (shown.view === "noreply") {
+      if (c.needs_reply) return false;
+    } else {
+      if (shown.status === "snoozed") {
+        if (awake || ACTIVE.indexOf(c.status) === -1) return false;
+      } else if (shown.status ? c.status !== shown.status : ACTIVE.indexOf(c.status) === -1) {
+        return false;
+      }
+      if (!shown.status && (!awake || !c.needs_reply)) return false;
+    }
     if (shown.view === "mine" && String(c.assignee_id) !== shown.userId) return false;
     if (shown.view === "unassigned" && c.assignee_id !== null) return false;
     if (shown.view === "team" && teamIds.indexOf(c.team_id) === -1) return false;
@@ -83,24 +118,33 @@
     return true;
   }
 
-  // Where a row belongs: the order the server renders the inbox in (selectors.inbox_for),
-  // so a live update and a reload show the same list: unanswered first (then the earliest
-  // answered), then the most urgent, then the earliest due, then the newest.
+  // Where a row belongs: the order the server renders the inbox in (selectors.INBOX_SORTS),
+  // so a live update and a reload show the same list. By default who has waited longest for
+  // what the brand owes them comes first, then the most urgent, then the soonest due.
+  function time(value, missing) { return value ? Date.parse(value) : missing; }
   function rankOf(row) {
-    const sla = row.querySelector("td.sla");
     return {
-      met: sla && sla.dataset.met ? Date.parse(sla.dataset.met) : -Infinity,
+      waiting: time(row.dataset.waitingSince, Infinity),
+      due: time(row.dataset.due, Infinity),
+      newest: time(row.dataset.lastInbound, -Infinity),
       priority: Number(row.dataset.priority || 0),
-      due: sla && sla.dataset.due ? Date.parse(sla.dataset.due) : Infinity,
       id: Number(row.dataset.conversationId),
     };
   }
 
+  const SORT_KEYS = {
+    waiting: [["waiting", 1], ["priority", -1], ["due", 1], ["id", -1]],
+    due: [["due", 1], ["waiting", 1], ["priority", -1], ["id", -1]],
+    priority: [["priority", -1], ["waiting", 1], ["id", -1]],
+    newest: [["newest", -1], ["id", -1]],
+  };
+
   function comesBefore(a, b) {
-    if (a.met !== b.met) return a.met < b.met;
-    if (a.priority !== b.priority) return a.priority > b.priority;
-    if (a.due !== b.due) return a.due < b.due;
-    return a.id > b.id;
+    const keys = SORT_KEYS[shown.sort] || SORT_KEYS.waiting;
+    for (const [key, direction] of keys) {
+      if (a[key] !== b[key]) return direction > 0 ? a[key] < b[key] : a[key] > b[key];
+    }
+    return false;
   }
 
   function placeRow(row) {
@@ -119,31 +163,41 @@
   function upsertRow(c) {
     const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
     const wasSelected = existing && existing.classList.contains("selected");
+    const existingBox = existing && existing.querySelector("td.pick input");
+    const wasPicked = Boolean(existingBox && existingBox.checked);
     if (existing) existing.remove();
     // A pushed card carries no SLA state: under an SLA filter, only rows already shown
     // are kept up to date; the next load brings in any that started to match.
-    if (!matchesView(c) || (shown.sla && !existing)) {
+    // Nor tags: under a tag filter too, only rows already shown are kept up to date.
+    if (!matchesView(c) || ((shown.sla || shown.tag) && !existing)) {
       showEmptyIfNone();
+      document.dispatchEvent(new CustomEvent("parley:rows-changed"));
       return;
     }
     const row = renderRow(c);
     if (wasSelected) row.classList.add("selected");
+    if (wasPicked) row.querySelector("td.pick input").checked = true;
     placeRow(row);
     showEmptyIfNone();
     refreshTimers();
   }
 
   // "12:04 left" / "3:10 overdue": minutes and seconds, so a countdown never reads as a time
-  // of day.
+  // of day. "Waiting" counts up from the oldest unanswered post of the customer's turn.
   function refreshTimers() {
+    const now = new Date();
+    document.querySelectorAll("td.waiting").forEach(function (td) {
+      td.textContent = td.dataset.since ? window.ParleyClock.formatWaited(now - new Date(td.dataset.since)) : "—";
+    });
     document.querySelectorAll("td.sla").forEach(function (td) {
-      if (td.dataset.met) {
-        td.textContent = "answered";
-        td.dataset.state = "met";
-      } else if (td.dataset.due) {
-        const remaining = new Date(td.dataset.due) - new Date();
-        td.textContent = window.ParleyClock.formatRemaining(remaining);
+      if (td.dataset.due) {
+        const remaining = new Date(td.dataset.due) - now;
+        td.textContent = (td.dataset.timer ? td.dataset.timer + " · " : "") +
+          window.ParleyClock.formatRemaining(remaining);
         td.dataset.state = remaining < 0 ? "breached" : remaining < 5 * 60 * 1000 ? "at-risk" : "ok";
+      } else {
+        td.textContent = td.dataset.owed ? "no clock" : "answered";
+        td.dataset.state = td.dataset.owed ? "" : "met";
       }
     });
   }

@@ -87,6 +87,7 @@ def test_each_benchmark_prints_one_json_object_with_its_baseline(quick_run):
         "ingest",
         "live",
         "scale",
+        "open_queue",
     ]
     assert all(result["baseline"] for result in printed)
 

@@ -131,6 +131,8 @@ def test_two_agents_share_a_live_team_queue(orders_server, browser_for):
     # Ben goes back to the queue; Ana resolves with the keyboard; it leaves both queues.
     ben.get_by_role("link", name="Inbox").click()
     expect(ben.locator(row)).to_be_attached()
+    # Only a connected socket can take the row away.
+    expect(ben.locator("#live-status")).to_have_text("live")
     ana.keyboard.press("e")
     expect(ana).to_have_url(re.compile(r"/inbox/"))
     expect(ana.locator(".flash")).to_contain_text("Resolved")
@@ -159,7 +161,8 @@ def test_a_conversation_taken_by_a_teammate_leaves_my_view_live(orders_server, b
     ana.keyboard.press("Enter")
     expect(ana).to_have_url(re.compile(rf"/conversations/{conversation_id}/$"))
     ana.keyboard.press("a")
-    expect(ana.locator(".flash")).to_contain_text("Assigned to ana.")
+    # By her display name (issue 18: one person, one name).
+    expect(ana.locator(".flash")).to_contain_text("Assigned to Ana.")
 
     ana.goto(orders_server.url("/inbox/?view=mine"))
     expect(ana.locator("#live-status")).to_have_text("live")
@@ -172,6 +175,6 @@ def test_a_conversation_taken_by_a_teammate_leaves_my_view_live(orders_server, b
     ben.goto(orders_server.url(f"/conversations/{conversation_id}/"))
     ben.locator("#assign-agent").select_option(label="Ben")
     ben.get_by_role("button", name="Assign", exact=True).click()
-    expect(ben.locator(".flash")).to_contain_text("Assigned to ben.")
+    expect(ben.locator(".flash")).to_contain_text("Assigned to Ben.")
     expect(row).to_have_count(0)
     expect(mine_badge).to_have_text(str(mine_before - 1))

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from core.models import Platform
+from core.models import Conversation, Platform
 from ingestion.services import ingest_item
 from parley.asgi import application
 from reports.selectors import cockpit
@@ -28,6 +28,8 @@ def open_conversation(*, team, account, waiting_minutes, assignee=None, sla_stat
     conversation = ConversationFactory(team=team, account=account, assignee=assignee)
     conversation.last_inbound_at = now - timedelta(minutes=waiting_minutes)
     conversation.save()
+    # Received when its first post arrived, as ingestion opens one.
+    Conversation.objects.filter(pk=conversation.pk).update(created_at=conversation.last_inbound_at)
     inbound(conversation, conversation.last_inbound_at)
     if sla_state:
         SlaTimer.objects.create(

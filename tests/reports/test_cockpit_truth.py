@@ -13,7 +13,8 @@ from core.models import Conversation, Sentiment
 from helpdesk.filters import ConversationFilter
 from reports.models import SpikeAlert
 from reports.selectors import cockpit, very_responsive, with_waiting_since
-from reports.services import detect_spikes, volume_learning
+from reports.services import detect_spikes
+from reports.volume import volume_learning
 from sla.models import SlaTimer, TimerKind, TimerState
 from tests.factories import AgentFactory, ConversationFactory, PlatformAccountFactory
 from tests.reports.conftest import grant

@@ -1,0 +1,120 @@
+// Alerts for the signed-in agent on every page, from /ws/sla/: SLA thresholds on their own
+// conversations (and, for supervisors, their teams'), @mentions in notes, assignments to them,
+// a customer back on a conversation they hold. Each shows as an in-page toast, counts in the
+// tab title until the page is looked at, and becomes a desktop notification when the agent
+// has allowed them. Alert text is untrusted: it only goes in via textContent.
+(function () {
+  "use strict";
+
+  const region = document.getElementById("toasts");
+  if (!region || !window.WebSocket) return;
+  const baseTitle = document.title;
+  const seen = new Set();
+  let unread = 0;
+  let retryDelay = 1000;
+
+  function setUnread(count) {
+    unread = count;
+    document.title = unread ? "(" + unread + ") " + baseTitle : baseTitle;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) setUnread(0);
+  });
+  window.addEventListener("focus", function () { setUnread(0); });
+
+  function describe(alert) {
+    if (alert.text) return alert.text;
+    const what = alert.timer_label || "SLA";
+    const state = alert.event === "sla.breached" ? "breached" : "at risk";
+    return what + " " + state + " on conversation #" + alert.conversation_id;
+  }
+
+  function toast(alert) {
+    const box = document.createElement("div");
+    box.className = "toast";
+    box.dataset.kind = alert.event || "";
+    box.dataset.conversationId = alert.conversation_id || "";
+    const text = document.createElement("span");
+    text.textContent = describe(alert);
+    const actions = document.createElement("span");
+    actions.className = "toast-actions";
+    if (alert.url) {
+      const open = document.createElement("a");
+      open.href = alert.url;
+      open.textContent = "Open";
+      actions.append(open);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "link";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", function () { box.remove(); });
+    actions.append(close);
+    box.append(text, actions);
+    region.append(box);
+    // Keep the last few on screen.
+    while (region.children.length > 5) region.firstElementChild.remove();
+    setTimeout(function () { box.remove(); }, 30000);
+  }
+
+  function desktop(alert) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+    const notification = new Notification("Parley", { body: describe(alert), tag: alert.alert_id });
+    notification.onclick = function () { window.focus(); if (alert.url) location.href = alert.url; };
+  }
+
+  function offerDesktop() {
+    if (!("Notification" in window) || Notification.permission !== "default") return;
+    try { if (localStorage.getItem("parley.notifications.asked")) return; } catch (error) { return; }
+    const box = document.createElement("div");
+    box.className = "toast";
+    box.dataset.kind = "permission";
+    const text = document.createElement("span");
+    text.textContent = "Get SLA alerts and mentions as desktop notifications?";
+    const allow = document.createElement("button");
+    allow.type = "button";
+    allow.className = "small";
+    allow.textContent = "Allow";
+    allow.addEventListener("click", function () {
+      Notification.requestPermission().finally(function () { box.remove(); });
+    });
+    const later = document.createElement("button");
+    later.type = "button";
+    later.className = "link";
+    later.textContent = "Not now";
+    later.addEventListener("click", function () {
+      try { localStorage.setItem("parley.notifications.asked", "1"); } catch (error) { /* private mode */ }
+      box.remove();
+    });
+    const actions = document.createElement("span");
+    actions.className = "toast-actions";
+    actions.append(allow, later);
+    box.append(text, actions);
+    region.append(box);
+  }
+
+  function onAlert(alert) {
+    if (!alert || seen.has(alert.alert_id)) return;
+    seen.add(alert.alert_id);
+    toast(alert);
+    if (document.hidden || !document.hasFocus()) setUnread(unread + 1);
+    desktop(alert);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws/sla/");
+    socket.addEventListener("open", function () { retryDelay = 1000; });
+    socket.addEventListener("message", function (message) {
+      try { onAlert(JSON.parse(message.data)); } catch (error) { /* not an alert */ }
+    });
+    socket.addEventListener("close", function (event) {
+      if (event.code === 4401 || event.code === 4403) return;
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+  }
+
+  offerDesktop();
+  connect();
+})();
