@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its form templates, for FORM_RENDERER below.
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -82,6 +84,10 @@ AUTHENTICATION_BACKENDS = [
 ROOT_URLCONF = "parley.urls"
 ASGI_APPLICATION = "parley.asgi.application"
 WSGI_APPLICATION = None
+
+# Widgets render through TEMPLATES, so templates/ can override one: the admin's date/time
+# widget gets labels there (templates/admin/widgets/split_datetime.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {

@@ -15,6 +15,15 @@
     COLOURS.purple, COLOURS.sky, COLOURS.yellow, COLOURS.grey];
 
   const charts = document.querySelector(".charts");
+  if (window.Chart) {
+    // Axis labels and grid lines in the page's own ink and line colours, light or dark.
+    const theme = getComputedStyle(document.documentElement);
+    window.Chart.defaults.color = theme.getPropertyValue("--muted").trim() || "#5c6378";
+    window.Chart.defaults.borderColor = theme.getPropertyValue("--line").trim() || "#e3e6ee";
+    if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      window.Chart.defaults.animation = false;
+    }
+  }
   let drawn = 0;
 
   // The table under a chart: one row per label, one column per series.
@@ -185,8 +194,9 @@
           const td = row.insertCell();
           td.textContent = count || "";
           td.title = count + " posts, " + heat.weekdays[day] + " " + heat.hours[hour] + ":00";
-          td.style.background = "rgba(0, 114, 178, " + (count / max).toFixed(2) + ")";
-          if (count / max > 0.55) td.style.color = "#fff";
+          // At most 70 % of the colour, so the count in the page's ink stays readable (4.5:1)
+          // on every shade, in the light and the dark theme (white text fails at mid shades).
+          td.style.background = "rgba(0, 114, 178, " + ((0.7 * count) / max).toFixed(2) + ")";
         });
       });
     });

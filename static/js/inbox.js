@@ -81,7 +81,7 @@
     box.setAttribute("form", "bulk-form");
     box.setAttribute("aria-label", "Select " + c.customer);
     pick.append(box);
-    tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—"),
+    tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
       cell(c.assignee || "—", "assignee"), status, waiting, sla);
     return tr;
   }

@@ -6,9 +6,22 @@
   const rows = document.getElementById("conversation-rows");
   const page = document.querySelector(".conversation-page");
 
+  let focusBeforeHelp = null;
+
+  // A modal dialog: focus goes into it when it opens and back where it was when it closes.
   function toggleHelp(show) {
     if (!help) return;
-    help.hidden = show === undefined ? !help.hidden : !show;
+    const open = show === undefined ? help.hidden : show;
+    if (open === !help.hidden) return;
+    help.hidden = !open;
+    if (open) {
+      focusBeforeHelp = document.activeElement;
+      const close = help.querySelector("[data-shortcut-close]");
+      if (close) close.focus();
+    } else if (focusBeforeHelp && focusBeforeHelp.focus) {
+      focusBeforeHelp.focus();
+      focusBeforeHelp = null;
+    }
   }
 
   document.querySelectorAll("[data-shortcut-help]").forEach(function (button) {
@@ -67,8 +80,15 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
-      toggleHelp(false);
+      if (help && !help.hidden) { toggleHelp(false); return; }
       if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+      return;
+    }
+    // Tab stays inside the open help, as in any modal dialog.
+    if (event.key === "Tab" && help && !help.hidden) {
+      event.preventDefault();
+      const close = help.querySelector("[data-shortcut-close]");
+      if (close) close.focus();
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -76,8 +96,10 @@
     if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
     const action = actions[event.key];
     if (!action) return;
-    // On the inbox, Enter on a focused link already opens it.
-    if (event.key === "Enter" && target.tagName === "A") return;
+    // Behind the open help, only "?" (to close it) does anything.
+    if (help && !help.hidden && event.key !== "?") return;
+    // Enter on a focused link, button or disclosure does what that control does.
+    if (event.key === "Enter" && target.closest && target.closest("a, button, summary")) return;
     event.preventDefault();
     action();
   });

@@ -1,0 +1,109 @@
+// Polite announcements for screen readers, in base.html's #announcer live region: a new
+// conversation in the inbox, an SLA that turns at risk or breached (the inbox countdowns,
+// the conversation page's timers, the cockpit's attention list), a reply nearing its limit. Each change is said once,
+// a few seconds after it happens and batched with the others, never on a countdown's tick.
+// It only watches the page: the scripts that draw it (inbox.js, sla_timers.js, cockpit.js)
+// know nothing of it.
+(function () {
+  "use strict";
+
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  const BATCH_MS = 3000;
+  const ALERTS = { at_risk: "at risk", breached: "breached" };
+  const lastState = new Map(); // item key -> the SLA state last seen
+  let pending = [];
+  let flushTimer = null;
+  let settled = false; // what is on screen at load is not news
+
+  function say(kind, text) {
+    pending.push({ kind: kind, text: text });
+    if (!flushTimer) flushTimer = setTimeout(flush, BATCH_MS);
+  }
+
+  function flush() {
+    flushTimer = null;
+    const arrived = pending.filter(function (item) { return item.kind === "new"; });
+    const alerts = pending.filter(function (item) { return item.kind === "alert"; });
+    pending = [];
+    // A burst is read as a count, not as a list nobody can follow; alerts matter more, so
+    // up to three are always said in full.
+    const parts = [];
+    if (alerts.length > 3) parts.push(alerts.length + " SLA alerts");
+    else alerts.forEach(function (item) { parts.push(item.text); });
+    if (arrived.length > 1) parts.push(arrived.length + " new conversations");
+    else if (arrived.length) parts.push(arrived[0].text);
+    region.textContent = parts.join(". ") + ".";
+  }
+
+  function normalState(state) {
+    return (state || "").replace("-", "_");
+  }
+
+  // Everything on the page that has an SLA state.
+  function items() {
+    const found = [];
+    document.querySelectorAll("#conversation-rows tr[data-conversation-id]").forEach(function (row) {
+      const who = row.querySelector("td.who a");
+      const sla = row.querySelector("td.sla");
+      const customer = who ? who.textContent : "a customer";
+      found.push({ key: "row:" + row.dataset.conversationId, inboxRow: true, customer: customer,
+        sla: customer + ": first response SLA", state: normalState(sla && sla.dataset.state) });
+    });
+    document.querySelectorAll("dd.sla-timer[data-kind]").forEach(function (timer) {
+      const term = timer.previousElementSibling;
+      found.push({ key: "timer:" + timer.dataset.kind, sla: term ? term.textContent : "SLA",
+        state: normalState(timer.dataset.state) });
+    });
+    document.querySelectorAll("#attention tr[data-conversation-id]").forEach(function (row) {
+      const link = row.querySelector("a");
+      found.push({ key: "cockpit:" + row.dataset.conversationId,
+        sla: (link ? link.textContent : "A conversation") + ": SLA",
+        state: normalState(row.dataset.state) });
+    });
+    return found;
+  }
+
+  function scan() {
+    items().forEach(function (item) {
+      const known = lastState.has(item.key);
+      const before = lastState.get(item.key);
+      // A row drawn a moment ago has no countdown yet: its first state is not a change.
+      if (!item.state && known) return;
+      lastState.set(item.key, item.state);
+      if (!settled) return;
+      if (!known && item.inboxRow) say("new", "New conversation from " + item.customer);
+      else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
+        say("alert", item.sla + " " + ALERTS[item.state]);
+      }
+    });
+  }
+
+  // The reply's character counter speaks only when it crosses into "close" or "over", not
+  // on every keystroke, and at once: the agent is typing.
+  const counter = document.getElementById("char-counter");
+  if (counter) {
+    new MutationObserver(function () {
+      const state = counter.dataset.state;
+      if (state === counter.dataset.announced) return;
+      counter.dataset.announced = state;
+      if (state === "close" || state === "over") region.textContent = counter.textContent + ".";
+    }).observe(counter, { attributes: true, attributeFilter: ["data-state"] });
+  }
+
+  const observer = new MutationObserver(scan);
+  const watched = { childList: true, subtree: true, attributes: true, attributeFilter: ["data-state"] };
+  ["conversation-rows", "attention"].forEach(function (id) {
+    const element = document.getElementById(id);
+    if (element) observer.observe(element, watched);
+  });
+  document.querySelectorAll(".sla-facts").forEach(function (element) {
+    observer.observe(element, watched);
+  });
+
+  // After the page's own deferred scripts have drawn their first countdowns.
+  document.addEventListener("DOMContentLoaded", function () {
+    scan();
+    settled = true;
+  });
+})();
