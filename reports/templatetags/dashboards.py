@@ -5,6 +5,7 @@ shows them in the reader's own timezone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django import template
@@ -54,60 +55,50 @@ def relative(value: datetime, *, now: datetime | None = None) -> str:
     return f"{duration(delta)} ago" if delta > 0 else f"in {duration(delta)}"
 
 
-@register.filter
-def ago(value: datetime | str | None) -> SafeString | str:
-    """A <time> reading "4 min ago", the exact instant on hover."""
+def _time(
+    value: datetime | str | None, fmt: str, text: Callable[[datetime], str], *, title: str = "{}"
+) -> SafeString | str:
+    """A <time> element for `value`: `text(instant)` to read, the exact instant on hover
+    (through `title`) and in `datetime`; "—" when there is no instant."""
     instant = _instant(value)
     if instant is None:
         return "—"
     return format_html(
-        '<time datetime="{}" title="{}" data-format="ago">{}</time>',
+        '<time datetime="{}" title="{}" data-format="{}">{}</time>',
         instant.isoformat(),
-        exact(instant),
-        relative(instant),
+        title.format(exact(instant)),
+        fmt,
+        text(instant),
     )
+
+
+@register.filter
+def ago(value: datetime | str | None) -> SafeString | str:
+    """A <time> reading "4 min ago", the exact instant on hover."""
+    return _time(value, "ago", relative)
 
 
 @register.filter
 def waited(value: datetime | str | None) -> SafeString | str:
     """A <time> reading how long since `value` ("15 min"), the exact instant on hover."""
-    instant = _instant(value)
-    if instant is None:
-        return "—"
-    return format_html(
-        '<time datetime="{}" title="since {}" data-format="waited">{}</time>',
-        instant.isoformat(),
-        exact(instant),
-        duration((timezone.now() - instant).total_seconds()),
+    return _time(
+        value,
+        "waited",
+        lambda instant: duration((timezone.now() - instant).total_seconds()),
+        title="since {}",
     )
 
 
 @register.filter
 def due(value: datetime | str | None) -> SafeString | str:
     """A <time> reading "due 14:05" (with the day when it is not today), exact on hover."""
-    instant = _instant(value)
-    if instant is None:
-        return "—"
-    return format_html(
-        '<time datetime="{}" title="{}" data-format="due">due {}</time>',
-        instant.isoformat(),
-        exact(instant),
-        clock(instant),
-    )
+    return _time(value, "due", lambda instant: f"due {clock(instant)}")
 
 
 @register.filter
 def local(value: datetime | str | None) -> SafeString | str:
     """A <time> reading the local clock time ("14:05", or "2 Dec 14:05" another day)."""
-    instant = _instant(value)
-    if instant is None:
-        return "—"
-    return format_html(
-        '<time datetime="{}" title="{}" data-format="clock">{}</time>',
-        instant.isoformat(),
-        exact(instant),
-        clock(instant),
-    )
+    return _time(value, "clock", clock)
 
 
 def clock(value: datetime) -> str:
