@@ -45,6 +45,8 @@ def log_in(page, server) -> None:
     page.get_by_label("Password").fill(AGENT_PASSWORD)
     page.get_by_label("Password").press("Enter")
     expect(page).to_have_url(re.compile(r"/inbox/"))
+    # The URL changes before the deferred scripts run; "live" says they have (keys included).
+    expect(page.locator("#live-status")).to_have_text("live")
 
 
 def tab_through(page) -> list[str]:
