@@ -7,11 +7,10 @@
   "use strict";
 
   const region = document.getElementById("toasts");
-  if (!region || !window.WebSocket) return;
+  if (!region || !window.WebSocket || !window.ParleySocket) return;
   const baseTitle = document.title;
   const seen = new Set();
   let unread = 0;
-  let retryDelay = 1000;
 
   function setUnread(count) {
     unread = count;
@@ -101,20 +100,7 @@
     desktop(alert);
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/sla/");
-    socket.addEventListener("open", function () { retryDelay = 1000; });
-    socket.addEventListener("message", function (message) {
-      try { onAlert(JSON.parse(message.data)); } catch (error) { /* not an alert */ }
-    });
-    socket.addEventListener("close", function (event) {
-      if (event.code === 4401 || event.code === 4403) return;
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    });
-  }
-
   offerDesktop();
-  connect();
+  // Signed out or refused (4401/4403): the helper stops, retrying would not change it.
+  window.ParleySocket.connect(region.dataset.socketUrl, { onMessage: onAlert });
 })();
