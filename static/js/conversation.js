@@ -32,16 +32,12 @@
   }
 
   // Platforms count characters, not UTF-16 units: an emoji is one. X weighs a public reply
-  // (twitter-text, as the server checks it): a link counts 23, and characters beyond Latin
-  // and common punctuation count 2.
-  const LIGHT_RANGES = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  // with twitter-text (vendored, the same rules as the server's reply_length): a link or a
+  // bare domain counts 23, CJK and emoji count 2, an emoji sequence counts as one emoji.
   function xWeighted(text) {
-    let total = 0;
-    for (const character of text.replace(/https?:\/\/\S+/g, "x".repeat(23))) {
-      const point = character.codePointAt(0);
-      total += LIGHT_RANGES.some(function (range) { return point >= range[0] && point <= range[1]; }) ? 1 : 2;
-    }
-    return total;
+    const twitterText = window.twttr && window.twttr.txt;
+    if (!twitterText) return Array.from(text).length;  // not loaded: the server still checks
+    return twitterText.parseTweet(text).weightedLength;
   }
   function length(text) {
     const channel = form && form.querySelector("input[name=channel]:checked");
