@@ -137,7 +137,7 @@ def test_markup_in_a_live_post_is_shown_as_text(parley_server, page, tmp_path):
     post = {
         "platform": "demo",
         "external_id": "e2e-hostile-live",
-        "author": "mallory_live",
+        "author": "eve_live",
         "text": HOSTILE_TEXT,
         "created_at": "2026-01-05T09:30:00Z",
     }
@@ -147,7 +147,7 @@ def test_markup_in_a_live_post_is_shown_as_text(parley_server, page, tmp_path):
     hostile_id = created_conversation(
         parley_server,
         "from core.models import Conversation\n"
-        "print(Conversation.objects.get(customer__handle='mallory_live').pk)",
+        "print(Conversation.objects.get(customer__handle='eve_live').pk)",
     )
 
     def retarget_pushes(browser_side):
@@ -163,7 +163,7 @@ def test_markup_in_a_live_post_is_shown_as_text(parley_server, page, tmp_path):
     page.route_web_socket(re.compile(r"/ws/inbox/$"), retarget_pushes)
     log_in(page, parley_server)
     # Wherever triage put it: its status is new, whether it needs a reply or not.
-    page.goto(parley_server.url("/inbox/?view=all&status=new&q=mallory_live"))
+    page.goto(parley_server.url("/inbox/?view=all&status=new&q=eve_live"))
     expect(page.locator("#live-status")).to_have_text("live")
     row = page.locator(f'{ROWS}[data-conversation-id="{hostile_id}"]')
     expect(row).to_have_count(1)
