@@ -137,8 +137,9 @@ def test_storm_of_single_event_deliveries_is_stored_once_within_the_pool(
             storming.set()
             watcher = threading.Thread(target=watch)
             watcher.start()
+            bodies = deliveries(DELIVERIES)
             with ThreadPoolExecutor(max_workers=DELIVERIES) as senders:
-                statuses = list(senders.map(lambda body: deliver(port, body), deliveries(DELIVERIES)))
+                statuses = list(senders.map(lambda body: deliver(port, body), bodies))
             storming.clear()
             watcher.join()
         finally:
