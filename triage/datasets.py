@@ -5,7 +5,9 @@ triage/data/sentiment.csv) into triage/data/{intent,sentiment}_{train,test}.csv 
 labels (mapping in triage.labels) and a fixed, stratified 80/20 split, so anyone can rerun it
 and get the same files. sentiment_train.csv also holds the brand-addressed tweets of
 intent_train.csv with weak sentiment labels; sentiment_brand_test.csv holds those of
-intent_test.csv.
+intent_test.csv. intent_train.csv also holds a fixed sample of Banking77's human-labelled
+information queries (triage/data/banking77_train.csv, CC BY 4.0) as question/request;
+Banking77's test split becomes intent_banking77_test.csv, for evaluation only.
 """
 
 from __future__ import annotations
