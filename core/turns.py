@@ -76,6 +76,10 @@ def record_customer_turns(*, conversation_id: int) -> None:
         stale = [turn.pk for post_id, turn in stored.items() if post_id not in wanted]
         if stale:
             CustomerTurn.objects.filter(pk__in=stale).delete()
+        open_turns = [started for started, answered in wanted.values() if answered is None]
+        Conversation.objects.filter(pk=conversation_id).update(
+            open_turn_started_at=min(open_turns, default=None)
+        )
         for post_id, (started_at, answered_at) in wanted.items():
             turn = stored.get(post_id)
             if turn is None:
@@ -116,6 +120,30 @@ WHERE direction = 'inbound'
 """
 
 
+# Conversation.open_turn_started_at from the turns just written (what the stored
+# `waiting_since` reads): cleared where no turn is open any more, set where one is, and rows
+# already right left alone. `{where}` narrows to some conversations ("AND ...").
+OPEN_TURN_OF = """(
+    SELECT MIN(turn.started_at) FROM reports_customerturn turn
+    WHERE turn.conversation_id = helpdesk_conversation.id AND turn.answered_at IS NULL
+)"""
+CLEAR_OPEN_TURNS_SQL = f"""
+UPDATE helpdesk_conversation SET open_turn_started_at = NULL
+WHERE open_turn_started_at IS NOT NULL AND {OPEN_TURN_OF} IS NULL{{where}}
+"""
+SET_OPEN_TURNS_SQL = f"""
+UPDATE helpdesk_conversation SET open_turn_started_at = {OPEN_TURN_OF}
+WHERE {OPEN_TURN_OF} IS NOT NULL
+    AND (open_turn_started_at IS NULL OR open_turn_started_at <> {OPEN_TURN_OF}){{where}}
+"""
+
+
+def _store_open_turns(where: str = "", params: Collection[Any] = ()) -> None:
+    with connection.cursor() as cursor:
+        for statement in (CLEAR_OPEN_TURNS_SQL, SET_OPEN_TURNS_SQL):
+            cursor.execute(statement.format(where=where), list(params))
+
+
 def rebuild_customer_turns() -> int:
     """Recompute every conversation's turns in one statement, for loaders that write posts
     without save() (COPY, bulk_create); returns how many turns there are."""
@@ -123,6 +151,7 @@ def rebuild_customer_turns() -> int:
         CustomerTurn.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute(REBUILD_TURNS_SQL.format(where=""))
+        _store_open_turns()
     return CustomerTurn.objects.count()
 
 
@@ -142,6 +171,8 @@ def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
             where, params = f" WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})", ids
         with connection.cursor() as cursor:
             cursor.execute(REBUILD_TURNS_SQL.format(where=where), params)
+        # The same narrowing, on the conversation's own id.
+        _store_open_turns(where.replace(" WHERE conversation_id", " AND id"), params)
 
 
 # A save touching none of these cannot change the conversation's turns (triage, delivery).

@@ -75,7 +75,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": counts[key],
+            "count": selectors.count_label(counts[key]),
             "url": "?" + urlencode({"view": key, **kept}),
             "active": key == params["view"],
             "aside": key in dict(ASIDE_VIEWS),
@@ -201,7 +201,9 @@ def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
 @never_cache
 def inbox_counts(request: HttpRequest) -> JsonResponse:
     """The view badges, for the live inbox to refresh after a change."""
-    return JsonResponse(selectors.inbox_view_counts(request.user))
+    counts = selectors.inbox_view_counts(request.user)
+    # A count beyond the cap arrives as the badge's text ("10,000+"), the others as numbers.
+    return JsonResponse({key: selectors.count_label(count) for key, count in counts.items()})
 
 
 def _visible_or_404(request: HttpRequest, conversation_id: int) -> Conversation:
