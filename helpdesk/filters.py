@@ -62,6 +62,9 @@ class ConversationFilter(django_filters.FilterSet):
         empty_label=None,
     )
 
+    # Set by a caller that has read the user's own teams already.
+    own_team_ids: list[int] | None = None
+
     class Meta:
         model = Conversation
         fields = ["view", "platform", "intent", "priority", "status", "sla", "tag", "q", "sort"]
@@ -73,6 +76,9 @@ class ConversationFilter(django_filters.FilterSet):
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         if value == "team":
+            # The page passes the user's team ids it has read (see visible_conversations).
+            if self.own_team_ids is not None:
+                return queryset.filter(team_id__in=self.own_team_ids)
             return queryset.filter(team__agents__user=user)
         return queryset
 

@@ -190,7 +190,9 @@ def inbox_page(
 COUNT_CAP = 10_000
 
 
-def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
+def inbox_view_counts(
+    user: AbstractBaseUser, *, team_ids: Sequence[int] | None = None
+) -> dict[str, int]:
     """How many conversations each inbox view holds (COUNT_CAP + 1 meaning "more than
     COUNT_CAP"), in one query.
 
@@ -198,17 +200,24 @@ def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
     "snoozed" and "noreply" count their views (see helpdesk.filters). "unanswered" counts
     the user's own still waiting for a first reply. Each count stops at COUNT_CAP + 1 rows,
     read from the queue's partial index, so its cost does not grow with the queue.
+    `team_ids`: the user's own teams, when the caller has read them (see
+    visible_conversations).
     """
     now = timezone.now()
     since = now - timedelta(days=NO_REPLY_VIEW_DAYS)
-    visible = visible_conversations(user)
+    visible = visible_conversations(user, team_ids=team_ids)
+    own_teams = (
+        list(team_ids)
+        if team_ids is not None
+        else Team.objects.filter(agents__user=user).values("pk")
+    )
     queue = visible.filter(status__in=ACTIVE_STATUSES, needs_reply=True).filter(
         Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
     )
     return capped_counts(
         {
             "mine": queue.filter(assignee=user),
-            "team": queue.filter(team__in=Team.objects.filter(agents__user=user).values("pk")),
+            "team": queue.filter(team__in=own_teams),
             "unassigned": queue.filter(assignee__isnull=True),
             "all": queue,
             "mine_unanswered": queue.filter(assignee=user, first_response_at__isnull=True),
