@@ -246,6 +246,26 @@ class Conversation(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
                 name="conversation_queue_idx",
             ),
+            # The same per team, for an agent's queue (their team's rows in queue order) and
+            # its counts; "pending" has its own (few rows, with or without needs_reply).
+            models.Index(
+                fields=["team", "waiting_since"],
+                include=["assignee", "snoozed_until", "first_response_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
+                name="conversation_queue_team_idx",
+            ),
+            models.Index(
+                fields=["team"],
+                condition=Q(status=ConversationStatus.PENDING),
+                name="conversation_pending_idx",
+            ),
+            # "No reply needed": what was set aside lately (and the still active few).
+            models.Index(
+                fields=["created_at"],
+                include=["status", "team"],
+                condition=Q(needs_reply=False),
+                name="conversation_noreply_idx",
+            ),
             # The snoozed few, for waking them when their snooze ends.
             models.Index(
                 fields=["snoozed_until"],

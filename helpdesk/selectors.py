@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -238,7 +239,11 @@ def capped_counts(querysets: dict[str, QuerySet]) -> dict[str, int]:
     parts, params = [], []
     for queryset in querysets.values():
         capped = queryset.order_by().values("pk")[: COUNT_CAP + 1]
-        sql, query_params = capped.query.get_compiler(using=capped.db).as_sql()
+        try:
+            sql, query_params = capped.query.get_compiler(using=capped.db).as_sql()
+        except EmptyResultSet:  # e.g. the teams of a user who works in none
+            parts.append("0")
+            continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")
         params.extend(query_params)
     with connection.cursor() as cursor:

@@ -50,10 +50,40 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="conversation",
             index=models.Index(
-                condition=models.Q(("needs_reply", True), ("status__in", ("new", "open", "pending"))),
+                condition=models.Q(
+                    ("needs_reply", True), ("status__in", ("new", "open", "pending"))
+                ),
                 fields=["waiting_since"],
                 include=("team", "assignee", "snoozed_until", "first_response_at"),
                 name="conversation_queue_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(
+                    ("needs_reply", True), ("status__in", ("new", "open", "pending"))
+                ),
+                fields=["team", "waiting_since"],
+                include=("assignee", "snoozed_until", "first_response_at"),
+                name="conversation_queue_team_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["team"],
+                name="conversation_pending_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("needs_reply", False)),
+                fields=["created_at"],
+                include=("status", "team"),
+                name="conversation_noreply_idx",
             ),
         ),
     ]
