@@ -246,13 +246,20 @@ class Conversation(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
                 name="conversation_queue_idx",
             ),
-            # The same per team, for an agent's queue (their team's rows in queue order) and
-            # its counts; "pending" has its own (few rows, with or without needs_reply).
+            # The same per team and per assignee, for an agent's queue and "Mine" (their rows
+            # in queue order) and their counts; "pending" has its own (few rows, with or
+            # without needs_reply).
             models.Index(
                 fields=["team", "waiting_since"],
                 include=["assignee", "snoozed_until", "first_response_at"],
                 condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
                 name="conversation_queue_team_idx",
+            ),
+            models.Index(
+                fields=["assignee", "waiting_since"],
+                include=["team", "snoozed_until", "first_response_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
+                name="conversation_queue_mine_idx",
             ),
             models.Index(
                 fields=["team"],

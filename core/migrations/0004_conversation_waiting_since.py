@@ -72,6 +72,17 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="conversation",
             index=models.Index(
+                condition=models.Q(
+                    ("needs_reply", True), ("status__in", ("new", "open", "pending"))
+                ),
+                fields=["assignee", "waiting_since"],
+                include=("team", "snoozed_until", "first_response_at"),
+                name="conversation_queue_mine_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="conversation",
+            index=models.Index(
                 condition=models.Q(("status", "pending")),
                 fields=["team"],
                 name="conversation_pending_idx",
