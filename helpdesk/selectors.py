@@ -30,6 +30,7 @@ from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
+    Customer,
     Direction,
     Intent,
     Note,
@@ -160,6 +161,43 @@ def no_reply_needed(conversations: QuerySet[Conversation]) -> QuerySet[Conversat
     return conversations.filter(needs_reply=False).filter(
         Q(status__in=ACTIVE_STATUSES) | Q(created_at__gte=since)
     )
+
+
+# A search word found in at most this many posts is "rare": the conversations holding them
+# are read first (the trigram index, Postgres), and the queue filtered on their ids.
+SEARCH_RARE_POSTS = 2_000
+
+
+def search_conversations(conversations: QuerySet[Conversation], text: str) -> QuerySet:
+    """The conversations whose customer's handle or name, or one of whose posts, contains
+    `text` (case-insensitive; a leading @ is ignored).
+
+    Its cost is bounded whatever the word: on Postgres the posts containing it are looked
+    up first in the trigram index (core migration 0005), at most SEARCH_RARE_POSTS + 1 of
+    them; a rare word then filters the queue on those few conversation ids, while a common
+    one (more posts than that) is checked conversation by conversation in queue order,
+    where a page fills after a few hundred. Elsewhere (SQLite) always the latter.
+    """
+    text = text.strip().lstrip("@")
+    if not text:
+        return conversations
+    customers = Customer.objects.filter(
+        Q(handle__icontains=text) | Q(display_name__icontains=text)
+    ).values("pk")
+    if connection.vendor == "postgresql":
+        holding = list(
+            Post.objects.filter(text__icontains=text)
+            .order_by()
+            .values_list("conversation_id", flat=True)[: SEARCH_RARE_POSTS + 1]
+        )
+        if len(holding) <= SEARCH_RARE_POSTS:
+            return conversations.filter(Q(pk__in=set(holding)) | Q(customer__in=customers))
+    # A scalar subquery (the first matching post), not EXISTS: Postgres would turn EXISTS
+    # into one hash of every matching post, which for a common word is most of the history.
+    first_match = Post.objects.filter(conversation=OuterRef("pk"), text__icontains=text)
+    return conversations.alias(
+        first_matching_post=Subquery(first_match.order_by().values("pk")[:1])
+    ).filter(Q(customer__in=customers) | Q(first_matching_post__isnull=False))
 
 
 def inbox_page(

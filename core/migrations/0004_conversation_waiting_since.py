@@ -19,6 +19,26 @@ WHERE EXISTS (
 """
 
 
+
+
+def team_assignee_statistics(apps, schema_editor):
+    """Postgres: tell the planner that an assignee works in few teams, so "Mine" (an
+    assignee within the agent's teams) is not estimated as a handful of rows and read whole
+    before sorting, but paged from conversation_queue_mine_idx."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        "CREATE STATISTICS IF NOT EXISTS conversation_assignee_team_stats "
+        "(dependencies, ndistinct) ON assignee_id, team_id FROM helpdesk_conversation"
+    )
+    schema_editor.execute("ANALYZE helpdesk_conversation")
+
+
+def drop_team_assignee_statistics(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP STATISTICS IF EXISTS conversation_assignee_team_stats")
+
+
 class Migration(migrations.Migration):
     # The index is built CONCURRENTLY on Postgres, which cannot run in a transaction.
     atomic = False
@@ -97,4 +117,5 @@ class Migration(migrations.Migration):
                 name="conversation_noreply_idx",
             ),
         ),
+        migrations.RunPython(team_assignee_statistics, drop_team_assignee_statistics),
     ]
