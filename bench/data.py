@@ -143,7 +143,8 @@ def _column_defaults(table: str, given: list[str]) -> list[tuple[str, object]]:
     model = next(m for m in apps.get_models() if m._meta.db_table == table)
     defaults = []
     for field in model._meta.concrete_fields:
-        if field.column in given or field.null or field.primary_key:
+        # Generated columns (Conversation.waiting_since) are the database's to compute.
+        if field.column in given or field.null or field.primary_key or field.generated:
             continue
         value = field.get_default()
         if isinstance(field, models.JSONField):
