@@ -201,3 +201,41 @@ class ReportSchedule(models.Model):
             for address in self.recipients.replace(",", "\n").splitlines()
             if address.strip()
         ]
+
+
+# Roll-up rows are spread over this many slots per key (PostgreSQL: the writer's backend id
+# modulo it), so concurrent ingest workers increment different rows instead of queueing on
+# one row lock until each other's commit. Readers sum the slots.
+ROLLUP_SLOTS = 16
+
+
+class InboundHourly(models.Model):
+    """Inbound posts per hour (UTC), account and platform, with their sentiments: what the
+    volume, sentiment, heatmap and auto-response reports count, kept up to date in the same
+    transaction as every insert, update or delete of a post by database triggers (migration
+    reports 0007), so no write path can forget it. `reports_rebuild_rollups` recomputes it
+    from the posts. A key may have several rows (`slot`); the figures are their sums, and a
+    row may hold negative deltas (a post re-triaged or deleted in another slot)."""
+
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the posts were written in.")
+    # Plain integers, not foreign keys: the triggers write them, and 0 stands for a post
+    # without an account, so the unique key below has no NULL in it.
+    account_id = models.BigIntegerField()
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    slot = models.SmallIntegerField(default=0)
+    posts = models.IntegerField(default=0)
+    positive = models.IntegerField(default=0)
+    neutral = models.IntegerField(default=0)
+    negative = models.IntegerField(default=0)
+    untriaged = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "hourly inbound roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "account_id", "platform", "slot"], name="inbound_hourly_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.posts} inbound posts on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"

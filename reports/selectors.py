@@ -63,6 +63,7 @@ from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
+from .rollups import inbound_hours
 from .volume import volume_learning
 
 MEDIAN, P90 = 0.5, 0.9
@@ -392,6 +393,9 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
     their sentiments: volume and sentiment read these few rows, so the KPIs scan the posts
     once (an index-only scan on Postgres: the account is kept on the post)."""
     keys = ["day", "platform", *(["account_id"] if by_account else [])]
+    hours = inbound_hours(report)
+    if hours is not None:
+        return _fold_hours(hours, keys)
     return list(
         inbound_posts(report)
         .annotate(day=TruncDate("created_at"))
@@ -405,6 +409,22 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
         )
         .order_by()
     )
+
+
+def _fold_hours(hours: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """The roll-up's hourly rows summed per `keys` (with `day` the local date), in the shape
+    of the posts' GROUP BY."""
+    moods = ("posts", "positive", "neutral", "negative", "untriaged")
+    groups: dict[tuple, dict[str, Any]] = {}
+    for row in hours:
+        values = {**row, "day": row["hour"].date()}
+        key = tuple(values[k] for k in keys)
+        group = groups.setdefault(
+            key, {**dict(zip(keys, key, strict=True)), **dict.fromkeys(moods, 0)}
+        )
+        for mood in moods:
+            group[mood] += row[mood]
+    return list(groups.values())
 
 
 def _auto_replied(report: ReportFilter) -> dict[str, int]:
@@ -479,6 +499,11 @@ def _volume(counts: list[dict[str, Any]]) -> dict[str, Any]:
 def heatmap(report: ReportFilter) -> dict[str, Any]:
     """Inbound posts per weekday (Mon=0) x hour of day, in the site's timezone."""
     cells = [[0] * 24 for _ in WEEKDAYS]
+    hours = inbound_hours(report)
+    if hours is not None:
+        for row in hours:
+            cells[row["hour"].weekday()][row["hour"].hour] += row["posts"]
+        return {"weekdays": WEEKDAYS, "hours": list(range(24)), "cells": cells}
     # Counted per local hour (a few hundred groups Postgres hashes), then folded into the
     # week here: grouping by EXTRACT(ISODOW), EXTRACT(HOUR) made it sort every post.
     rows = (
@@ -530,7 +555,11 @@ def no_reply_share(report: ReportFilter) -> dict[str, Any]:
 def auto_responses(report: ReportFilter) -> dict[str, Any]:
     """The share of inbound posts triage answered automatically, and the share of those
     whose intent an agent then corrected (the auto-reply was sent on a wrong reading)."""
-    return _auto_responses(inbound_posts(report).count(), _auto_replied(report))
+    hours = inbound_hours(report)
+    total = (
+        sum(row["posts"] for row in hours) if hours is not None else inbound_posts(report).count()
+    )
+    return _auto_responses(total, _auto_replied(report))
 
 
 def _auto_responses(total: int, replied: dict[str, int]) -> dict[str, Any]:
