@@ -239,3 +239,38 @@ class InboundHourly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.posts} inbound posts on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class ConversationHourly(models.Model):
+    """Conversations per hour they were opened (UTC), account, team, assignee and intent:
+    how many, how many needed no reply, were resolved, or were answered and resolved (with
+    the sum of their handling times, in microseconds so sums stay exact). Kept up to date by
+    triggers on helpdesk_conversation (migration reports 0009) as InboundHourly is: a
+    conversation routed, reassigned, re-triaged, resolved or reopened moves its count from
+    one key to another in the same transaction. 0 stands for no team or no assignee."""
+
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the conversations opened in.")
+    account_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    intent = models.CharField(max_length=20, blank=True)
+    slot = models.SmallIntegerField(default=0)
+    conversations = models.IntegerField(default=0)
+    no_reply = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    handled = models.IntegerField(default=0)
+    handling_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "hourly conversation roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "account_id", "team_id", "assignee_id", "intent", "slot"],
+                name="conversation_hourly_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.conversations} conversations on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"
+        )

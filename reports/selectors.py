@@ -63,7 +63,7 @@ from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
-from .rollups import inbound_hours
+from .rollups import conversation_hours, inbound_hours
 from .volume import volume_learning
 
 MEDIAN, P90 = 0.5, 0.9
@@ -240,9 +240,21 @@ def handling_time(report: ReportFilter) -> dict[str, Any]:
         .annotate(seconds=SecondsBetween("resolved_at", "first_response_at"))
     )
     # Per assignee, then overall from the groups (the unassigned group included): one pass.
-    groups = list(
-        handled.values("assignee_id").annotate(total=Sum("seconds"), n=Count("pk")).order_by()
-    )
+    hours = conversation_hours(report, "assignee_id")
+    if hours is not None:
+        groups = [
+            {
+                "assignee_id": row["assignee_id"],
+                "total": row["handling_seconds"],
+                "n": row["handled"],
+            }
+            for row in hours
+            if row["handled"]
+        ]
+    else:
+        groups = list(
+            handled.values("assignee_id").annotate(total=Sum("seconds"), n=Count("pk")).order_by()
+        )
     handled_count = sum(row["n"] for row in groups)
     overall = sum(row["total"] for row in groups) / handled_count if handled_count else None
     names = dict(
@@ -302,6 +314,22 @@ def by_team(report: ReportFilter) -> list[dict[str, Any]]:
     )
 
 
+def _breakdown_counts(created: QuerySet[Conversation], key: str, handled: Q) -> dict:
+    """_breakdown's counts read from the conversations, when the roll-up cannot answer."""
+    return {
+        row[key]: row
+        for row in created.filter(**{f"{key}__isnull": False})
+        .values(key)
+        .annotate(
+            conversations=Count("pk"),
+            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+            handled=Count("pk", filter=handled),
+            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
+        )
+        .order_by()
+    }
+
+
 def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
     """Four grouped reads, each over what the KPIs already read (the conversation reports
     index, the first-response timers, the period's surveys), whatever the number of groups."""
@@ -318,18 +346,14 @@ def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
         # An aggregate makes it a GROUP BY: without one SQLite would look up each row.
         answered=Count("pk"),
     )
+    hours = conversation_hours(report, key)
     counts = {
-        row[key]: row
-        for row in created.filter(**{f"{key}__isnull": False})
-        .values(key)
-        .annotate(
-            conversations=Count("pk"),
-            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
-            handled=Count("pk", filter=handled),
-            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
-        )
-        .order_by()
+        row[key]: {**row, "handling": row["handling_seconds"]}
+        for row in hours or []
+        if row[key] is not None
     }
+    if hours is None:
+        counts = _breakdown_counts(created, key, handled)
     timers = {
         row[f"conversation__{key}"]: row
         for row in _in_scope(
@@ -541,6 +565,17 @@ def _sentiment(counts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def no_reply_share(report: ReportFilter) -> dict[str, Any]:
+    hours = conversation_hours(report)
+    if hours is not None:
+        counts = {
+            "total": sum(row["conversations"] for row in hours),
+            "no_reply": sum(row["no_reply"] for row in hours),
+        }
+        return {
+            "conversations": counts["total"],
+            "no_reply_needed": counts["no_reply"],
+            "share": _share(counts["no_reply"], counts["total"]),
+        }
     counts = _created_in_period(report).aggregate(
         total=Count("pk"),
         no_reply=Count("pk", filter=Q(needs_reply=False) | Q(intent=Intent.SPAM)),

@@ -19,7 +19,8 @@ from helpdesk.services import change_status, send_reply
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item, ingest_items
 from reports import rollups, selectors
-from reports.models import InboundHourly
+from reports.db import SecondsBetween
+from reports.models import ConversationHourly, InboundHourly
 from reports.selectors import ReportFilter
 from sla.services import sweep_timers
 from tests.factories import InboundItemFactory
@@ -59,6 +60,41 @@ def from_rollup() -> dict:
     return {key: figures for key, figures in totals.items() if any(figures)}
 
 
+def conversations_from_rows() -> dict:
+    """The conversation roll-up's figures counted from the conversations themselves."""
+    totals: dict = {}
+    # Durations as the reports compute them (julianday on SQLite, to the millisecond).
+    seconds = SecondsBetween("resolved_at", "first_response_at")
+    for c in Conversation.objects.annotate(handling=seconds):
+        key = (
+            c.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0),
+            c.account_id,
+            c.team_id or 0,
+            c.assignee_id or 0,
+            c.intent,
+        )
+        handled = c.resolved_at is not None and c.first_response_at is not None
+        figures = (
+            1,
+            int(not c.needs_reply or c.intent == "spam"),
+            int(c.resolved_at is not None),
+            int(handled),
+            round(c.handling * 1e6) if handled else 0,
+        )
+        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 5), figures, strict=True))
+    return totals
+
+
+def conversations_from_rollup() -> dict:
+    figures = ("conversations", "no_reply", "resolved", "handled", "handling_us")
+    totals: dict = {}
+    for row in ConversationHourly.objects.all():
+        key = (row.hour.astimezone(UTC), row.account_id, row.team_id, row.assignee_id, row.intent)
+        values = tuple(getattr(row, f) for f in figures)
+        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 5), values, strict=True))
+    return {key: values for key, values in totals.items() if any(values)}
+
+
 def author(n: int) -> InboundAuthor:
     return InboundAuthor(external_id=f"rollup-{n}", handle=f"customer{n}")
 
@@ -90,6 +126,8 @@ def mixed_activity(account, agent) -> None:
     send_reply(conversation_id=conversations[0].pk, agent=agent, text="We're on it.")
     change_status(conversation_id=conversations[0].pk, status=ConversationStatus.RESOLVED)
     change_status(conversation_id=conversations[0].pk, status=ConversationStatus.OPEN)
+    send_reply(conversation_id=conversations[2].pk, agent=agent, text="Done, anything else?")
+    change_status(conversation_id=conversations[2].pk, status=ConversationStatus.RESOLVED)
     sweep_timers(now=now + timedelta(days=3))
     record_feedback(post_id=first.pk, field="sentiment", label="positive", agent=agent)
     record_feedback(post_id=first.pk, field="sentiment", label="neutral", agent=agent)
@@ -108,15 +146,19 @@ def test_rollup_reconciles_with_posts_after_mixed_activity(db, demo_account, age
     expected = from_posts()
     assert sum(figures[0] for figures in expected.values()) > 3
     assert from_rollup() == expected
+    assert conversations_from_rollup() == conversations_from_rows()
+    assert sum(figures[2] for figures in conversations_from_rows().values()) >= 1
 
 
 def test_rebuild_recomputes_the_same_rollup(db, demo_account, agent, capsys):
     mixed_activity(demo_account, agent)
     InboundHourly.objects.update(posts=999)
+    ConversationHourly.objects.update(conversations=999)
 
     call_command("reports_rebuild_rollups")
 
     assert from_rollup() == from_posts()
+    assert conversations_from_rollup() == conversations_from_rows()
     assert "roll-up rows" in capsys.readouterr().out
 
 
@@ -129,6 +171,7 @@ def test_rebuild_since_a_day_keeps_older_hours(db, demo_account, agent):
 
     assert kept and sorted(old.values_list("hour", "posts")) == kept
     assert from_rollup() == from_posts()
+    assert conversations_from_rollup() == conversations_from_rows()
 
 
 def test_rebuild_refuses_a_bad_date(db):
@@ -146,14 +189,26 @@ def test_reports_read_from_the_rollup_say_what_the_posts_say(
     report = ReportFilter(start=today - timedelta(days=3), end=today + timedelta(days=1))
     report = ReportFilter(**{**report.__dict__, "user": supervisor})
     assert rollups.rollup_answers(report)
-    names = ["volume_by_channel", "sentiment_trend", "heatmap", "auto_responses", "kpis"]
+    names = [
+        "volume_by_channel",
+        "sentiment_trend",
+        "heatmap",
+        "auto_responses",
+        "no_reply_share",
+        "handling_time",
+        "by_agent",
+        "by_team",
+        "kpis",
+    ]
     from_rollups = {name: getattr(selectors, name)(report) for name in names}
 
     monkeypatch.setattr(selectors, "inbound_hours", lambda report: None)
+    monkeypatch.setattr(selectors, "conversation_hours", lambda report, group=None: None)
     from_raw = {name: getattr(selectors, name)(report) for name in names}
 
     assert from_rollups == from_raw
     assert from_rollups["volume_by_channel"]["total"] > 3
+    assert from_rollups["handling_time"]["conversations"] >= 1
 
 
 def test_team_slice_and_partial_hours_read_the_posts(db, supervisor, default_team):

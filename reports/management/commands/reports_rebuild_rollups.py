@@ -11,11 +11,11 @@ from datetime import date, datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from reports.rollups import rebuild_inbound_rollups
+from reports.rollups import rebuild_rollups
 
 
 class Command(BaseCommand):
-    help = "Recompute the hourly inbound roll-up from the posts (all, or from --since on)."
+    help = "Recompute the hourly roll-ups from the posts and conversations (all, or from --since)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,6 +30,6 @@ class Command(BaseCommand):
             except ValueError as error:
                 raise CommandError(f"--since takes a day as YYYY-MM-DD, not {since!r}.") from error
             start = timezone.make_aware(datetime.combine(day, time.min))
-        rows = rebuild_inbound_rollups(since=start)
+        rows = rebuild_rollups(since=start)
         scope = f"from {since} on" if since else "for all history"
-        self.stdout.write(f"Rebuilt the hourly inbound roll-up {scope}: {rows} roll-up rows.")
+        self.stdout.write(f"Rebuilt the hourly roll-ups {scope}: {rows} roll-up rows.")
