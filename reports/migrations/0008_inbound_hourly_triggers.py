@@ -77,12 +77,21 @@ def _pg_forward() -> list[str]:
             f"CREATE TRIGGER {function} AFTER {operation.upper()} ON helpdesk_post "
             f"{PG_TRANSITIONS[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
         )
+    # Emptying the table (TRUNCATE, e.g. the benchmark's reset) empties the roll-up too.
+    statements.append(
+        "CREATE OR REPLACE FUNCTION reports_inbound_hourly_truncate() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n    DELETE FROM reports_inboundhourly;\n    RETURN NULL;\nEND $$;"
+    )
+    statements.append(
+        "CREATE TRIGGER reports_inbound_hourly_truncate AFTER TRUNCATE ON helpdesk_post "
+        "FOR EACH STATEMENT EXECUTE FUNCTION reports_inbound_hourly_truncate();"
+    )
     return statements
 
 
 def _pg_backward() -> list[str]:
     statements = []
-    for operation in PG_DELTAS:
+    for operation in [*PG_DELTAS, "truncate"]:
         function = f"reports_inbound_hourly_{operation}"
         statements.append(f"DROP TRIGGER IF EXISTS {function} ON helpdesk_post;")
         statements.append(f"DROP FUNCTION IF EXISTS {function}();")

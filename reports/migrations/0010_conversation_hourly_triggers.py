@@ -72,12 +72,21 @@ def _pg_forward() -> list[str]:
             f"CREATE TRIGGER {function} AFTER {operation.upper()} ON helpdesk_conversation "
             f"{PG_TRANSITIONS[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
         )
+    # Emptying the table (TRUNCATE, e.g. the benchmark's reset) empties the roll-up too.
+    statements.append(
+        "CREATE OR REPLACE FUNCTION reports_conversation_hourly_truncate() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n    DELETE FROM reports_conversationhourly;\n    RETURN NULL;\nEND $$;"
+    )
+    statements.append(
+        "CREATE TRIGGER reports_conversation_hourly_truncate AFTER TRUNCATE ON helpdesk_conversation "
+        "FOR EACH STATEMENT EXECUTE FUNCTION reports_conversation_hourly_truncate();"
+    )
     return statements
 
 
 def _pg_backward() -> list[str]:
     statements = []
-    for operation in PG_DELTAS:
+    for operation in [*PG_DELTAS, "truncate"]:
         function = f"reports_conversation_hourly_{operation}"
         statements.append(f"DROP TRIGGER IF EXISTS {function} ON helpdesk_conversation;")
         statements.append(f"DROP FUNCTION IF EXISTS {function}();")

@@ -252,3 +252,17 @@ def test_concurrent_workers_lose_no_increment(demo_account, default_team):
 
     assert from_rollup() == from_posts()
     assert sum(figures[0] for figures in from_rollup().values()) == workers * batches * per_batch
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_truncating_the_posts_empties_the_rollups(demo_account, default_team):
+    from django.db import connection
+
+    ingest_item(account=demo_account, item=InboundItemFactory(author=author(1)))
+    assert InboundHourly.objects.exists() and ConversationHourly.objects.exists()
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE helpdesk_conversation, helpdesk_post CASCADE")
+
+    assert not InboundHourly.objects.exists() and not ConversationHourly.objects.exists()
