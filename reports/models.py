@@ -203,10 +203,10 @@ class ReportSchedule(models.Model):
         ]
 
 
-# Roll-up rows are spread over this many slots per key (PostgreSQL: the writer's backend id
-# modulo it), so concurrent ingest workers increment different rows instead of queueing on
-# one row lock until each other's commit. Readers sum the slots.
-ROLLUP_SLOTS = 16
+# A roll-up key has one row per writer (PostgreSQL: the backend process id modulo 32768, see
+# migration reports 0008), so concurrent ingest workers never wait on each other's roll-up
+# rows. Readers sum the slots; a rebuild folds them into slot 0.
+ROLLUP_SLOTS = 32768
 
 
 class InboundHourly(models.Model):

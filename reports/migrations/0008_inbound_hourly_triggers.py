@@ -5,16 +5,19 @@ already stored.
 
 PostgreSQL: statement-level triggers with transition tables, so a batch of 1,000 posts is one
 grouped upsert, not 1,000. The upsert takes its rows in key order (no two writers wait on each
-other in a cycle), and the slot (the writer's backend id modulo ROLLUP_SLOTS, frozen here at
-16) spreads concurrent workers over different rows, so they do not queue on one row lock
-until each other's commit. SQLite (one writer at a time): row-level triggers.
+other in a cycle), and the slot (the writer's backend process id modulo 32768, which fits a
+smallint) gives each concurrent writer rows of its own: a worker never waits on another's
+roll-up row until that one commits, which would also add a lock the ingest's lock order
+(authors, then conversations in id order) does not know, and so risk deadlocks. A key has a
+row per backend that wrote it; readers sum them, `reports_rebuild_rollups` folds them into one.
+SQLite (one writer at a time): row-level triggers.
 
 The SQL is frozen in this migration on purpose: a later change is a new migration.
 """
 
 from django.db import migrations
 
-SLOTS = 16
+SLOTS = 32768
 KEY = "hour, account_id, platform, slot"
 FIGURES = "posts, positive, neutral, negative, untriaged"
 

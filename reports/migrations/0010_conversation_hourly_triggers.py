@@ -7,7 +7,7 @@ changed, so the ingest's per-batch UPDATE of timestamps costs one join and no wr
 
 from django.db import migrations
 
-SLOTS = 16
+SLOTS = 32768
 KEY = "hour, account_id, team_id, assignee_id, intent, slot"
 FIGURES = "conversations, no_reply, resolved, handled, handling_us"
 WATCHED = (
