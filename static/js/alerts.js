@@ -95,9 +95,12 @@
   function onAlert(alert) {
     if (!alert || seen.has(alert.alert_id)) return;
     seen.add(alert.alert_id);
-    toast(alert);
-    if (document.hidden || !document.hasFocus()) setUnread(unread + 1);
-    desktop(alert);
+    // The server applies the agent's profile choices and says which notices to show.
+    if (alert.show_in_page !== false) {
+      toast(alert);
+      if (document.hidden || !document.hasFocus()) setUnread(unread + 1);
+    }
+    if (alert.show_desktop) desktop(alert);
   }
 
   offerDesktop();
