@@ -42,6 +42,11 @@ urlpatterns = [
         name="conversation_tags",
     ),
     path(
+        "conversations/<int:conversation_id>/posts/<int:post_id>/<slug:verb>/",
+        views.conversation_post_action,
+        name="conversation_post_action",
+    ),
+    path(
         "conversations/<int:conversation_id>/notes/",
         views.conversation_note,
         name="conversation_note",

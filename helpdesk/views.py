@@ -25,7 +25,7 @@ from core.models import (
 from core.reply_templates import body_for, render_reply_template, unknown_variables
 from routing.services import assign_conversation
 
-from . import selectors, services
+from . import selectors, services, social
 from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 from .models import Macro
@@ -434,6 +434,23 @@ def conversation_note(request: HttpRequest, conversation_id: int) -> HttpRespons
     )
     messages.success(request, "Note added.")
     return redirect(f"/conversations/{current.pk}/#notes")
+
+
+@login_required
+@require_POST
+def conversation_post_action(
+    request: HttpRequest, conversation_id: int, post_id: int, verb: str
+) -> HttpResponse:
+    """A social action on one post of the conversation: like, hide, delete, block."""
+    current = _visible_or_404(request, conversation_id)
+    if not current.posts.filter(pk=post_id).exists():
+        raise Http404("No such post in this conversation.")
+    try:
+        done = social.perform(post_id=post_id, agent=request.user, verb=verb)
+    except social.SocialActionRefused as error:
+        return _refused(request, current, errors=error.messages)
+    messages.success(request, done)
+    return redirect(f"{reverse('conversation', args=[current.pk])}#post-{post_id}")
 
 
 def _refused(

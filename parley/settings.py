@@ -449,6 +449,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         "include_fields": ["status", "assignee", "team", "priority", "snoozed_until"],
     },
     {"model": "core.agentprofile", "m2m_fields": ["teams"]},
+    # What agents do on the platform to a post (like, hide, delete) and to its author (block),
+    # the customer's notes, and the links that merge a person's profiles (helpdesk.social,
+    # helpdesk.customers).
+    {"model": "core.post", "include_fields": ["liked_at", "hidden_at", "deleted_at"]},
+    {"model": "core.customer", "include_fields": ["notes", "blocked_at"]},
+    {"model": "ingestion.customerlink", "include_fields": ["status"]},
     "core.team",
     "core.replytemplate",
     "core.replytemplatevariant",

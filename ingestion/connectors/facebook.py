@@ -298,6 +298,28 @@ class _GraphConnector:
                 return str(reply["id"])
         return None
 
+    # --- social actions ----------------------------------------------------------------------
+    # The field that hides a comment: Facebook's `is_hidden`, Instagram's `hide`.
+    hide_field = "is_hidden"
+
+    def hide_comment(self, *, comment_id: str, hidden: bool) -> None:
+        """POST /{comment-id} with is_hidden (Facebook) or hide (Instagram)
+        (https://developers.facebook.com/docs/graph-api/reference/comment,
+        https://developers.facebook.com/docs/instagram-api/guides/comment-moderation)."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.request(
+                f"{self.api.version}/{comment_id}",
+                post_args={self.hide_field: "true" if hidden else "false"},
+                method="POST",
+            )
+        _expect_success(result, self.platform_name)
+
+    def delete_post(self, *, post_id: str) -> None:
+        """DELETE /{comment-id}: the brand's own comment or reply."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.delete_object(post_id)
+        _expect_success(result, self.platform_name)
+
 
 class FacebookPageConnector(_GraphConnector):
     platform_name = "Facebook"
@@ -344,6 +366,25 @@ class FacebookPageConnector(_GraphConnector):
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
         """A comment under the post or comment answered."""
         return self._comment_reply(in_reply_to, text)
+
+    def like_post(self, *, post_id: str, liked: bool) -> None:
+        """POST /{object-id}/likes to like as the Page; DELETE it to unlike
+        (https://developers.facebook.com/docs/graph-api/reference/object/likes)."""
+        with _translated_errors(self.platform_name, self.recorder):
+            if liked:
+                result = self.api.put_object(post_id, "likes")
+            else:
+                result = self.api.request(f"{self.api.version}/{post_id}/likes", method="DELETE")
+        _expect_success(result, self.platform_name)
+
+    def block_author(self, *, author_id: str) -> None:
+        """POST /{page-id}/blocked with `user`: the person can no longer post or comment on
+        the Page (https://developers.facebook.com/docs/graph-api/reference/page/blocked).
+        Meta answers `{"<user-id>": true}`."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.put_object(self.account_id, "blocked", user=author_id)
+        if not isinstance(result, dict) or result.get(str(author_id)) is not True:
+            raise ConnectorError(f"{self.platform_name} did not block the user.")
 
 
 class InstagramConnector(_GraphConnector):
@@ -405,6 +446,8 @@ class InstagramConnector(_GraphConnector):
             created_at=_parse_graph_time(found["timestamp"]),
             raw={**found, "parley_mention": {"media_id": str(found["id"])}},
         )
+
+    hide_field = "hide"
 
     def _subscription_node(self) -> str:
         return self.page_id or self.account_id
@@ -688,6 +731,12 @@ def _message_attachment(attachment: dict[str, Any]) -> Attachment:
         preview_url=url if kind in {"image", "sticker"} else "",
         alt_text=attachment.get("title") or payload.get("title") or "",
     )
+
+
+def _expect_success(result: Any, platform: str) -> None:
+    """Meta answers a like, hide or delete with `{"success": true}`."""
+    if not isinstance(result, dict) or result.get("success") is not True:
+        raise ConnectorError(f"{platform} did not confirm the change: {result!r}")
 
 
 def _parse_graph_time(value: str) -> datetime:
