@@ -136,8 +136,11 @@ class Customer(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     follower_count = models.PositiveIntegerField(default=0)
     is_verified = models.BooleanField(default=False)
+    # A database default too: ingestion's batch upsert inserts rows by SQL (ingestion.store).
     notes = models.TextField(
-        blank=True, help_text="What agents want colleagues to know about this customer."
+        blank=True,
+        db_default="",
+        help_text="What agents want colleagues to know about this customer.",
     )
     blocked_at = models.DateTimeField(
         null=True, blank=True, help_text="When an agent blocked this author on the platform."

@@ -155,3 +155,12 @@ class PostActionSerializer(serializers.Serializer):
         choices=["like", "unlike", "hide", "unhide", "delete", "block"],
         help_text="What to do on the platform; allowed per platform and post.",
     )
+
+
+class CustomerNotesSerializer(serializers.Serializer):
+    notes = serializers.CharField(allow_blank=True, max_length=2000, trim_whitespace=True)
+
+
+class ProfileLinkSerializer(serializers.Serializer):
+    link = serializers.IntegerField(help_text="The id of the link to the other profile.")
+    merge = serializers.BooleanField(help_text="True to merge the profile, false to unmerge.")

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from core import selectors as visibility
 from core.models import Conversation, Customer, Post, ReplyTemplate, Team
 from core.reply_templates import render_reply_template
-from helpdesk import selectors, services, social
+from helpdesk import customers, selectors, services, social
 from helpdesk.filters import ConversationFilter
 from routing.services import assign_conversation
 from sla.models import SlaTimer
@@ -291,6 +291,37 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-created_at")[:100]
         )
         return Response(serializers.ConversationSerializer(conversations, many=True).data)
+
+    @extend_schema(
+        request=serializers.CustomerNotesSerializer, responses=serializers.CustomerSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str) -> Response:
+        """Replace the agents' notes on the customer (audited)."""
+        customer = self.get_object()
+        data = _validated(serializers.CustomerNotesSerializer, request)
+        try:
+            updated = customers.update_notes(
+                customer_id=customer.pk, agent=request.user, notes=data["notes"]
+            )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(serializers.CustomerSerializer(updated).data)
+
+    @extend_schema(
+        request=serializers.ProfileLinkSerializer, responses=serializers.CustomerSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def profiles(self, request: Request, pk: str) -> Response:
+        """Merge a suggested profile into the customer (merge: true) or unmerge it."""
+        customer = self.get_object()
+        data = _validated(serializers.ProfileLinkSerializer, request)
+        service = customers.merge_profile if data["merge"] else customers.unmerge_profile
+        try:
+            service(link_id=data["link"], customer_id=customer.pk, agent=request.user)
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(serializers.CustomerSerializer(customer).data)
 
 
 class SlaTimersView(viewsets.ViewSet):
