@@ -299,6 +299,9 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # facebook-sdk only knows Graph API versions up to 3.1; Parley sets a current one after
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
+# Where Graph API calls go: Meta's host, or a test double / recording proxy in front of it
+# (the browser tests serve one). Ends with "/".
+META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com/")
 
 # Messenger / Instagram Direct answers between 24 hours and 7 days after the customer's
 # message go out with Meta's HUMAN_AGENT tag, a permission Meta grants on app review: enable

@@ -82,11 +82,28 @@ IG_MEDIA_FIELDS = "id,caption,timestamp,comments.limit(100){id,text,timestamp,fr
 def make_graph_api(
     access_token: str, *, session: requests.Session | None = None
 ) -> facebook.GraphAPI:
-    """A Graph API client that calls `settings.FACEBOOK_GRAPH_API_VERSION`."""
+    """A Graph API client that calls `settings.FACEBOOK_GRAPH_API_VERSION` at
+    `settings.META_GRAPH_URL`."""
+    if settings.META_GRAPH_URL != facebook.FACEBOOK_GRAPH_URL:
+        session = _redirected(session or requests.Session(), settings.META_GRAPH_URL)
     api = facebook.GraphAPI(access_token=access_token, timeout=DEFAULT_TIMEOUT[1], session=session)
     # Set after construction: the constructor rejects any version above 3.1.
     api.version = settings.FACEBOOK_GRAPH_API_VERSION
     return api
+
+
+def _redirected(session: requests.Session, base_url: str) -> requests.Session:
+    """The session, sending to `base_url` what facebook-sdk addresses to Meta's host (the
+    SDK has the host as a module constant, not an option)."""
+    send = session.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if url.startswith(facebook.FACEBOOK_GRAPH_URL):
+            url = base_url + url.removeprefix(facebook.FACEBOOK_GRAPH_URL)
+        return send(method, url, *args, **kwargs)
+
+    session.request = request  # type: ignore[method-assign]
+    return session
 
 
 class _GraphConnector:

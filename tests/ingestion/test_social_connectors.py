@@ -146,3 +146,14 @@ def test_meta_answer_without_success_is_an_error(instagram_account, mocked_http)
 
     with pytest.raises(ConnectorError, match="did not confirm"):
         connector_for(instagram_account).delete_post(post_id="17890000000000002")
+
+
+def test_graph_calls_go_to_the_configured_host(facebook_page, mocked_http, settings):
+    settings.META_GRAPH_URL = "http://graph.test:8080/"
+    mocked_http.post(
+        "http://graph.test:8080/v21.0/900001_700001", json=payload("meta_success.json")
+    )
+
+    connector_for(facebook_page).hide_comment(comment_id="900001_700001", hidden=True)
+
+    assert mocked_http.calls[0].request.url.startswith("http://graph.test:8080/v21.0/")
