@@ -32,16 +32,27 @@
     });
     return area;
   }
-  let placing = false;
-  function place() {
-    if (placing || !document.querySelector("[data-toasts-avoid]")) return;
-    placing = true;
+  // The corner that covers the least; 0 when one is clear.
+  function bestCorner() {
     const atTop = region.classList.contains("toasts-top");
     const here = covered();
     if (here > 0) {
       region.classList.toggle("toasts-top", !atTop);
       // Back where it was if the other corner covers more.
       if (covered() > here) region.classList.toggle("toasts-top", atTop);
+    }
+    return covered();
+  }
+  let placing = false;
+  function place() {
+    if (placing || !document.querySelector("[data-toasts-avoid]")) return;
+    placing = true;
+    // When the whole stack fits in neither corner (a short window), only the newest toast
+    // shows until there is room again; the others are still counted in the tab title.
+    region.classList.remove("toasts-compact");
+    if (bestCorner() > 0) {
+      region.classList.add("toasts-compact");
+      bestCorner();
     }
     placing = false;
   }

@@ -146,3 +146,40 @@ def test_an_agent_merges_a_suggested_profile_into_the_customer(parley_server, ca
     expect(page.locator("ul.profiles li.merged")).to_contain_text("Instagram")
     expect(page.locator("ul.profiles li.merged .tag")).to_have_text("Merged")
     expect(page.locator("ul.past").get_by_role("link", name=f"#{earlier}")).to_be_visible()
+
+
+TOAST = """() => {
+  const box = document.createElement("div");
+  box.className = "toast";
+  box.dataset.kind = "sla.breached";
+  box.textContent = "First response SLA breached on a conversation of yours";
+  document.getElementById("toasts").append(box);
+}"""
+OVERLAP = """([a, b]) => {
+  const x = document.querySelector(a).getBoundingClientRect();
+  const y = document.querySelector(b).getBoundingClientRect();
+  return x.left < y.right && y.left < x.right && x.top < y.bottom && y.top < x.bottom;
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(768, 700), (1280, 800)])
+def test_toasts_never_cover_the_composer(parley_server, care_server, chromium, width, height):
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        log_in(page, parley_server)
+        page.goto(parley_server.url(f"/conversations/{care_server[1]}/"))
+        # "Send reply" at the bottom of the window, in the corner the toasts start from.
+        page.evaluate("document.getElementById('send-reply').scrollIntoView({block: 'end'})")
+        for _ in range(3):
+            page.evaluate(TOAST)
+        # Beside the offer of desktop notifications, which is a toast too.
+        expect(page.locator('#toasts .toast[data-kind="sla.breached"]')).to_have_count(3)
+        page.wait_for_timeout(300)
+        rects = page.evaluate(
+            "() => ['#toasts', '#reply-form'].map(s => "
+            "JSON.stringify(document.querySelector(s).getBoundingClientRect()))"
+        )
+        assert not page.evaluate(OVERLAP, ["#toasts", "#reply-form"]), rects
+    finally:
+        context.close()
