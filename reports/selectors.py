@@ -53,8 +53,6 @@ from core.selectors import (
     can_see_all_conversations,
     visible_conversations,
     visible_team_ids,
-    waiting_since,
-    with_open_turn,
 )
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
@@ -749,10 +747,10 @@ def very_responsive(
 
 
 def with_waiting_since(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate `waiting_since`, the inbox's one definition (core.selectors.waiting_since):
-    the oldest unanswered customer post of the conversation's current customer turn, None
-    when the brand owes nothing."""
-    return with_open_turn(conversations).annotate(waiting_since=waiting_since())
+    """The conversations, whose `waiting_since` column is the inbox's one definition
+    (core.selectors.waiting_since, stored): the oldest unanswered customer post of the
+    conversation's current customer turn, None when the brand owes nothing."""
+    return conversations
 
 
 def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str, Any]:
