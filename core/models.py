@@ -137,6 +137,15 @@ class Customer(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     follower_count = models.PositiveIntegerField(default=0)
     is_verified = models.BooleanField(default=False)
+    # A database default too: ingestion's batch upsert inserts rows by SQL (ingestion.store).
+    notes = models.TextField(
+        blank=True,
+        db_default="",
+        help_text="What agents want colleagues to know about this customer.",
+    )
+    blocked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent blocked this author on the platform."
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -390,6 +399,11 @@ class Post(models.Model):
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
     )
     delivery_error = models.TextField(blank=True)
+    # What agents did to the post on the platform (helpdesk.social): the brand liked it, hid
+    # the comment from the public, or deleted its own reply. Empty: not (or no longer) done.
+    liked_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     # Replies carry a key so a retry can never publish the same answer twice.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from core.models import (
     Team,
 )
 from core.selectors import display_name_of, visible_conversations
+from ingestion.models import CustomerLink, LinkStatus
 
 from .models import Macro, SavedView
 
@@ -402,15 +404,60 @@ def conversation_reasons(conversation: Conversation, thread: Sequence[Post]) -> 
 
 
 def past_conversations(
-    user: AbstractBaseUser, conversation: Conversation, *, limit: int = 10
+    user: AbstractBaseUser,
+    conversation: Conversation,
+    *,
+    customer_ids: Sequence[int] = (),
+    limit: int = 10,
 ) -> list[Conversation]:
-    """The customer's other conversations the user may open, the newest first."""
+    """The customer's other conversations the user may open, the newest first; with
+    `customer_ids`, those of every identity merged into the customer too (one history)."""
+    ids = list(customer_ids) or [conversation.customer_id]
     return list(
         visible_conversations(user)
-        .filter(customer_id=conversation.customer_id)
+        .filter(customer_id__in=ids)
         .exclude(pk=conversation.pk)
+        .select_related("customer")
         .order_by("-created_at")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Another identity of the customer: merged (confirmed) or only suggested."""
+
+    link_id: int
+    customer: Customer
+    merged: bool
+    reason: str
+
+
+def profiles_of(customer: Customer) -> list[Profile]:
+    """The customer's merged and suggested identities on other platforms (one query);
+    rejected suggestions are left out."""
+    links = (
+        CustomerLink.objects.filter(Q(customer=customer) | Q(other=customer))
+        .exclude(status=LinkStatus.REJECTED)
+        .select_related("customer", "other")
+        .order_by("-status", "pk")
+    )
+    found = []
+    for link in links:
+        other = link.other if link.customer_id == customer.pk else link.customer
+        found.append(
+            Profile(
+                link_id=link.pk,
+                customer=other,
+                merged=link.status == LinkStatus.CONFIRMED,
+                reason=link.reason,
+            )
+        )
+    return found
+
+
+def merged_customer_ids(profiles: list[Profile], customer: Customer) -> list[int]:
+    """The customer and every identity merged into it: whose conversations are its history."""
+    return [customer.pk, *(profile.customer.pk for profile in profiles if profile.merged)]
 
 
 def colleagues_of(user: AbstractBaseUser) -> list[AbstractBaseUser]:

@@ -44,6 +44,7 @@ from core.realtime import (
 )
 from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
 from core.selectors import display_name, emails_for_mentions
+from routing.services import RoutingTable, route_on_tag
 from sla.services import (
     conversation_status_changed,
     drop_running_clocks,
@@ -293,6 +294,7 @@ def bulk_update_conversations(
                 )
         if action == BulkAction.TAG:
             label = Tag.objects.get_or_create(name=tag[:50])[0]
+            routing = RoutingTable.load()
         for conversation in conversations:
             if action == BulkAction.ASSIGN:
                 conversation.assignee = assignee
@@ -305,6 +307,7 @@ def bulk_update_conversations(
                 _apply_status(conversation, conversation.status, snooze_until=snooze_until)
             elif action == BulkAction.TAG:
                 conversation.tags.add(label)
+                route_on_tag(conversation=conversation, table=routing)
             else:
                 _apply_needs_reply(conversation, False, agent=agent)
         changed = [conversation.pk for conversation in conversations]
@@ -355,6 +358,7 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
         if macro.add_tag:
             conversation.tags.add(Tag.objects.get_or_create(name=macro.add_tag)[0])
             done.append(f"tagged “{macro.add_tag}”")
+            route_on_tag(conversation=conversation)
         if macro.set_priority is not None and macro.set_priority != conversation.priority:
             conversation.priority = macro.set_priority
             conversation.save(update_fields=["priority", "updated_at"])
@@ -406,6 +410,8 @@ def tag_conversation(
         if add:
             conversation.tags.add(Tag.objects.get_or_create(name=add)[0])
             Note.objects.create(conversation=conversation, author=agent, text=f"Tagged “{add}”.")
+            # A rule may route conversations with this tag to its team.
+            route_on_tag(conversation=conversation)
         if remove:
             tag = conversation.tags.filter(name=remove).first()
             if tag is None:

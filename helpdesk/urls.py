@@ -43,6 +43,21 @@ urlpatterns = [
         name="conversation_tags",
     ),
     path(
+        "conversations/<int:conversation_id>/posts/<int:post_id>/<slug:verb>/",
+        views.conversation_post_action,
+        name="conversation_post_action",
+    ),
+    path(
+        "conversations/<int:conversation_id>/customer/notes/",
+        views.conversation_customer_notes,
+        name="conversation_customer_notes",
+    ),
+    path(
+        "conversations/<int:conversation_id>/customer/profiles/",
+        views.conversation_customer_profile,
+        name="conversation_customer_profile",
+    ),
+    path(
         "conversations/<int:conversation_id>/notes/",
         views.conversation_note,
         name="conversation_note",

@@ -25,7 +25,7 @@ from core.models import (
 from core.reply_templates import body_for, render_reply_template, unknown_variables
 from routing.services import assign_conversation
 
-from . import selectors, services
+from . import customers, selectors, services, social
 from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
 from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
 from .models import Macro
@@ -323,9 +323,13 @@ def _conversation_context(
                 "unknown": unknown_variables(body_for(template, current.account.platform)),
             }
         )
+    profiles = selectors.profiles_of(current.customer)
+    merged_ids = selectors.merged_customer_ids(profiles, current.customer)
     return {
         "conversation": current,
         "thread": thread,
+        "profiles": profiles,
+        "customer_notes_max": customers.CUSTOMER_NOTES_MAX,
         "notes": list(current.notes.all()),
         "form": form,
         "stale": stale,
@@ -333,7 +337,9 @@ def _conversation_context(
         "private_char_limit": PRIVATE_MESSAGE_CHAR_LIMIT,
         "reply_templates": templates,
         "macros": selectors.macros_for(current),
-        "past_conversations": selectors.past_conversations(request.user, current),
+        "past_conversations": selectors.past_conversations(
+            request.user, current, customer_ids=merged_ids
+        ),
         "teammates": selectors.team_agents(current),
         "note_form": NoteForm(),
         "statuses": ConversationStatus.choices,
@@ -477,6 +483,63 @@ def conversation_note(request: HttpRequest, conversation_id: int) -> HttpRespons
     )
     messages.success(request, "Note added.")
     return redirect(f"/conversations/{current.pk}/#notes")
+
+
+@login_required
+@require_POST
+def conversation_post_action(
+    request: HttpRequest, conversation_id: int, post_id: int, verb: str
+) -> HttpResponse:
+    """A social action on one post of the conversation: like, hide, delete, block."""
+    current = _visible_or_404(request, conversation_id)
+    if not current.posts.filter(pk=post_id).exists():
+        raise Http404("No such post in this conversation.")
+    try:
+        done = social.perform(post_id=post_id, agent=request.user, verb=verb)
+    except social.SocialActionRefused as error:
+        return _refused(request, current, errors=error.messages)
+    messages.success(request, done)
+    return redirect(f"{reverse('conversation', args=[current.pk])}#post-{post_id}")
+
+
+@login_required
+@require_POST
+def conversation_customer_notes(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Save the notes on the conversation's customer, from the side panel."""
+    current = _visible_or_404(request, conversation_id)
+    try:
+        customers.update_notes(
+            customer_id=current.customer_id,
+            agent=request.user,
+            notes=request.POST.get("notes", ""),
+            conversation_id=current.pk,
+        )
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
+    messages.success(request, "Customer notes saved.")
+    return redirect(f"{reverse('conversation', args=[current.pk])}#customer")
+
+
+@login_required
+@require_POST
+def conversation_customer_profile(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Merge a suggested profile into the conversation's customer, or unmerge one."""
+    current = _visible_or_404(request, conversation_id)
+    link_id, verb = request.POST.get("link", ""), request.POST.get("action", "")
+    if not link_id.isdigit() or verb not in ("merge", "unmerge"):
+        return _refused(request, current, errors=["Choose a profile to merge or unmerge."])
+    service = customers.merge_profile if verb == "merge" else customers.unmerge_profile
+    try:
+        service(
+            link_id=int(link_id),
+            customer_id=current.customer_id,
+            agent=request.user,
+            conversation_id=current.pk,
+        )
+    except ValidationError as error:
+        return _refused(request, current, errors=error.messages)
+    messages.success(request, "Profile merged." if verb == "merge" else "Profile unmerged.")
+    return redirect(f"{reverse('conversation', args=[current.pk])}#customer")
 
 
 def _refused(

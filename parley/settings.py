@@ -304,6 +304,9 @@ DEMO_FEED_POSTS_PER_MINUTE = env.float("DEMO_FEED_POSTS_PER_MINUTE", default=12.
 # facebook-sdk only knows Graph API versions up to 3.1; Parley sets a current one after
 # constructing the client (see ingestion.connectors.facebook).
 FACEBOOK_GRAPH_API_VERSION = env.str("FACEBOOK_GRAPH_API_VERSION", default="v21.0")
+# Where Graph API calls go: Meta's host, or a test double / recording proxy in front of it
+# (the browser tests serve one). Ends with "/".
+META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com/")
 
 # Messenger / Instagram Direct answers between 24 hours and 7 days after the customer's
 # message go out with Meta's HUMAN_AGENT tag, a permission Meta grants on app review: enable
@@ -454,6 +457,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         "include_fields": ["status", "assignee", "team", "priority", "snoozed_until"],
     },
     {"model": "core.agentprofile", "m2m_fields": ["teams"]},
+    # What agents do on the platform to a post (like, hide, delete) and to its author (block),
+    # the customer's notes, and the links that merge a person's profiles (helpdesk.social,
+    # helpdesk.customers).
+    {"model": "core.post", "include_fields": ["liked_at", "hidden_at", "deleted_at"]},
+    {"model": "core.customer", "include_fields": ["notes", "blocked_at"]},
+    {"model": "ingestion.customerlink", "include_fields": ["status"]},
     "core.team",
     "core.replytemplate",
     "core.replytemplatevariant",

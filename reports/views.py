@@ -90,6 +90,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "charts": CHARTS,
             "agents": selectors.by_agent(report),
             "teams": selectors.by_team(report),
+            "tags": selectors.by_tag(report),
             "query": request.GET.urlencode(),
             "exports": list(exports.EXPORTS),
         },

@@ -16,6 +16,9 @@ class SamplePostForm(forms.Form):
     platform = forms.ChoiceField(choices=Platform.choices, initial=Platform.TWITTER)
     follower_count = forms.IntegerField(min_value=0, initial=100)
     is_verified = forms.BooleanField(required=False)
+    tags = forms.CharField(
+        required=False, max_length=200, help_text="The conversation's tags, comma-separated."
+    )
 
 
 @admin.register(RoutingRule)
@@ -28,6 +31,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         "intent",
         "min_priority",
         "keywords",
+        "has_tag",
         "team",
         "test_link",
     ]

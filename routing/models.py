@@ -41,6 +41,13 @@ class RoutingRule(models.Model):
     keywords = models.CharField(
         max_length=500, blank=True, help_text="Comma-separated; any one of them matches."
     )
+    has_tag = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="Matches conversations carrying this tag (an agent's, a macro's or a "
+        "rule's), whatever its case. Such a rule is also asked when an agent tags a "
+        "conversation, and then moves it to its team.",
+    )
     influencers_only = models.BooleanField(
         default=False,
         help_text=f"Matches verified authors or those with {INFLUENCER_FOLLOWERS:,}+ followers.",

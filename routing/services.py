@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,9 +34,21 @@ from triage.services import classify_text
 from .models import INFLUENCER_FOLLOWERS, RoutingRule
 
 
-def rule_matches(rule: RoutingRule, *, conversation: Conversation, post: Post) -> bool:
-    """Whether every condition of `rule` holds for `post` in `conversation`."""
+def rule_matches(
+    rule: RoutingRule,
+    *,
+    conversation: Conversation,
+    post: Post,
+    tags: Collection[str] | None = None,
+) -> bool:
+    """Whether every condition of `rule` holds for `post` in `conversation`. `tags` are the
+    conversation's tag names; read from it when a rule asks for one and they are not given."""
     customer = post.customer or conversation.customer
+    if rule.has_tag:
+        if tags is None:
+            tags = _tag_names(conversation)
+        if rule.has_tag.lower() not in {name.lower() for name in tags}:
+            return False
     checks = [
         not rule.platform or rule.platform == post.platform,
         not rule.account_id or rule.account_id == conversation.account_id,
@@ -56,6 +68,12 @@ def rule_matches(rule: RoutingRule, *, conversation: Conversation, post: Post) -
     return all(checks)
 
 
+def _tag_names(conversation: Conversation) -> list[str]:
+    if conversation.pk is None:
+        return []
+    return list(conversation.tags.values_list("name", flat=True))
+
+
 @dataclass(frozen=True)
 class RoutingTable:
     """The active rules, in order, and the default queue: read once for a batch of posts."""
@@ -72,11 +90,17 @@ class RoutingTable:
 
 
 def first_matching_rule(
-    *, conversation: Conversation, post: Post, table: RoutingTable | None = None
+    *,
+    conversation: Conversation,
+    post: Post,
+    table: RoutingTable | None = None,
+    tags: Collection[str] | None = None,
 ) -> RoutingRule | None:
     table = table or RoutingTable.load()
+    if tags is None and any(rule.has_tag for rule in table.rules):
+        tags = _tag_names(conversation)  # once for all the rules, not once each
     for rule in table.rules:
-        if rule_matches(rule, conversation=conversation, post=post):
+        if rule_matches(rule, conversation=conversation, post=post, tags=tags):
             return rule
     return None
 
@@ -148,6 +172,63 @@ def reroute_on_priority_rise(
         conversation=conversation,
         author=None,
         text=f"Priority rose to {priority}: rule “{rule.name}” moved this to {team.name}.",
+    )
+    return rule
+
+
+def route_on_tag(
+    *, conversation: Conversation, table: RoutingTable | None = None
+) -> RoutingRule | None:
+    """An agent tagged the conversation: the first active rule that asks for one of its
+    tags (has_tag) and whose other conditions hold for its latest customer post sends it to
+    the rule's team. Rules without a tag condition are not asked again: they had their say
+    on the first post. As with a priority rise, a conversation an agent holds stays with
+    them and a note says which rule would have moved it. Returns the rule that matched, or
+    None. The caller holds the conversation's row lock; this saves it when it moves.
+    """
+    table = table or RoutingTable.load()
+    tag_rules = [rule for rule in table.rules if rule.has_tag]
+    if not tag_rules:
+        return None
+    post = (
+        conversation.posts.filter(direction="inbound")
+        .select_related("customer")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if post is None:
+        return None
+    tags = _tag_names(conversation)
+    rule = next(
+        (
+            rule
+            for rule in tag_rules
+            if rule_matches(rule, conversation=conversation, post=post, tags=tags)
+        ),
+        None,
+    )
+    if rule is None:
+        return None
+    team = rule.team or table.default_team
+    if team is None or team.pk == conversation.team_id:
+        return None
+    if conversation.assignee_id is not None:
+        Note.objects.create(
+            conversation=conversation,
+            author=None,
+            text=(
+                f"Tagged “{rule.has_tag}”: rule “{rule.name}” sends this to {team.name}. "
+                "Kept with its assignee; reassign if they cannot take it."
+            ),
+        )
+        return rule
+    conversation.team = team
+    conversation.routed_by = rule
+    conversation.save(update_fields=["team", "routed_by", "updated_at"])
+    Note.objects.create(
+        conversation=conversation,
+        author=None,
+        text=f"Tagged “{rule.has_tag}”: rule “{rule.name}” moved this to {team.name}.",
     )
     return rule
 
@@ -308,10 +389,18 @@ class RuleTrial:
 
 
 def try_rule(
-    rule: RoutingRule, *, text: str, platform: str, follower_count: int, is_verified: bool
+    rule: RoutingRule,
+    *,
+    text: str,
+    platform: str,
+    follower_count: int,
+    is_verified: bool,
+    tags: str = "",
 ) -> RuleTrial:
     """What triage makes of a sample post, whether `rule` would route it, and which rule
-    actually would (an earlier one may win). Nothing is stored."""
+    actually would (an earlier one may win). `tags`: the sample conversation's tags,
+    comma-separated. Nothing is stored."""
+    tag_names = [name.strip() for name in tags.split(",") if name.strip()]
     tags = classify_text(text, follower_count=follower_count, is_verified=is_verified)
     customer = Customer(
         platform=platform, handle="sample", follower_count=follower_count, is_verified=is_verified
@@ -331,6 +420,8 @@ def try_rule(
         sentiment=tags.sentiment,
         priority=tags.priority,
         reasons=list(tags.reasons),
-        matches=rule_matches(rule, conversation=conversation, post=post),
-        first_matching_rule=first_matching_rule(conversation=conversation, post=post),
+        matches=rule_matches(rule, conversation=conversation, post=post, tags=tag_names),
+        first_matching_rule=first_matching_rule(
+            conversation=conversation, post=post, tags=tag_names
+        ),
     )

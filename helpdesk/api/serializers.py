@@ -30,7 +30,10 @@ class CustomerSerializer(serializers.ModelSerializer):
             "display_name",
             "follower_count",
             "is_verified",
+            "notes",
+            "blocked_at",
         ]
+        read_only_fields = ["blocked_at"]
 
 
 class PostSerializer(serializers.ModelSerializer):
@@ -55,6 +58,9 @@ class PostSerializer(serializers.ModelSerializer):
             "priority",
             "triage_confidence",
             "triage_reasons",
+            "liked_at",
+            "hidden_at",
+            "deleted_at",
         ]
 
 
@@ -142,3 +148,19 @@ class ReplyTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReplyTemplate
         fields = ["id", "name", "team", "body"]
+
+
+class PostActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["like", "unlike", "hide", "unhide", "delete", "block"],
+        help_text="What to do on the platform; allowed per platform and post.",
+    )
+
+
+class CustomerNotesSerializer(serializers.Serializer):
+    notes = serializers.CharField(allow_blank=True, max_length=2000, trim_whitespace=True)
+
+
+class ProfileLinkSerializer(serializers.Serializer):
+    link = serializers.IntegerField(help_text="The id of the link to the other profile.")
+    merge = serializers.BooleanField(help_text="True to merge the profile, false to unmerge.")

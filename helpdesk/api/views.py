@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from core import selectors as visibility
 from core.models import Conversation, Customer, Post, ReplyTemplate, Team
 from core.reply_templates import render_reply_template
-from helpdesk import selectors, services
+from helpdesk import customers, selectors, services, social
 from helpdesk.filters import ConversationFilter
 from routing.services import assign_conversation
 from sla.models import SlaTimer
@@ -201,6 +201,26 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             raise _as_api_error(error) from error
         return Response(serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=serializers.PostActionSerializer,
+        responses={200: serializers.PostSerializer, 400: OpenApiResponse(description="Refused")},
+    )
+    @action(detail=True, methods=["post"], url_path=r"posts/(?P<post_id>\d+)/actions")
+    def post_action(self, request: Request, pk: str, post_id: str) -> Response:
+        """A social action on one post: like, unlike, hide, unhide, delete (the brand's own
+        reply) or block (its author). The platform's refusal comes back as a 400, in words."""
+        conversation = self.get_object()
+        post = conversation.posts.filter(pk=int(post_id)).first()
+        if post is None:
+            raise NotFound("No such post in this conversation.")
+        data = _validated(serializers.PostActionSerializer, request)
+        try:
+            social.perform(post_id=post.pk, agent=request.user, verb=data["action"])
+        except social.SocialActionRefused as error:
+            raise _as_api_error(error) from error
+        post.refresh_from_db()
+        return Response(serializers.PostSerializer(post).data)
+
     @extend_schema(responses=RENDERED_TEMPLATE)
     @action(detail=True, methods=["get"], url_path="templates")
     def rendered_templates(self, request: Request, pk: str) -> Response:
@@ -277,6 +297,37 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-created_at")[:100]
         )
         return Response(serializers.ConversationSerializer(conversations, many=True).data)
+
+    @extend_schema(
+        request=serializers.CustomerNotesSerializer, responses=serializers.CustomerSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str) -> Response:
+        """Replace the agents' notes on the customer (audited)."""
+        customer = self.get_object()
+        data = _validated(serializers.CustomerNotesSerializer, request)
+        try:
+            updated = customers.update_notes(
+                customer_id=customer.pk, agent=request.user, notes=data["notes"]
+            )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(serializers.CustomerSerializer(updated).data)
+
+    @extend_schema(
+        request=serializers.ProfileLinkSerializer, responses=serializers.CustomerSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def profiles(self, request: Request, pk: str) -> Response:
+        """Merge a suggested profile into the customer (merge: true) or unmerge it."""
+        customer = self.get_object()
+        data = _validated(serializers.ProfileLinkSerializer, request)
+        service = customers.merge_profile if data["merge"] else customers.unmerge_profile
+        try:
+            service(link_id=data["link"], customer_id=customer.pk, agent=request.user)
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(serializers.CustomerSerializer(customer).data)
 
 
 class SlaTimersView(viewsets.ViewSet):

@@ -95,3 +95,11 @@ def permalink(post) -> str:
     if post.platform == Platform.FACEBOOK:
         return f"https://www.facebook.com/{post.external_id}"
     return ""
+
+
+@register.filter
+def social_actions(post) -> frozenset[str]:
+    """The social actions (like, hide, delete, block) the post's platform allows on it."""
+    from helpdesk.social import actions_for
+
+    return actions_for(post)

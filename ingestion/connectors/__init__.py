@@ -20,6 +20,7 @@ from .base import (
     PermanentError,
     RateLimited,
     ReplyRejected,
+    SocialAction,
     TransientError,
     WebhookItem,
     unknown_author,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ingestion.models import PlatformAccount
 
 __all__ = [
+    "SOCIAL_ACTIONS",
     "Attachment",
     "ConnectionCheck",
     "Connector",
@@ -42,11 +44,28 @@ __all__ = [
     "PermanentError",
     "RateLimited",
     "ReplyRejected",
+    "SocialAction",
     "TransientError",
     "WebhookItem",
     "connector_for",
     "unknown_author",
 ]
+
+# What each platform's API lets a brand do beside answering. X: like a post, delete its own
+# tweet, block a user (the block endpoint needs X's Enterprise plan; X says so when refused).
+# Facebook Pages: like, hide a comment, delete the Page's own comment, block a user from the
+# Page. Instagram: hide a comment and delete the account's own (its API has no like and no
+# block). The demo platform does everything, so `make run` shows every button working.
+SOCIAL_ACTIONS: dict[str, frozenset[str]] = {
+    Platform.DEMO: frozenset(
+        {SocialAction.LIKE, SocialAction.HIDE, SocialAction.DELETE, SocialAction.BLOCK}
+    ),
+    Platform.TWITTER: frozenset({SocialAction.LIKE, SocialAction.DELETE, SocialAction.BLOCK}),
+    Platform.FACEBOOK: frozenset(
+        {SocialAction.LIKE, SocialAction.HIDE, SocialAction.DELETE, SocialAction.BLOCK}
+    ),
+    Platform.INSTAGRAM: frozenset({SocialAction.HIDE, SocialAction.DELETE}),
+}
 
 
 def connector_for(account: PlatformAccount) -> Connector:

@@ -152,6 +152,15 @@ class ConnectionCheck:
     detail: str
 
 
+class SocialAction:
+    """What an agent can do to a post (or its author) on the platform, beside answering it."""
+
+    LIKE = "like"
+    HIDE = "hide"
+    DELETE = "delete"
+    BLOCK = "block"
+
+
 class ConnectorError(Exception):
     """The platform refused or failed a call; the message carries its answer."""
 
@@ -200,6 +209,20 @@ class Connector(Protocol):
     def check_connection(self) -> list[ConnectionCheck]:
         """One cheap authenticated call per capability (read, reply, DMs, webhooks), said in
         words for the admin's "Test connection"."""
+
+    # Social actions (helpdesk.social), offered where `SOCIAL_ACTIONS` says the platform
+    # allows them; each raises a ConnectorError carrying the platform's refusal in words.
+    def like_post(self, *, post_id: str, liked: bool) -> None:
+        """Like (or, with liked=False, unlike) a post as the brand."""
+
+    def hide_comment(self, *, comment_id: str, hidden: bool) -> None:
+        """Hide a comment from everyone but its author (or show it again)."""
+
+    def delete_post(self, *, post_id: str) -> None:
+        """Delete one of the brand's own posts (a reply it published)."""
+
+    def block_author(self, *, author_id: str) -> None:
+        """Block a user from the brand account."""
 
     # Meta's connectors also offer `fetch_profile(user_id)` (a page-scoped sender's name and
     # picture), `fetch_author(post_id)` (who wrote a post delivered without `from`) and, for

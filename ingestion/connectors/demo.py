@@ -130,6 +130,19 @@ class DemoConnector:
         # The demo platform answers every call, so no reply is ever in doubt.
         return None
 
+    # The demo platform takes every social action; nothing is kept on its side.
+    def like_post(self, *, post_id: str, liked: bool) -> None:
+        return None
+
+    def hide_comment(self, *, comment_id: str, hidden: bool) -> None:
+        return None
+
+    def delete_post(self, *, post_id: str) -> None:
+        return None
+
+    def block_author(self, *, author_id: str) -> None:
+        return None
+
     def _make_item(
         self, rng: random.Random, seq: int, created_at: datetime, recent: list[list[str]]
     ) -> InboundItem:

@@ -82,11 +82,28 @@ IG_MEDIA_FIELDS = "id,caption,timestamp,comments.limit(100){id,text,timestamp,fr
 def make_graph_api(
     access_token: str, *, session: requests.Session | None = None
 ) -> facebook.GraphAPI:
-    """A Graph API client that calls `settings.FACEBOOK_GRAPH_API_VERSION`."""
+    """A Graph API client that calls `settings.FACEBOOK_GRAPH_API_VERSION` at
+    `settings.META_GRAPH_URL`."""
+    if settings.META_GRAPH_URL != facebook.FACEBOOK_GRAPH_URL:
+        session = _redirected(session or requests.Session(), settings.META_GRAPH_URL)
     api = facebook.GraphAPI(access_token=access_token, timeout=DEFAULT_TIMEOUT[1], session=session)
     # Set after construction: the constructor rejects any version above 3.1.
     api.version = settings.FACEBOOK_GRAPH_API_VERSION
     return api
+
+
+def _redirected(session: requests.Session, base_url: str) -> requests.Session:
+    """The session, sending to `base_url` what facebook-sdk addresses to Meta's host (the
+    SDK has the host as a module constant, not an option)."""
+    send = session.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if url.startswith(facebook.FACEBOOK_GRAPH_URL):
+            url = base_url + url.removeprefix(facebook.FACEBOOK_GRAPH_URL)
+        return send(method, url, *args, **kwargs)
+
+    session.request = request  # type: ignore[method-assign]
+    return session
 
 
 class _GraphConnector:
@@ -298,6 +315,28 @@ class _GraphConnector:
                 return str(reply["id"])
         return None
 
+    # --- social actions ----------------------------------------------------------------------
+    # The field that hides a comment: Facebook's `is_hidden`, Instagram's `hide`.
+    hide_field = "is_hidden"
+
+    def hide_comment(self, *, comment_id: str, hidden: bool) -> None:
+        """POST /{comment-id} with is_hidden (Facebook) or hide (Instagram)
+        (https://developers.facebook.com/docs/graph-api/reference/comment,
+        https://developers.facebook.com/docs/instagram-api/guides/comment-moderation)."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.request(
+                f"{self.api.version}/{comment_id}",
+                post_args={self.hide_field: "true" if hidden else "false"},
+                method="POST",
+            )
+        _expect_success(result, self.platform_name)
+
+    def delete_post(self, *, post_id: str) -> None:
+        """DELETE /{comment-id}: the brand's own comment or reply."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.delete_object(post_id)
+        _expect_success(result, self.platform_name)
+
 
 class FacebookPageConnector(_GraphConnector):
     platform_name = "Facebook"
@@ -344,6 +383,25 @@ class FacebookPageConnector(_GraphConnector):
     def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
         """A comment under the post or comment answered."""
         return self._comment_reply(in_reply_to, text)
+
+    def like_post(self, *, post_id: str, liked: bool) -> None:
+        """POST /{object-id}/likes to like as the Page; DELETE it to unlike
+        (https://developers.facebook.com/docs/graph-api/reference/object/likes)."""
+        with _translated_errors(self.platform_name, self.recorder):
+            if liked:
+                result = self.api.put_object(post_id, "likes")
+            else:
+                result = self.api.request(f"{self.api.version}/{post_id}/likes", method="DELETE")
+        _expect_success(result, self.platform_name)
+
+    def block_author(self, *, author_id: str) -> None:
+        """POST /{page-id}/blocked with `user`: the person can no longer post or comment on
+        the Page (https://developers.facebook.com/docs/graph-api/reference/page/blocked).
+        Meta answers `{"<user-id>": true}`."""
+        with _translated_errors(self.platform_name, self.recorder):
+            result = self.api.put_object(self.account_id, "blocked", user=author_id)
+        if not isinstance(result, dict) or result.get(str(author_id)) is not True:
+            raise ConnectorError(f"{self.platform_name} did not block the user.")
 
 
 class InstagramConnector(_GraphConnector):
@@ -405,6 +463,8 @@ class InstagramConnector(_GraphConnector):
             created_at=_parse_graph_time(found["timestamp"]),
             raw={**found, "parley_mention": {"media_id": str(found["id"])}},
         )
+
+    hide_field = "hide"
 
     def _subscription_node(self) -> str:
         return self.page_id or self.account_id
@@ -688,6 +748,12 @@ def _message_attachment(attachment: dict[str, Any]) -> Attachment:
         preview_url=url if kind in {"image", "sticker"} else "",
         alt_text=attachment.get("title") or payload.get("title") or "",
     )
+
+
+def _expect_success(result: Any, platform: str) -> None:
+    """Meta answers a like, hide or delete with `{"success": true}`."""
+    if not isinstance(result, dict) or result.get("success") is not True:
+        raise ConnectorError(f"{platform} did not confirm the change: {result!r}")
 
 
 def _parse_graph_time(value: str) -> datetime:

@@ -342,6 +342,57 @@ class TwitterConnector:
                 return str(tweet.id)
         return None
 
+    # --- social actions ----------------------------------------------------------------------
+
+    def like_post(self, *, post_id: str, liked: bool) -> None:
+        """POST /2/users/:id/likes {tweet_id} to like; DELETE /2/users/:id/likes/:tweet_id to
+        unlike (https://docs.x.com/x-api/posts/likes/introduction)."""
+        self._require_write()
+        with _translated_errors():
+            if liked:
+                response = self.client.request(
+                    "POST",
+                    f"/2/users/{self.account_id}/likes",
+                    json={"tweet_id": post_id},
+                    user_auth=True,
+                )
+            else:
+                response = self.client.request(
+                    "DELETE", f"/2/users/{self.account_id}/likes/{post_id}", user_auth=True
+                )
+        _expect(response, "liked", liked, "X did not record the like" if liked else "")
+
+    def delete_post(self, *, post_id: str) -> None:
+        """DELETE /2/tweets/:id, the brand's own tweet."""
+        self._require_write()
+        with _translated_errors():
+            response = self.client.delete_tweet(post_id, user_auth=True)
+        if not (response.data or {}).get("deleted"):
+            raise ConnectorError("X did not delete the post.")
+
+    def block_author(self, *, author_id: str) -> None:
+        """POST /2/users/:id/blocking {target_user_id}; X offers it on its Enterprise plan
+        only and answers others with a 403 that says so."""
+        self._require_write()
+        with _translated_errors():
+            response = self.client.request(
+                "POST",
+                f"/2/users/{self.account_id}/blocking",
+                json={"target_user_id": author_id},
+                user_auth=True,
+            )
+        _expect(response, "blocking", True, "X did not block the user")
+
+
+def _expect(response: requests.Response, key: str, value: bool, refusal: str) -> None:
+    """X answers a like, unlike or block with `{"data": {key: state}}`: check the state."""
+    try:
+        state = response.json()["data"][key]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConnectorError(f"X answered in an unexpected shape: {error!r}") from error
+    if state is not value and refusal:
+        raise ConnectorError(f"{refusal}.")
+
 
 def check_tweet_length(text: str) -> None:
     """Refuse a tweet X would reject, before any API call: X weighs the text (twitter-text:

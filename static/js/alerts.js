@@ -12,6 +12,53 @@
   const seen = new Set();
   let unread = 0;
 
+  // Toasts sit in a corner over the page; they must never cover what the agent is typing in
+  // or the button that sends it (at 768 px the bottom corner is the composer's "Send reply").
+  // Whenever they are shown, the page scrolls or the window resizes, the stack goes to the
+  // bottom or the top corner, whichever covers none of the [data-toasts-avoid] elements (or
+  // the least of them).
+  function overlap(a, b) {
+    const width = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const height = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    return width > 0 && height > 0 ? width * height : 0;
+  }
+  function covered() {
+    if (!region.children.length) return 0;
+    const box = region.getBoundingClientRect();
+    let area = 0;
+    document.querySelectorAll("[data-toasts-avoid]").forEach(function (element) {
+      area += overlap(box, element.getBoundingClientRect());
+    });
+    return area;
+  }
+  // The corner that covers the least; 0 when one is clear.
+  function bestCorner() {
+    const atTop = region.classList.contains("toasts-top");
+    const here = covered();
+    if (here > 0) {
+      region.classList.toggle("toasts-top", !atTop);
+      // Back where it was if the other corner covers more.
+      if (covered() > here) region.classList.toggle("toasts-top", atTop);
+    }
+    return covered();
+  }
+  let placing = false;
+  function place() {
+    if (placing || !document.querySelector("[data-toasts-avoid]")) return;
+    placing = true;
+    // When the whole stack fits in neither corner (a short window), only the newest toast
+    // shows until there is room again; the others are still counted in the tab title.
+    region.classList.remove("toasts-compact");
+    if (bestCorner() > 0) {
+      region.classList.add("toasts-compact");
+      bestCorner();
+    }
+    placing = false;
+  }
+  window.addEventListener("scroll", place, { passive: true });
+  window.addEventListener("resize", place);
+  new MutationObserver(place).observe(region, { childList: true });
+
   function setUnread(count) {
     unread = count;
     document.title = unread ? "(" + unread + ") " + baseTitle : baseTitle;
@@ -51,6 +98,9 @@
     actions.append(close);
     box.append(text, actions);
     region.append(box);
+    // Said through the page's one live region (announce.js), which says an SLA alert once
+    // even when its countdown on screen turns at the same time.
+    if (window.parleyAnnounce) window.parleyAnnounce(alert, describe(alert));
     // Keep the last few on screen.
     while (region.children.length > 5) region.firstElementChild.remove();
     setTimeout(function () { box.remove(); }, 30000);

@@ -2,8 +2,9 @@
 // conversation in the inbox, an SLA that turns at risk or breached (the inbox countdowns,
 // the conversation page's timers, the cockpit's attention list), a reply nearing its limit. Each change is said once,
 // a few seconds after it happens and batched with the others, never on a countdown's tick.
-// It only watches the page: the scripts that draw it (inbox.js, sla_timers.js, cockpit.js)
-// know nothing of it.
+// It watches the page (the scripts that draw it, inbox.js, sla_timers.js, cockpit.js, know
+// nothing of it), and says the toasts of alerts.js through window.parleyAnnounce, so that an
+// SLA alert both pushed and seen on a countdown is said once.
 (function () {
   "use strict";
 
@@ -12,6 +13,22 @@
   const BATCH_MS = 3000;
   const ALERTS = { at_risk: "at risk", breached: "breached" };
   const lastState = new Map(); // item key -> the SLA state last seen
+  // The SLA alerts already said, by conversation and state: the same alert can reach the
+  // page twice, as a pushed toast (alerts.js) and as a countdown turning on screen. It is
+  // said by whichever comes first, once (issue 18: a screen reader heard it twice).
+  const SAID_FOR_MS = 10 * 60 * 1000;
+  const saidAlerts = new Map(); // "<conversation id>:<state>" -> when it was said
+  const page = document.querySelector(".conversation-page[data-conversation-id]");
+  const pageConversationId = page ? page.dataset.conversationId : "";
+
+  function firstTime(conversationId, state) {
+    if (!conversationId || !ALERTS[state]) return true;
+    const key = conversationId + ":" + state;
+    const said = saidAlerts.get(key);
+    if (said && Date.now() - said < SAID_FOR_MS) return false;
+    saidAlerts.set(key, Date.now());
+    return true;
+  }
   let pending = [];
   let flushTimer = null;
   let settled = false; // what is on screen at load is not news
@@ -25,12 +42,15 @@
     flushTimer = null;
     const arrived = pending.filter(function (item) { return item.kind === "new"; });
     const alerts = pending.filter(function (item) { return item.kind === "alert"; });
+    // A mention or an assignment is meant for this agent: said in full.
+    const notices = pending.filter(function (item) { return item.kind === "notice"; });
     pending = [];
     // A burst is read as a count, not as a list nobody can follow; alerts matter more, so
     // up to three are always said in full.
     const parts = [];
     if (alerts.length > 3) parts.push(alerts.length + " SLA alerts");
     else alerts.forEach(function (item) { parts.push(item.text); });
+    notices.forEach(function (item) { parts.push(item.text); });
     if (arrived.length > 1) parts.push(arrived.length + " new conversations");
     else if (arrived.length) parts.push(arrived[0].text);
     region.textContent = parts.join(". ") + ".";
@@ -48,16 +68,19 @@
       const sla = row.querySelector("td.sla");
       const customer = who ? who.textContent : "a customer";
       found.push({ key: "row:" + row.dataset.conversationId, inboxRow: true, customer: customer,
+        conversationId: row.dataset.conversationId,
         sla: customer + ": first response SLA", state: normalState(sla && sla.dataset.state) });
     });
     document.querySelectorAll("dd.sla-timer[data-kind]").forEach(function (timer) {
       const term = timer.previousElementSibling;
       found.push({ key: "timer:" + timer.dataset.kind, sla: term ? term.textContent : "SLA",
+        conversationId: pageConversationId,
         state: normalState(timer.dataset.state) });
     });
     document.querySelectorAll("#attention tr[data-conversation-id]").forEach(function (row) {
       const link = row.querySelector("a");
       found.push({ key: "cockpit:" + row.dataset.conversationId,
+        conversationId: row.dataset.conversationId,
         sla: (link ? link.textContent : "A conversation") + ": SLA",
         state: normalState(row.dataset.state) });
     });
@@ -74,10 +97,18 @@
       if (!settled) return;
       if (!known && item.inboxRow) say("new", "New conversation from " + item.customer);
       else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
-        say("alert", item.sla + " " + ALERTS[item.state]);
+        if (firstTime(item.conversationId, item.state)) say("alert", item.sla + " " + ALERTS[item.state]);
       }
     });
   }
+
+  // The one door for what alerts.js shows as toasts (its region is not a live region): an
+  // SLA alert already said here is not said again; other notices are said as they come.
+  window.parleyAnnounce = function (alert, text) {
+    const state = (alert.event || "").replace("sla.", "");
+    if (!firstTime(String(alert.conversation_id || ""), state)) return;
+    say(ALERTS[state] ? "alert" : "notice", text);
+  };
 
   // The reply's character counter speaks only when it crosses into "close" or "over", not
   // on every keystroke, and at once: the agent is typing.

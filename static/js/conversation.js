@@ -262,6 +262,15 @@
     renderPresence();
   }
 
+  // --- Social actions ---------------------------------------------------------------------
+  // Deleting a reply and blocking an author cannot be undone: ask first. Delegated, since
+  // the thread is swapped in live.
+  document.addEventListener("submit", function (event) {
+    const button = event.submitter;
+    if (!button || !button.dataset.confirm || !event.target.closest(".social-actions")) return;
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+
   // --- Live thread ------------------------------------------------------------------------
   function refreshThread(event) {
     fetch(page.dataset.threadUrl, { credentials: "same-origin" })

@@ -135,3 +135,29 @@ def test_reply_counter_speaks_when_close_to_and_over_the_limit_only(parley_serve
         "15 characters left.",
         "5 characters over the limit.",
     ]
+
+
+def test_an_sla_alert_both_pushed_and_seen_on_the_timer_is_said_once(parley_server, page):
+    # Issue 18: the toast (alerts.js) and the live region both said it. The toasts' region
+    # is no longer a live region; alerts.js hands each alert to the announcer, which says an
+    # SLA alert once per conversation and state, whichever way it came first.
+    log_in(page, parley_server)
+    expect(page.locator("#toasts")).to_have_attribute("aria-live", "off")
+    page.locator(f"{ROWS} td.who a").first.click(timeout=NEW_ROW_TIMEOUT_MS)
+    conversation_id = page.locator(".conversation-page").get_attribute("data-conversation-id")
+    timer = page.locator('dd.sla-timer[data-kind="first_response"][data-due]')
+    expect(timer).to_have_attribute("data-state", "ok")
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+    pushed = f"First response SLA at risk on conversation #{conversation_id}"
+    # What alerts.js does with an at-risk alert pushed on /ws/sla/.
+    page.evaluate(
+        "([id, text]) => window.parleyAnnounce("
+        "{event: 'sla.at_risk', conversation_id: Number(id), alert_id: 'e2e'}, text)",
+        [conversation_id, pushed],
+    )
+    expect(page.locator("#announcer")).to_have_text(pushed + ".")
+    timer.evaluate("dd => { dd.dataset.atRisk = new Date(Date.now() - 1000).toISOString(); }")
+    expect(timer.locator(".sla-state")).to_have_text("At risk")
+    time.sleep(QUIET_SECONDS)
+    said = page.evaluate("window.parleyE2eSaid")
+    assert said == [pushed + "."], said
