@@ -8,7 +8,8 @@ managed 0.04 of a bare ASGI app's rate (docs/performance.md). parley/asgi.py rou
 `/webhooks/` here and everything else to the full stack; the URLs and views are the same.
 
 What stays: the request id (django-guid: on the log lines and into the Celery task), the
-Prometheus request metrics, and SecurityMiddleware's headers. All three are async-capable,
+Prometheus request metrics, SecurityMiddleware's headers and CommonMiddleware's ALLOWED_HOSTS
+check. All are async-capable,
 so the only thread hop left is the sync view's own.
 """
 
@@ -22,6 +23,8 @@ WEBHOOK_MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # ALLOWED_HOSTS is enforced here, as on the rest of the site.
+    "django.middleware.common.CommonMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
