@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from core.models import Platform
-from reliability.services import enqueue_on_commit
+from reliability.services import enqueue_on_commit_in_background
 
 from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
@@ -279,5 +279,6 @@ def _store(platform: str, body: dict, raw: bytes) -> WebhookDelivery:
             logger.info("Webhook: %s repeated; already stored", seen)
             return seen
         delivery = WebhookDelivery.objects.create(platform=platform, body=body, body_sha256=digest)
-        enqueue_on_commit(process_webhook_delivery, delivery.pk)
+        # The platform waits for the commit, not for Redis (reliability.services).
+        enqueue_on_commit_in_background(process_webhook_delivery, delivery.pk)
     return delivery

@@ -1,14 +1,20 @@
-"""The accounts' webhook secrets are read once per WEBHOOK_SECRETS_CACHE_SECONDS, not on
-every delivery, and a rotated secret is honoured: at once when the account is saved in this
-process, within the cache time when it changed elsewhere."""
+"""Webhook intake costs: the accounts' secrets are read once per WEBHOOK_SECRETS_CACHE_SECONDS,
+not on every delivery, and a rotated secret is honoured (at once when the account is saved in
+this process, within the cache time when it changed elsewhere); the Celery message is handed
+to the publisher thread, with the request id, rather than published by the request."""
 
 import json
+import threading
 
 import pytest
+from celery import current_app
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_guid import get_guid
 
 from ingestion.models import PlatformAccount, WebhookDelivery
+from ingestion.tasks import process_webhook_delivery
+from reliability import services as reliability
 from tests.ingestion.conftest import META_APP_SECRET, payload
 from tests.ingestion.test_webhooks import meta_signature, post_meta
 
@@ -68,3 +74,34 @@ def test_a_secret_changed_by_another_process_is_honoured_once_the_cache_expires(
 
     assert within.status_code == 403
     assert after.status_code == 200
+
+
+# Committed for real, so that the message is handed over inside the request, as served.
+@pytest.mark.django_db(transaction=True)
+def test_the_delivery_is_queued_by_the_publisher_thread_with_the_request_id(
+    client, facebook_page, monkeypatch
+):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    queued = []
+    monkeypatch.setattr(
+        process_webhook_delivery,
+        "delay",
+        lambda *args: queued.append((args, get_guid(), threading.current_thread().name)),
+    )
+    body = _body("1")
+
+    response = client.post(
+        "/webhooks/meta/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=meta_signature(body),
+        HTTP_X_REQUEST_ID="req-intake-1",
+    )
+    reliability._publisher.submit(lambda: None).result(timeout=10)  # the thread is done
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    ((args, request_id, thread),) = queued
+    assert args == (delivery.pk,)
+    assert request_id == "req-intake-1"
+    assert thread.startswith("parley-publish")
