@@ -54,8 +54,23 @@ def enqueue_on_commit_in_background(task, *args) -> None:
         enqueue_on_commit(task, *args)
         return
     transaction.on_commit(
-        lambda: _publisher.submit(contextvars.copy_context().run, publish, task, *args)
+        lambda: _publisher.submit(contextvars.copy_context().run, _send, task, *args)
     )
+
+
+def _send(task, *args) -> None:
+    """Send `task(*args)` to the broker, whatever task_always_eager says by now: eagerness
+    was decided when the message was handed over (task.delay would look again, in this
+    thread, and could run the task here). A broker that cannot take it is logged."""
+    try:
+        current_app.send_task(task.name, args=args)
+    except Exception as error:
+        logger.warning(
+            "Could not queue %s%s (%s); the reliability sweep will queue it again",
+            task.name,
+            args,
+            error,
+        )
 
 
 def task_named(name: str):

@@ -84,9 +84,9 @@ def test_the_delivery_is_queued_by_the_publisher_thread_with_the_request_id(
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     queued = []
     monkeypatch.setattr(
-        process_webhook_delivery,
-        "delay",
-        lambda *args: queued.append((args, get_guid(), threading.current_thread().name)),
+        current_app,
+        "send_task",
+        lambda name, args: queued.append((name, args, get_guid(), threading.current_thread().name)),
     )
     body = _body("1")
 
@@ -101,7 +101,7 @@ def test_the_delivery_is_queued_by_the_publisher_thread_with_the_request_id(
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
-    ((args, request_id, thread),) = queued
-    assert args == (delivery.pk,)
+    ((name, args, request_id, thread),) = queued
+    assert (name, args) == (process_webhook_delivery.name, (delivery.pk,))
     assert request_id == "req-intake-1"
     assert thread.startswith("parley-publish")
