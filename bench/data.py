@@ -260,6 +260,8 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
             "helpdesk_post",
             "sla_slatimer",
             "reports_customerturn",
+            "reports_inboundhourly",
+            "reports_conversationhourly",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")
 

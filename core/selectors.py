@@ -5,6 +5,7 @@ called."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
@@ -19,7 +20,7 @@ from django.db.models import (
     When,
 )
 
-from .models import Conversation, Team
+from .models import AgentPreferences, Conversation, Team
 
 VIEW_ALL_CONVERSATIONS = "core.view_all_conversations"
 
@@ -112,3 +113,41 @@ def display_name(user: AbstractBaseUser | None) -> str:
 def display_name_of(first: str | None, last: str | None, username: str | None) -> str:
     """display_name from a row's columns (the cards are read as plain rows)."""
     return f"{first or ''} {last or ''}".strip() or (username or "")
+
+
+@dataclass(frozen=True)
+class NotificationChoices:
+    """How one person wants to hear of SLA alerts, mentions and assignments."""
+
+    in_page: bool
+    desktop: bool
+    by_email: bool
+
+
+def notification_choices(user_id: int) -> NotificationChoices:
+    """The person's profile choices, or the model's defaults when they never saved any."""
+    row = (
+        AgentPreferences.objects.filter(user_id=user_id)
+        .values("notify_in_page", "notify_desktop", "notify_by_email")
+        .first()
+    )
+    if row is None:
+        defaults = {
+            name: AgentPreferences._meta.get_field(name).get_default()
+            for name in ("notify_in_page", "notify_desktop", "notify_by_email")
+        }
+        row = defaults
+    return NotificationChoices(
+        in_page=row["notify_in_page"],
+        desktop=row["notify_desktop"],
+        by_email=row["notify_by_email"],
+    )
+
+
+def emails_for_mentions(user_ids: list[int]) -> list[str]:
+    """The addresses of those who asked to be e-mailed when @mentioned (and have one)."""
+    return sorted(
+        AgentPreferences.objects.filter(user_id__in=user_ids, notify_by_email=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,8 +14,10 @@ from django.db import connection
 from django.db.models import (
     Case,
     DateTimeField,
+    Expression,
     F,
     FilteredRelation,
+    OrderBy,
     OuterRef,
     Prefetch,
     Q,
@@ -220,7 +223,44 @@ def inbox_page(
             response_due_at=row.response_due_at,
             needs_reply=row.needs_reply,
         )
+        row.sort_key = json.dumps(inbox_sort_key(row, order))
     return rows
+
+
+def inbox_rows(
+    conversations: QuerySet[Conversation], *, ids: Sequence[int], sort: str = DEFAULT_SORT
+) -> list[Conversation]:
+    """Those of `ids` that are in `conversations` (the agent's view, filters and search),
+    read as inbox_page reads them: what the live inbox asks for when they change."""
+    return inbox_page(conversations.filter(pk__in=ids), limit=len(ids), sort=sort)
+
+
+def inbox_sort_key(row: Conversation, order: Sequence[str | OrderBy]) -> list[int]:
+    """Where `row` stands in `order` (an INBOX_SORTS order), as numbers that sort ascending.
+
+    The live inbox places a row it is sent among those on screen by comparing these keys,
+    so the browser keeps no copy of the sort: each term gives a NULL rank (NULLs where the
+    order puts them) and the value (times in microseconds, negated when descending).
+    """
+    key: list[int] = []
+    for field, descending, nulls_last in _order_terms(order):
+        value = getattr(row, field)
+        if value is None:
+            key += [1 if nulls_last else -1, 0]
+            continue
+        number = int(value.timestamp() * 1_000_000) if isinstance(value, datetime) else int(value)
+        key += [0, -number if descending else number]
+    return key
+
+
+def _order_terms(order: Sequence[str | OrderBy]) -> Iterator[tuple[str, bool, bool]]:
+    # (field, descending, NULLs last) for each term; plain names ("-priority") are never NULL.
+    for term in order:
+        if isinstance(term, str):
+            yield term.lstrip("-"), term.startswith("-"), True
+        else:
+            expression: Expression = term.expression
+            yield expression.name, term.descending, bool(term.nulls_last)
 
 
 # The view counts are exact up to COUNT_CAP; beyond it a badge says "10,000+" (count_label):

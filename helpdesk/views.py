@@ -111,7 +111,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "inbox_query": query,
             "saved_views": selectors.saved_views_for(user),
             "own_teams": own_teams,
-            "own_team_ids": ",".join(str(team.pk) for team in own_teams),
         },
         status=200 if valid else 400,
     )
@@ -212,6 +211,40 @@ def inbox_counts(request: HttpRequest) -> JsonResponse:
     counts = selectors.inbox_view_counts(request.user)
     # A count beyond the cap arrives as the badge's text ("10,000+"), the others as numbers.
     return JsonResponse({key: selectors.count_label(count) for key, count in counts.items()})
+
+
+# How many rows the live inbox may ask for at once (it batches the ids of a burst of changes).
+INBOX_ROWS_MAX_IDS = 100
+
+
+@login_required
+@require_GET
+def inbox_rows(request: HttpRequest) -> HttpResponse:
+    """The inbox rows (the page's own card template) of the conversations in `ids` that
+    belong to the view, filters, search and sort in the rest of the query; the others are
+    left out. The live inbox asks this for what a push says changed, so which rows a list
+    holds, and in what order, is decided here alone (helpdesk.filters, INBOX_SORTS)."""
+    raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
+    if not raw_ids or len(raw_ids) > INBOX_ROWS_MAX_IDS or not all(p.isdigit() for p in raw_ids):
+        return HttpResponse(
+            f"ids: give 1 to {INBOX_ROWS_MAX_IDS} conversation ids, separated by commas.",
+            status=400,
+            content_type="text/plain",
+        )
+    filterset = _inbox_filter(request, request.GET)
+    if not filterset.is_valid():
+        errors = "; ".join(
+            f"{field}: {' '.join(problems)}" for field, problems in filterset.errors.items()
+        )
+        return HttpResponse(errors, status=400, content_type="text/plain")
+    conversations = selectors.inbox_rows(
+        filterset.qs, ids=[int(pk) for pk in raw_ids], sort=filterset.chosen_sort
+    )
+    return render(
+        request,
+        "helpdesk/_rows.html",
+        {"conversations": conversations, "now": timezone.now()},
+    )
 
 
 def _visible_or_404(request: HttpRequest, conversation_id: int) -> Conversation:
