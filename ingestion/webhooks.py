@@ -17,17 +17,20 @@ import hmac
 import json
 import logging
 import re
+import time
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from core.models import Platform
-from reliability.services import enqueue_on_commit
+from reliability.services import enqueue_on_commit_in_background
 
 from .json_input import loads_storable
 from .models import PlatformAccount, WebhookDelivery
@@ -179,13 +182,42 @@ def _is_x_crc_token(token: str) -> bool:
 def _secrets(configured: str, credential: str, platforms) -> list[str]:
     """The app secret from settings, then any that admins entered on the accounts."""
     found = [configured] if configured else []
+    for secret in _account_secrets(credential, tuple(platforms)):
+        if secret not in found:
+            found.append(secret)
+    return found
+
+
+# The accounts' secrets, per (credential, platforms): (read at, secrets). Reading them meant a
+# query and decrypting every active account's credentials on each delivery; kept here for
+# WEBHOOK_SECRETS_CACHE_SECONDS. Saving or deleting an account empties it in this process at
+# once; another process (a worker refreshing a token, a second web process) sees the change
+# when its copy expires, so a rotated secret is honoured everywhere within that many seconds.
+_secrets_cache: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+def _account_secrets(credential: str, platforms: tuple[str, ...]) -> list[str]:
+    key = (credential, platforms)
+    now = time.monotonic()
+    cached = _secrets_cache.get(key)
+    if cached is not None and now - cached[0] < settings.WEBHOOK_SECRETS_CACHE_SECONDS:
+        return cached[1]
+    secrets = []
     for credentials in PlatformAccount.objects.filter(
         platform__in=list(platforms), is_active=True
     ).values_list("credentials", flat=True):
         secret = (credentials or {}).get(credential)
-        if secret and secret not in found:
-            found.append(secret)
-    return found
+        if secret and secret not in secrets:
+            secrets.append(secret)
+    _secrets_cache[key] = (now, secrets)
+    return secrets
+
+
+@receiver(post_save, sender=PlatformAccount)
+@receiver(post_delete, sender=PlatformAccount)
+def forget_account_secrets(**kwargs) -> None:
+    """An account's secret changed (or it was disabled, or deleted): read them again."""
+    _secrets_cache.clear()
 
 
 def _matches(signature: str, expected: list[str]) -> bool:
@@ -247,5 +279,6 @@ def _store(platform: str, body: dict, raw: bytes) -> WebhookDelivery:
             logger.info("Webhook: %s repeated; already stored", seen)
             return seen
         delivery = WebhookDelivery.objects.create(platform=platform, body=body, body_sha256=digest)
-        enqueue_on_commit(process_webhook_delivery, delivery.pk)
+        # The platform waits for the commit, not for Redis (reliability.services).
+        enqueue_on_commit_in_background(process_webhook_delivery, delivery.pk)
     return delivery

@@ -12,12 +12,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from .body_limits import BodySizeLimitMiddleware  # noqa: E402
 from .origins import ExactOriginValidator  # noqa: E402
+from .webhook_handler import WebhookASGIHandler, WebhookRouter  # noqa: E402
 from .websockets import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Bodies over their route's limit are refused before Django reads them.
-        "http": BodySizeLimitMiddleware(django_asgi_app),
+        # Bodies over their route's limit are refused before Django reads them. Platform
+        # deliveries skip the site's session/CSRF/auth stack (parley.webhook_handler).
+        "http": BodySizeLimitMiddleware(WebhookRouter(django_asgi_app, WebhookASGIHandler())),
         "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

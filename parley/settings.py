@@ -257,6 +257,9 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 )
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# How long a web process keeps the accounts' webhook secrets before reading them again: a
+# secret rotated from another process is honoured within this many seconds (0: every delivery).
+WEBHOOK_SECRETS_CACHE_SECONDS = env.float("WEBHOOK_SECRETS_CACHE_SECONDS", default=5.0)
 # The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
 # on the declared length or while streaming, before Django reads it (parley.body_limits).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)

@@ -9,7 +9,10 @@ does its work once. This module knows no domain: the sweep names the rows, it qu
 
 from __future__ import annotations
 
+import atexit
+import contextvars
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.conf import settings
@@ -31,6 +34,43 @@ def enqueue_on_commit(task, *args) -> None:
     sweep queues it again. In eager mode the task runs in-process and its errors propagate.
     """
     transaction.on_commit(lambda: publish(task, *args))
+
+
+# One long-lived thread publishes for enqueue_on_commit_in_background. Under ASGI each request's
+# sync code runs in a thread of its own, and Celery keeps its result backend and broker
+# connection per thread: publishing from the request thread built a new Redis result backend
+# for every webhook delivery (28 % of the intake's CPU in a profile, docs/performance.md).
+_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-publish")
+atexit.register(_publisher.shutdown, wait=True)
+
+
+def enqueue_on_commit_in_background(task, *args) -> None:
+    """Like enqueue_on_commit, but the caller does not wait for the broker: after commit the
+    message is handed to this process's publisher thread (with the caller's context, so the
+    request id goes into the task). The row is committed before the caller answers, so a
+    message lost with the process is queued again by the sweep like any failed publish. In
+    eager mode the task runs in the caller, as enqueue_on_commit does."""
+    if current_app.conf.task_always_eager:
+        enqueue_on_commit(task, *args)
+        return
+    transaction.on_commit(
+        lambda: _publisher.submit(contextvars.copy_context().run, _send, task, *args)
+    )
+
+
+def _send(task, *args) -> None:
+    """Send `task(*args)` to the broker, whatever task_always_eager says by now: eagerness
+    was decided when the message was handed over (task.delay would look again, in this
+    thread, and could run the task here). A broker that cannot take it is logged."""
+    try:
+        current_app.send_task(task.name, args=args)
+    except Exception as error:
+        logger.warning(
+            "Could not queue %s%s (%s); the reliability sweep will queue it again",
+            task.name,
+            args,
+            error,
+        )
 
 
 def task_named(name: str):

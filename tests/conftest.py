@@ -31,6 +31,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_webhook_secrets():
+    """Each test reads the accounts' webhook secrets afresh: rolling a test's accounts back
+    sends no signal to empty the per-process cache (ingestion.webhooks)."""
+    from ingestion.webhooks import _secrets_cache
+
+    _secrets_cache.clear()
+
+
 @pytest.fixture
 def default_team(db):
     return TeamFactory(name="Customer care", slug="customer-care", is_default=True)
