@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from twitter_text import parse_tweet
 
 from .fields import EncryptedJSONField
@@ -108,6 +109,17 @@ class AgentProfile(models.Model):
     is_online = models.BooleanField(default=False)
     # Round-robin hands the next conversation to the online agent who waited longest.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Chosen on the profile page; empty means "as the browser says" (Accept-Language) and
+    # "the server's TIME_ZONE". Applied per request by parley.agent_locale.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, help_text=_("Empty: your browser's language.")
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("An IANA zone name such as Europe/Paris; empty: the server's zone."),
+    )
 
     class Meta:
         db_table = "helpdesk_agentprofile"

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from reports.urls import api_urlpatterns as report_api_urlpatterns
@@ -20,6 +21,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("people/invite/", people.invite, name="invite_agent"),
     path("profile/", people.profile, name="profile"),
+    # The active language's strings for static/js (gettext() and interpolate()), as an external
+    # script: the CSP allows no inline one.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path(
         "invitation/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
