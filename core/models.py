@@ -17,10 +17,10 @@ from .fields import EncryptedJSONField
 
 
 class Platform(models.TextChoices):
-    DEMO = "demo", "Demo"
-    TWITTER = "twitter", "X / Twitter"
-    FACEBOOK = "facebook", "Facebook"
-    INSTAGRAM = "instagram", "Instagram"
+    DEMO = "demo", _("Demo")
+    TWITTER = "twitter", _("X / Twitter")
+    FACEBOOK = "facebook", _("Facebook")
+    INSTAGRAM = "instagram", _("Instagram")
 
 
 # The longest private message (DM, Messenger) any platform accepts, in characters.
@@ -45,34 +45,34 @@ def reply_length(platform: str, text: str) -> int:
 
 
 class Intent(models.TextChoices):
-    UNKNOWN = "", "Not triaged"
-    QUESTION = "question", "Question"
-    REQUEST = "request", "Request"
-    COMPLAINT = "complaint", "Complaint"
-    COMPLIMENT = "compliment", "Compliment"
-    FEEDBACK = "feedback", "Feedback"
-    SPAM = "spam", "Spam / no reply needed"
-    OTHER = "other", "Other"
+    UNKNOWN = "", _("Not triaged")
+    QUESTION = "question", _("Question")
+    REQUEST = "request", _("Request")
+    COMPLAINT = "complaint", _("Complaint")
+    COMPLIMENT = "compliment", _("Compliment")
+    FEEDBACK = "feedback", _("Feedback")
+    SPAM = "spam", _("Spam / no reply needed")
+    OTHER = "other", _("Other")
 
 
 class Sentiment(models.TextChoices):
-    UNKNOWN = "", "Not triaged"
-    NEGATIVE = "negative", "Negative"
-    NEUTRAL = "neutral", "Neutral"
-    POSITIVE = "positive", "Positive"
+    UNKNOWN = "", _("Not triaged")
+    NEGATIVE = "negative", _("Negative")
+    NEUTRAL = "neutral", _("Neutral")
+    POSITIVE = "positive", _("Positive")
 
 
 class Priority(models.IntegerChoices):
-    LOW = 0, "Low"
-    NORMAL = 1, "Normal"
-    HIGH = 2, "High"
-    URGENT = 3, "Urgent"
+    LOW = 0, _("Low")
+    NORMAL = 1, _("Normal")
+    HIGH = 2, _("High")
+    URGENT = 3, _("Urgent")
 
 
 class AssignmentStrategy(models.TextChoices):
-    MANUAL = "manual", "Manual: agents pick from the queue"
-    ROUND_ROBIN = "round_robin", "Round-robin among online agents"
-    LEAST_LOADED = "least_loaded", "Least-loaded online agent"
+    MANUAL = "manual", _("Manual: agents pick from the queue")
+    ROUND_ROBIN = "round_robin", _("Round-robin among online agents")
+    LEAST_LOADED = "least_loaded", _("Least-loaded online agent")
 
 
 class Team(models.Model):
@@ -168,11 +168,11 @@ class Customer(models.Model):
 
 
 class ConversationStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending customer"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 ACTIVE_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
@@ -268,15 +268,15 @@ class Conversation(models.Model):
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", "From the customer"
-    OUTBOUND = "outbound", "From the brand"
+    INBOUND = "inbound", _("From the customer")
+    OUTBOUND = "outbound", _("From the brand")
 
 
 class DeliveryStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PENDING = "pending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    RECEIVED = "received", _("Received")
+    PENDING = "pending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class Post(models.Model):
@@ -431,10 +431,10 @@ class ReplyTemplateVariant(models.Model):
 
 
 class IntegrationEvent(models.TextChoices):
-    CONVERSATION_CREATED = "conversation.created", "Conversation created"
-    CONVERSATION_ASSIGNED = "conversation.assigned", "Conversation assigned"
-    CONVERSATION_RESOLVED = "conversation.resolved", "Conversation resolved"
-    SLA_BREACHED = "sla.breached", "SLA breached"
+    CONVERSATION_CREATED = "conversation.created", _("Conversation created")
+    CONVERSATION_ASSIGNED = "conversation.assigned", _("Conversation assigned")
+    CONVERSATION_RESOLVED = "conversation.resolved", _("Conversation resolved")
+    SLA_BREACHED = "sla.breached", _("SLA breached")
 
 
 class IntegrationWebhook(models.Model):

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core import integrations
 from core.models import (
@@ -225,11 +226,11 @@ def _apply_needs_reply(conversation: Conversation, needs_reply: bool, *, agent) 
 
 
 class BulkAction(models.TextChoices):
-    ASSIGN = "assign", "Assign"
-    STATUS = "status", "Change status"
-    SNOOZE = "snooze", "Snooze"
-    TAG = "tag", "Add tag"
-    SPAM = "spam", "Mark spam / no reply needed"
+    ASSIGN = "assign", _("Assign")
+    STATUS = "status", _("Change status")
+    SNOOZE = "snooze", _("Snooze")
+    TAG = "tag", _("Add tag")
+    SPAM = "spam", _("Mark spam / no reply needed")
 
 
 # The most rows one bulk action takes: a page of the inbox.

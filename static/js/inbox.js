@@ -47,7 +47,7 @@
     const intent = document.createElement("td");
     const tag = document.createElement("span");
     tag.className = "tag";
-    tag.textContent = c.intent || "Not triaged";
+    tag.textContent = c.intent || gettext("Not triaged");
     intent.append(tag);
     const prio = document.createElement("td");
     const prioLabel = document.createElement("span");
@@ -69,8 +69,9 @@
       const wakes = document.createElement("small");
       wakes.className = "wakes";
       wakes.dataset.wakes = c.snoozed_until;
-      wakes.textContent = "wakes " + new Date(c.snoozed_until).toLocaleString([], {
-        weekday: "short", hour: "2-digit", minute: "2-digit" });
+      // The agent's zone (ParleyTime), as the server-rendered card does: not the browser's.
+      wakes.textContent = interpolate(gettext("wakes %(when)s"), { when: window.ParleyTime.format(c.snoozed_until,
+        { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) }, true);
       status.append(wakes);
     }
     const pick = cell("", "pick");
@@ -79,7 +80,7 @@
     box.name = "ids";
     box.value = c.id;
     box.setAttribute("form", "bulk-form");
-    box.setAttribute("aria-label", "Select " + c.customer);
+    box.setAttribute("aria-label", interpolate(gettext("Select %(customer)s"), { customer: c.customer }, true));
     pick.append(box);
     tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
       cell(c.assignee || "—", "assignee"), status, waiting, sla);
@@ -196,7 +197,7 @@
           window.ParleyClock.formatRemaining(remaining);
         td.dataset.state = remaining < 0 ? "breached" : remaining < 5 * 60 * 1000 ? "at-risk" : "ok";
       } else {
-        td.textContent = td.dataset.owed ? "no clock" : "answered";
+        td.textContent = td.dataset.owed ? gettext("no clock") : gettext("answered");
         td.dataset.state = td.dataset.owed ? "" : "met";
       }
     });
@@ -214,7 +215,8 @@
           document.querySelectorAll("[data-count]").forEach(function (badge) {
             const value = counts[badge.dataset.count];
             if (value === undefined) return;
-            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " new" : value;
+            badge.textContent = badge.dataset.count === "mine_unanswered"
+              ? interpolate(ngettext("%(count)s new", "%(count)s new", value), { count: value }, true) : value;
             if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
           });
         })
@@ -231,10 +233,10 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/ws/inbox/");
-    socket.addEventListener("open", function () { retryDelay = 1000; setLive("live", "live"); });
+    socket.addEventListener("open", function () { retryDelay = 1000; setLive("live", gettext("live")); });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", function () {
-      setLive("offline", "reconnecting…");
+      setLive("offline", gettext("reconnecting…"));
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     });
