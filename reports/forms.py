@@ -65,7 +65,7 @@ class ReportFilterForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        today = timezone.localdate()
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
         end = data.get("end") or today
         start = data.get("start") or end
         if start < EARLIEST or end > LATEST or end < EARLIEST:
@@ -80,9 +80,10 @@ class ReportFilterForm(forms.Form):
         return data
 
     def report_filter(self, user) -> ReportFilter:
-        """The filter of a valid form: whole days in the site's timezone, end day included."""
+        """The filter of a valid form: whole days in the site's timezone (TIME_ZONE, not the
+        reading agent's: every supervisor reads the same days), end day included."""
         data = self.cleaned_data
-        tz = timezone.get_current_timezone()
+        tz = timezone.get_default_timezone()
         return ReportFilter(
             start=datetime.combine(data["start"], time.min, tzinfo=tz),
             end=datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=tz),
@@ -97,7 +98,7 @@ class ReportFilterForm(forms.Form):
     def presets(self, today: date | None = None) -> list[Preset]:
         """Today, the last 7 and 30 days and this month, each as a query string that keeps
         the other filters; `current` marks the one the form shows."""
-        today = today or timezone.localdate()
+        today = today or timezone.localdate(timezone=timezone.get_default_timezone())
         periods = [
             ("Today", today, today),
             ("Last 7 days", today - timedelta(days=6), today),

@@ -394,7 +394,9 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
     keys = ["day", "platform", *(["account_id"] if by_account else [])]
     return list(
         inbound_posts(report)
-        .annotate(day=TruncDate("created_at"))
+        # The server's zone, not the reading agent's (their own is active in a request):
+        # every supervisor reads the same days.
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()))
         .values(*keys)
         .annotate(
             posts=Count("pk"),
@@ -483,13 +485,13 @@ def heatmap(report: ReportFilter) -> dict[str, Any]:
     # week here: grouping by EXTRACT(ISODOW), EXTRACT(HOUR) made it sort every post.
     rows = (
         inbound_posts(report)
-        .annotate(hour=TruncHour("created_at"))
+        .annotate(hour=TruncHour("created_at", tzinfo=timezone.get_default_timezone()))
         .values("hour")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in rows:
-        local = timezone.localtime(row["hour"])
+        local = timezone.localtime(row["hour"], timezone.get_default_timezone())
         cells[local.weekday()][local.hour] += row["n"]
     return {"weekdays": WEEKDAYS, "hours": list(range(24)), "cells": cells}
 

@@ -73,3 +73,20 @@ def test_the_zone_is_chosen_when_the_export_starts(week, supervisor):
     rows = list(csv.DictReader(io.StringIO("".join(lines))))
     c1 = next(row for row in rows if row["conversation"] == str(week.conversations["c1"].pk))
     assert (c1["local_time_zone"], c1["created_at_local"]) == ("Asia/Tokyo", "2026-03-02 18:00:00")
+
+
+def test_reports_count_days_in_the_server_zone_whatever_the_agent_chose(client, week, supervisor):
+    def exports() -> list[str]:
+        return [
+            b"".join(
+                client.get(reverse("dashboards:export", args=[name]), PERIOD).streaming_content
+            ).decode()
+            for name in ("summary", "heatmap", "sentiment")
+        ]
+
+    client.force_login(supervisor)
+    in_utc = exports()
+    AgentProfile.objects.filter(user=supervisor).update(time_zone="Asia/Tokyo")
+    client.force_login(supervisor)  # the choice is read at login
+
+    assert exports() == in_utc
