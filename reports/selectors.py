@@ -213,13 +213,19 @@ def next_response(report: ReportFilter) -> dict[str, Any]:
     }
 
 
+def _labels(choices) -> dict[Any, str]:
+    """Choice labels as plain strings, in the active language: the snapshots travel as JSON
+    and over the channel layer, which cannot carry lazy translations."""
+    return {value: str(label) for value, label in choices}
+
+
 def resolution_by_intent(report: ReportFilter) -> list[dict[str, Any]]:
     resolved = (
         _created_in_period(report)
         .filter(resolved_at__isnull=False)
         .annotate(seconds=SecondsBetween("resolved_at", "created_at"))
     )
-    labels = dict(Intent.choices)
+    labels = _labels(Intent.choices)
     return [
         {
             "intent": row["intent"],
@@ -441,7 +447,7 @@ def volume_by_channel(report: ReportFilter) -> dict[str, Any]:
 
 def _volume(counts: list[dict[str, Any]]) -> dict[str, Any]:
     total = sum(row["posts"] for row in counts)
-    labels = dict(Platform.choices)
+    labels = _labels(Platform.choices)
     by_platform = sorted(
         _sum_by(counts, "platform", "posts").items(), key=lambda item: (-item[1], item[0])
     )
@@ -749,8 +755,8 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
         .annotate(oldest=Min("waiting_since"))
         .order_by()
     }
-    labels = dict(Platform.choices)
-    states = dict(TimerState.choices)
+    labels = _labels(Platform.choices)
+    states = _labels(TimerState.choices)
     queues = []
     sla_rows = (
         with_sla(active, now=now)
