@@ -41,7 +41,7 @@ class ActiveContent(HTMLParser):
         attributes = dict(attrs)
         if tag == "script":
             source = attributes.get("src") or ""
-            own = source.startswith("/static/") or source == reverse("javascript-catalog")
+            own = source.startswith(("/static/", reverse("javascript-catalog") + "?lang="))
             if not own and attributes.get("type") != "application/json":
                 self.found.append(f"<script {attrs}>")
         if tag in ("iframe", "object", "embed", "svg", "style"):

@@ -141,3 +141,18 @@ def test_the_javascript_catalog_speaks_french_to_a_french_agent(client, agent):
     script = client.get("/jsi18n/").content.decode()
 
     assert '"Network error; try again": "Erreur r\\u00e9seau ; r\\u00e9essayez"' in script
+
+
+def test_each_language_has_its_own_catalog_url_that_browsers_revalidate(client, agent):
+    from core.models import AgentProfile
+
+    AgentProfile.objects.filter(user=agent).update(language="fr")
+    client.force_login(agent)
+
+    page = client.get("/inbox/").content.decode()
+    catalog = client.get("/jsi18n/?lang=fr")
+    again = client.get("/jsi18n/?lang=fr", HTTP_IF_MODIFIED_SINCE=catalog["Last-Modified"])
+
+    assert '<script src="/jsi18n/?lang=fr" defer></script>' in page
+    assert "no-cache" in catalog["Cache-Control"] and "private" in catalog["Cache-Control"]
+    assert again.status_code == 304
