@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv lock run test test-embedded test-production lint format migrate demo clean bench chaos messages
+.PHONY: venv lock run test test-in-process test-embedded test-units test-served test-production lint format migrate demo clean bench chaos messages
 
 # CI (CI=true) installs exactly the locked versions, hashes checked; anywhere else pip resolves
 # pyproject.toml, so `make run` works on a fresh machine of any platform. `make lock` rewrites
@@ -63,10 +63,21 @@ format: venv
 
 # The embedded defaults (SQLite, in-memory channel layer, eager tasks) always run; the
 # production shape (Postgres, Redis, a real Celery worker) runs too when its servers answer.
-test: lint test-embedded test-production
+# The served tests (browser, fuzz) spend most of their time waiting on a live Parley while the
+# in-process ones keep a core busy, so the two run side by side; each one's output is printed
+# whole when it ends.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --keep-going --output-sync=target test-served test-in-process
 
-test-embedded: venv
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+test-in-process: test-units test-production
+
+test-embedded: test-units test-served
+
+test-units: venv
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m "not browser and not fuzz"
+
+test-served: venv
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -p no:cacheprovider -m "browser or fuzz"
 
 # Browser and fuzz tests serve their own embedded Parley (as `make run` does), so they would
 # only repeat themselves here.

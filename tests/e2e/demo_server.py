@@ -8,8 +8,10 @@ separate process, exactly as a user would run it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,6 +102,32 @@ def embedded_env(
     return env
 
 
+# One migrated SQLite database per test run, copied for each server: migrating from nothing
+# costs more than everything else a server does before it answers.
+_migrated_template: Path | None = None
+
+
+def migrated_database(target: Path, log) -> None:
+    """Put a freshly migrated database at `target` (migrating once per run)."""
+    global _migrated_template
+    if _migrated_template is None:
+        template_dir = Path(tempfile.mkdtemp(prefix="parley-e2e-migrated-"))
+        atexit.register(shutil.rmtree, template_dir, ignore_errors=True)
+        template = template_dir / "migrated.sqlite3"
+        env = embedded_env(database_path=template, posts_per_minute=0, poll_seconds=1)
+        command = [sys.executable, "manage.py", "migrate", "--noinput"]
+        finished = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        if finished.returncode != 0:
+            raise DemoServerError(f"migrate failed (exit {finished.returncode}): see the log")
+        _migrated_template = template
+    for suffix in ("", "-wal", "-shm"):
+        source = _migrated_template.with_name(_migrated_template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+
+
 @contextlib.contextmanager
 def demo_server(
     *, posts_per_minute: float = 30, poll_seconds: float = 1, history_days: int = 0
@@ -122,8 +150,12 @@ def demo_server(
             def manage(*args: str) -> list[str]:
                 return [sys.executable, "manage.py", *args]
 
+            try:
+                migrated_database(workdir_path / "e2e.sqlite3", log)
+            except DemoServerError as error:
+                log.flush()
+                raise DemoServerError(f"{error}\n{server.log()}") from None
             for command in (
-                manage("migrate", "--noinput"),
                 manage(
                     "seed_demo",
                     "--agent-password",
