@@ -143,7 +143,8 @@ def _column_defaults(table: str, given: list[str]) -> list[tuple[str, object]]:
     model = next(m for m in apps.get_models() if m._meta.db_table == table)
     defaults = []
     for field in model._meta.concrete_fields:
-        if field.column in given or field.null or field.primary_key:
+        # Generated columns (Conversation.waiting_since) are the database's to compute.
+        if field.column in given or field.null or field.primary_key or field.generated:
             continue
         value = field.get_default()
         if isinstance(field, models.JSONField):
@@ -219,6 +220,10 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
                  stop, (stop - created).total_seconds(), 0, 0, now)
             )  # fmt: skip
         inbound = max(1, POSTS_PER_CONVERSATION - 1 + rng.choice((-1, 0, 0, 1)))
+        # The customer's post after the brand's reply (the third) opens the turn still open,
+        # as core.turns would find; stored now so rebuild_customer_turns has nothing to write.
+        open_turn = created + timedelta(minutes=2 * 7) if inbound >= 2 else None
+        conversation_rows[-1] += (open_turn,)
         for number in range(inbound + 1):
             outbound = number == 1  # the brand's reply comes after the first post
             at = created + timedelta(minutes=number * 7)
@@ -255,6 +260,8 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
             "helpdesk_post",
             "sla_slatimer",
             "reports_customerturn",
+            "reports_inboundhourly",
+            "reports_conversationhourly",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
@@ -264,7 +271,7 @@ def _flush(conversation_rows, timer_rows, post_rows) -> None:
         "helpdesk_conversation",
         ["id", "customer_id", "account_id", "status", "team_id", "assignee_id", "priority",
          "intent", "sentiment", "needs_reply", "created_at", "updated_at", "last_inbound_at",
-         "first_response_due_at", "first_response_at", "resolved_at"],
+         "first_response_due_at", "first_response_at", "resolved_at", "open_turn_started_at"],
         iter(conversation_rows),
     )  # fmt: skip
     _copy(

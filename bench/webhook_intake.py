@@ -176,12 +176,17 @@ async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
 
 
 @contextmanager
-def _served(app: str, *, name: str) -> Iterator[tuple[int, int]]:
-    """uvicorn serving `app` with the settings `manage.py serve` uses (one process, no
-    lifespan); yields its port and process id."""
+def _served(app: str | None, *, name: str) -> Iterator[tuple[int, int]]:
+    """Parley as `manage.py serve --no-schedule` runs it (app None: uvicorn in one process,
+    its pooled database connections), or uvicorn serving `app` in one process; yields the
+    port and process id."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-               "--lifespan", "off", "--log-level", "warning"]  # fmt: skip
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    if app is None:
+        command = [sys.executable, "manage.py", "serve", *address, "--no-schedule"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", app, *address, "--lifespan", "off",
+                   "--log-level", "warning"]  # fmt: skip
     env = {"X_CONSUMER_SECRET": X_SECRET, "META_APP_SECRET": META_SECRET}
     with background(command, name=name, env=env) as process:
         # Django's start-up takes seconds, more on a busy machine.
@@ -197,7 +202,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     reset_traffic()
     half = deliveries // 2
     loads = {}
-    with _served("parley.asgi:application", name="uvicorn-webhooks") as (port, pid):
+    with _served(None, name="serve-webhooks") as (port, pid):
         # Warm up Django's first request (URL resolver, connections) outside the clock.
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(

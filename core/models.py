@@ -5,10 +5,11 @@ These models were born in the `helpdesk` app and kept their tables when they mov
 """
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from twitter_text import parse_tweet
@@ -224,6 +225,22 @@ class Conversation(models.Model):
         blank=True,
         help_text="Hidden from the queue until then, unless the customer writes.",
     )
+    # The start of the customer turn the brand has not answered yet (the CustomerTurn with no
+    # answered_at; at most one), kept by core.turns whenever it rewrites the turns: what
+    # waiting_since reads after the first reply, stored so the queue can sort on an index.
+    open_turn_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # "Waiting since" (core.selectors.waiting_since is the definition), computed by the
+    # database from the columns above whichever code writes them, so the inbox sorts and
+    # pages on an index instead of computing it for every open conversation.
+    waiting_since = models.GeneratedField(
+        expression=Case(
+            When(needs_reply=False, then=Value(None)),
+            When(first_response_at__isnull=True, then=F("created_at")),
+            default=F("open_turn_started_at"),
+        ),
+        output_field=models.DateTimeField(null=True, blank=True),
+        db_persist=True,
+    )
 
     class Meta:
         db_table = "helpdesk_conversation"
@@ -232,6 +249,42 @@ class Conversation(models.Model):
             models.Index(fields=["team", "status", "first_response_due_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["customer", "account", "status"]),
+            # The queue in its default order (who has waited longest): a page of any view is
+            # the first rows of this index, and the view counts read it alone (Postgres)
+            # instead of the table, whatever the depth of the queue.
+            models.Index(
+                fields=["waiting_since"],
+                include=["team", "assignee", "snoozed_until", "first_response_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
+                name="conversation_queue_idx",
+            ),
+            # The same per team and per assignee, for an agent's queue and "Mine" (their rows
+            # in queue order) and their counts; "pending" has its own (few rows, with or
+            # without needs_reply).
+            models.Index(
+                fields=["team", "waiting_since"],
+                include=["assignee", "snoozed_until", "first_response_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
+                name="conversation_queue_team_idx",
+            ),
+            models.Index(
+                fields=["assignee", "waiting_since"],
+                include=["team", "snoozed_until", "first_response_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, needs_reply=True),
+                name="conversation_queue_mine_idx",
+            ),
+            models.Index(
+                fields=["team"],
+                condition=Q(status=ConversationStatus.PENDING),
+                name="conversation_pending_idx",
+            ),
+            # "No reply needed": what was set aside lately (and the still active few).
+            models.Index(
+                fields=["created_at"],
+                include=["status", "team"],
+                condition=Q(needs_reply=False),
+                name="conversation_noreply_idx",
+            ),
             # The snoozed few, for waking them when their snooze ends.
             models.Index(
                 fields=["snoozed_until"],
@@ -258,6 +311,27 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # open_turn_started_at is written by core.turns alone (as the posts change, often
+        # while a service holds this row in memory): a plain save() of an existing row
+        # writes every other column, never a stale copy of that one.
+        if (
+            not self._state.adding
+            and not args
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and not field.generated
+                and field.attname not in deferred
+                and field.attname != "open_turn_started_at"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def first_response_seconds(self) -> float | None:

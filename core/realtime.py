@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django_guid import get_guid
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,13 @@ def user_group(user_id: int) -> str:
     return f"sla.user.{user_id}"
 
 
+def current_request_id() -> str | None:
+    """The id of the request (or of the request that queued the task) doing the change,
+    django-guid's: every channel-layer message carries it as `request_id`, and the sockets
+    pass it on to the browser, so a webhook's X-Request-ID can be followed to the push."""
+    return get_guid()
+
+
 def notice(kind: str, conversation, *, text: str, **extra) -> dict:
     """A notice for one person's browser: `kind` says what happened ("mention",
     "assignment", "conversation.reopened"), `text` says it in words; `alert_id` lets a
@@ -89,7 +97,7 @@ def notify_users_after_commit(user_ids, payload: dict) -> None:
 
 
 def _notify(groups: list[str], payload: dict) -> None:
-    message = {"type": "sla.alert", "alert": payload}
+    message = {"type": "sla.alert", "alert": payload, "request_id": current_request_id()}
     try:
         async_to_sync(_send)(get_channel_layer(), [(group, message) for group in groups])
     except Exception:
@@ -123,8 +131,17 @@ def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> N
         inbox_cards.setdefault(ALL_CONVERSATIONS_GROUP, []).append(card)
         if card["team_id"] is not None:
             inbox_cards.setdefault(team_group(card["team_id"]), []).append(card)
+    request_id = current_request_id()
     messages = [
-        (group, {"type": "conversations.changed", "event": event, "conversations": group_cards})
+        (
+            group,
+            {
+                "type": "conversations.changed",
+                "event": event,
+                "conversations": group_cards,
+                "request_id": request_id,
+            },
+        )
         for group, group_cards in inbox_cards.items()
     ]
     messages.append(
@@ -134,6 +151,7 @@ def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> N
                 "type": "conversations.touched",
                 "event": event,
                 "ids": [card["id"] for card in cards],
+                "request_id": request_id,
             },
         )
     )

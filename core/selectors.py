@@ -4,6 +4,9 @@ called."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Case,
@@ -17,7 +20,7 @@ from django.db.models import (
     When,
 )
 
-from .models import Conversation, Team
+from .models import AgentPreferences, Conversation, Team
 
 VIEW_ALL_CONVERSATIONS = "core.view_all_conversations"
 
@@ -37,9 +40,17 @@ def own_team_ids(user: AbstractBaseUser) -> list[int]:
     return list(Team.objects.filter(agents__user=user).values_list("pk", flat=True))
 
 
-def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
+def visible_conversations(
+    user: AbstractBaseUser, *, team_ids: Sequence[int] | None = None
+) -> QuerySet[Conversation]:
+    """The conversations the user may see: every one for a supervisor, their teams' for an
+    agent. A caller that has read the user's teams already (own_team_ids) passes them as
+    `team_ids`: a list of ids lets the database page a deep queue straight from its index,
+    where the join through the agent's profile hides how many rows a team holds."""
     conversations = Conversation.objects.all()
     if not can_see_all_conversations(user):
+        if team_ids is not None:
+            return conversations.filter(team_id__in=list(team_ids))
         conversations = conversations.filter(team__agents__user=user)
     return conversations
 
@@ -102,3 +113,41 @@ def display_name(user: AbstractBaseUser | None) -> str:
 def display_name_of(first: str | None, last: str | None, username: str | None) -> str:
     """display_name from a row's columns (the cards are read as plain rows)."""
     return f"{first or ''} {last or ''}".strip() or (username or "")
+
+
+@dataclass(frozen=True)
+class NotificationChoices:
+    """How one person wants to hear of SLA alerts, mentions and assignments."""
+
+    in_page: bool
+    desktop: bool
+    by_email: bool
+
+
+def notification_choices(user_id: int) -> NotificationChoices:
+    """The person's profile choices, or the model's defaults when they never saved any."""
+    row = (
+        AgentPreferences.objects.filter(user_id=user_id)
+        .values("notify_in_page", "notify_desktop", "notify_by_email")
+        .first()
+    )
+    if row is None:
+        defaults = {
+            name: AgentPreferences._meta.get_field(name).get_default()
+            for name in ("notify_in_page", "notify_desktop", "notify_by_email")
+        }
+        row = defaults
+    return NotificationChoices(
+        in_page=row["notify_in_page"],
+        desktop=row["notify_desktop"],
+        by_email=row["notify_by_email"],
+    )
+
+
+def emails_for_mentions(user_ids: list[int]) -> list[str]:
+    """The addresses of those who asked to be e-mailed when @mentioned (and have one)."""
+    return sorted(
+        AgentPreferences.objects.filter(user_id__in=user_ids, notify_by_email=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )

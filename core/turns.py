@@ -76,6 +76,10 @@ def record_customer_turns(*, conversation_id: int) -> None:
         stale = [turn.pk for post_id, turn in stored.items() if post_id not in wanted]
         if stale:
             CustomerTurn.objects.filter(pk__in=stale).delete()
+        open_turns = [started for started, answered in wanted.values() if answered is None]
+        Conversation.objects.filter(pk=conversation_id).update(
+            open_turn_started_at=min(open_turns, default=None)
+        )
         for post_id, (started_at, answered_at) in wanted.items():
             turn = stored.get(post_id)
             if turn is None:
@@ -116,6 +120,47 @@ WHERE direction = 'inbound'
 """
 
 
+# Conversation.open_turn_started_at from the turns just written (what the stored
+# `waiting_since` reads): cleared where no turn is open any more, set where one is, and rows
+# already right left alone (a rebuild rewrites only what changed). Set-based (an anti-join,
+# an UPDATE ... FROM a grouped read of the open turns), for Postgres and SQLite >= 3.33.
+# `{where}` narrows to some conversations: " AND {column} ..." for each table's column.
+CLEAR_OPEN_TURNS_SQL = """
+UPDATE helpdesk_conversation SET open_turn_started_at = NULL
+WHERE open_turn_started_at IS NOT NULL{where_conversation}
+    AND NOT EXISTS (
+        SELECT 1 FROM reports_customerturn turn
+        WHERE turn.conversation_id = helpdesk_conversation.id AND turn.answered_at IS NULL
+    )
+"""
+SET_OPEN_TURNS_SQL = """
+UPDATE helpdesk_conversation SET open_turn_started_at = open_turn.started_at
+FROM (
+    SELECT conversation_id, MIN(started_at) AS started_at FROM reports_customerturn
+    WHERE answered_at IS NULL{where_turn}
+    GROUP BY conversation_id
+) AS open_turn
+WHERE helpdesk_conversation.id = open_turn.conversation_id
+    AND (
+        helpdesk_conversation.open_turn_started_at IS NULL
+        OR helpdesk_conversation.open_turn_started_at <> open_turn.started_at
+    )
+"""
+
+
+def _store_open_turns(narrow: str = "", params: Collection[Any] = ()) -> None:
+    """`narrow`: a condition on "{column}" (e.g. "{column} = ANY(%s)"), or all conversations."""
+    with connection.cursor() as cursor:
+        for statement, column in (
+            (CLEAR_OPEN_TURNS_SQL, "helpdesk_conversation.id"),
+            (SET_OPEN_TURNS_SQL, "conversation_id"),
+        ):
+            where = f" AND {narrow.format(column=column)}" if narrow else ""
+            cursor.execute(
+                statement.format(where_conversation=where, where_turn=where), list(params)
+            )
+
+
 def rebuild_customer_turns() -> int:
     """Recompute every conversation's turns in one statement, for loaders that write posts
     without save() (COPY, bulk_create); returns how many turns there are."""
@@ -123,6 +168,7 @@ def rebuild_customer_turns() -> int:
         CustomerTurn.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute(REBUILD_TURNS_SQL.format(where=""))
+        _store_open_turns()
     return CustomerTurn.objects.count()
 
 
@@ -137,11 +183,13 @@ def record_customer_turns_of(conversation_ids: Collection[int]) -> None:
         CustomerTurn.objects.filter(conversation_id__any=ids).delete()
         if connection.vendor == "postgresql":
             # One array, not a placeholder per id (see core.lookups).
-            where, params = " WHERE conversation_id = ANY(%s::bigint[])", [ids]
+            narrow, params = "{column} = ANY(%s::bigint[])", [ids]
         else:
-            where, params = f" WHERE conversation_id IN ({', '.join(['%s'] * len(ids))})", ids
+            narrow, params = f"{{column}} IN ({', '.join(['%s'] * len(ids))})", ids
         with connection.cursor() as cursor:
+            where = " WHERE " + narrow.format(column="conversation_id")
             cursor.execute(REBUILD_TURNS_SQL.format(where=where), params)
+        _store_open_turns(narrow, params)
 
 
 # A save touching none of these cannot change the conversation's turns (triage, delivery).

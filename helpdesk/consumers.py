@@ -19,8 +19,12 @@ logger = logging.getLogger(__name__)
 class InboxConsumer(UserGroupsConsumer):
     async def conversations_changed(self, message: dict) -> None:
         # One frame per card: the page updates row by row.
+        # The request id says which request (or task) made the change: logs to browser.
+        request_id = message.get("request_id")
         for card in message["conversations"]:
-            await self.send_json({"event": message["event"], "conversation": card})
+            await self.send_json(
+                {"event": message["event"], "conversation": card, "request_id": request_id}
+            )
 
     def groups_for(self, user) -> list[str]:
         return inbox_groups_for(user)
@@ -104,7 +108,13 @@ class ConversationConsumer(RevocableConsumer):
             await self.leave_groups()
             await self.close(code=4403)
         elif cards:
-            await self.send_json({"event": message["event"], "conversation": cards[0]})
+            await self.send_json(
+                {
+                    "event": message["event"],
+                    "conversation": cards[0],
+                    "request_id": message.get("request_id"),
+                }
+            )
 
     def _visible_card(self, user) -> tuple[bool, list[dict]]:
         if not self._may_see(user, self.conversation_id):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.models import (
@@ -12,13 +12,19 @@ from core.models import (
     ConversationStatus,
     Intent,
     Platform,
-    Post,
     Priority,
 )
 from sla.models import TimerState
 from sla.selectors import with_sla
 
-from .selectors import DEFAULT_SORT, INBOX_SORTS, no_reply_needed, not_snoozed, snoozed
+from .selectors import (
+    DEFAULT_SORT,
+    INBOX_SORTS,
+    no_reply_needed,
+    not_snoozed,
+    search_conversations,
+    snoozed,
+)
 
 # The views that show the queue: what still needs work now (active, awake, needing a reply).
 QUEUE_VIEWS = [
@@ -63,6 +69,9 @@ class ConversationFilter(django_filters.FilterSet):
         empty_label=None,
     )
 
+    # Set by a caller that has read the user's own teams already.
+    own_team_ids: list[int] | None = None
+
     class Meta:
         model = Conversation
         fields = ["view", "platform", "intent", "priority", "status", "sla", "tag", "q", "sort"]
@@ -74,6 +83,9 @@ class ConversationFilter(django_filters.FilterSet):
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         if value == "team":
+            # The page passes the user's team ids it has read (see visible_conversations).
+            if self.own_team_ids is not None:
+                return queryset.filter(team_id__in=self.own_team_ids)
             return queryset.filter(team__agents__user=user)
         return queryset
 
@@ -90,15 +102,7 @@ class ConversationFilter(django_filters.FilterSet):
         return with_sla(queryset).filter(sla_state=value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip().lstrip("@")
-        if not value:
-            return queryset
-        matching_post = Post.objects.filter(conversation=OuterRef("pk"), text__icontains=value)
-        return queryset.filter(
-            Q(customer__handle__icontains=value)
-            | Q(customer__display_name__icontains=value)
-            | Exists(matching_post)
-        )
+        return search_conversations(queryset, value)
 
     @property
     def chosen_sort(self) -> str:

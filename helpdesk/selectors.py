@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
+    Expression,
     F,
     FilteredRelation,
+    OrderBy,
     OuterRef,
     Prefetch,
     Q,
@@ -23,12 +27,14 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from core.models import (
     ACTIVE_STATUSES,
     Conversation,
     ConversationStatus,
+    Customer,
     Direction,
     Intent,
     Note,
@@ -38,7 +44,7 @@ from core.models import (
     ReplyTemplate,
     Team,
 )
-from core.selectors import display_name_of, visible_conversations, waiting_since, with_open_turn
+from core.selectors import display_name_of, visible_conversations
 
 from .models import Macro, SavedView
 
@@ -53,30 +59,26 @@ RESPONSE_TIMER_LABELS = {
 
 
 def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate what the queue sorts on: `waiting_since` (core.selectors.waiting_since) and
-    `response_due_at`, when the response owed is due: the conversation's own
-    first_response_due_at before the first reply, the running next-response timer's due
-    instant after it (NULL when nothing is owed or no clock runs). Columns and two joins to
-    small partial indexes (the open turns, the running next-response timers), never a
-    subquery per row. `response_timer` (which of the two) is read by response_timer_of.
+    """Annotate what the queue sorts on besides the stored `waiting_since` (the column
+    Conversation.waiting_since, core.selectors.waiting_since's definition): `response_due_at`,
+    when the response owed is due: the conversation's own first_response_due_at before the
+    first reply, the running next-response timer's due instant after it (NULL when nothing
+    is owed or no clock runs). A join to a small partial index (the running next-response
+    timers), never a subquery per row. `response_timer` (which of the two) is read by
+    response_timer_of.
     """
-    return (
-        with_open_turn(conversations)
-        .alias(
-            next_response=FilteredRelation(
-                "sla_timers",
-                condition=Q(sla_timers__kind="next_response", sla_timers__stopped_at=None),
-            )
+    return conversations.alias(
+        next_response=FilteredRelation(
+            "sla_timers",
+            condition=Q(sla_timers__kind="next_response", sla_timers__stopped_at=None),
         )
-        .annotate(
-            waiting_since=waiting_since(),
-            response_due_at=Case(
-                When(needs_reply=False, then=Value(None)),
-                When(first_response_at__isnull=True, then=F("first_response_due_at")),
-                default=F("next_response__due_at"),
-                output_field=DateTimeField(),
-            ),
-        )
+    ).annotate(
+        response_due_at=Case(
+            When(needs_reply=False, then=Value(None)),
+            When(first_response_at__isnull=True, then=F("first_response_due_at")),
+            default=F("next_response__due_at"),
+            output_field=DateTimeField(),
+        ),
     )
 
 
@@ -168,6 +170,43 @@ def no_reply_needed(conversations: QuerySet[Conversation]) -> QuerySet[Conversat
     )
 
 
+# A search word found in at most this many posts is "rare": the conversations holding them
+# are read first (the trigram index, Postgres), and the queue filtered on their ids.
+SEARCH_RARE_POSTS = 2_000
+
+
+def search_conversations(conversations: QuerySet[Conversation], text: str) -> QuerySet:
+    """The conversations whose customer's handle or name, or one of whose posts, contains
+    `text` (case-insensitive; a leading @ is ignored).
+
+    Its cost is bounded whatever the word: on Postgres the posts containing it are looked
+    up first in the trigram index (core migration 0005), at most SEARCH_RARE_POSTS + 1 of
+    them; a rare word then filters the queue on those few conversation ids, while a common
+    one (more posts than that) is checked conversation by conversation in queue order,
+    where a page fills after a few hundred. Elsewhere (SQLite) always the latter.
+    """
+    text = text.strip().lstrip("@")
+    if not text:
+        return conversations
+    customers = Customer.objects.filter(
+        Q(handle__icontains=text) | Q(display_name__icontains=text)
+    ).values("pk")
+    if connection.vendor == "postgresql":
+        holding = list(
+            Post.objects.filter(text__icontains=text)
+            .order_by()
+            .values_list("conversation_id", flat=True)[: SEARCH_RARE_POSTS + 1]
+        )
+        if len(holding) <= SEARCH_RARE_POSTS:
+            return conversations.filter(Q(pk__in=set(holding)) | Q(customer__in=customers))
+    # A scalar subquery (the first matching post), not EXISTS: Postgres would turn EXISTS
+    # into one hash of every matching post, which for a common word is most of the history.
+    first_match = Post.objects.filter(conversation=OuterRef("pk"), text__icontains=text)
+    return conversations.alias(
+        first_matching_post=Subquery(first_match.order_by().values("pk")[:1])
+    ).filter(Q(customer__in=customers) | Q(first_matching_post__isnull=False))
+
+
 def inbox_page(
     conversations: QuerySet[Conversation], *, limit: int = 100, sort: str = DEFAULT_SORT
 ) -> list[Conversation]:
@@ -188,40 +227,118 @@ def inbox_page(
             response_due_at=row.response_due_at,
             needs_reply=row.needs_reply,
         )
+        row.sort_key = json.dumps(inbox_sort_key(row, order))
     return rows
 
 
-def inbox_view_counts(user: AbstractBaseUser) -> dict[str, int]:
-    """How many conversations each inbox view holds, in one aggregate query.
+def inbox_rows(
+    conversations: QuerySet[Conversation], *, ids: Sequence[int], sort: str = DEFAULT_SORT
+) -> list[Conversation]:
+    """Those of `ids` that are in `conversations` (the agent's view, filters and search),
+    read as inbox_page reads them: what the live inbox asks for when they change."""
+    return inbox_page(conversations.filter(pk__in=ids), limit=len(ids), sort=sort)
+
+
+def inbox_sort_key(row: Conversation, order: Sequence[str | OrderBy]) -> list[int]:
+    """Where `row` stands in `order` (an INBOX_SORTS order), as numbers that sort ascending.
+
+    The live inbox places a row it is sent among those on screen by comparing these keys,
+    so the browser keeps no copy of the sort: each term gives a NULL rank (NULLs where the
+    order puts them) and the value (times in microseconds, negated when descending).
+    """
+    key: list[int] = []
+    for field, descending, nulls_last in _order_terms(order):
+        value = getattr(row, field)
+        if value is None:
+            key += [1 if nulls_last else -1, 0]
+            continue
+        number = int(value.timestamp() * 1_000_000) if isinstance(value, datetime) else int(value)
+        key += [0, -number if descending else number]
+    return key
+
+
+def _order_terms(order: Sequence[str | OrderBy]) -> Iterator[tuple[str, bool, bool]]:
+    # (field, descending, NULLs last) for each term; plain names ("-priority") are never NULL.
+    for term in order:
+        if isinstance(term, str):
+            yield term.lstrip("-"), term.startswith("-"), True
+        else:
+            expression: Expression = term.expression
+            yield expression.name, term.descending, bool(term.nulls_last)
+
+
+# The view counts are exact up to COUNT_CAP; beyond it a badge says "10,000+" (count_label):
+# counting 100,000 open conversations exactly for every page view would cost more than the
+# page, and past ten thousand the exact figure tells an agent nothing more.
+COUNT_CAP = 10_000
+
+
+def inbox_view_counts(
+    user: AbstractBaseUser, *, team_ids: Sequence[int] | None = None
+) -> dict[str, int]:
+    """How many conversations each inbox view holds (COUNT_CAP + 1 meaning "more than
+    COUNT_CAP"), in one query.
 
     The queue views count active, awake conversations that need a reply; "pending",
     "snoozed" and "noreply" count their views (see helpdesk.filters). "unanswered" counts
-    the user's own still waiting for a first reply.
+    the user's own still waiting for a first reply. Each count stops at COUNT_CAP + 1 rows,
+    read from the queue's partial index, so its cost does not grow with the queue.
+    `team_ids`: the user's own teams, when the caller has read them (see
+    visible_conversations).
     """
     now = timezone.now()
     since = now - timedelta(days=NO_REPLY_VIEW_DAYS)
-    conversations = visible_conversations(user).filter(
-        Q(status__in=ACTIVE_STATUSES) | Q(needs_reply=False, created_at__gte=since)
+    visible = visible_conversations(user, team_ids=team_ids)
+    own_teams = (
+        list(team_ids)
+        if team_ids is not None
+        else Team.objects.filter(agents__user=user).values("pk")
     )
-    own_team_ids = Team.objects.filter(agents__user=user).values("pk")
-    active = Q(status__in=ACTIVE_STATUSES)
-    queue = (
-        active & Q(needs_reply=True) & (Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    queue = visible.filter(status__in=ACTIVE_STATUSES, needs_reply=True).filter(
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
     )
-    return conversations.aggregate(
-        mine=Count("pk", filter=queue & Q(assignee=user), distinct=True),
-        team=Count("pk", filter=queue & Q(team__in=own_team_ids), distinct=True),
-        unassigned=Count("pk", filter=queue & Q(assignee__isnull=True), distinct=True),
-        all=Count("pk", filter=queue, distinct=True),
-        mine_unanswered=Count(
-            "pk", filter=queue & Q(assignee=user, first_response_at__isnull=True), distinct=True
-        ),
-        pending=Count("pk", filter=Q(status=ConversationStatus.PENDING), distinct=True),
-        snoozed=Count(
-            "pk", filter=active & Q(needs_reply=True, snoozed_until__gt=now), distinct=True
-        ),
-        noreply=Count("pk", filter=Q(needs_reply=False), distinct=True),
+    return capped_counts(
+        {
+            "mine": queue.filter(assignee=user),
+            "team": queue.filter(team__in=own_teams),
+            "unassigned": queue.filter(assignee__isnull=True),
+            "all": queue,
+            "mine_unanswered": queue.filter(assignee=user, first_response_at__isnull=True),
+            "pending": visible.filter(status=ConversationStatus.PENDING),
+            "snoozed": visible.filter(
+                status__in=ACTIVE_STATUSES, needs_reply=True, snoozed_until__gt=now
+            ),
+            "noreply": visible.filter(needs_reply=False).filter(
+                Q(status__in=ACTIVE_STATUSES) | Q(created_at__gte=since)
+            ),
+        }
     )
+
+
+def capped_counts(querysets: dict[str, QuerySet]) -> dict[str, int]:
+    """{name: rows of the queryset, up to COUNT_CAP + 1} in one statement: a COUNT over a
+    LIMIT subquery for each, so none reads more than COUNT_CAP + 1 rows."""
+    parts, params = [], []
+    for queryset in querysets.values():
+        capped = queryset.order_by().values("pk")[: COUNT_CAP + 1]
+        try:
+            sql, query_params = capped.query.get_compiler(using=capped.db).as_sql()
+        except EmptyResultSet:  # e.g. the teams of a user who works in none
+            parts.append("0")
+            continue
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, row, strict=True))
+
+
+def count_label(count: int) -> int | str:
+    """What a badge shows for a capped count: the number, or "10,000+" beyond COUNT_CAP."""
+    if count > COUNT_CAP:
+        return number_format(COUNT_CAP, force_grouping=True) + "+"
+    return count
 
 
 def next_conversation_id(

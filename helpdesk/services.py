@@ -3,6 +3,7 @@ through its statuses; and snoozed conversations waking up."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -43,7 +45,7 @@ from core.realtime import (
     notify_users_after_commit,
 )
 from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
-from core.selectors import display_name
+from core.selectors import display_name, emails_for_mentions
 from sla.services import (
     conversation_status_changed,
     drop_running_clocks,
@@ -53,6 +55,8 @@ from sla.services import (
 )
 
 from .models import Macro, MacroAssign, SavedView
+
+logger = logging.getLogger(__name__)
 
 MENTION = re.compile(r"@([\w.+-]+)")
 
@@ -515,8 +519,28 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
                     text=f"{_name(author)} mentioned you in a note: {text[:140]}",
                 ),
             )
+            _email_mentions(note, [user.pk for user in mentioned if user.pk != author.pk])
         transaction.on_commit(lambda: broadcast_conversation(conversation_id, event="note.added"))
     return note
+
+
+def _email_mentions(note: Note, user_ids: list[int]) -> None:
+    """E-mail, after commit, those mentioned who asked for it on their profile page."""
+    recipients = emails_for_mentions(user_ids)
+    if not recipients:
+        return
+    subject = f"{_name(note.author)} mentioned you on conversation #{note.conversation_id}"
+    link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/conversations/{note.conversation_id}/"
+    body = f"{note.text}\n\n{link}"
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, None, recipients)
+        except Exception:
+            # The note is saved and the in-page notice sent; a mail server down loses the mail.
+            logger.exception("Could not e-mail the mention in note %s", note.pk)
+
+    transaction.on_commit(send)
 
 
 def _name(user: AbstractBaseUser) -> str:

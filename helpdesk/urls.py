@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/counts/", views.inbox_counts, name="inbox_counts"),
+    path("inbox/rows/", views.inbox_rows, name="inbox_rows"),
     path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
     path("inbox/views/", views.inbox_save_view, name="inbox_save_view"),
     path("inbox/views/<int:view_id>/delete/", views.inbox_delete_view, name="inbox_delete_view"),

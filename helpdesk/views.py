@@ -44,31 +44,39 @@ def _default_view(user) -> str:
     return "all" if visibility.can_see_all_conversations(user) else "team"
 
 
-def _inbox_filter(request: HttpRequest, query: QueryDict) -> ConversationFilter:
+def _inbox_filter(
+    request: HttpRequest, query: QueryDict, *, own_team_ids: list[int] | None = None
+) -> ConversationFilter:
     """The inbox's filter for `query`, with the view defaulted and kept to what the user may
-    see."""
+    see; `own_team_ids`, the user's teams when already read, lets the database page a deep
+    queue from its index."""
     user = request.user
     params = query.copy()
     if params.get("view") not in dict(INBOX_VIEWS):
         params["view"] = _default_view(user)
     if params["view"] == "all" and not visibility.can_see_all_conversations(user):
         params["view"] = "team"
-    return ConversationFilter(
-        params, queryset=visibility.visible_conversations(user), request=request
+    filterset = ConversationFilter(
+        params,
+        queryset=visibility.visible_conversations(user, team_ids=own_team_ids),
+        request=request,
     )
+    filterset.own_team_ids = own_team_ids
+    return filterset
 
 
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
-    filterset = _inbox_filter(request, request.GET)
+    own_teams = selectors.own_teams(user)
+    own_team_ids = [team.pk for team in own_teams]
+    filterset = _inbox_filter(request, request.GET, own_team_ids=own_team_ids)
     params = filterset.data
     can_see_all = visibility.can_see_all_conversations(user)
     valid = filterset.is_valid()
     conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
-    counts = selectors.inbox_view_counts(user)
-    own_teams = selectors.own_teams(user)
+    counts = selectors.inbox_view_counts(user, team_ids=own_team_ids)
     kept = {name: params[name] for name in FILTER_FIELDS if params.get(name)}
     query = urlencode({"view": params["view"], **kept})
     if valid and request.session.get(INBOX_QUERY_SESSION_KEY) != query:
@@ -77,7 +85,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": counts[key],
+            "count": selectors.count_label(counts[key]),
             "url": "?" + urlencode({"view": key, **kept}),
             "active": key == params["view"],
             "aside": key in dict(ASIDE_VIEWS),
@@ -105,7 +113,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "inbox_query": query,
             "saved_views": selectors.saved_views_for(user),
             "own_teams": own_teams,
-            "own_team_ids": ",".join(str(team.pk) for team in own_teams),
         },
         status=200 if valid else 400,
     )
@@ -221,7 +228,43 @@ def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
 @never_cache
 def inbox_counts(request: HttpRequest) -> JsonResponse:
     """The view badges, for the live inbox to refresh after a change."""
-    return JsonResponse(selectors.inbox_view_counts(request.user))
+    counts = selectors.inbox_view_counts(request.user)
+    # A count beyond the cap arrives as the badge's text ("10,000+"), the others as numbers.
+    return JsonResponse({key: selectors.count_label(count) for key, count in counts.items()})
+
+
+# How many rows the live inbox may ask for at once (it batches the ids of a burst of changes).
+INBOX_ROWS_MAX_IDS = 100
+
+
+@login_required
+@require_GET
+def inbox_rows(request: HttpRequest) -> HttpResponse:
+    """The inbox rows (the page's own card template) of the conversations in `ids` that
+    belong to the view, filters, search and sort in the rest of the query; the others are
+    left out. The live inbox asks this for what a push says changed, so which rows a list
+    holds, and in what order, is decided here alone (helpdesk.filters, INBOX_SORTS)."""
+    raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
+    if not raw_ids or len(raw_ids) > INBOX_ROWS_MAX_IDS or not all(p.isdigit() for p in raw_ids):
+        return HttpResponse(
+            f"ids: give 1 to {INBOX_ROWS_MAX_IDS} conversation ids, separated by commas.",
+            status=400,
+            content_type="text/plain",
+        )
+    filterset = _inbox_filter(request, request.GET)
+    if not filterset.is_valid():
+        errors = "; ".join(
+            f"{field}: {' '.join(problems)}" for field, problems in filterset.errors.items()
+        )
+        return HttpResponse(errors, status=400, content_type="text/plain")
+    conversations = selectors.inbox_rows(
+        filterset.qs, ids=[int(pk) for pk in raw_ids], sort=filterset.chosen_sort
+    )
+    return render(
+        request,
+        "helpdesk/_rows.html",
+        {"conversations": conversations, "now": timezone.now()},
+    )
 
 
 def _visible_or_404(request: HttpRequest, conversation_id: int) -> Conversation:

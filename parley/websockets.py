@@ -15,9 +15,15 @@ class UnknownSocket(AsyncWebsocketConsumer):
 
 
 websocket_urlpatterns = [
-    path("ws/inbox/", InboxConsumer.as_asgi()),
-    path("ws/conversations/<int:conversation_id>/", ConversationConsumer.as_asgi()),
-    path("ws/sla/", SlaAlertConsumer.as_asgi()),
-    path("ws/cockpit/", CockpitConsumer.as_asgi()),
+    path("ws/inbox/", InboxConsumer.as_asgi(), name="ws_inbox"),
+    path(
+        "ws/conversations/<int:conversation_id>/",
+        ConversationConsumer.as_asgi(),
+        name="ws_conversation",
+    ),
+    path("ws/sla/", SlaAlertConsumer.as_asgi(), name="ws_sla"),
+    path("ws/cockpit/", CockpitConsumer.as_asgi(), name="ws_cockpit"),
     re_path(r"", UnknownSocket.as_asgi()),
 ]
+# As a URLconf too, so pages can reverse a socket's path ({% socket_url %}).
+urlpatterns = websocket_urlpatterns

@@ -201,3 +201,76 @@ class ReportSchedule(models.Model):
             for address in self.recipients.replace(",", "\n").splitlines()
             if address.strip()
         ]
+
+
+# A roll-up key has one row per writer (PostgreSQL: the backend process id modulo 32768, see
+# migration reports 0008), so concurrent ingest workers never wait on each other's roll-up
+# rows. Readers sum the slots; a rebuild folds them into slot 0.
+ROLLUP_SLOTS = 32768
+
+
+class InboundHourly(models.Model):
+    """Inbound posts per hour (UTC), account and platform, with their sentiments: what the
+    volume, sentiment, heatmap and auto-response reports count, kept up to date in the same
+    transaction as every insert, update or delete of a post by database triggers (migration
+    reports 0007), so no write path can forget it. `reports_rebuild_rollups` recomputes it
+    from the posts. A key may have several rows (`slot`); the figures are their sums, and a
+    row may hold negative deltas (a post re-triaged or deleted in another slot)."""
+
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the posts were written in.")
+    # Plain integers, not foreign keys: the triggers write them, and 0 stands for a post
+    # without an account, so the unique key below has no NULL in it.
+    account_id = models.BigIntegerField()
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    slot = models.SmallIntegerField(default=0)
+    posts = models.IntegerField(default=0)
+    positive = models.IntegerField(default=0)
+    neutral = models.IntegerField(default=0)
+    negative = models.IntegerField(default=0)
+    untriaged = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "hourly inbound roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "account_id", "platform", "slot"], name="inbound_hourly_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.posts} inbound posts on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class ConversationHourly(models.Model):
+    """Conversations per hour they were opened (UTC), account, team, assignee and intent:
+    how many, how many needed no reply, were resolved, or were answered and resolved (with
+    the sum of their handling times, in microseconds so sums stay exact). Kept up to date by
+    triggers on helpdesk_conversation (migration reports 0009) as InboundHourly is: a
+    conversation routed, reassigned, re-triaged, resolved or reopened moves its count from
+    one key to another in the same transaction. 0 stands for no team or no assignee."""
+
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the conversations opened in.")
+    account_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    intent = models.CharField(max_length=20, blank=True)
+    slot = models.SmallIntegerField(default=0)
+    conversations = models.IntegerField(default=0)
+    no_reply = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    handled = models.IntegerField(default=0)
+    handling_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "hourly conversation roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "account_id", "team_id", "assignee_id", "intent", "slot"],
+                name="conversation_hourly_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.conversations} conversations on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"
+        )

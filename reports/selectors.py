@@ -53,8 +53,6 @@ from core.selectors import (
     can_see_all_conversations,
     visible_conversations,
     visible_team_ids,
-    waiting_since,
-    with_open_turn,
 )
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind, TimerState
@@ -63,6 +61,7 @@ from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, SpikeAlert
+from .rollups import conversation_hours, inbound_hours
 from .volume import volume_learning
 
 MEDIAN, P90 = 0.5, 0.9
@@ -245,9 +244,21 @@ def handling_time(report: ReportFilter) -> dict[str, Any]:
         .annotate(seconds=SecondsBetween("resolved_at", "first_response_at"))
     )
     # Per assignee, then overall from the groups (the unassigned group included): one pass.
-    groups = list(
-        handled.values("assignee_id").annotate(total=Sum("seconds"), n=Count("pk")).order_by()
-    )
+    hours = conversation_hours(report, "assignee_id")
+    if hours is not None:
+        groups = [
+            {
+                "assignee_id": row["assignee_id"],
+                "total": row["handling_seconds"],
+                "n": row["handled"],
+            }
+            for row in hours
+            if row["handled"]
+        ]
+    else:
+        groups = list(
+            handled.values("assignee_id").annotate(total=Sum("seconds"), n=Count("pk")).order_by()
+        )
     handled_count = sum(row["n"] for row in groups)
     overall = sum(row["total"] for row in groups) / handled_count if handled_count else None
     names = dict(
@@ -307,6 +318,22 @@ def by_team(report: ReportFilter) -> list[dict[str, Any]]:
     )
 
 
+def _breakdown_counts(created: QuerySet[Conversation], key: str, handled: Q) -> dict:
+    """_breakdown's counts read from the conversations, when the roll-up cannot answer."""
+    return {
+        row[key]: row
+        for row in created.filter(**{f"{key}__isnull": False})
+        .values(key)
+        .annotate(
+            conversations=Count("pk"),
+            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+            handled=Count("pk", filter=handled),
+            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
+        )
+        .order_by()
+    }
+
+
 def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
     """Four grouped reads, each over what the KPIs already read (the conversation reports
     index, the first-response timers, the period's surveys), whatever the number of groups."""
@@ -323,18 +350,14 @@ def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
         # An aggregate makes it a GROUP BY: without one SQLite would look up each row.
         answered=Count("pk"),
     )
+    hours = conversation_hours(report, key)
     counts = {
-        row[key]: row
-        for row in created.filter(**{f"{key}__isnull": False})
-        .values(key)
-        .annotate(
-            conversations=Count("pk"),
-            resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
-            handled=Count("pk", filter=handled),
-            handling=Sum(SecondsBetween("resolved_at", "first_response_at"), filter=handled),
-        )
-        .order_by()
+        row[key]: {**row, "handling": row["handling_seconds"]}
+        for row in hours or []
+        if row[key] is not None
     }
+    if hours is None:
+        counts = _breakdown_counts(created, key, handled)
     timers = {
         row[f"conversation__{key}"]: row
         for row in _in_scope(
@@ -398,6 +421,9 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
     their sentiments: volume and sentiment read these few rows, so the KPIs scan the posts
     once (an index-only scan on Postgres: the account is kept on the post)."""
     keys = ["day", "platform", *(["account_id"] if by_account else [])]
+    hours = inbound_hours(report)
+    if hours is not None:
+        return _fold_hours(hours, keys)
     return list(
         inbound_posts(report)
         # The server's zone, not the reading agent's (their own is active in a request):
@@ -413,6 +439,22 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
         )
         .order_by()
     )
+
+
+def _fold_hours(hours: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """The roll-up's hourly rows summed per `keys` (with `day` the local date), in the shape
+    of the posts' GROUP BY."""
+    moods = ("posts", "positive", "neutral", "negative", "untriaged")
+    groups: dict[tuple, dict[str, Any]] = {}
+    for row in hours:
+        values = {**row, "day": row["hour"].date()}
+        key = tuple(values[k] for k in keys)
+        group = groups.setdefault(
+            key, {**dict(zip(keys, key, strict=True)), **dict.fromkeys(moods, 0)}
+        )
+        for mood in moods:
+            group[mood] += row[mood]
+    return list(groups.values())
 
 
 def _auto_replied(report: ReportFilter) -> dict[str, int]:
@@ -487,6 +529,11 @@ def _volume(counts: list[dict[str, Any]]) -> dict[str, Any]:
 def heatmap(report: ReportFilter) -> dict[str, Any]:
     """Inbound posts per weekday (Mon=0) x hour of day, in the site's timezone."""
     cells = [[0] * 24 for _ in WEEKDAYS]
+    hours = inbound_hours(report)
+    if hours is not None:
+        for row in hours:
+            cells[row["hour"].weekday()][row["hour"].hour] += row["posts"]
+        return {"weekdays": WEEKDAYS, "hours": list(range(24)), "cells": cells}
     # Counted per local hour (a few hundred groups Postgres hashes), then folded into the
     # week here: grouping by EXTRACT(ISODOW), EXTRACT(HOUR) made it sort every post.
     rows = (
@@ -524,6 +571,17 @@ def _sentiment(counts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def no_reply_share(report: ReportFilter) -> dict[str, Any]:
+    hours = conversation_hours(report)
+    if hours is not None:
+        counts = {
+            "total": sum(row["conversations"] for row in hours),
+            "no_reply": sum(row["no_reply"] for row in hours),
+        }
+        return {
+            "conversations": counts["total"],
+            "no_reply_needed": counts["no_reply"],
+            "share": _share(counts["no_reply"], counts["total"]),
+        }
     counts = _created_in_period(report).aggregate(
         total=Count("pk"),
         no_reply=Count("pk", filter=Q(needs_reply=False) | Q(intent=Intent.SPAM)),
@@ -538,7 +596,11 @@ def no_reply_share(report: ReportFilter) -> dict[str, Any]:
 def auto_responses(report: ReportFilter) -> dict[str, Any]:
     """The share of inbound posts triage answered automatically, and the share of those
     whose intent an agent then corrected (the auto-reply was sent on a wrong reading)."""
-    return _auto_responses(inbound_posts(report).count(), _auto_replied(report))
+    hours = inbound_hours(report)
+    total = (
+        sum(row["posts"] for row in hours) if hours is not None else inbound_posts(report).count()
+    )
+    return _auto_responses(total, _auto_replied(report))
 
 
 def _auto_responses(total: int, replied: dict[str, int]) -> dict[str, Any]:
@@ -729,10 +791,10 @@ def very_responsive(
 
 
 def with_waiting_since(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Annotate `waiting_since`, the inbox's one definition (core.selectors.waiting_since):
-    the oldest unanswered customer post of the conversation's current customer turn, None
-    when the brand owes nothing."""
-    return with_open_turn(conversations).annotate(waiting_since=waiting_since())
+    """The conversations, whose `waiting_since` column is the inbox's one definition
+    (core.selectors.waiting_since, stored): the oldest unanswered customer post of the
+    conversation's current customer turn, None when the brand owes nothing."""
+    return conversations
 
 
 def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str, Any]:

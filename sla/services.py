@@ -33,7 +33,7 @@ from core.models import (
 )
 from core.models import Priority as ConversationPriority
 from core.outbox import deliver_after_commit
-from core.realtime import broadcast_conversation, user_group
+from core.realtime import broadcast_conversation, current_request_id, user_group
 from core.reply_templates import render_text
 from reliability.services import task_named
 
@@ -676,7 +676,7 @@ def _push_alert(payload: dict, groups: list[str]) -> None:
     """Deliver an alert to the connected sockets; a channel layer that is down is logged, the
     timer's state is already stored and shows on the next load."""
     layer = get_channel_layer()
-    message = {"type": "sla.alert", "alert": payload}
+    message = {"type": "sla.alert", "alert": payload, "request_id": current_request_id()}
     try:
         for group in groups:
             async_to_sync(layer.group_send)(group, message)

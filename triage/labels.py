@@ -126,6 +126,58 @@ def weak_intent(text: str) -> str:
     return next((intent for intent, rule in WEAK_INTENT_RULES if rule.search(text)), Intent.OTHER)
 
 
+# Banking77 (Casanueva et al. 2020, CC BY 4.0): the 35 of its 77 human-labelled intents that
+# ask for information or ask the bank to do something, never a problem the customer reports
+# (card_arrival, declined_card_payment, compromised_card, ... are left out: a person labelled
+# what was needed, not whether it was a complaint).
+BANKING77_INFORMATION_INTENTS = frozenset(
+    {
+        "activate_my_card",
+        "age_limit",
+        "apple_pay_or_google_pay",
+        "atm_support",
+        "automatic_top_up",
+        "card_about_to_expire",
+        "card_acceptance",
+        "card_delivery_estimate",
+        "card_linking",
+        "change_pin",
+        "country_support",
+        "disposable_card_limits",
+        "edit_personal_details",
+        "exchange_charge",
+        "exchange_rate",
+        "exchange_via_app",
+        "fiat_currency_support",
+        "get_disposable_virtual_card",
+        "get_physical_card",
+        "getting_spare_card",
+        "getting_virtual_card",
+        "order_physical_card",
+        "passcode_forgotten",
+        "receiving_money",
+        "supported_cards_and_currencies",
+        "terminate_account",
+        "top_up_by_cash_or_cheque",
+        "top_up_limits",
+        "topping_up_by_card",
+        "transfer_into_account",
+        "transfer_timing",
+        "verify_my_identity",
+        "verify_source_of_funds",
+        "visa_or_mastercard",
+        "why_verify_identity",
+    }
+)
+
+
+def intent_from_banking77(text: str) -> str:
+    """Parley's intent for a Banking77 information query: people labelled it "asks for
+    information or action, not a complaint"; a "?" or an opening wh-/auxiliary word
+    (triage.cues.QUESTION) makes it a question, anything else a request."""
+    return Intent.QUESTION if QUESTION.search(text) else Intent.REQUEST
+
+
 def sentiment_from_tweeteval(label: str) -> str:
     try:
         return SENTIMENT_MAPPING[label]

@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.models import Post
+from core.models import Intent, Post
 
 from .decisions import decide_intent
 from .features import top_features
@@ -28,10 +28,12 @@ def explain_post(post: Post, *, limit: int = 5) -> dict[str, Any]:
         for task, model in models.items()
     }
     explanation: dict[str, Any] = {}
+    displays = {"intent": post.get_intent_display(), "sentiment": post.get_sentiment_display()}
     for task, label in (("intent", post.intent), ("sentiment", post.sentiment)):
         model = models[task]
         explanation[task] = {
             "label": label,
+            "display": str(displays[task]),
             "model": model.version,
             "confidence": round(probabilities[task].get(label, 0.0), 2) if label else None,
             "top_features": top_features(model.pipeline, post.text, label, limit=limit)
@@ -41,9 +43,11 @@ def explain_post(post: Post, *, limit: int = 5) -> dict[str, Any]:
     if post.intent:
         decision = decide_intent(post.text, probabilities["intent"], sentiment=post.sentiment)
         explanation["intent"]["model_label"] = decision.model_intent
+        explanation["intent"]["model_display"] = str(Intent(decision.model_intent).label)
         explanation["intent"]["note"] = decision.note
     explanation["priority"] = {
         "label": post.priority,
+        "display": str(post.get_priority_display()),
         "reasons": list(post.triage_reasons),
         "rules": [describe_reason(reason) for reason in post.triage_reasons],
     }

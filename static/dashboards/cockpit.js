@@ -4,7 +4,6 @@
 // so "Breached" turns with the inbox's countdown, not a sweep later.
 (function () {
   "use strict";
-  const RETRY_MS = 2000;
   const liveBadge = document.getElementById("cockpit-live");
   const times = window.ParleyTimes;
   let thresholdTimer = null;
@@ -154,21 +153,21 @@
   }
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/cockpit/");
-    socket.onopen = () => {
-      liveBadge.textContent = "live";
-      liveBadge.dataset.state = "live";
-    };
-    socket.onmessage = (message) => {
-      const push = JSON.parse(message.data);
-      if (push.event === "cockpit") render(push.cockpit);
-    };
-    socket.onclose = () => {
-      liveBadge.textContent = "reconnecting…";
-      liveBadge.dataset.state = "offline";
-      setTimeout(connect, RETRY_MS);
-    };
+    // Reconnects whatever the close code: the cockpit had always retried (stopOn: []).
+    window.ParleySocket.connect(liveBadge.dataset.socketUrl, {
+      stopOn: [],
+      onOpen: () => {
+        liveBadge.textContent = "live";
+        liveBadge.dataset.state = "live";
+      },
+      onMessage: (push) => {
+        if (push.event === "cockpit") render(push.cockpit);
+      },
+      onClose: () => {
+        liveBadge.textContent = "reconnecting…";
+        liveBadge.dataset.state = "offline";
+      },
+    });
   }
 
   const firstThreshold = document.getElementById("cockpit-next-change");

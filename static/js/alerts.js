@@ -7,11 +7,10 @@
   "use strict";
 
   const region = document.getElementById("toasts");
-  if (!region || !window.WebSocket) return;
+  if (!region || !window.WebSocket || !window.ParleySocket) return;
   const baseTitle = document.title;
   const seen = new Set();
   let unread = 0;
-  let retryDelay = 1000;
 
   function setUnread(count) {
     unread = count;
@@ -98,25 +97,15 @@
   function onAlert(alert) {
     if (!alert || seen.has(alert.alert_id)) return;
     seen.add(alert.alert_id);
-    toast(alert);
-    if (document.hidden || !document.hasFocus()) setUnread(unread + 1);
-    desktop(alert);
-  }
-
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/sla/");
-    socket.addEventListener("open", function () { retryDelay = 1000; });
-    socket.addEventListener("message", function (message) {
-      try { onAlert(JSON.parse(message.data)); } catch (error) { /* not an alert */ }
-    });
-    socket.addEventListener("close", function (event) {
-      if (event.code === 4401 || event.code === 4403) return;
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    });
+    // The server applies the agent's profile choices and says which notices to show.
+    if (alert.show_in_page !== false) {
+      toast(alert);
+      if (document.hidden || !document.hasFocus()) setUnread(unread + 1);
+    }
+    if (alert.show_desktop) desktop(alert);
   }
 
   offerDesktop();
-  connect();
+  // Signed out or refused (4401/4403): the helper stops, retrying would not change it.
+  window.ParleySocket.connect(region.dataset.socketUrl, { onMessage: onAlert });
 })();

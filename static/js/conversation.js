@@ -32,16 +32,12 @@
   }
 
   // Platforms count characters, not UTF-16 units: an emoji is one. X weighs a public reply
-  // (twitter-text, as the server checks it): a link counts 23, and characters beyond Latin
-  // and common punctuation count 2.
-  const LIGHT_RANGES = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  // with twitter-text (vendored, the same rules as the server's reply_length): a link or a
+  // bare domain counts 23, CJK and emoji count 2, an emoji sequence counts as one emoji.
   function xWeighted(text) {
-    let total = 0;
-    for (const character of text.replace(/https?:\/\/\S+/g, "x".repeat(23))) {
-      const point = character.codePointAt(0);
-      total += LIGHT_RANGES.some(function (range) { return point >= range[0] && point <= range[1]; }) ? 1 : 2;
-    }
-    return total;
+    const twitterText = window.twttr && window.twttr.txt;
+    if (!twitterText) return Array.from(text).length;  // not loaded: the server still checks
+    return twitterText.parseTweet(text).weightedLength;
   }
   function length(text) {
     const channel = form && form.querySelector("input[name=channel]:checked");
@@ -272,7 +268,7 @@
 
   // --- Live thread ------------------------------------------------------------------------
   function refreshThread(event) {
-    fetch("/conversations/" + conversationId + "/thread/", { credentials: "same-origin" })
+    fetch(page.dataset.threadUrl, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null || !thread) return;
@@ -332,11 +328,10 @@
 
   // --- Socket -----------------------------------------------------------------------------
   let socket = null;
-  let retryDelay = 1000;
   let lastTypingSent = 0, idleTimer = null;
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (socket) socket.send(message);
   }
 
   function typing() {
@@ -349,31 +344,25 @@
     idleTimer = setTimeout(function () { send({ type: "idle" }); lastTypingSent = 0; }, 4000);
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/conversations/" + conversationId + "/");
-    socket.addEventListener("open", function () { retryDelay = 1000; });
-    socket.addEventListener("message", function (message) {
-      const data = JSON.parse(message.data);
-      if (data.event === "presence") {
-        onPresence(data);
-      } else if (data.conversation) {
-        if (statusLabel) {
-          statusLabel.textContent = data.conversation.status_label;
-          statusLabel.className = "status status-" + data.conversation.status;
+  if (window.ParleySocket) {
+    // Refused (4401 signed out, 4403 moved out of the agent's teams): the helper stops.
+    socket = window.ParleySocket.connect(page.dataset.socketUrl, {
+      onMessage: function (data) {
+        if (data.event === "presence") {
+          onPresence(data);
+        } else if (data.conversation) {
+          if (statusLabel) {
+            statusLabel.textContent = data.conversation.status_label;
+            statusLabel.className = "status status-" + data.conversation.status;
+          }
+          refreshThread(data.event);
+          refreshPanel();
         }
-        refreshThread(data.event);
-        refreshPanel();
-      }
-    });
-    socket.addEventListener("close", function (event) {
-      others.clear();
-      renderPresence();
-      if (event.code === 4401 || event.code === 4403) return;  // refused: retrying won't help
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
+      },
+      onClose: function () {
+        others.clear();
+        renderPresence();
+      },
     });
   }
-
-  connect();
 })();

@@ -1,19 +1,24 @@
-// Live inbox: listens on the inbox WebSocket and keeps the table up to date without a reload,
-// for the view and filters on screen: a row that stops matching them (assigned away from
-// "mine", resolved, moved to another team) leaves, one that starts matching arrives. Post text
-// is untrusted: it only ever goes in via textContent.
+// Live inbox: listens on the inbox WebSocket and keeps the table up to date without a reload.
+// A push only says which conversations changed; the server decides the rest. The page asks
+// it (data-rows-url: /inbox/rows/ with the view, filters, search and sort on screen) for the
+// rows of those conversations, rendered by the same template as the page: a row it sends is
+// placed by the sort key it carries, a row it leaves out has stopped matching and leaves.
+// So the browser keeps no copy of the card, the filters or the sort.
 (function () {
   "use strict";
 
   const rows = document.getElementById("conversation-rows");
   const inbox = document.querySelector("section.inbox");
-  if (!rows || !inbox) return;
+  if (!rows || !inbox || !window.ParleySocket) return;
+  const t = window.gettext || function (s) { return s; };
   const liveStatus = document.getElementById("live-status");
-  const ACTIVE = ["new", "open", "pending"];
-  const shown = inbox.dataset;
-  const teamIds = (shown.teamIds || "").split(",").filter(Boolean).map(Number);
-  const emptyRow = rows && rows.querySelector("tr.empty");
-  let retryDelay = 1000;
+  const emptyRow = rows.querySelector("tr.empty");
+  // Changes a moment apart are asked for together; one request at a time, in order.
+  const BATCH_MS = 150;
+  const MAX_IDS = 100;
+  const pending = new Set();
+  let batchTimer = null;
+  let asking = false;
 
   function setLive(state, label) {
     if (!liveStatus) return;
@@ -21,138 +26,23 @@
     liveStatus.textContent = label;
   }
 
-  function cell(text, className) {
-    const td = document.createElement("td");
-    if (className) td.className = className;
-    td.textContent = text;
-    return td;
+  function sortKey(row) {
+    try { return JSON.parse(row.dataset.sortKey || "[]"); } catch (error) { return []; }
   }
 
-  function renderRow(c) {
-    const tr = document.createElement("tr");
-    tr.className = "conversation priority-" + c.priority + " fresh";
-    tr.dataset.conversationId = c.id;
-    tr.dataset.priority = c.priority;
-    tr.dataset.waitingSince = c.waiting_since || "";
-    tr.dataset.due = c.response_due_at || "";
-    tr.dataset.lastInbound = c.last_inbound_at || "";
-    const who = document.createElement("td");
-    who.className = "who";
-    const link = document.createElement("a");
-    link.href = c.url;
-    link.textContent = c.customer;
-    const platform = document.createElement("small");
-    platform.textContent = c.platform;
-    who.append(link, platform);
-    const intent = document.createElement("td");
-    const tag = document.createElement("span");
-    tag.className = "tag";
-    tag.textContent = c.intent || gettext("Not triaged");
-    intent.append(tag);
-    const prio = document.createElement("td");
-    const prioLabel = document.createElement("span");
-    prioLabel.className = "prio";
-    prioLabel.textContent = c.priority_label;
-    prio.append(prioLabel);
-    const waiting = cell("", "waiting");
-    waiting.dataset.since = c.waiting_since || "";
-    const sla = cell("", "sla");
-    sla.dataset.due = c.response_due_at || "";
-    sla.dataset.timer = c.response_timer_label || "";
-    sla.dataset.owed = c.waiting_since ? "1" : "";
-    const status = document.createElement("td");
-    const statusLabel = document.createElement("span");
-    statusLabel.className = "status status-" + c.status;
-    statusLabel.textContent = c.status_label;
-    status.append(statusLabel);
-    if (c.snoozed_until && Date.parse(c.snoozed_until) > Date.now()) {
-      const wakes = document.createElement("small");
-      wakes.className = "wakes";
-      wakes.dataset.wakes = c.snoozed_until;
-      // The agent's zone (ParleyTime), as the server-rendered card does: not the browser's.
-      wakes.textContent = interpolate(gettext("wakes %(when)s"), { when: window.ParleyTime.format(c.snoozed_until,
-        { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) }, true);
-      status.append(wakes);
-    }
-    const pick = cell("", "pick");
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.name = "ids";
-    box.value = c.id;
-    box.setAttribute("form", "bulk-form");
-    box.setAttribute("aria-label", interpolate(gettext("Select %(customer)s"), { customer: c.customer }, true));
-    pick.append(box);
-    tr.append(pick, who, cell(c.excerpt, "excerpt"), intent, prio, cell(c.team || "—", "team"),
-      cell(c.assignee || "—", "assignee"), status, waiting, sla);
-    return tr;
-  }
-
-  // The same rules as helpdesk/filters.py (ConversationFilter), for one pushed card.
-  function matchesView(c) {
-    const awake = !c.snoozed_until || Date.parse(c.snoozed_until) <= Date.now();
-    if (shown.view === "pending") {
-      if (c.status !== "pending") return false;
-    } else if (shown.view === "snoozed") {
-      if (awake || ACTIVE.indexOf(c.status) === -1 || !c.needs_reply) return false;
-    } else if (shown.view === "noreply") {
-      if (c.needs_reply) return false;
-    } else {
-      if (shown.status === "snoozed") {
-        if (awake || ACTIVE.indexOf(c.status) === -1) return false;
-      } else if (shown.status ? c.status !== shown.status : ACTIVE.indexOf(c.status) === -1) {
-        return false;
-      }
-      if (!shown.status && (!awake || !c.needs_reply)) return false;
-    }
-    if (shown.view === "mine" && String(c.assignee_id) !== shown.userId) return false;
-    if (shown.view === "unassigned" && c.assignee_id !== null) return false;
-    if (shown.view === "team" && teamIds.indexOf(c.team_id) === -1) return false;
-    if (shown.platform && c.platform_code !== shown.platform) return false;
-    if (shown.intent && c.intent_code !== shown.intent) return false;
-    if (shown.priority !== "" && shown.priority !== undefined &&
-        String(c.priority) !== shown.priority) return false;
-    if (shown.search) {
-      const needle = shown.search.replace(/^@/, "").toLowerCase();
-      const haystack = [c.customer, c.customer_name, c.excerpt].join(" ").toLowerCase();
-      if (haystack.indexOf(needle) === -1) return false;
-    }
-    return true;
-  }
-
-  // Where a row belongs: the order the server renders the inbox in (selectors.INBOX_SORTS),
-  // so a live update and a reload show the same list. By default who has waited longest for
-  // what the brand owes them comes first, then the most urgent, then the soonest due.
-  function time(value, missing) { return value ? Date.parse(value) : missing; }
-  function rankOf(row) {
-    return {
-      waiting: time(row.dataset.waitingSince, Infinity),
-      due: time(row.dataset.due, Infinity),
-      newest: time(row.dataset.lastInbound, -Infinity),
-      priority: Number(row.dataset.priority || 0),
-      id: Number(row.dataset.conversationId),
-    };
-  }
-
-  const SORT_KEYS = {
-    waiting: [["waiting", 1], ["priority", -1], ["due", 1], ["id", -1]],
-    due: [["due", 1], ["waiting", 1], ["priority", -1], ["id", -1]],
-    priority: [["priority", -1], ["waiting", 1], ["id", -1]],
-    newest: [["newest", -1], ["id", -1]],
-  };
-
+  // Keys are lists of numbers (helpdesk.selectors.inbox_sort_key): compared term by term.
   function comesBefore(a, b) {
-    const keys = SORT_KEYS[shown.sort] || SORT_KEYS.waiting;
-    for (const [key, direction] of keys) {
-      if (a[key] !== b[key]) return direction > 0 ? a[key] < b[key] : a[key] > b[key];
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      if (a[i] !== b[i]) return a[i] < b[i];
     }
     return false;
   }
 
   function placeRow(row) {
-    const rank = rankOf(row);
+    const key = sortKey(row);
     const next = Array.prototype.find.call(
       rows.querySelectorAll("tr[data-conversation-id]"),
-      function (other) { return comesBefore(rank, rankOf(other)); }
+      function (other) { return comesBefore(key, sortKey(other)); }
     );
     rows.insertBefore(row, next || emptyRow || null);
   }
@@ -161,26 +51,56 @@
     if (emptyRow) emptyRow.hidden = Boolean(rows.querySelector("tr[data-conversation-id]"));
   }
 
-  function upsertRow(c) {
-    const existing = rows.querySelector('tr[data-conversation-id="' + c.id + '"]');
-    const wasSelected = existing && existing.classList.contains("selected");
-    const existingBox = existing && existing.querySelector("td.pick input");
-    const wasPicked = Boolean(existingBox && existingBox.checked);
-    if (existing) existing.remove();
-    // A pushed card carries no SLA state: under an SLA filter, only rows already shown
-    // are kept up to date; the next load brings in any that started to match.
-    // Nor tags: under a tag filter too, only rows already shown are kept up to date.
-    if (!matchesView(c) || ((shown.sla || shown.tag) && !existing)) {
-      showEmptyIfNone();
-      document.dispatchEvent(new CustomEvent("parley:rows-changed"));
-      return;
-    }
-    const row = renderRow(c);
-    if (wasSelected) row.classList.add("selected");
-    if (wasPicked) row.querySelector("td.pick input").checked = true;
-    placeRow(row);
+  // The server's answer for `ids`: rows it sent replace (or join) the list, the others leave.
+  // What the agent was doing with a row (keyboard selection, bulk checkbox) stays with it.
+  function applyRows(ids, html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;  // server-rendered, escaped by Django's templates
+    const sent = new Map();
+    template.content.querySelectorAll("tr[data-conversation-id]").forEach(function (row) {
+      sent.set(row.dataset.conversationId, row);
+    });
+    ids.forEach(function (id) {
+      const existing = rows.querySelector('tr[data-conversation-id="' + id + '"]');
+      const fresh = sent.get(String(id));
+      if (existing) {
+        if (fresh) {
+          if (existing.classList.contains("selected")) fresh.classList.add("selected");
+          const box = existing.querySelector("td.pick input");
+          if (box && box.checked) fresh.querySelector("td.pick input").checked = true;
+        }
+        existing.remove();
+      }
+      if (fresh) {
+        fresh.classList.add("fresh");
+        placeRow(fresh);
+      }
+    });
     showEmptyIfNone();
     refreshTimers();
+    document.dispatchEvent(new CustomEvent("parley:rows-changed"));
+  }
+
+  function askForRows() {
+    batchTimer = null;
+    if (asking || !pending.size) return;
+    const ids = Array.from(pending).slice(0, MAX_IDS);
+    ids.forEach(function (id) { pending.delete(id); });
+    asking = true;
+    const url = new URL(inbox.dataset.rowsUrl, location.href);
+    url.searchParams.set("ids", ids.join(","));
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null) applyRows(ids, html); })
+      .catch(function () { /* the next change or a reload shows it */ })
+      .finally(function () {
+        asking = false;
+        if (pending.size) schedule();
+      });
+  }
+
+  function schedule() {
+    if (!batchTimer) batchTimer = setTimeout(askForRows, BATCH_MS);
   }
 
   // "12:04 left" / "3:10 overdue": minutes and seconds, so a countdown never reads as a time
@@ -208,15 +128,14 @@
   function refreshCounts() {
     clearTimeout(countsTimer);
     countsTimer = setTimeout(function () {
-      fetch("/inbox/counts/", { credentials: "same-origin" })
+      fetch(inbox.dataset.countsUrl, { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (counts) {
           if (!counts) return;
           document.querySelectorAll("[data-count]").forEach(function (badge) {
             const value = counts[badge.dataset.count];
             if (value === undefined) return;
-            badge.textContent = badge.dataset.count === "mine_unanswered"
-              ? interpolate(ngettext("%(count)s new", "%(count)s new", value), { count: value }, true) : value;
+            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " " + gettext("new") : value;
             if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
           });
         })
@@ -224,25 +143,23 @@
     }, 300);
   }
 
-  function onMessage(event) {
-    const data = JSON.parse(event.data);
-    upsertRow(data.conversation);
+  function onMessage(data) {
+    const changed = data.conversation ? data.conversation.id : data.conversation_id;
+    if (changed === undefined || changed === null) return;
+    pending.add(changed);
+    schedule();
     refreshCounts();
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/inbox/");
-    socket.addEventListener("open", function () { retryDelay = 1000; setLive("live", gettext("live")); });
-    socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", function () {
-      setLive("offline", gettext("reconnecting…"));
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    });
-  }
-
-  connect();
+  // Closed because the agent's access changed: reconnect, to be grouped anew (or refused).
+  window.ParleySocket.connect(inbox.dataset.socketUrl, {
+    stopOn: [],
+    onOpen: function () { setLive("live", gettext("live")); },
+    onMessage: onMessage,
+    onClose: function (event, willRetry) {
+      setLive("offline", willRetry ? gettext("reconnecting…") : gettext("offline"));
+    },
+  });
   refreshTimers();
   setInterval(refreshTimers, 1000);
 })();

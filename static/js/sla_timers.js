@@ -1,12 +1,12 @@
 // Live SLA countdowns on the conversation page: the browser counts down from each running
 // timer's due instant, and every half minute takes the server's word for it (a pause, a new
-// target, a timer met or stopped), from /sla/conversations/<id>/timers/.
+// target, a timer met or stopped), from the page's data-timers-url (/sla/conversations/<id>/timers/).
 (function () {
   "use strict";
 
   const page = document.querySelector(".conversation-page");
   if (!page) return;
-  const timersUrl = "/sla/conversations/" + page.dataset.conversationId + "/timers/";
+  const timersUrl = page.dataset.timersUrl;
   const LABELS = { ok: gettext("On track"), at_risk: gettext("At risk"), breached: gettext("Breached"), met: gettext("Met") };
 
   function tick() {

@@ -3,6 +3,56 @@
 (function () {
   "use strict";
 
+  // Translated when the i18n catalogue (window.gettext) is loaded; as written otherwise.
+  const _ = window.gettext || function (text) { return text; };
+
+  function percent(value) {
+    return Math.round(value * 100) + "%";
+  }
+
+  // One line per tag: the label, how sure the model is, the words that pushed it there, and
+  // when the decision differs from the model's own best label, that label and why.
+  function explainTag(task, tag) {
+    const item = document.createElement("li");
+    item.className = "explain-" + task;
+    const head = document.createElement("strong");
+    head.textContent = (task === "intent" ? _("Intent") : _("Sentiment")) + " “" + (tag.display || tag.label) + "”";
+    item.append(head);
+    if (tag.confidence !== null && tag.confidence !== undefined) {
+      const confidence = document.createElement("span");
+      confidence.className = "confidence";
+      confidence.textContent = " · " + _("model confidence") + " " + percent(tag.confidence);
+      item.append(confidence);
+    }
+    const features = tag.top_features || [];
+    item.append(" · " + (features.length ? _("words") + ": " + features.join(", ") : _("no strong words")));
+    if (tag.model_label && tag.model_label !== tag.label) {
+      item.append(" · " + _("the model's own best guess") + ": “" + tag.model_label + "”" + (tag.note ? " (" + tag.note + ")" : ""));
+    }
+    return item;
+  }
+
+  function explainPriority(priority) {
+    const item = document.createElement("li");
+    item.className = "explain-priority";
+    const head = document.createElement("strong");
+    head.textContent = _("Priority") + (priority.display ? " “" + priority.display + "”" : "");
+    item.append(head);
+    const rules = priority.rules || [];
+    if (!rules.length) {
+      item.append(" · " + _("no special signals"));
+      return item;
+    }
+    const list = document.createElement("ul");
+    rules.forEach(function (rule) {
+      const line = document.createElement("li");
+      line.textContent = rule.reason + (rule.rule ? " — " + rule.rule : "");
+      list.append(line);
+    });
+    item.append(list);
+    return item;
+  }
+
   function csrfToken() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -41,14 +91,14 @@
       .then(function (data) {
         list.replaceChildren();
         ["intent", "sentiment"].forEach(function (task) {
-          const item = document.createElement("li");
-          const features = data[task].top_features || [];
-          item.textContent = task + " “" + data[task].label + "”: " + (features.join(", ") || "no strong words");
-          list.append(item);
+          list.append(explainTag(task, data[task]));
         });
-        const reasons = document.createElement("li");
-        reasons.textContent = "priority: " + (data.priority.reasons.join(", ") || "no special signals");
-        list.append(reasons);
+        list.append(explainPriority(data.priority));
+      })
+      .catch(function () {
+        const item = document.createElement("li");
+        item.textContent = _("Could not load the explanation; try again");
+        list.replaceChildren(item);
       });
   });
 })();

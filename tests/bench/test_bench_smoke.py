@@ -86,6 +86,7 @@ def test_each_benchmark_prints_one_json_object_with_its_baseline(quick_run):
         "webhooks",
         "ingest",
         "live",
+        "inbox_fragments",
         "scale",
         "open_queue",
     ]

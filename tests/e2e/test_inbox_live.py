@@ -78,25 +78,100 @@ def test_agent_sees_a_new_post_live_and_answers_it(parley_server, page):
     expect(page.locator(f'{ROWS}[data-conversation-id="{new_id}"] td.sla')).to_have_text("answered")
 
 
-def test_markup_in_a_live_post_is_shown_as_text(parley_server, page):
-    # Rewrite what the real server pushes, as if the customer had written markup.
-    def tamper_with_pushes(browser_side):
+def created_conversation(server, script: str) -> int:
+    created = server.manage("shell", "-c", script)
+    assert created.returncode == 0, created.stdout + created.stderr
+    return int(created.stdout.strip().splitlines()[-1])
+
+
+# A customer whose first post says "parcel" and whose latest (the row's excerpt) does not.
+PARCEL_CONVERSATION = """
+from datetime import timedelta
+from core.models import Conversation, Customer, Post, Team
+from ingestion.models import PlatformAccount
+from django.utils import timezone
+account = PlatformAccount.objects.get(handle="parley_demo")
+customer = Customer.objects.create(
+    platform=account.platform, external_id="e2e-zed", handle="zed_e2e"
+)
+conversation = Conversation.objects.create(
+    customer=customer, account=account, team=Team.objects.get(is_default=True)
+)
+for n, text in enumerate(["my parcel never came", "hello? anyone there?"]):
+    Post.objects.create(
+        conversation=conversation, direction="inbound", platform=account.platform,
+        external_id=f"e2e-zed-{n}", customer=customer, text=text,
+        created_at=timezone.now() - timedelta(minutes=5 - n),
+    )
+print(conversation.pk)
+"""
+
+
+def test_a_live_update_under_a_search_keeps_the_row_the_server_listed(parley_server, page):
+    conversation_id = created_conversation(parley_server, PARCEL_CONVERSATION)
+    log_in(page, parley_server)
+    page.goto(parley_server.url("/inbox/?view=all&q=parcel"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    row = page.locator(f'{ROWS}[data-conversation-id="{conversation_id}"]')
+    expect(row.locator("td.excerpt")).to_have_text("hello? anyone there?")
+    expect(row.locator("td.assignee")).to_have_text("—")
+    page.evaluate("window.parleyE2eNoReload = true")
+
+    # A change elsewhere (the agent takes it in another tab) is pushed to this inbox.
+    other_tab = page.context.new_page()
+    other_tab.goto(parley_server.url(f"/conversations/{conversation_id}/"))
+    other_tab.get_by_role("button", name="Assign to me").click()
+    expect(other_tab.locator(".assignee-now")).to_contain_text("(you)")
+    other_tab.close()
+
+    # The row took the change live and stayed: the server's search matched its first post.
+    expect(row.locator("td.assignee")).not_to_have_text("—", timeout=NEW_ROW_TIMEOUT_MS)
+    expect(row).to_have_count(1)
+    assert page.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
+
+
+def test_markup_in_a_live_post_is_shown_as_text(parley_server, page, tmp_path):
+    # A hostile post stored beside the server; then the real pushes are made to name its
+    # conversation, so its row arrives the live way: asked for, server-rendered, inserted.
+    posts = tmp_path / "posts.jsonl"
+    post = {
+        "platform": "demo",
+        "external_id": "e2e-hostile-live",
+        "author": "eve_live",
+        "text": HOSTILE_TEXT,
+        "created_at": "2026-01-05T09:30:00Z",
+    }
+    posts.write_text(json.dumps(post) + "\n")
+    imported = parley_server.manage("import_posts", str(posts), "--account", "parley_demo")
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    hostile_id = created_conversation(
+        parley_server,
+        "from core.models import Conversation\n"
+        "print(Conversation.objects.get(customer__handle='eve_live').pk)",
+    )
+
+    def retarget_pushes(browser_side):
         server_side = browser_side.connect_to_server()
 
-        def push_tampered(message):
+        def push_retargeted(message):
             push = json.loads(message)
-            push["conversation"]["excerpt"] = HOSTILE_TEXT
-            push["conversation"]["customer"] = HOSTILE_TEXT
+            push["conversation"]["id"] = hostile_id
             browser_side.send(json.dumps(push))
 
-        server_side.on_message(push_tampered)
+        server_side.on_message(push_retargeted)
 
-    page.route_web_socket(re.compile(r"/ws/inbox/$"), tamper_with_pushes)
+    page.route_web_socket(re.compile(r"/ws/inbox/$"), retarget_pushes)
     log_in(page, parley_server)
+    # Wherever triage put it: its status is new, whether it needs a reply or not.
+    page.goto(parley_server.url("/inbox/?view=all&status=new&q=eve_live"))
+    expect(page.locator("#live-status")).to_have_text("live")
+    row = page.locator(f'{ROWS}[data-conversation-id="{hostile_id}"]')
+    expect(row).to_have_count(1)
+    # Out of the table, so only a live update can bring it back.
+    row.evaluate("row => row.remove()")
 
-    live_row = page.locator(ROWS).filter(has=page.locator("td.excerpt", has_text="Refund me"))
-    expect(live_row.first.locator("td.excerpt")).to_have_text(HOSTILE_TEXT, timeout=20_000)
-    expect(live_row.first.locator("td.who a")).to_have_text(HOSTILE_TEXT)
+    expect(row.locator("td.excerpt")).to_have_text(HOSTILE_TEXT, timeout=20_000)
+    expect(row).to_have_class(re.compile(r"\bfresh\b"))
     assert_no_markup_ran(page, page.locator("#conversation-rows"))
 
 
@@ -163,3 +238,31 @@ def test_the_composer_counts_a_reply_on_x_as_x_counts_it(parley_server, page):
     composer.fill("日" * 150)
     expect(counter).to_have_text("20 characters over the limit")
     expect(page.locator("#send-reply")).to_be_disabled()
+
+
+def x_conversation(suffix: str) -> str:
+    """X_CONVERSATION for another customer (a conversation per test)."""
+    return (
+        X_CONVERSATION.replace("e2e-maria", f"e2e-{suffix}")
+        .replace("maria_x", f"{suffix}_x")
+        .replace("e2e-x-1", f"e2e-x-{suffix}")
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["👨‍👩‍👧 thanks", "example.com is down"], ids=["emoji-sequence", "bare-domain"]
+)
+def test_the_composer_and_the_server_count_alike(parley_server, page, text):
+    # The server refuses what its twitter-text count puts over the limit; the composer must
+    # count the same (an emoji sequence is one emoji, weight 2; a bare domain is a link, 23).
+    from core.models import REPLY_CHAR_LIMITS, Platform, reply_length
+
+    suffix = "emoji" if "thanks" in text else "domain"
+    conversation_id = created_conversation(parley_server, x_conversation(suffix))
+    log_in(page, parley_server)
+    page.goto(parley_server.url(f"/conversations/{conversation_id}/"))
+
+    page.locator("#reply-form textarea").fill(text)
+
+    left = REPLY_CHAR_LIMITS[Platform.TWITTER] - reply_length(Platform.TWITTER, text)
+    expect(page.locator("#char-counter")).to_have_text(f"{left} characters left")

@@ -1,12 +1,17 @@
 """The inbox WebSocket: who hears about which conversation."""
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from core.models import Platform
 from ingestion.services import ingest_item
 from parley.asgi import application
-from tests.factories import AgentFactory, InboundItemFactory, TeamFactory
+from tests.factories import AgentFactory, InboundItemFactory, PlatformAccountFactory, TeamFactory
+from tests.ingestion.conftest import FACEBOOK_PAGE_ID, META_APP_SECRET, payload
+from tests.ingestion.test_webhooks import meta_signature, post_meta
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -60,3 +65,25 @@ async def test_anonymous_socket_is_refused():
 
     assert not connected
     assert code == 4401
+
+
+async def test_a_webhook_deliverys_request_id_reaches_the_browser_push(agent, client):
+    # The id the platform's delivery came in with (X-Request-ID), followed through the
+    # processing task and the channel layer to the frame each watching browser gets.
+    await sync_to_async(PlatformAccountFactory)(
+        platform=Platform.FACEBOOK,
+        external_id=FACEBOOK_PAGE_ID,
+        credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
+    )
+    socket = await _connect(agent)
+    body = json.dumps(payload("meta_feed_webhook.json")).encode()
+
+    response = await sync_to_async(post_meta)(
+        client.__class__(HTTP_X_REQUEST_ID="meta-delivery-5150"), body, meta_signature(body)
+    )
+
+    assert response.status_code == 200
+    message = await socket.receive_json_from(timeout=5)
+    assert message["event"] == "post.received"
+    assert message["request_id"] == "meta-delivery-5150"
+    await socket.disconnect()

@@ -34,3 +34,21 @@ def test_history_gives_every_report_several_points_and_is_written_once(db):
     conversations = Conversation.objects.count()
     call_command("seed_demo", "--history-days", "14", stdout=io.StringIO())
     assert Conversation.objects.count() == conversations
+
+
+def test_seeded_history_is_in_the_rollups_the_reports_read(db):
+    from tests.reports.test_rollups import (
+        conversations_from_rollup,
+        conversations_from_rows,
+        from_posts,
+        from_rollup,
+    )
+
+    call_command("seed_demo", "--history-days", "7", stdout=io.StringIO())
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    numbers = kpis(ReportFilter(start=today - timedelta(days=7), end=today + timedelta(days=1)))
+
+    assert from_rollup() == from_posts()
+    assert conversations_from_rollup() == conversations_from_rows()
+    assert numbers["volume"]["total"] == sum(figures[0] for figures in from_posts().values())

@@ -3,7 +3,13 @@ human, and a question is a question unless it also complains."""
 
 import pytest
 
-from triage.decisions import SPAM_MIN_CONFIDENCE, decide_intent, decide_sentiment
+from triage.decisions import (
+    COMPLAINT_MIN_PROBABILITY,
+    COMPLAINT_MIN_PROBABILITY_NEGATIVE,
+    SPAM_MIN_CONFIDENCE,
+    decide_intent,
+    decide_sentiment,
+)
 from triage.services import classify_text
 
 
@@ -44,6 +50,50 @@ def test_shipped_models_tag_the_reported_cases(db, text, intent):
 )
 def test_shipped_models_never_hide_these_as_spam(db, text):
     assert classify_text(text).intent != "spam"
+
+
+def test_asking_while_complaining_is_a_complaint():
+    decision = decide_intent(
+        "@united why is my bag still missing?",
+        probabilities(question=0.5, complaint=0.2),
+        sentiment="negative",
+    )
+
+    assert decision.intent == "complaint"
+    assert decision.model_intent == "question"
+    assert decision.note == "complains while asking"
+
+
+def test_a_plain_question_the_model_ranks_first_stays_a_question():
+    decision = decide_intent(
+        "@acme when do you open on Sundays?",
+        probabilities(question=0.5, complaint=0.2),
+        sentiment="neutral",
+    )
+
+    assert decision.intent == "question"
+
+
+@pytest.mark.parametrize(
+    ("sentiment", "complaint", "intent"),
+    [
+        # A complaint ranked second is kept when it is likely enough; a post that reads
+        # negative needs less (thresholds chosen on the held-out split, README).
+        ("neutral", COMPLAINT_MIN_PROBABILITY, "complaint"),
+        ("neutral", COMPLAINT_MIN_PROBABILITY - 0.02, "other"),
+        ("negative", COMPLAINT_MIN_PROBABILITY_NEGATIVE, "complaint"),
+        ("negative", COMPLAINT_MIN_PROBABILITY_NEGATIVE - 0.02, "other"),
+    ],
+)
+def test_a_complaint_ranked_second_is_kept_when_likely_enough(sentiment, complaint, intent):
+    decision = decide_intent(
+        "@acme flight 123 to Denver",
+        {"other": 0.5, "complaint": complaint, "question": 0.5 - complaint},
+        sentiment=sentiment,
+    )
+
+    assert decision.intent == intent
+    assert decision.model_intent == "other"
 
 
 def test_brand_addressed_complaint_is_never_spam_however_sure_the_model_is():

@@ -74,6 +74,9 @@ def test_explanation_shows_confidence_and_the_rule_behind_each_priority_reason(
     explanation = client.get(reverse("triage:post-explanation", args=[post.pk])).json()
 
     assert explanation["intent"]["label"] == "question"
+    assert explanation["intent"]["display"] == "Question"
+    assert explanation["sentiment"]["display"] == explanation["sentiment"]["label"].capitalize()
+    assert explanation["priority"]["display"] == "Normal"
     assert 0 < explanation["intent"]["confidence"] <= 1
     assert 0 < explanation["sentiment"]["confidence"] <= 1
     assert explanation["priority"]["rules"] == [

@@ -4,8 +4,13 @@ import csv
 
 import pytest
 
-from triage.datasets import DATA_DIR, build_shipped_splits
-from triage.labels import intent_from_complaints_row, sentiment_from_tweeteval, weak_intent
+from triage.datasets import BANKING77_PER_INTENT, DATA_DIR, build_shipped_splits
+from triage.labels import (
+    intent_from_banking77,
+    intent_from_complaints_row,
+    sentiment_from_tweeteval,
+    weak_intent,
+)
 
 
 def test_annotated_complaint_maps_to_complaint_whatever_it_says():
@@ -75,7 +80,7 @@ def test_tweeteval_labels_map_one_to_one_and_unknown_ones_are_refused():
 
 
 def test_shipped_splits_are_rebuilt_identically_from_the_source_files(tmp_path):
-    for name in ("complaints.csv", "sentiment.csv"):
+    for name in ("complaints.csv", "sentiment.csv", "banking77_train.csv", "banking77_test.csv"):
         (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
 
     counts = build_shipped_splits(data_dir=tmp_path)
@@ -101,9 +106,40 @@ def test_brand_tweets_join_the_sentiment_training_data_with_weak_labels():
         intents = {row["text"]: row["label"] for row in csv.DictReader(handle)}
     with (DATA_DIR / "sentiment_train.csv").open() as handle:
         sentiments = {row["text"]: row["label"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "banking77_train.csv").open() as handle:
+        for row in csv.DictReader(handle):  # intent data only
+            assert row["text"] not in sentiments
+            intents.pop(row["text"], None)
 
     weak = {"complaint": "negative", "question": "neutral", "compliment": "positive"}
     for intent, sentiment in weak.items():
         texts = [text for text, label in intents.items() if label == intent]
         assert texts and all(sentiments[text] == sentiment for text in texts), intent
     assert not any(sentiments.get(text) for text, label in intents.items() if label == "spam")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("How old do I need to be to open an account?", "question"),
+        ("Is there a fee for exchanging currencies?", "question"),
+        ("I want to change my PIN", "request"),
+        ("Please close my account", "request"),
+    ],
+)
+def test_banking77_information_queries_are_questions_or_requests(text, intent):
+    assert intent_from_banking77(text) == intent
+
+
+def test_banking77_joins_the_intent_training_data_but_its_test_split_never_does():
+    with (DATA_DIR / "intent_train.csv").open() as handle:
+        train = {row["text"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "intent_banking77_test.csv").open() as handle:
+        test = list(csv.DictReader(handle))
+    with (DATA_DIR / "banking77_train.csv").open() as handle:
+        banking_train = {row["text"] for row in csv.DictReader(handle)}
+
+    assert len(test) == 1400
+    assert {row["label"] for row in test} == {"question", "request"}
+    assert not train & {row["text"] for row in test}
+    assert len(train & banking_train) == 35 * BANKING77_PER_INTENT

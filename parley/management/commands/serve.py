@@ -5,6 +5,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from parley.connections import use_connection_pool
 from parley.embedded import run_beat_schedule
 from reliability.redaction import RedactingFilter
 
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, no_schedule, **options):
+        use_connection_pool()
         run_schedule = settings.CELERY_TASK_ALWAYS_EAGER and not no_schedule
         asyncio.run(self._serve(host, port, run_schedule))
 

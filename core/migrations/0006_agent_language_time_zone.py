@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_queue_partial_indexes'),
+        ('core', '0005_post_text_trigram'),
     ]
 
     operations = [
