@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv lock run test test-in-process test-embedded test-units test-served test-production lint format migrate demo clean bench chaos
+.PHONY: venv lock run test test-in-process test-embedded test-units test-served test-production lint format migrate demo clean bench chaos messages
 
 # CI (CI=true) installs exactly the locked versions, hashes checked; anywhere else pip resolves
 # pyproject.toml, so `make run` works on a fresh machine of any platform. `make lock` rewrites
@@ -40,6 +40,17 @@ demo: migrate
 
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Translations (docs/i18n.md): refresh locale/fr/LC_MESSAGES/*.po from the marked strings of
+# the code, templates and static/js, then compile the .mo files. The .mo files are committed,
+# so `make run` and the image need no gettext tools; tests/parley/test_translations.py fails
+# when a marked string has no French translation or a .mo is older than its .po.
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=chaos --ignore=scripts \
+	--ignore=staticfiles --ignore=node_modules --ignore=static/vendor
+messages: venv
+	$(PY) manage.py makemessages --locale fr --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py makemessages --domain djangojs --locale fr --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages --locale fr $(MESSAGES_IGNORE)
 
 lint: venv
 	$(VENV)/bin/ruff check .

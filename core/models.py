@@ -11,16 +11,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from twitter_text import parse_tweet
 
 from .fields import EncryptedJSONField
 
 
 class Platform(models.TextChoices):
-    DEMO = "demo", "Demo"
-    TWITTER = "twitter", "X / Twitter"
-    FACEBOOK = "facebook", "Facebook"
-    INSTAGRAM = "instagram", "Instagram"
+    DEMO = "demo", _("Demo")
+    TWITTER = "twitter", _("X / Twitter")
+    FACEBOOK = "facebook", _("Facebook")
+    INSTAGRAM = "instagram", _("Instagram")
 
 
 # The longest private message (DM, Messenger) any platform accepts, in characters.
@@ -45,34 +46,34 @@ def reply_length(platform: str, text: str) -> int:
 
 
 class Intent(models.TextChoices):
-    UNKNOWN = "", "Not triaged"
-    QUESTION = "question", "Question"
-    REQUEST = "request", "Request"
-    COMPLAINT = "complaint", "Complaint"
-    COMPLIMENT = "compliment", "Compliment"
-    FEEDBACK = "feedback", "Feedback"
-    SPAM = "spam", "Spam / no reply needed"
-    OTHER = "other", "Other"
+    UNKNOWN = "", _("Not triaged")
+    QUESTION = "question", _("Question")
+    REQUEST = "request", _("Request")
+    COMPLAINT = "complaint", _("Complaint")
+    COMPLIMENT = "compliment", _("Compliment")
+    FEEDBACK = "feedback", _("Feedback")
+    SPAM = "spam", _("Spam / no reply needed")
+    OTHER = "other", _("Other")
 
 
 class Sentiment(models.TextChoices):
-    UNKNOWN = "", "Not triaged"
-    NEGATIVE = "negative", "Negative"
-    NEUTRAL = "neutral", "Neutral"
-    POSITIVE = "positive", "Positive"
+    UNKNOWN = "", _("Not triaged")
+    NEGATIVE = "negative", _("Negative")
+    NEUTRAL = "neutral", _("Neutral")
+    POSITIVE = "positive", _("Positive")
 
 
 class Priority(models.IntegerChoices):
-    LOW = 0, "Low"
-    NORMAL = 1, "Normal"
-    HIGH = 2, "High"
-    URGENT = 3, "Urgent"
+    LOW = 0, _("Low")
+    NORMAL = 1, _("Normal")
+    HIGH = 2, _("High")
+    URGENT = 3, _("Urgent")
 
 
 class AssignmentStrategy(models.TextChoices):
-    MANUAL = "manual", "Manual: agents pick from the queue"
-    ROUND_ROBIN = "round_robin", "Round-robin among online agents"
-    LEAST_LOADED = "least_loaded", "Least-loaded online agent"
+    MANUAL = "manual", _("Manual: agents pick from the queue")
+    ROUND_ROBIN = "round_robin", _("Round-robin among online agents")
+    LEAST_LOADED = "least_loaded", _("Least-loaded online agent")
 
 
 class Team(models.Model):
@@ -109,6 +110,17 @@ class AgentProfile(models.Model):
     is_online = models.BooleanField(default=False)
     # Round-robin hands the next conversation to the online agent who waited longest.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Chosen on the profile page; empty means "as the browser says" (Accept-Language) and
+    # "the server's TIME_ZONE". Applied per request by parley.agent_locale.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, help_text=_("Empty: your browser's language.")
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("An IANA zone name such as Europe/Paris; empty: the server's zone."),
+    )
 
     class Meta:
         db_table = "helpdesk_agentprofile"
@@ -166,11 +178,11 @@ class Customer(models.Model):
 
 
 class ConversationStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending customer"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 ACTIVE_STATUSES = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
@@ -339,15 +351,15 @@ class Conversation(models.Model):
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", "From the customer"
-    OUTBOUND = "outbound", "From the brand"
+    INBOUND = "inbound", _("From the customer")
+    OUTBOUND = "outbound", _("From the brand")
 
 
 class DeliveryStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PENDING = "pending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    RECEIVED = "received", _("Received")
+    PENDING = "pending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class Post(models.Model):
@@ -507,10 +519,10 @@ class ReplyTemplateVariant(models.Model):
 
 
 class IntegrationEvent(models.TextChoices):
-    CONVERSATION_CREATED = "conversation.created", "Conversation created"
-    CONVERSATION_ASSIGNED = "conversation.assigned", "Conversation assigned"
-    CONVERSATION_RESOLVED = "conversation.resolved", "Conversation resolved"
-    SLA_BREACHED = "sla.breached", "SLA breached"
+    CONVERSATION_CREATED = "conversation.created", _("Conversation created")
+    CONVERSATION_ASSIGNED = "conversation.assigned", _("Conversation assigned")
+    CONVERSATION_RESOLVED = "conversation.resolved", _("Conversation resolved")
+    SLA_BREACHED = "sla.breached", _("SLA breached")
 
 
 class IntegrationWebhook(models.Model):

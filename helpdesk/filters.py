@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from core.models import (
     ACTIVE_STATUSES,
@@ -27,17 +28,17 @@ from .selectors import (
 
 # The views that show the queue: what still needs work now (active, awake, needing a reply).
 QUEUE_VIEWS = [
-    ("mine", "Mine"),
-    ("team", "My teams' queue"),
-    ("unassigned", "Unassigned"),
-    ("all", "All"),
+    ("mine", _("Mine")),
+    ("team", _("My teams' queue")),
+    ("unassigned", _("Unassigned")),
+    ("all", _("All")),
 ]
 # The views of what waits for something else: the customer (pending), a time (snoozed), or
 # nobody (no reply needed: spam and chatter, where an agent can pull one back).
 ASIDE_VIEWS = [
-    ("pending", "Pending"),
-    ("snoozed", "Snoozed"),
-    ("noreply", "No reply needed"),
+    ("pending", _("Pending")),
+    ("snoozed", _("Snoozed")),
+    ("noreply", _("No reply needed")),
 ]
 INBOX_VIEWS = QUEUE_VIEWS + ASIDE_VIEWS
 # Asking for ?status=snoozed means the Snoozed view (it is not a status a conversation has).
@@ -50,17 +51,17 @@ class ConversationFilter(django_filters.FilterSet):
     intent = django_filters.ChoiceFilter(choices=Intent.choices[1:])
     priority = django_filters.TypedChoiceFilter(choices=Priority.choices, coerce=int)
     status = django_filters.ChoiceFilter(
-        choices=[*ConversationStatus.choices, (SNOOZED, "Snoozed")], method="filter_status"
+        choices=[*ConversationStatus.choices, (SNOOZED, _("Snoozed"))], method="filter_status"
     )
     sla = django_filters.ChoiceFilter(
         choices=[(state, label) for state, label in TimerState.choices if state != TimerState.MET],
         method="filter_sla",
-        label="SLA",
+        label=_("SLA"),
     )
     tag = django_filters.CharFilter(
-        field_name="tags__name", lookup_expr="iexact", label="Tag", distinct=True
+        field_name="tags__name", lookup_expr="iexact", label=_("Tag"), distinct=True
     )
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
     # Applied by the page (selectors.inbox_page), not here: the API pages by id.
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in INBOX_SORTS.items()],

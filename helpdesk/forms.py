@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import ConversationStatus
 
@@ -15,7 +16,7 @@ REPLY_MAX_CHARS = 5000
 NOTE_MAX_CHARS = 5000
 
 # Snoozes an agent can pick; "tomorrow" wakes at the start of the next working morning.
-SNOOZE_CHOICES = [("1h", "1 hour"), ("4h", "4 hours"), ("tomorrow", "Tomorrow 9:00")]
+SNOOZE_CHOICES = [("1h", _("1 hour")), ("4h", _("4 hours")), ("tomorrow", _("Tomorrow 9:00"))]
 MORNING_HOUR = 9
 
 
@@ -23,15 +24,15 @@ class ReplyForm(forms.Form):
     text = forms.CharField(
         max_length=REPLY_MAX_CHARS,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Write a public reply…"}),
-        error_messages={"required": "A reply needs some text."},
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("Write a public reply…")}),
+        error_messages={"required": _("A reply needs some text.")},
     )
     # The newest post the agent had on screen; a newer one makes the send ask first.
     seen_post_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     channel = forms.ChoiceField(
         choices=[
-            ("public", "Reply in public"),
-            ("private", "Take private: send as a private message, with a public note"),
+            ("public", _("Reply in public")),
+            ("private", _("Take private: send as a private message, with a public note")),
         ],
         initial="public",
         required=False,
@@ -42,14 +43,14 @@ class ReplyForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(
         choices=ConversationStatus.choices,
-        error_messages={"invalid_choice": "“%(value)s” is not a conversation status."},
+        error_messages={"invalid_choice": _("“%(value)s” is not a conversation status.")},
     )
 
 
 class SnoozeForm(forms.Form):
     snooze = forms.ChoiceField(
         choices=SNOOZE_CHOICES,
-        error_messages={"invalid_choice": "“%(value)s” is not a snooze length."},
+        error_messages={"invalid_choice": _("“%(value)s” is not a snooze length.")},
     )
 
     def wake_at(self, now: datetime | None = None) -> datetime:
@@ -84,7 +85,7 @@ class AssignForm(forms.Form):
         if value == "me":
             return self.acting_user
         if value not in self.teammates:
-            raise forms.ValidationError("Pick an agent of this conversation's team.")
+            raise forms.ValidationError(_("Pick an agent of this conversation's team."))
         return self.teammates[value]
 
 
@@ -93,9 +94,9 @@ class NoteForm(forms.Form):
         max_length=NOTE_MAX_CHARS,
         strip=True,
         widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "Private note for your team — @mention a colleague"}
+            attrs={"rows": 2, "placeholder": _("Private note for your team — @mention a colleague")}
         ),
-        error_messages={"required": "A note needs some text."},
+        error_messages={"required": _("A note needs some text.")},
     )
 
 
@@ -105,18 +106,18 @@ class BulkForm(forms.Form):
 
     action = forms.ChoiceField(
         choices=BulkAction.choices,
-        error_messages={"invalid_choice": "“%(value)s” is not a bulk action."},
+        error_messages={"invalid_choice": _("“%(value)s” is not a bulk action.")},
     )
     assignee = forms.CharField(required=False)
     status = forms.ChoiceField(
         choices=[("", "—"), *ConversationStatus.choices],
         required=False,
-        error_messages={"invalid_choice": "“%(value)s” is not a conversation status."},
+        error_messages={"invalid_choice": _("“%(value)s” is not a conversation status.")},
     )
     snooze = forms.ChoiceField(
         choices=[("", "—"), *SNOOZE_CHOICES],
         required=False,
-        error_messages={"invalid_choice": "“%(value)s” is not a snooze length."},
+        error_messages={"invalid_choice": _("“%(value)s” is not a snooze length.")},
     )
     tag = forms.CharField(required=False, max_length=50, strip=True)
 
@@ -132,7 +133,7 @@ class BulkForm(forms.Form):
         if value == "me":
             return self.acting_user
         if value not in self.colleagues:
-            raise forms.ValidationError("Pick an agent of your teams.")
+            raise forms.ValidationError(_("Pick an agent of your teams."))
         return self.colleagues[value]
 
     def clean(self):

@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 from core.models import (
     ACTIVE_STATUSES,
@@ -53,7 +54,10 @@ EXCERPT_CHARS = 140
 
 # The SLA timers that hold the brand to answering (the first response, then each next one).
 RESPONSE_TIMER_KINDS = ("first_response", "next_response")
-RESPONSE_TIMER_LABELS = {"first_response": "First response", "next_response": "Next response"}
+RESPONSE_TIMER_LABELS = {
+    "first_response": _("First response"),
+    "next_response": _("Next response"),
+}
 
 
 def with_queue_facts(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
@@ -92,7 +96,7 @@ def response_timer_of(*, first_response_at, response_due_at, needs_reply: bool =
 # is stable; NULLs are placed explicitly (Postgres sorts them last, SQLite first).
 INBOX_SORTS = {
     "waiting": (
-        "Waiting longest",
+        _("Waiting longest"),
         (
             F("waiting_since").asc(nulls_last=True),
             "-priority",
@@ -101,7 +105,7 @@ INBOX_SORTS = {
         ),
     ),
     "due": (
-        "SLA due soonest",
+        _("SLA due soonest"),
         (
             F("response_due_at").asc(nulls_last=True),
             F("waiting_since").asc(nulls_last=True),
@@ -110,10 +114,10 @@ INBOX_SORTS = {
         ),
     ),
     "priority": (
-        "Priority",
+        _("Priority"),
         ("-priority", F("waiting_since").asc(nulls_last=True), "-id"),
     ),
-    "newest": ("Newest", (F("last_inbound_at").desc(nulls_last=True), "-id")),
+    "newest": (_("Newest"), (F("last_inbound_at").desc(nulls_last=True), "-id")),
 }
 DEFAULT_SORT = "waiting"
 INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
@@ -596,16 +600,18 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "customer": (
             f"@{row['customer__handle']}"
             if row["customer__handle"]
-            else row["customer__display_name"] or "Unknown author"
+            else row["customer__display_name"] or str(_("Unknown author"))
         ),
         "customer_name": row["customer__display_name"],
-        "platform": _LABELS["platform"].get(row["account__platform"], row["account__platform"]),
+        "platform": str(
+            _LABELS["platform"].get(row["account__platform"], row["account__platform"])
+        ),
         "status": row["status"],
-        "status_label": _LABELS["status"].get(row["status"], row["status"]),
-        "intent": _LABELS["intent"].get(row["intent"], row["intent"]) if row["intent"] else "",
+        "status_label": str(_LABELS["status"].get(row["status"], row["status"])),
+        "intent": str(_LABELS["intent"].get(row["intent"], row["intent"])) if row["intent"] else "",
         "sentiment": row["sentiment"],
         "priority": row["priority"],
-        "priority_label": _LABELS["priority"].get(row["priority"], row["priority"]),
+        "priority_label": str(_LABELS["priority"].get(row["priority"], row["priority"])),
         "needs_reply": row["needs_reply"],
         "excerpt": latest[:EXCERPT_CHARS],
         "first_response_due_at": _iso(row["first_response_due_at"]),
@@ -614,7 +620,7 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "waiting_since": _iso(row["waiting_since"]),
         "response_due_at": _iso(row["response_due_at"]),
         "response_timer": timer,
-        "response_timer_label": _LABELS["timer"].get(timer, ""),
+        "response_timer_label": str(_LABELS["timer"].get(timer, "")),
         "url": f"/conversations/{row['pk']}/",
     }
 

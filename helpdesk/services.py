@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core import integrations
 from core.models import (
@@ -84,7 +86,7 @@ def send_reply(
     """
     text = text.strip()
     if not text:
-        raise ValidationError("A reply needs some text.")
+        raise ValidationError(gettext("A reply needs some text."))
     now = timezone.now()
     with transaction.atomic():
         conversation = (
@@ -98,15 +100,31 @@ def send_reply(
         else:
             limit, length = REPLY_CHAR_LIMITS[platform], reply_length(platform, text)
         if length > limit:
-            kind = "private messages" if private else "replies"
+            message = (
+                gettext(
+                    "%(platform)s private messages are limited to %(limit)s characters; "
+                    "this one counts %(length)s."
+                )
+                if private
+                else gettext(
+                    "%(platform)s replies are limited to %(limit)s characters; "
+                    "this one counts %(length)s."
+                )
+            )
             raise ValidationError(
-                f"{conversation.account.get_platform_display()} {kind} are limited to "
-                f"{limit} characters; this one counts {length}."
+                message
+                % {
+                    "platform": conversation.account.get_platform_display(),
+                    "limit": limit,
+                    "length": length,
+                }
             )
         newest = conversation.posts.order_by("-id").values_list("pk", flat=True).first()
         if seen_post_id is not None and newest is not None and newest > seen_post_id:
             raise StaleConversation(
-                "New activity arrived since you opened this conversation. Read it, then send."
+                gettext(
+                    "New activity arrived since you opened this conversation. Read it, then send."
+                )
             )
         answered = (
             conversation.posts.filter(direction=Direction.INBOUND)
@@ -154,7 +172,8 @@ def change_status(
     longest = timedelta(days=settings.SNOOZE_MAX_DAYS)
     if snooze_until is not None and snooze_until > timezone.now() + longest:
         raise ValidationError(
-            f"A conversation can be snoozed for {settings.SNOOZE_MAX_DAYS} days at most."
+            gettext("A conversation can be snoozed for %(days)s days at most.")
+            % {"days": settings.SNOOZE_MAX_DAYS}
         )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
@@ -230,11 +249,11 @@ def _apply_needs_reply(conversation: Conversation, needs_reply: bool, *, agent) 
 
 
 class BulkAction(models.TextChoices):
-    ASSIGN = "assign", "Assign"
-    STATUS = "status", "Change status"
-    SNOOZE = "snooze", "Snooze"
-    TAG = "tag", "Add tag"
-    SPAM = "spam", "Mark spam / no reply needed"
+    ASSIGN = "assign", _("Assign")
+    STATUS = "status", _("Change status")
+    SNOOZE = "snooze", _("Snooze")
+    TAG = "tag", _("Add tag")
+    SPAM = "spam", _("Mark spam / no reply needed")
 
 
 # The most rows one bulk action takes: a page of the inbox.
@@ -263,18 +282,20 @@ def bulk_update_conversations(
     """
     ids = sorted(set(conversation_ids))
     if not ids:
-        raise ValidationError("Select at least one conversation.")
+        raise ValidationError(gettext("Select at least one conversation."))
     if len(ids) > BULK_MAX:
-        raise ValidationError(f"Select at most {BULK_MAX} conversations at once.")
+        raise ValidationError(
+            gettext("Select at most %(count)s conversations at once.") % {"count": BULK_MAX}
+        )
     if action not in BulkAction.values:
         raise ValidationError(f"Unknown bulk action {action!r}.")
     if action == BulkAction.STATUS and status not in ConversationStatus.values:
-        raise ValidationError("Choose the status to set.")
+        raise ValidationError(gettext("Choose the status to set."))
     if action == BulkAction.SNOOZE and snooze_until is None:
-        raise ValidationError("Choose how long to snooze.")
+        raise ValidationError(gettext("Choose how long to snooze."))
     tag = tag.strip()
     if action == BulkAction.TAG and not tag:
-        raise ValidationError("Name the tag to add.")
+        raise ValidationError(gettext("Name the tag to add."))
     with transaction.atomic():
         conversations = list(
             Conversation.objects.select_for_update(of=("self",))
@@ -290,7 +311,8 @@ def bulk_update_conversations(
             if outside:
                 listed = ", ".join(f"#{pk}" for pk in outside)
                 raise ValidationError(
-                    f"{display_name(assignee)} is not in the team of {listed}: nothing changed."
+                    gettext("%(agent)s is not in the team of %(listed)s: nothing changed.")
+                    % {"agent": display_name(assignee), "listed": listed}
                 )
         if action == BulkAction.TAG:
             label = Tag.objects.get_or_create(name=tag[:50])[0]
@@ -353,7 +375,9 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
         )
         macro = Macro.objects.select_related("template").get(pk=macro_id)
         if macro.team_id is not None and macro.team_id != conversation.team_id:
-            raise ValidationError(f"The macro “{macro.name}” is for another team.")
+            raise ValidationError(
+                gettext("The macro “%(name)s” is for another team.") % {"name": macro.name}
+            )
         done = []
         if macro.add_tag:
             conversation.tags.add(Tag.objects.get_or_create(name=macro.add_tag)[0])
@@ -369,7 +393,7 @@ def run_macro(*, conversation_id: int, macro_id: int, agent: AbstractBaseUser) -
         if macro.assign == MacroAssign.ME and conversation.assignee_id != agent.pk:
             in_team = AgentProfile.objects.filter(user=agent, teams=conversation.team_id)
             if conversation.team_id is not None and not in_team.exists():
-                raise ValidationError("You are not in this conversation's team.")
+                raise ValidationError(gettext("You are not in this conversation's team."))
             conversation.assignee = agent
             conversation.save(update_fields=["assignee", "updated_at"])
             integrations.emit(IntegrationEvent.CONVERSATION_ASSIGNED, conversation)
@@ -404,7 +428,7 @@ def tag_conversation(
     rules'; a note says who did it. Broadcast after commit."""
     add, remove = add.strip()[:50], remove.strip()
     if not add and not remove:
-        raise ValidationError("Name the tag to add or remove.")
+        raise ValidationError(gettext("Name the tag to add or remove."))
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
         if add:
@@ -415,7 +439,9 @@ def tag_conversation(
         if remove:
             tag = conversation.tags.filter(name=remove).first()
             if tag is None:
-                raise ValidationError(f"This conversation has no tag “{remove}”.")
+                raise ValidationError(
+                    gettext("This conversation has no tag “%(tag)s”.") % {"tag": remove}
+                )
             conversation.tags.remove(tag)
             Note.objects.create(
                 conversation=conversation, author=agent, text=f"Removed the tag “{remove}”."
@@ -434,12 +460,12 @@ def save_view(
     in."""
     name = name.strip()
     if not name:
-        raise ValidationError("Name the view.")
+        raise ValidationError(gettext("Name the view."))
     if (
         shared_with_team_id is not None
         and not AgentProfile.objects.filter(user=owner, teams=shared_with_team_id).exists()
     ):
-        raise ValidationError("You can only share a view with a team you work in.")
+        raise ValidationError(gettext("You can only share a view with a team you work in."))
     view, _ = SavedView.objects.update_or_create(
         owner=owner,
         name=name[:60],
@@ -452,7 +478,7 @@ def delete_view(*, owner: AbstractBaseUser, view_id: int) -> None:
     """Delete one of the owner's saved views (a view shared with them is not theirs)."""
     deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
     if not deleted:
-        raise ValidationError("No such view of yours.")
+        raise ValidationError(gettext("No such view of yours."))
 
 
 def wake_snoozed_conversations(*, now: datetime) -> list[int]:
@@ -483,7 +509,7 @@ def add_note(*, conversation_id: int, author: AbstractBaseUser, text: str) -> No
     conversation show the note after commit."""
     text = text.strip()
     if not text:
-        raise ValidationError("A note needs some text.")
+        raise ValidationError(gettext("A note needs some text."))
     with transaction.atomic():
         note = Note.objects.create(conversation_id=conversation_id, author=author, text=text)
         handles = set(MENTION.findall(text))

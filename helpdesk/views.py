@@ -11,7 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -148,19 +150,31 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
         return back
-    count = f"{len(changed)} conversation{'s' if len(changed) != 1 else ''}"
+    count = ngettext("%(n)d conversation", "%(n)d conversations", len(changed)) % {
+        "n": len(changed)
+    }
     action = data["action"]
     if action == services.BulkAction.ASSIGN:
         who = visibility.display_name(data["assignee"]) if data["assignee"] else None
-        done = f"Assigned {count} to {who}." if who else f"Unassigned {count}."
+        done = (
+            _("Assigned %(count)s to %(who)s.") % {"count": count, "who": who}
+            if who
+            else _("Unassigned %(count)s.") % {"count": count}
+        )
     elif action == services.BulkAction.STATUS:
-        done = f"{count}: {ConversationStatus(data['status']).label}."
+        done = _("%(count)s: %(status)s.") % {
+            "count": count,
+            "status": ConversationStatus(data["status"]).label,
+        }
     elif action == services.BulkAction.SNOOZE:
-        done = f"Snoozed {count} until {timezone.localtime(data['snooze_until']):%a %d %b, %H:%M}."
+        done = _("Snoozed %(count)s until %(when)s.") % {
+            "count": count,
+            "when": _local(data["snooze_until"]),
+        }
     elif action == services.BulkAction.TAG:
-        done = f"Tagged {count} “{data['tag']}”."
+        done = _("Tagged %(count)s “%(tag)s”.") % {"count": count, "tag": data["tag"]}
     else:
-        done = f"{count} set aside as needing no reply."
+        done = _("%(count)s set aside as needing no reply.") % {"count": count}
     messages.success(request, done)
     return back
 
@@ -172,7 +186,7 @@ def inbox_save_view(request: HttpRequest) -> HttpResponse:
     filterset = _inbox_filter(request, QueryDict(request.POST.get("inbox_query", "")))
     back = redirect(f"{reverse('inbox')}?{filterset.data.urlencode()}")
     if not filterset.is_valid():
-        messages.error(request, "This view has an invalid filter; fix it before saving.")
+        messages.error(request, _("This view has an invalid filter; fix it before saving."))
         return back
     team = request.POST.get("shared_with", "")
     try:
@@ -186,8 +200,14 @@ def inbox_save_view(request: HttpRequest) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
         return back
-    shared = f", shared with {saved.shared_with}" if saved.shared_with_id else ""
-    messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+    if saved.shared_with_id:
+        done = _("Saved the view “%(name)s”, shared with %(team)s.") % {
+            "name": saved.name,
+            "team": saved.shared_with,
+        }
+    else:
+        done = _("Saved the view “%(name)s”.") % {"name": saved.name}
+    messages.success(request, done)
     return back
 
 
@@ -199,7 +219,7 @@ def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        messages.success(request, "View deleted.")
+        messages.success(request, _("View deleted."))
     return redirect("inbox")
 
 
@@ -251,7 +271,7 @@ def _visible_or_404(request: HttpRequest, conversation_id: int) -> Conversation:
     try:
         return selectors.conversation_detail(request.user, conversation_id)
     except Conversation.DoesNotExist as missing:
-        raise Http404("No such conversation in your teams.") from missing
+        raise Http404(_("No such conversation in your teams.")) from missing
 
 
 @login_required
@@ -260,7 +280,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     try:
         current = selectors.conversation_page(request.user, conversation_id)
     except Conversation.DoesNotExist as missing:
-        raise Http404("No such conversation in your teams.") from missing
+        raise Http404(_("No such conversation in your teams.")) from missing
 
     form = ReplyForm(request.POST or None)
     draft = request.session.pop(MACRO_DRAFT_SESSION_KEY, None) if request.method == "GET" else None
@@ -287,7 +307,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             except ValidationError as error:
                 form.add_error("text", error)
             else:
-                messages.success(request, "Reply sent.")
+                messages.success(request, _("Reply sent."))
                 return redirect("conversation", conversation_id=current.pk)
     return render(
         request,
@@ -379,7 +399,7 @@ def conversation_status(request: HttpRequest, conversation_id: int) -> HttpRespo
         services.change_status(
             conversation_id=current.pk, status=current.status, snooze_until=wake_at
         )
-        messages.success(request, f"Snoozed until {wake_at:%a %d %b, %H:%M}.")
+        messages.success(request, _("Snoozed until %(when)s.") % {"when": _local(wake_at)})
         return redirect("inbox")
     form = StatusForm(request.POST)
     if not form.is_valid():
@@ -412,7 +432,10 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
     except ValidationError as error:
         return _refused(request, current, errors=error.messages, status=409)
     messages.success(
-        request, f"Assigned to {visibility.display_name(agent)}." if agent else "Unassigned."
+        request,
+        _("Assigned to %(who)s.") % {"who": visibility.display_name(agent)}
+        if agent
+        else _("Unassigned."),
     )
     return redirect("conversation", conversation_id=current.pk)
 
@@ -425,14 +448,14 @@ def conversation_needs_reply(request: HttpRequest, conversation_id: int) -> Http
     current = _visible_or_404(request, conversation_id)
     needs_reply = request.POST.get("needs_reply")
     if needs_reply not in ("yes", "no"):
-        return _refused(request, current, errors=["Say whether it needs a reply: yes or no."])
+        return _refused(request, current, errors=[_("Say whether it needs a reply: yes or no.")])
     services.set_needs_reply(
         conversation_id=current.pk, needs_reply=needs_reply == "yes", agent=request.user
     )
     if needs_reply == "yes":
-        messages.success(request, "Back in the queue, on the clock from now.")
+        messages.success(request, _("Back in the queue, on the clock from now."))
     else:
-        messages.success(request, "Set aside: no reply needed.")
+        messages.success(request, _("Set aside: no reply needed."))
     return redirect("conversation", conversation_id=current.pk)
 
 
@@ -446,12 +469,14 @@ def conversation_macro(request: HttpRequest, conversation_id: int, macro_id: int
             conversation_id=current.pk, macro_id=macro_id, agent=request.user
         )
     except Macro.DoesNotExist as missing:
-        raise Http404("No such macro.") from missing
+        raise Http404(_("No such macro.")) from missing
     except ValidationError as error:
         return _refused(request, current, errors=error.messages)
     if result.draft:
         request.session[MACRO_DRAFT_SESSION_KEY] = {"id": current.pk, "text": result.draft}
-    messages.success(request, f"Macro: {', '.join(result.done) or 'nothing to do'}.")
+    messages.success(
+        request, _("Macro: %(done)s.") % {"done": ", ".join(result.done) or _("nothing to do")}
+    )
     return redirect("conversation", conversation_id=current.pk)
 
 
@@ -481,7 +506,7 @@ def conversation_note(request: HttpRequest, conversation_id: int) -> HttpRespons
     services.add_note(
         conversation_id=current.pk, author=request.user, text=form.cleaned_data["text"]
     )
-    messages.success(request, "Note added.")
+    messages.success(request, _("Note added."))
     return redirect(f"/conversations/{current.pk}/#notes")
 
 
@@ -516,7 +541,7 @@ def conversation_customer_notes(request: HttpRequest, conversation_id: int) -> H
         )
     except ValidationError as error:
         return _refused(request, current, errors=error.messages)
-    messages.success(request, "Customer notes saved.")
+    messages.success(request, _("Customer notes saved."))
     return redirect(f"{reverse('conversation', args=[current.pk])}#customer")
 
 
@@ -527,7 +552,7 @@ def conversation_customer_profile(request: HttpRequest, conversation_id: int) ->
     current = _visible_or_404(request, conversation_id)
     link_id, verb = request.POST.get("link", ""), request.POST.get("action", "")
     if not link_id.isdigit() or verb not in ("merge", "unmerge"):
-        return _refused(request, current, errors=["Choose a profile to merge or unmerge."])
+        return _refused(request, current, errors=[_("Choose a profile to merge or unmerge.")])
     service = customers.merge_profile if verb == "merge" else customers.unmerge_profile
     try:
         service(
@@ -538,8 +563,13 @@ def conversation_customer_profile(request: HttpRequest, conversation_id: int) ->
         )
     except ValidationError as error:
         return _refused(request, current, errors=error.messages)
-    messages.success(request, "Profile merged." if verb == "merge" else "Profile unmerged.")
+    messages.success(request, _("Profile merged.") if verb == "merge" else _("Profile unmerged."))
     return redirect(f"{reverse('conversation', args=[current.pk])}#customer")
+
+
+def _local(instant) -> str:
+    """An instant as the pages show it ("Wed 2 Dec, 09:15"): in the agent's zone and language."""
+    return dateformat.format(timezone.localtime(instant), "D j M, H:i")
 
 
 def _refused(

@@ -11,6 +11,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from reliability.redaction import redact
@@ -73,7 +74,10 @@ def _meta_pick(request: HttpRequest) -> HttpResponse:
         except connect.ConnectRefused as error:
             messages.error(request, redact(str(error)))
             continue
-        messages.success(request, f"Connected {', '.join(str(a) for a in accounts)}.")
+        messages.success(
+            request,
+            gettext("Connected %(accounts)s.") % {"accounts": ", ".join(str(a) for a in accounts)},
+        )
     request.session.pop("connect_meta_pages", None)
     return redirect(ACCOUNTS)
 

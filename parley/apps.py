@@ -8,7 +8,10 @@ class ParleyConfig(AppConfig):
     verbose_name = "Parley"
 
     def ready(self) -> None:
-        from . import client_address  # noqa: F401  (registers its deploy check)
+        from . import (
+            agent_locale,  # noqa: F401  (keeps the agent's locale at login)
+            client_address,  # noqa: F401  (registers its deploy check)
+        )
         from .celery import app
 
         # Register every app's tasks in every process now, not when a worker starts: the

@@ -21,32 +21,45 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from core import roles
 from core.models import AgentPreferences, AgentProfile, Team
 
+from .agent_locale import (
+    activate_choice,
+    agent_locale,
+    is_language,
+    is_time_zone,
+    remember_locale,
+    time_zone_names,
+)
+
 ROLE_CHOICES = [
-    (roles.AGENT, "Agent: works the conversations of their teams"),
-    (roles.SUPERVISOR, "Supervisor: sees every team, dashboards and SLA alerts"),
-    (roles.ADMIN, "Admin: also changes settings in the admin"),
+    (roles.AGENT, _("Agent: works the conversations of their teams")),
+    (roles.SUPERVISOR, _("Supervisor: sees every team, dashboards and SLA alerts")),
+    (roles.ADMIN, _("Admin: also changes settings in the admin")),
 ]
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail"))
+    first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
     teams = forms.ModelMultipleChoiceField(
-        Team.objects.all(), widget=forms.CheckboxSelectMultiple, required=False
+        Team.objects.all(), widget=forms.CheckboxSelectMultiple, required=False, label=_("Teams")
     )
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=roles.AGENT, widget=forms.RadioSelect)
+    role = forms.ChoiceField(
+        choices=ROLE_CHOICES, initial=roles.AGENT, widget=forms.RadioSelect, label=_("Role")
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         User = get_user_model()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("Someone with this e-mail address is already here.")
+            raise forms.ValidationError(_("Someone with this e-mail address is already here."))
         return email
 
 
@@ -126,7 +139,9 @@ def invite(request: HttpRequest) -> HttpResponse:
             invited_by=request.user,
         )
         messages.success(
-            request, f"Invitation sent to {invitation.user.email}: they choose their password."
+            request,
+            gettext("Invitation sent to %(email)s: they choose their password.")
+            % {"email": invitation.user.email},
         )
         return redirect("invite_agent")
     return render(
@@ -137,51 +152,85 @@ def invite(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _language_choices() -> list[tuple[str, str]]:
+    return [("", gettext("As my browser says")), *settings.LANGUAGES]
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    server = gettext("The server's zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
+    return [("", server), *((name, name.replace("_", " ")) for name in time_zone_names())]
+
+
 class ProfileForm(forms.Form):
-    first_name = forms.CharField(max_length=150, required=False, label="First name")
-    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
     signature = forms.CharField(
-        max_length=100, required=False, help_text="Ends your replies where a template says so."
+        max_length=100,
+        required=False,
+        label=_("Signature"),
+        help_text=_("Ends your replies where a template says so."),
+    )
+    language = forms.ChoiceField(choices=_language_choices, required=False, label=_("Language"))
+    time_zone = forms.ChoiceField(
+        choices=_time_zone_choices,
+        required=False,
+        label=_("Time zone"),
+        help_text=_("Pages and CSV exports show times in it."),
     )
     notify_in_page = forms.BooleanField(
-        required=False, label="In-page notices for SLA alerts, mentions and assignments"
+        required=False, label=_("In-page notices for SLA alerts, mentions and assignments")
     )
     notify_desktop = forms.BooleanField(
-        required=False, label="Desktop notifications too (your browser will ask)"
+        required=False, label=_("Desktop notifications too (your browser will ask)")
     )
     notify_by_email = forms.BooleanField(
-        required=False, label="E-mail me when I am @mentioned in a note"
+        required=False, label=_("E-mail me when I am @mentioned in a note")
     )
 
 
 PREFERENCE_FIELDS = ["signature", "notify_in_page", "notify_desktop", "notify_by_email"]
+LOCALE_FIELDS = ["language", "time_zone"]
 
 
 def update_profile(*, user: AbstractBaseUser, data: dict) -> AgentPreferences:
-    """Save the agent's own name and preferences."""
+    """Save the agent's own name, preferences, language and time zone (an unknown language
+    or zone is a ValueError: the form offers only known ones)."""
+    language, zone = data.get("language", ""), data.get("time_zone", "")
+    if language and not is_language(language):
+        raise ValueError(f"Unknown language {language!r}.")
+    if zone and not is_time_zone(zone):
+        raise ValueError(f"Unknown time zone {zone!r}.")
     with transaction.atomic():
         user.first_name, user.last_name = data["first_name"], data["last_name"]
         user.save(update_fields=["first_name", "last_name"])
-        preferences, _ = AgentPreferences.objects.get_or_create(user=user)
+        preferences, _created = AgentPreferences.objects.get_or_create(user=user)
         for name in PREFERENCE_FIELDS:
             setattr(preferences, name, data[name])
         preferences.save()
+        profile, _created = AgentProfile.objects.get_or_create(user=user)
+        profile.language, profile.time_zone = language, zone
+        profile.save(update_fields=LOCALE_FIELDS)
     return preferences
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    preferences, _ = AgentPreferences.objects.get_or_create(user=request.user)
+    preferences, _created = AgentPreferences.objects.get_or_create(user=request.user)
     initial = {
         "first_name": request.user.first_name,
         "last_name": request.user.last_name,
         **{name: getattr(preferences, name) for name in PREFERENCE_FIELDS},
+        **agent_locale(request.user),
     }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         update_profile(user=request.user, data=form.cleaned_data)
-        messages.success(request, "Profile saved.")
+        # This very response (the redirect's target) already speaks the new language.
+        choice = {name: form.cleaned_data[name] for name in LOCALE_FIELDS}
+        remember_locale(request, choice)
+        activate_choice(request, choice)
+        messages.success(request, gettext("Profile saved."))
         return redirect("profile")
     return render(
         request,

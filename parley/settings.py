@@ -63,9 +63,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language), unless the agent chose one: see below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The agent's own language and time zone (their profile), once they are known.
+    "parley.agent_locale.AgentLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Records who (and from which address: see parley.client_address) made each change.
     "parley.client_address.ClientAddressAuditlogMiddleware",
@@ -347,7 +351,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and French are shipped (locale/; the compiled .mo files are committed, so a fresh
+# clone needs no gettext tools). An agent's own choice on their profile beats the browser's
+# Accept-Language (parley.agent_locale); without one, LocaleMiddleware reads the browser's.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The server's zone: what pages use for an agent who chose none, and what reports count days in.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -5,6 +5,10 @@ Cells carry machine values, for spreadsheets and scripts alike: instants in ISO 
 ("2026-12-02T00:49:03Z"), codes rather than labels, handles without their "@" (the column
 says what they are). So only text people wrote can start like a formula, and only such a
 cell gets the guarding apostrophe.
+
+A report that lists instants also gives them as wall-clock times in the agent's time zone
+("2026-12-01 19:49:03", in columns ending "_local", after a `local_time_zone` column naming
+the zone), appended after the UTC columns so scripts that read columns by position still work.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+from django.utils import timezone
 
 from . import selectors
 from .db import SecondsBetween
@@ -39,6 +45,11 @@ def safe_cell(value: Any) -> Any:
     ):
         return "'" + value
     return value
+
+
+def local_wall_clock(value: datetime | None, zone: tzinfo) -> str:
+    """An instant as a wall-clock time in `zone`, as spreadsheets read a date and time."""
+    return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def iso_utc(value: datetime) -> str:
@@ -137,7 +148,7 @@ def _sentiment(report: ReportFilter) -> Iterator[Iterable[Any]]:
         yield (day["day"], day["positive"], day["neutral"], day["negative"], day["untriaged"])
 
 
-def _conversations(report: ReportFilter) -> Iterator[Iterable[Any]]:
+def _conversations(report: ReportFilter, zone: tzinfo) -> Iterator[Iterable[Any]]:
     """One row per conversation of the period: the raw material of every time KPI."""
 
     yield (
@@ -153,7 +164,12 @@ def _conversations(report: ReportFilter) -> Iterator[Iterable[Any]]:
         "first_response_seconds",
         "resolved_at",
         "resolution_seconds",
+        "local_time_zone",
+        "created_at_local",
+        "first_response_at_local",
+        "resolved_at_local",
     )
+    zone_name = str(zone)
     rows = (
         selectors.conversations_in_scope(report)
         .filter(created_at__gte=report.start, created_at__lt=report.end)
@@ -178,7 +194,14 @@ def _conversations(report: ReportFilter) -> Iterator[Iterable[Any]]:
         )
     )
     for row in rows.iterator(chunk_size=2000):
-        yield tuple(_iso(cell) for cell in row)
+        created_at, first_response_at, resolved_at = row[7], row[8], row[10]
+        yield (
+            *(_iso(cell) for cell in row),
+            zone_name,
+            local_wall_clock(created_at, zone),
+            local_wall_clock(first_response_at, zone),
+            local_wall_clock(resolved_at, zone),
+        )
 
 
 def _responsiveness(report: ReportFilter) -> Iterator[Iterable[Any]]:
@@ -263,6 +286,15 @@ EXPORTS = {
 }
 
 
-def export_lines(name: str, report: ReportFilter) -> Iterator[str]:
-    """CSV lines of the named report; KeyError for an unknown one."""
-    return csv_lines(EXPORTS[name](report))
+# The reports that list instants, and so also give them in the agent's zone.
+ZONED_EXPORTS = {"conversations"}
+
+
+def export_lines(name: str, report: ReportFilter, *, zone: tzinfo | None = None) -> Iterator[str]:
+    """CSV lines of the named report; KeyError for an unknown one. `zone` is the one local
+    times are given in: by default the active one (the agent's, in a request). Resolved now,
+    not while the lines stream, which may happen on another thread."""
+    exporter = EXPORTS[name]
+    if name in ZONED_EXPORTS:
+        return csv_lines(exporter(report, zone or timezone.get_current_timezone()))
+    return csv_lines(exporter(report))

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Intent, Platform, Team
 from ingestion.models import PlatformAccount
@@ -24,7 +26,7 @@ MAX_PERIOD_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 
 
-def _day_field(label: str, help_text: str) -> forms.DateField:
+def _day_field(label, help_text) -> forms.DateField:
     # ISO days only: "01/12/2026" is 1 December to some and 12 January to others, so it is
     # an error, not a guess. Browsers show their own calendar for type="date" and send ISO.
     return forms.DateField(
@@ -33,7 +35,7 @@ def _day_field(label: str, help_text: str) -> forms.DateField:
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=help_text,
-        error_messages={"invalid": "Enter the day as YYYY-MM-DD, or pick it in the calendar."},
+        error_messages={"invalid": _("Enter the day as YYYY-MM-DD, or pick it in the calendar.")},
     )
 
 
@@ -47,42 +49,56 @@ class Preset:
 
 
 class ReportFilterForm(forms.Form):
-    start = _day_field("From", "First day.")
-    end = _day_field("To", "Last day, included.")
-    platform = forms.ChoiceField(choices=[("", "All platforms"), *Platform.choices], required=False)
+    start = _day_field(pgettext_lazy("start of a period", "From"), _("First day."))
+    end = _day_field(pgettext_lazy("end of a period", "To"), _("Last day, included."))
+    platform = forms.ChoiceField(
+        choices=[("", _("All platforms")), *Platform.choices], required=False, label=_("Platform")
+    )
     account = forms.ModelChoiceField(
         PlatformAccount.objects.order_by("platform", "handle"),
         required=False,
-        empty_label="All accounts",
+        empty_label=_("All accounts"),
+        label=_("Account"),
     )
-    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="All teams")
+    team = forms.ModelChoiceField(
+        Team.objects.all(), required=False, empty_label=_("All teams"), label=_("Team")
+    )
     agent = forms.ModelChoiceField(
         get_user_model().objects.filter(agent_profile__isnull=False).order_by("username"),
         required=False,
-        empty_label="All agents",
+        empty_label=_("All agents"),
+        label=_("Agent"),
     )
-    intent = forms.ChoiceField(choices=[("", "All intents"), *Intent.choices[1:]], required=False)
+    intent = forms.ChoiceField(
+        choices=[("", _("All intents")), *Intent.choices[1:]], required=False, label=_("Intent")
+    )
 
     def clean(self) -> dict:
         data = super().clean()
-        today = timezone.localdate()
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
         end = data.get("end") or today
         start = data.get("start") or end
         if start < EARLIEST or end > LATEST or end < EARLIEST:
-            raise forms.ValidationError(f"Choose days between {EARLIEST} and {LATEST}.")
+            raise forms.ValidationError(
+                gettext("Choose days between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST, "latest": LATEST}
+            )
         if not data.get("start"):
             start = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
         if start > end:
-            raise forms.ValidationError("The period starts after it ends.")
+            raise forms.ValidationError(gettext("The period starts after it ends."))
         if (end - start).days >= MAX_PERIOD_DAYS:
-            raise forms.ValidationError(f"A report covers at most {MAX_PERIOD_DAYS} days.")
+            raise forms.ValidationError(
+                gettext("A report covers at most %(days)s days.") % {"days": MAX_PERIOD_DAYS}
+            )
         data["start"], data["end"] = start, end
         return data
 
     def report_filter(self, user) -> ReportFilter:
-        """The filter of a valid form: whole days in the site's timezone, end day included."""
+        """The filter of a valid form: whole days in the site's timezone (TIME_ZONE, not the
+        reading agent's: every supervisor reads the same days), end day included."""
         data = self.cleaned_data
-        tz = timezone.get_current_timezone()
+        tz = timezone.get_default_timezone()
         return ReportFilter(
             start=datetime.combine(data["start"], time.min, tzinfo=tz),
             end=datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=tz),
@@ -97,12 +113,12 @@ class ReportFilterForm(forms.Form):
     def presets(self, today: date | None = None) -> list[Preset]:
         """Today, the last 7 and 30 days and this month, each as a query string that keeps
         the other filters; `current` marks the one the form shows."""
-        today = today or timezone.localdate()
+        today = today or timezone.localdate(timezone=timezone.get_default_timezone())
         periods = [
-            ("Today", today, today),
-            ("Last 7 days", today - timedelta(days=6), today),
-            ("Last 30 days", today - timedelta(days=29), today),
-            ("This month", today.replace(day=1), today),
+            (gettext("Today"), today, today),
+            (gettext("Last 7 days"), today - timedelta(days=6), today),
+            (gettext("Last 30 days"), today - timedelta(days=29), today),
+            (gettext("This month"), today.replace(day=1), today),
         ]
         kept = {
             name: value
@@ -138,7 +154,7 @@ class ReportScheduleForm(forms.ModelForm):
     reports = forms.MultipleChoiceField(
         choices=[],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Attached as CSV; the summary is also in the e-mail's text.",
+        help_text=_("Attached as CSV; the summary is also in the e-mail's text."),
     )
 
     class Meta:
@@ -155,7 +171,7 @@ class ReportScheduleForm(forms.ModelForm):
         text = self.cleaned_data["recipients"]
         addresses = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()]
         if not addresses:
-            raise forms.ValidationError("Give at least one e-mail address.")
+            raise forms.ValidationError(gettext("Give at least one e-mail address."))
         bad = []
         for address in addresses:
             try:
@@ -163,5 +179,7 @@ class ReportScheduleForm(forms.ModelForm):
             except forms.ValidationError:
                 bad.append(address)
         if bad:
-            raise forms.ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
+            raise forms.ValidationError(
+                gettext("Not an e-mail address: %(addresses)s.") % {"addresses": ", ".join(bad)}
+            )
         return "\n".join(addresses)

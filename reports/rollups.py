@@ -101,7 +101,8 @@ def inbound_hours(report: ReportFilter) -> list[dict[str, Any]] | None:
     ):
         if not row["posts"]:
             continue  # every post of that hour was deleted or moved away
-        local = timezone.localtime(row["hour"])
+        # The server's zone, not the reading agent's: every supervisor reads the same days.
+        local = timezone.localtime(row["hour"], timezone.get_default_timezone())
         if local.minute:
             return None
         # 0 is the trigger's stand-in for a post without an account.

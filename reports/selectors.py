@@ -212,13 +212,19 @@ def next_response(report: ReportFilter) -> dict[str, Any]:
     }
 
 
+def _labels(choices) -> dict[Any, str]:
+    """Choice labels as plain strings, in the active language: the snapshots travel as JSON
+    and over the channel layer, which cannot carry lazy translations."""
+    return {value: str(label) for value, label in choices}
+
+
 def resolution_by_intent(report: ReportFilter) -> list[dict[str, Any]]:
     resolved = (
         _created_in_period(report)
         .filter(resolved_at__isnull=False)
         .annotate(seconds=SecondsBetween("resolved_at", "created_at"))
     )
-    labels = dict(Intent.choices)
+    labels = _labels(Intent.choices)
     return [
         {
             "intent": row["intent"],
@@ -448,7 +454,9 @@ def _inbound_counts(report: ReportFilter, *, by_account: bool) -> list[dict[str,
         return _fold_hours(hours, keys)
     return list(
         inbound_posts(report)
-        .annotate(day=TruncDate("created_at"))
+        # The server's zone, not the reading agent's (their own is active in a request):
+        # every supervisor reads the same days.
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()))
         .values(*keys)
         .annotate(
             posts=Count("pk"),
@@ -509,7 +517,7 @@ def volume_by_channel(report: ReportFilter) -> dict[str, Any]:
 
 def _volume(counts: list[dict[str, Any]]) -> dict[str, Any]:
     total = sum(row["posts"] for row in counts)
-    labels = dict(Platform.choices)
+    labels = _labels(Platform.choices)
     by_platform = sorted(
         _sum_by(counts, "platform", "posts").items(), key=lambda item: (-item[1], item[0])
     )
@@ -558,13 +566,13 @@ def heatmap(report: ReportFilter) -> dict[str, Any]:
     # week here: grouping by EXTRACT(ISODOW), EXTRACT(HOUR) made it sort every post.
     rows = (
         inbound_posts(report)
-        .annotate(hour=TruncHour("created_at"))
+        .annotate(hour=TruncHour("created_at", tzinfo=timezone.get_default_timezone()))
         .values("hour")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in rows:
-        local = timezone.localtime(row["hour"])
+        local = timezone.localtime(row["hour"], timezone.get_default_timezone())
         cells[local.weekday()][local.hour] += row["n"]
     return {"weekdays": WEEKDAYS, "hours": list(range(24)), "cells": cells}
 
@@ -837,8 +845,8 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
         .annotate(oldest=Min("waiting_since"))
         .order_by()
     }
-    labels = dict(Platform.choices)
-    states = dict(TimerState.choices)
+    labels = _labels(Platform.choices)
+    states = _labels(TimerState.choices)
     queues = []
     sla_rows = (
         with_sla(active, now=now)

@@ -16,6 +16,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.throttling import AnonRateThrottle
 
@@ -189,7 +190,11 @@ def schedules(request: HttpRequest) -> HttpResponse:
         schedule = form.save(commit=False)
         schedule.owner = request.user
         schedule.save()
-        messages.success(request, f"“{schedule.name}” will be e-mailed after each period ends.")
+        messages.success(
+            request,
+            gettext("“%(name)s” will be e-mailed after each period ends.")
+            % {"name": schedule.name},
+        )
         return redirect("dashboards:schedules")
     return render(
         request,

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import integrations
 from core.bulk import update_rows
@@ -329,11 +330,16 @@ def assign_conversation(
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
         if conversation.assignee_id != expected_assignee_id:
-            raise ValidationError("Someone else changed the assignee meanwhile; reload to see.")
+            raise ValidationError(
+                gettext("Someone else changed the assignee meanwhile; reload to see.")
+            )
         if agent is not None and conversation.team_id is not None:
             in_team = AgentProfile.objects.filter(user=agent, teams=conversation.team_id)
             if not in_team.exists():
-                raise ValidationError(f"{agent.get_username()} is not in this conversation's team.")
+                raise ValidationError(
+                    gettext("%(agent)s is not in this conversation's team.")
+                    % {"agent": agent.get_username()}
+                )
         conversation.assignee = agent
         conversation.save(update_fields=["assignee", "updated_at"])
         if agent is not None:

@@ -11,6 +11,7 @@ import holidays
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Intent, Platform, Priority
 from core.reply_templates import OUT_OF_HOURS_VARIABLES, check_template, variables_help
@@ -312,16 +313,16 @@ class SlaPolicy(models.Model):
 
 
 class TimerKind(models.TextChoices):
-    FIRST_RESPONSE = "first_response", "First response"
-    NEXT_RESPONSE = "next_response", "Next response"
-    RESOLUTION = "resolution", "Resolution"
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    RESOLUTION = "resolution", _("Resolution")
 
 
 class TimerState(models.TextChoices):
-    OK = "ok", "On track"
-    AT_RISK = "at_risk", "At risk"
-    BREACHED = "breached", "Breached"
-    MET = "met", "Met"
+    OK = "ok", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    BREACHED = "breached", _("Breached")
+    MET = "met", _("Met")
 
 
 class SlaTimer(models.Model):

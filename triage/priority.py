@@ -184,5 +184,5 @@ def describe_reason(reason: str) -> dict[str, str]:
         if reason.startswith(prefix):
             if prefix == "influencer" and reason.endswith("complaining"):
                 level, rule = Priority.HIGH, "a verified or 100k+ account complaining: high"
-            return {"reason": reason, "level": level.label, "rule": rule}
+            return {"reason": reason, "level": str(level.label), "rule": rule}
     return {"reason": reason, "level": "", "rule": ""}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from core import selectors as core_selectors
 from core.models import Intent, Note, Platform, Priority, Sentiment
@@ -55,10 +56,10 @@ def timer_label(kind: str | None) -> str:
 
 # Where an outbound post went, as the thread labels it.
 _CHANNEL_LABELS = {
-    "public": "Public reply",
-    "private": "Private message",
-    "note": "Public note (taken private)",
-    "auto": "Automatic reply",
+    "public": _("Public reply"),
+    "private": _("Private message"),
+    "note": _("Public note (taken private)"),
+    "auto": _("Automatic reply"),
 }
 
 

@@ -71,7 +71,7 @@
     setValue("total-at-risk", snapshot.totals.at_risk);
     setValue("total-breached", snapshot.totals.breached);
     setValue("rate-now", snapshot.rate.now);
-    setValue("rate-usual", snapshot.rate.learning ? "learning" : snapshot.rate.usual);
+    setValue("rate-usual", snapshot.rate.learning ? gettext("learning") : snapshot.rate.usual);
     setTime("total-oldest-waiting", "waited", snapshot.totals.oldest_waiting_since);
     document.getElementById("cockpit-updated").replaceChildren(
       times.element("ago", snapshot.generated_at));
@@ -89,7 +89,7 @@
       cell(row, q.breached);
       timeCell(row, "waited", q.oldest_waiting_since, "waited");
     }
-    if (!snapshot.queues.length) emptyRow(queues, 7, "No open conversations.");
+    if (!snapshot.queues.length) emptyRow(queues, 7, gettext("No open conversations."));
 
     const agents = document.getElementById("agents");
     agents.replaceChildren();
@@ -98,7 +98,7 @@
       cell(row, a.agent);
       cell(row, a.load + " / " + a.capacity);
     }
-    if (!snapshot.agents.length) emptyRow(agents, 2, "Nobody online.");
+    if (!snapshot.agents.length) emptyRow(agents, 2, gettext("Nobody online."));
 
     const attention = document.getElementById("attention");
     attention.replaceChildren();
@@ -116,7 +116,7 @@
       cell(row, c.assignee || "—");
       timeCell(row, "due", c.due_at);
     }
-    if (!snapshot.attention.length) emptyRow(attention, 6, "Nothing at risk.");
+    if (!snapshot.attention.length) emptyRow(attention, 6, gettext("Nothing at risk."));
 
     const spikes = document.getElementById("spikes");
     spikes.replaceChildren();
@@ -125,14 +125,15 @@
       if (s.kind === "viral") {
         const link = document.createElement("a");
         link.href = s.conversation_url;
-        link.textContent = s.label + " on " + s.account + ": " + s.peak_posts + " engagements an hour";
+        link.textContent = interpolate(gettext("%(label)s on %(account)s: %(posts)s engagements an hour"),
+          { label: s.label, account: s.account, posts: s.peak_posts }, true);
         item.appendChild(link);
       } else {
         item.textContent = s.label + " on " + s.account + (s.keyword ? " “" + s.keyword + "”" : "") +
           ": " + s.window_posts + " posts in " + s.window_minutes + " min (usually " +
           s.baseline_posts + ")" + (s.ended_at ? " — over" : "");
       }
-      item.append(" · detected ", times.element("ago", s.detected_at));
+      item.append(" · " + gettext("detected") + " ", times.element("ago", s.detected_at));
       spikes.appendChild(item);
     }
     document.getElementById("spike-banner").hidden = !snapshot.spikes.length;
@@ -141,11 +142,11 @@
     learning.replaceChildren();
     snapshot.learning.forEach((account, index) => {
       if (index) learning.append(" · ");
-      learning.append("Learning the usual volume of " + account.account);
+      learning.append(interpolate(gettext("Learning the usual volume of %(account)s"), { account: account.account }, true));
       if (account.alerts_from) {
-        learning.append(": spike alerts from ", times.element("clock", account.alerts_from));
+        learning.append(gettext(": spike alerts from "), times.element("clock", account.alerts_from));
       } else {
-        learning.append(": no posts yet");
+        learning.append(gettext(": no posts yet"));
       }
     });
     learning.hidden = !snapshot.learning.length;

@@ -84,14 +84,14 @@
       data: {
         labels,
         datasets: [
-          { label: "All posts", data: days.map(total), borderColor: COLOURS.blue,
+          { label: gettext("All posts"), data: days.map(total), borderColor: COLOURS.blue,
             backgroundColor: COLOURS.blue },
-          { label: "Negative", data: days.map((d) => d.negative), borderColor: COLOURS.vermillion,
+          { label: gettext("Negative"), data: days.map((d) => d.negative), borderColor: COLOURS.vermillion,
             backgroundColor: COLOURS.vermillion, borderDash: [6, 3] },
-          { label: "Positive", data: days.map((d) => d.positive), borderColor: COLOURS.green,
+          { label: gettext("Positive"), data: days.map((d) => d.positive), borderColor: COLOURS.green,
             backgroundColor: COLOURS.green, borderDash: [2, 2] },
           {
-            label: "Spike detected",
+            label: gettext("Spike detected"),
             showLine: false,
             data: days.map((d) => (spikeDays.has(d.day) ? total(d) : null)),
             pointRadius: 8,
@@ -101,8 +101,8 @@
           },
         ],
       },
-      options: axes("Day", "Posts"),
-    }, "Day");
+      options: axes(gettext("Day"), gettext("Posts")),
+    }, gettext("Day"));
   }
 
   chart("platforms", {
@@ -110,35 +110,35 @@
     data: {
       labels: data.volume.platforms.map((p) => p.label),
       datasets: [{
-        label: "Posts",
+        label: gettext("Posts"),
         data: data.volume.platforms.map((p) => p.posts),
         backgroundColor: SERIES.slice(0, data.volume.platforms.length),
       }],
     },
     options: { plugins: { legend: { position: "right" } } },
-  }, "Platform");
+  }, gettext("Platform"));
   chart("resolution", {
     type: "bar",
     data: {
       labels: data.resolution_by_intent.map((r) => r.label),
       datasets: [
-        { label: "Median", backgroundColor: COLOURS.blue,
+        { label: gettext("Median"), backgroundColor: COLOURS.blue,
           data: data.resolution_by_intent.map((r) => minutes(r.median_seconds)) },
         { label: "p90", backgroundColor: COLOURS.orange,
           data: data.resolution_by_intent.map((r) => minutes(r.p90_seconds)) },
       ],
     },
-    options: axes("Intent", "Minutes"),
-  }, "Intent");
+    options: axes(gettext("Intent"), gettext("Minutes")),
+  }, gettext("Intent"));
   chart("agents", {
     type: "bar",
     data: {
       labels: data.handling_time.by_agent.map((a) => a.agent),
-      datasets: [{ label: "Average", backgroundColor: COLOURS.blue,
+      datasets: [{ label: gettext("Average"), backgroundColor: COLOURS.blue,
         data: data.handling_time.by_agent.map((a) => minutes(a.average_seconds)) }],
     },
-    options: axes("Agent", "Minutes"),
-  }, "Agent");
+    options: axes(gettext("Agent"), gettext("Minutes")),
+  }, gettext("Agent"));
 
   // How often the model's tags survived an agent's review, per day and head.
   fetch("/triage/accuracy/?days=30", { credentials: "same-origin" })
@@ -156,14 +156,14 @@
         data: {
           labels: days,
           datasets: [
-            { label: "Intent", data: series("intent"), borderColor: COLOURS.blue,
+            { label: gettext("Intent"), data: series("intent"), borderColor: COLOURS.blue,
               backgroundColor: COLOURS.blue, spanGaps: true },
-            { label: "Sentiment", data: series("sentiment"), borderColor: COLOURS.orange,
+            { label: gettext("Sentiment"), data: series("sentiment"), borderColor: COLOURS.orange,
               backgroundColor: COLOURS.orange, spanGaps: true, borderDash: [6, 3] },
           ],
         },
-        options: axes("Day", "% kept", { min: 0, max: 100 }),
-      }, "Day");
+        options: axes(gettext("Day"), gettext("% kept"), { min: 0, max: 100 }),
+      }, gettext("Day"));
     });
 
   fetch("/api/reports/spikes/?" + query, { credentials: "same-origin" })

@@ -70,9 +70,11 @@
 
   function describe(alert) {
     if (alert.text) return alert.text;
-    const what = alert.timer_label || "SLA";
-    const state = alert.event === "sla.breached" ? "breached" : "at risk";
-    return what + " " + state + " on conversation #" + alert.conversation_id;
+    const what = alert.timer_label || gettext("SLA");
+    const format = alert.event === "sla.breached"
+      ? gettext("%(what)s breached on conversation #%(id)s")
+      : gettext("%(what)s at risk on conversation #%(id)s");
+    return interpolate(format, { what: what, id: alert.conversation_id }, true);
   }
 
   function toast(alert) {
@@ -87,13 +89,13 @@
     if (alert.url) {
       const open = document.createElement("a");
       open.href = alert.url;
-      open.textContent = "Open";
+      open.textContent = gettext("Open");
       actions.append(open);
     }
     const close = document.createElement("button");
     close.type = "button";
     close.className = "link";
-    close.textContent = "Dismiss";
+    close.textContent = gettext("Dismiss");
     close.addEventListener("click", function () { box.remove(); });
     actions.append(close);
     box.append(text, actions);
@@ -119,18 +121,18 @@
     box.className = "toast";
     box.dataset.kind = "permission";
     const text = document.createElement("span");
-    text.textContent = "Get SLA alerts and mentions as desktop notifications?";
+    text.textContent = gettext("Get SLA alerts and mentions as desktop notifications?");
     const allow = document.createElement("button");
     allow.type = "button";
     allow.className = "small";
-    allow.textContent = "Allow";
+    allow.textContent = gettext("Allow");
     allow.addEventListener("click", function () {
       Notification.requestPermission().finally(function () { box.remove(); });
     });
     const later = document.createElement("button");
     later.type = "button";
     later.className = "link";
-    later.textContent = "Not now";
+    later.textContent = gettext("Not now");
     later.addEventListener("click", function () {
       try { localStorage.setItem("parley.notifications.asked", "1"); } catch (error) { /* private mode */ }
       box.remove();

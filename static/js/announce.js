@@ -11,7 +11,7 @@
   const region = document.getElementById("announcer");
   if (!region) return;
   const BATCH_MS = 3000;
-  const ALERTS = { at_risk: "at risk", breached: "breached" };
+  const ALERTS = { at_risk: gettext("%(sla)s at risk"), breached: gettext("%(sla)s breached") };
   const lastState = new Map(); // item key -> the SLA state last seen
   // The SLA alerts already said, by conversation and state: the same alert can reach the
   // page twice, as a pushed toast (alerts.js) and as a countdown turning on screen. It is
@@ -48,10 +48,10 @@
     // A burst is read as a count, not as a list nobody can follow; alerts matter more, so
     // up to three are always said in full.
     const parts = [];
-    if (alerts.length > 3) parts.push(alerts.length + " SLA alerts");
+    if (alerts.length > 3) parts.push(interpolate(gettext("%(count)s SLA alerts"), { count: alerts.length }, true));
     else alerts.forEach(function (item) { parts.push(item.text); });
     notices.forEach(function (item) { parts.push(item.text); });
-    if (arrived.length > 1) parts.push(arrived.length + " new conversations");
+    if (arrived.length > 1) parts.push(interpolate(gettext("%(count)s new conversations"), { count: arrived.length }, true));
     else if (arrived.length) parts.push(arrived[0].text);
     region.textContent = parts.join(". ") + ".";
   }
@@ -66,14 +66,14 @@
     document.querySelectorAll("#conversation-rows tr[data-conversation-id]").forEach(function (row) {
       const who = row.querySelector("td.who a");
       const sla = row.querySelector("td.sla");
-      const customer = who ? who.textContent : "a customer";
+      const customer = who ? who.textContent : gettext("a customer");
       found.push({ key: "row:" + row.dataset.conversationId, inboxRow: true, customer: customer,
         conversationId: row.dataset.conversationId,
-        sla: customer + ": first response SLA", state: normalState(sla && sla.dataset.state) });
+        sla: interpolate(gettext("%(customer)s: first response SLA"), { customer: customer }, true), state: normalState(sla && sla.dataset.state) });
     });
     document.querySelectorAll("dd.sla-timer[data-kind]").forEach(function (timer) {
       const term = timer.previousElementSibling;
-      found.push({ key: "timer:" + timer.dataset.kind, sla: term ? term.textContent : "SLA",
+      found.push({ key: "timer:" + timer.dataset.kind, sla: term ? term.textContent : gettext("SLA"),
         conversationId: pageConversationId,
         state: normalState(timer.dataset.state) });
     });
@@ -81,7 +81,7 @@
       const link = row.querySelector("a");
       found.push({ key: "cockpit:" + row.dataset.conversationId,
         conversationId: row.dataset.conversationId,
-        sla: (link ? link.textContent : "A conversation") + ": SLA",
+        sla: interpolate(gettext("%(conversation)s: SLA"), { conversation: link ? link.textContent : gettext("A conversation") }, true),
         state: normalState(row.dataset.state) });
     });
     return found;
@@ -95,9 +95,9 @@
       if (!item.state && known) return;
       lastState.set(item.key, item.state);
       if (!settled) return;
-      if (!known && item.inboxRow) say("new", "New conversation from " + item.customer);
+      if (!known && item.inboxRow) say("new", interpolate(gettext("New conversation from %(customer)s"), { customer: item.customer }, true));
       else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
-        if (firstTime(item.conversationId, item.state)) say("alert", item.sla + " " + ALERTS[item.state]);
+        if (firstTime(item.conversationId, item.state)) say("alert", interpolate(ALERTS[item.state], { sla: item.sla }, true));
       }
     });
   }

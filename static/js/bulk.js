@@ -18,7 +18,7 @@
 
   function refresh() {
     const picked = boxes().filter(function (box) { return box.checked; }).length;
-    count.textContent = picked + " selected";
+    count.textContent = interpolate(gettext("%(count)s selected"), { count: picked }, true);
     form.hidden = picked === 0;
     if (selectAll) selectAll.checked = picked > 0 && picked === boxes().length;
   }

@@ -49,7 +49,10 @@
   function updateCounter() {
     if (!textarea || !counter) return;
     const left = limit() - length(textarea.value);
-    counter.textContent = left >= 0 ? left + " characters left" : -left + " characters over the limit";
+    counter.textContent = left >= 0
+      ? interpolate(ngettext("%(count)s character left", "%(count)s characters left", left), { count: left }, true)
+      : interpolate(ngettext("%(count)s character over the limit", "%(count)s characters over the limit", -left),
+        { count: -left }, true);
     counter.dataset.state = left < 0 ? "over" : left < 20 ? "close" : "ok";
     if (sendButton) sendButton.disabled = left < 0;
   }
@@ -123,11 +126,11 @@
     box.id = "template-search";
     box.className = "template-search card";
     box.setAttribute("role", "dialog");
-    box.setAttribute("aria-label", "Insert a template");
+    box.setAttribute("aria-label", gettext("Insert a template"));
     const input = document.createElement("input");
     input.type = "search";
-    input.placeholder = "Search templates by name or text";
-    input.setAttribute("aria-label", "Search templates");
+    input.placeholder = gettext("Search templates by name or text");
+    input.setAttribute("aria-label", gettext("Search templates"));
     const list = document.createElement("ul");
     list.className = "template-results";
     list.setAttribute("role", "listbox");
@@ -152,11 +155,11 @@
         list.append(item);
       });
       const current = matches[active];
-      preview.textContent = current ? current.text : "No template matches.";
+      preview.textContent = current ? current.text : gettext("No template matches.");
       const unknown = current && current.unknown ? current.unknown : [];
       warning.textContent = unknown.length
-        ? "Unknown variable " + unknown.map(function (name) { return "{{ " + name + " }}"; }).join(", ") +
-          ": it would be left empty. Fix the template before using it."
+        ? interpolate(gettext("Unknown variable %(names)s: it would be left empty. Fix the template before using it."),
+          { names: unknown.map(function (name) { return "{{ " + name + " }}"; }).join(", ") }, true)
         : "";
       warning.hidden = !unknown.length;
     }
@@ -240,7 +243,8 @@
       return;
     }
     const parts = names.map(function (name) {
-      return name + (typingNames.has(name) ? " is typing…" : " is viewing");
+      return interpolate(typingNames.has(name) ? gettext("%(name)s is typing…") : gettext("%(name)s is viewing"),
+        { name: name }, true);
     });
     presenceLine.textContent = parts.join(" · ");
     presenceLine.dataset.state = typingNames.size ? "typing" : "viewing";
@@ -288,7 +292,7 @@
           }
         });
         if (event === "post.received" && newActivity) {
-          newActivity.textContent = "The customer wrote again: read it before you reply.";
+          newActivity.textContent = gettext("The customer wrote again: read it before you reply.");
           newActivity.hidden = false;
         }
         // This page's own reply reloads it (the form posts): a reply arriving live is a
@@ -296,8 +300,8 @@
         const replies = arrived.filter(function (li) { return li.classList.contains("outbound"); });
         if (replies.length && newActivity) {
           const name = replies[replies.length - 1].querySelector(".meta strong");
-          newActivity.textContent = (name ? name.textContent : "A colleague") +
-            " replied: read it before you reply.";
+          newActivity.textContent = interpolate(gettext("%(name)s replied: read it before you reply."),
+            { name: name ? name.textContent : gettext("A colleague") }, true);
           newActivity.hidden = false;
         }
       })

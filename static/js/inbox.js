@@ -117,7 +117,7 @@
           window.ParleyClock.formatRemaining(remaining);
         td.dataset.state = remaining < 0 ? "breached" : remaining < 5 * 60 * 1000 ? "at-risk" : "ok";
       } else {
-        td.textContent = td.dataset.owed ? t("no clock") : t("answered");
+        td.textContent = td.dataset.owed ? gettext("no clock") : gettext("answered");
         td.dataset.state = td.dataset.owed ? "" : "met";
       }
     });
@@ -135,7 +135,7 @@
           document.querySelectorAll("[data-count]").forEach(function (badge) {
             const value = counts[badge.dataset.count];
             if (value === undefined) return;
-            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " " + t("new") : value;
+            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " " + gettext("new") : value;
             if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
           });
         })
@@ -154,10 +154,10 @@
   // Closed because the agent's access changed: reconnect, to be grouped anew (or refused).
   window.ParleySocket.connect(inbox.dataset.socketUrl, {
     stopOn: [],
-    onOpen: function () { setLive("live", t("live")); },
+    onOpen: function () { setLive("live", gettext("live")); },
     onMessage: onMessage,
     onClose: function (event, willRetry) {
-      setLive("offline", willRetry ? t("reconnecting…") : t("offline"));
+      setLive("offline", willRetry ? gettext("reconnecting…") : gettext("offline"));
     },
   });
   refreshTimers();

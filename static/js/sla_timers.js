@@ -7,7 +7,7 @@
   const page = document.querySelector(".conversation-page");
   if (!page) return;
   const timersUrl = page.dataset.timersUrl;
-  const LABELS = { ok: "On track", at_risk: "At risk", breached: "Breached", met: "Met" };
+  const LABELS = { ok: gettext("On track"), at_risk: gettext("At risk"), breached: gettext("Breached"), met: gettext("Met") };
 
   function tick() {
     const now = new Date();
@@ -42,7 +42,7 @@
             label.className = "sla-state sla-" + timer.state;
             label.textContent = LABELS[timer.state] || timer.label;
             const countdown = dd.querySelector(".countdown");
-            if (countdown) countdown.textContent = timer.paused ? "paused" : "done";
+            if (countdown) countdown.textContent = timer.paused ? gettext("paused") : gettext("done");
           }
         });
         tick();

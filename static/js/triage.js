@@ -74,11 +74,11 @@
       .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
       .then(function ([ok, data]) {
         result.textContent = ok
-          ? (data.model_was_right ? "Confirmed — thanks" : "Corrected — the next training learns it")
-          : (data.error || "Could not record that");
+          ? (data.model_was_right ? gettext("Confirmed — thanks") : gettext("Corrected — the next training learns it"))
+          : (data.error || gettext("Could not record that"));
         result.dataset.state = ok ? "ok" : "error";
       })
-      .catch(function () { result.textContent = "Network error; try again"; result.dataset.state = "error"; });
+      .catch(function () { result.textContent = gettext("Network error; try again"); result.dataset.state = "error"; });
   });
 
   document.addEventListener("click", function (event) {

@@ -30,7 +30,8 @@ CORPUS = [
 
 class ActiveContent(HTMLParser):
     """Collects what a browser would run or follow: scripts that are not Parley's own static
-    files or JSON data, event-handler attributes, and javascript: URLs."""
+    files, its JavaScript translation catalog or JSON data, event-handler attributes, and
+    javascript: URLs."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,7 +41,8 @@ class ActiveContent(HTMLParser):
         attributes = dict(attrs)
         if tag == "script":
             source = attributes.get("src") or ""
-            if not source.startswith("/static/") and attributes.get("type") != "application/json":
+            own = source.startswith(("/static/", reverse("javascript-catalog") + "?lang="))
+            if not own and attributes.get("type") != "application/json":
                 self.found.append(f"<script {attrs}>")
         if tag in ("iframe", "object", "embed", "svg", "style"):
             self.found.append(f"<{tag}>")
