@@ -143,8 +143,15 @@ def _column_defaults(table: str, given: list[str]) -> list[tuple[str, object]]:
     model = next(m for m in apps.get_models() if m._meta.db_table == table)
     defaults = []
     for field in model._meta.concrete_fields:
-        # Generated columns (Conversation.waiting_since) are the database's to compute.
-        if field.column in given or field.null or field.primary_key or field.generated:
+        # Generated columns (Conversation.waiting_since) and columns with a database default
+        # (Customer.notes) are the database's to fill.
+        if (
+            field.column in given
+            or field.null
+            or field.primary_key
+            or field.generated
+            or field.has_db_default()
+        ):
             continue
         value = field.get_default()
         if isinstance(field, models.JSONField):

@@ -58,6 +58,12 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     )
 
 
+def wait_for_background_publishes(timeout: float = 10.0) -> None:
+    """Return once every message handed to the publisher thread so far has been sent (or its
+    failure logged): the thread takes them in order, so a no-op queued now runs last."""
+    _publisher.submit(lambda: None).result(timeout=timeout)
+
+
 def _send(task, *args) -> None:
     """Send `task(*args)` to the broker, whatever task_always_eager says by now: eagerness
     was decided when the message was handed over (task.delay would look again, in this

@@ -12,6 +12,7 @@ from helpdesk.services import send_reply
 from ingestion.models import WebhookDelivery
 from ingestion.tasks import deliver_reply, process_webhook_delivery
 from parley.celery import app as celery_app
+from reliability.services import wait_for_background_publishes
 from tests.factories import ConversationFactory, PostFactory
 from tests.ingestion.conftest import X_CONSUMER_SECRET, payload
 from tests.ingestion.test_webhooks import post_x, x_signature
@@ -30,6 +31,8 @@ def broker_down(monkeypatch):
 
     for task in (process_webhook_delivery, deliver_reply):
         monkeypatch.setattr(task, "delay", refuse)
+    # Webhook intake publishes by name from its publisher thread (reliability.services).
+    monkeypatch.setattr(celery_app, "send_task", refuse)
     yield
     celery_app.conf.task_always_eager = saved
 
@@ -42,6 +45,7 @@ def test_with_the_broker_down_a_webhook_is_stored_and_acknowledged(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_x(client, body, x_signature(body))
+    wait_for_background_publishes()
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from core.models import DeliveryStatus, Direction, Post
 from ingestion.models import WebhookDelivery
 from parley.celery import app as celery_app
+from reliability.services import wait_for_background_publishes
 from tests.factories import ConversationFactory, PostFactory
 from tests.ingestion.conftest import X_CONSUMER_SECRET, payload
 from tests.ingestion.test_webhooks import post_x, x_signature
@@ -58,6 +59,7 @@ def test_webhooks_are_stored_and_acknowledged(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_x(client, body, x_signature(body))
+    wait_for_background_publishes(timeout=30)
 
     assert response.status_code == 200
     assert WebhookDelivery.objects.filter(processed_at__isnull=True).count() == 1
