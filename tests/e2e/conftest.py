@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.demo_server import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, demo_server
 
@@ -51,6 +52,11 @@ def parley_server():
     feed every second at 30 posts a minute. Shared by a module's tests, which only add to it."""
     with demo_server(posts_per_minute=30, poll_seconds=1) as server:
         yield server
+
+
+# The served Parley shares two cores with the in-process tests (`make test` runs both at
+# once): an assertion waits up to this long for what a user would see.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")

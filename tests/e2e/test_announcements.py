@@ -80,7 +80,7 @@ def move_due_until_said(page, conversation_id: str, seconds_from_now: int, text:
     can see the move; then the move is made again, on the new row."""
     for _attempt in range(5):
         page.evaluate(MOVE_DUE, [conversation_id, seconds_from_now])
-        deadline = time.monotonic() + 6  # two batches
+        deadline = time.monotonic() + 10  # a few batches, on a busy machine
         while time.monotonic() < deadline:
             if text in said(page):
                 return
