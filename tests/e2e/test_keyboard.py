@@ -135,6 +135,8 @@ def test_agent_opens_and_answers_a_conversation_from_the_keyboard(parley_server,
     href = selected.locator("td.who a").get_attribute("href")
     page.keyboard.press("Enter")
     expect(page).to_have_url(parley_server.url(href))
+    # The URL changes before the deferred scripts (the shortcuts among them) have run.
+    page.wait_for_load_state("domcontentloaded")
 
     page.keyboard.press("r")
     reply_box = page.get_by_label(re.compile("Reply to @"))

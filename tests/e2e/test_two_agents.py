@@ -133,6 +133,7 @@ def test_two_agents_share_a_live_team_queue(orders_server, browser_for):
     expect(ben.locator(row)).to_be_attached()
     # Only a connected socket can take the row away.
     expect(ben.locator("#live-status")).to_have_text("live")
+    ana.wait_for_load_state("domcontentloaded")
     ana.keyboard.press("e")
     expect(ana).to_have_url(re.compile(r"/inbox/"))
     expect(ana.locator(".flash")).to_contain_text("Resolved")
@@ -160,6 +161,8 @@ def test_a_conversation_taken_by_a_teammate_leaves_my_view_live(orders_server, b
     conversation_id = selected.get_attribute("data-conversation-id")
     ana.keyboard.press("Enter")
     expect(ana).to_have_url(re.compile(rf"/conversations/{conversation_id}/$"))
+    # The URL changes before the deferred scripts (the shortcuts among them) have run.
+    ana.wait_for_load_state("domcontentloaded")
     ana.keyboard.press("a")
     # By her display name (issue 18: one person, one name).
     expect(ana.locator(".flash")).to_contain_text("Assigned to Ana.")
