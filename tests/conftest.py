@@ -1,10 +1,13 @@
 """Shared fixtures, and the skips for tests that need a real PostgreSQL or Redis."""
 
 import pytest
+import responses as responses_lib
 from django.conf import settings
 from django.db import connection
 
+from core.models import Platform
 from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
+from tests.ingestion.conftest import FACEBOOK_PAGE_ID, META_APP_SECRET
 
 
 def pytest_configure(config):
@@ -54,3 +57,20 @@ def demo_account(db):
 def agent(default_team):
     """An online agent in the default team."""
     return AgentFactory(teams=[default_team])
+
+
+@pytest.fixture
+def mocked_http():
+    """Every HTTP call must match a registered response; unmatched calls fail the test."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def facebook_page(db):
+    return PlatformAccountFactory(
+        platform=Platform.FACEBOOK,
+        handle="acme",
+        external_id=FACEBOOK_PAGE_ID,
+        credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
+    )

@@ -3,7 +3,6 @@ reply, block the author. Each asks the platform, records the post's state, notes
 (audited), and says a refusal in words, changing nothing."""
 
 import pytest
-import responses as responses_lib
 from auditlog.models import LogEntry
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -24,28 +23,11 @@ from tests.factories import (
     PlatformAccountFactory,
     PostFactory,
 )
-from tests.ingestion.conftest import FACEBOOK_PAGE_ID, META_APP_SECRET, payload
+from tests.ingestion.conftest import FACEBOOK_PAGE_ID, payload
 
 pytestmark = pytest.mark.django_db
 
 GRAPH = "https://graph.facebook.com/v21.0"
-
-
-@pytest.fixture
-def mocked_http():
-    """Every HTTP call must match a registered response."""
-    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def facebook_page(db):
-    return PlatformAccountFactory(
-        platform=Platform.FACEBOOK,
-        handle="acme",
-        external_id=FACEBOOK_PAGE_ID,
-        credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
-    )
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-import responses as responses_lib
 
 from core.models import Platform
 from tests.factories import PlatformAccountFactory
@@ -23,13 +22,6 @@ def payload(name: str) -> dict:
 
 
 @pytest.fixture
-def mocked_http():
-    """Every HTTP call must match a registered response; unmatched calls fail the test."""
-    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def x_account(db):
     return PlatformAccountFactory(
         platform=Platform.TWITTER,
@@ -42,16 +34,6 @@ def x_account(db):
             "access_token": "x-access",
             "access_token_secret": "x-access-secret",
         },
-    )
-
-
-@pytest.fixture
-def facebook_page(db):
-    return PlatformAccountFactory(
-        platform=Platform.FACEBOOK,
-        handle="acme",
-        external_id=FACEBOOK_PAGE_ID,
-        credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
     )
 
 

@@ -1,3 +1,3 @@
-"""Fixtures the ingestion tests define, shared with these: connected accounts, mocked HTTP."""
+"""The X account fixture the ingestion tests define, shared with these."""
 
-from tests.ingestion.conftest import facebook_page, mocked_http, x_account  # noqa: F401
+from tests.ingestion.conftest import x_account  # noqa: F401
