@@ -1,11 +1,12 @@
 """Ingest throughput: a storm of X webhook deliveries through the whole real path.
 
-Each delivery is stored as the webhook view stores it and queued to Redis; Celery workers
-parse it with the X connector, classify its posts (one predict per model for the delivery),
-and store, route and put them on the SLA clock in one transaction, then broadcast them on
-the channel layer. The clock stops when every post is stored and triaged. The baseline
-writes the same customers, conversations and posts into the same tables with Django's
-bulk_create in the same run.
+Each delivery is stored as the webhook view stores it and queued as the view queues it
+(reliability.services.enqueue_on_commit_in_background); Celery workers claim the waiting
+deliveries in batches, parse them with the X connector, classify their posts (one predict
+per model for the batch), and store, route and put them on the SLA clock in one
+transaction, then broadcast them on the channel layer. The clock stops when every post is
+stored and triaged. The baseline writes the same customers, conversations and posts into
+the same tables with Django's bulk_create in the same run.
 """
 
 from __future__ import annotations
@@ -87,16 +88,21 @@ def _storm(deliveries: list[dict], *, posts: int) -> float:
     from ingestion.models import WebhookDelivery
     from ingestion.tasks import process_webhook_delivery
     from parley.celery import app
+    from reliability.services import drain_started, enqueue_on_commit_in_background
 
     reset_traffic()
     wait_for_worker()
     app.control.purge()
+    # The purge may have dropped a waiting message of the draining task: forget its mark.
+    drain_started(process_webhook_delivery)
     started = time.perf_counter()
     stored = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(platform=Platform.TWITTER, body=body) for body in deliveries
     )
     for delivery in stored:
-        process_webhook_delivery.delay(delivery.pk)
+        # As the webhook view queues each delivery it has committed: through the publisher
+        # thread, which sends no message while one of the draining task's waits.
+        enqueue_on_commit_in_background(process_webhook_delivery, delivery.pk)
     deadline = started + DRAIN_TIMEOUT_SECONDS
     pending = WebhookDelivery.objects.filter(processed_at__isnull=True)
     done = 0

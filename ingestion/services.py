@@ -23,7 +23,7 @@ from core.models import (
 )
 from core.realtime import broadcast_conversation
 from reliability.redaction import redact
-from reliability.services import publish, task_named
+from reliability.services import drain_started, publish, queue_drain, task_named
 
 from .connectors import (
     ConnectionCheck,
@@ -305,29 +305,48 @@ def _record_poll_failure(
 
 
 def process_webhook_delivery(*, delivery_id: int, claim: str = "") -> int:
-    """Store what a verified webhook delivery carries and, when more deliveries are queued
-    behind it, what they carry too, as batches of up to INGESTION_BATCH_POSTS posts; returns
-    the posts stored. Safe to repeat.
+    """Store what a verified webhook delivery carries and what the deliveries waiting with it
+    carry, as batches of up to INGESTION_BATCH_POSTS posts; returns the posts stored. Safe
+    to repeat.
 
-    In a storm a platform pushes hundreds of deliveries a second, most of them a post or two
+    In a storm a platform pushes hundreds of deliveries a second, most of them one post
     (X sends an event per delivery). Stored one by one, every post would pay a task's, a
-    transaction's, the configuration reads' and a broadcast's fixed cost; a worker that is
-    behind instead claims the pending deliveries and stores them together (ingestion.store:
-    one transaction per batch). Their own tasks find them claimed and return.
+    transaction's, the configuration reads' and a broadcast's fixed cost; instead a task
+    claims the pending deliveries, oldest first, and stores them together (ingestion.store:
+    one transaction per batch).
+
+    The task drains (reliability.services.drain_started): while one of its messages waits,
+    deliveries committed behind it queue none of their own, so a storm of one-post
+    deliveries costs a task per batch, not per post. Hence: the task's mark is cleared
+    before anything is read; when the delivery its message names is taken already, it
+    claims whatever else waits; and when it leaves deliveries waiting (its batch is full),
+    it queues the task again before storing, so another worker takes the next batch
+    meanwhile. Within a conversation the order is kept as before: batches are claimed in
+    id order and each locks its conversations (ingestion.pipeline).
 
     A claim is a lease: `claim` names the claimant, and a task redelivered after its worker
     died (Celery keeps its id) takes its claims back at once; anyone else may once they are
-    INGESTION_DELIVERY_CLAIM_SECONDS old.
+    INGESTION_DELIVERY_CLAIM_SECONDS old. Deliveries nobody claims (a message lost with the
+    broker) are queued again by the stranded-work sweep (ingestion.sweeps).
     """
     claim = claim or uuid.uuid4().hex
+    task = task_named("ingestion.tasks.process_webhook_delivery")
+    drain_started(task)
     now = timezone.now()
-    if not _claimable(claim, now).filter(pk=delivery_id).update(claimed_by=claim, claimed_at=now):
-        return 0  # processed already, or being processed by a live claim
+    _claimable(claim, now).filter(pk=delivery_id).update(claimed_by=claim, claimed_at=now)
     # With the deliveries this claim took before its worker died, if it did.
     claimed = list(
         WebhookDelivery.objects.filter(claimed_by=claim, processed_at__isnull=True).order_by("pk")
     )
-    platform = next(delivery.platform for delivery in claimed if delivery.pk == delivery_id)
+    if not claimed:
+        # Its delivery is processed or held already; others may wait with no message.
+        claimed = _claim_pending(platform=None, claim=claim, now=now, limit=1)
+        if not claimed:
+            return 0
+    platform = next(
+        (delivery.platform for delivery in claimed if delivery.pk == delivery_id),
+        claimed[0].platform,
+    )
     parsed = _parse_deliveries([d for d in claimed if d.platform == platform])
     budget = settings.INGESTION_BATCH_POSTS
     while parsed and (posts := sum(len(found.items) for found in parsed.values())) < budget:
@@ -336,6 +355,15 @@ def process_webhook_delivery(*, delivery_id: int, claim: str = "") -> int:
         if not more:
             break
         parsed.update(_parse_deliveries(more))
+    waiting = (
+        _claimable(claim, now)
+        .exclude(claimed_by=claim)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        queue_drain(task, waiting)
     return _store_deliveries(platform, parsed)
 
 
@@ -348,22 +376,24 @@ def _claimable(claim: str, now: datetime):
 
 
 def _claim_pending(
-    *, platform: str, claim: str, now: datetime, limit: int
+    *, platform: str | None, claim: str, now: datetime, limit: int
 ) -> list[WebhookDelivery]:
-    """Claim up to `limit` more pending deliveries of `platform`, oldest first."""
+    """Claim up to `limit` more pending deliveries (of `platform`, if given), oldest first."""
+    pending = _claimable(claim, now).exclude(claimed_by=claim)
+    if platform is not None:
+        pending = pending.filter(platform=platform)
     with transaction.atomic():
         # Workers claiming at once take different rows instead of queueing on the same ones.
         ids = list(
-            _claimable(claim, now)
-            .filter(platform=platform)
-            .exclude(claimed_by=claim)
-            .select_for_update(skip_locked=True)
+            pending.select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )
+        if not ids:
+            return []
         # The filter again: without row locks (SQLite) a row may have been claimed since.
-        _claimable(claim, now).filter(pk__in=ids).update(claimed_by=claim, claimed_at=now)
-    return list(WebhookDelivery.objects.filter(pk__in=ids, claimed_by=claim).order_by("pk"))
+        _claimable(claim, now).filter(pk__any=ids).update(claimed_by=claim, claimed_at=now)
+    return list(WebhookDelivery.objects.filter(pk__any=ids, claimed_by=claim).order_by("pk"))
 
 
 def _parse_deliveries(
@@ -461,7 +491,7 @@ def _store_deliveries(platform: str, parsed: dict[WebhookDelivery, ParsedDeliver
     now = timezone.now()
     for (retry, error), delivery_ids in outcomes.items():
         # A delivery to retry is released, for the beat tick's task to claim.
-        WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
+        WebhookDelivery.objects.filter(pk__any=delivery_ids).update(
             processed_at=None if retry else now, error=error, claimed_by="", claimed_at=None
         )
     return stored

@@ -33,7 +33,9 @@ def poll_account(account_id: int) -> int:
     return services.poll_account(account_id=account_id)
 
 
-@shared_task(bind=True)
+# It drains (reliability.services.drain_started): a run takes every delivery waiting, so
+# while one of its messages waits, deliveries committed behind it queue none of their own.
+@shared_task(bind=True, drains=True)
 def process_webhook_delivery(self, delivery_id: int) -> int:
     # The task's id names its claim on the deliveries it takes: redelivered after its worker
     # died, or retried, the task keeps its id and takes them back.

@@ -67,10 +67,16 @@ def wait_for_background_publishes(timeout: float = 10.0) -> None:
 def _send(task, *args) -> None:
     """Send `task(*args)` to the broker, whatever task_always_eager says by now: eagerness
     was decided when the message was handed over (task.delay would look again, in this
-    thread, and could run the task here). A broker that cannot take it is logged."""
+    thread, and could run the task here). A broker that cannot take it is logged. A draining
+    task's message is not sent while one of its own waits (see `queue_drain`)."""
+    draining = getattr(task, "drains", False)
+    if draining and not _take_drain_slot(task.name):
+        return
     try:
         current_app.send_task(task.name, args=args)
     except Exception as error:
+        if draining:
+            _release_drain_slot(task.name)
         logger.warning(
             "Could not queue %s%s (%s); the reliability sweep will queue it again",
             task.name,
@@ -184,3 +190,59 @@ def queue_backlog() -> int | None:
         logger.debug("Queue length unknown: %s", error)
         return None
     return declared.message_count
+
+
+# --- draining tasks: one waiting message stands for every row waiting ---------------------
+
+# How long a sent message of a draining task is taken to be waiting, at most. It bounds the
+# harm of a message lost with the broker (Redis killed): for that long no other message is
+# sent and rows committed meanwhile wait for the next one, or for the sweep.
+DRAIN_SLOT_SECONDS = 30
+
+
+def _drain_slot_key(task_name: str) -> str:
+    return f"reliability:drain-waiting:{task_name}"
+
+
+def _take_drain_slot(task_name: str) -> bool:
+    """True when no message of the task is marked waiting; marks one (an atomic SET NX)."""
+    try:
+        return cache.add(_drain_slot_key(task_name), 1, timeout=DRAIN_SLOT_SECONDS)
+    except Exception:
+        return True  # no cache, probably no broker either: the publish says so
+
+
+def _release_drain_slot(task_name: str) -> None:
+    try:
+        cache.delete(_drain_slot_key(task_name))
+    except Exception:
+        logger.debug("Could not clear the waiting mark of %s", task_name)
+
+
+def drain_started(task) -> None:
+    """A draining task calls this when it starts, BEFORE it reads the rows it drains.
+
+    A task declared with `drains=True` takes every row waiting when it runs, not only the
+    one its message names (ingestion.services.process_webhook_delivery claims the pending
+    webhook deliveries). One message per row would then cost a broker round trip and a task
+    run per row for nothing, which bound a storm of one-post X deliveries (issue 21). So
+    while one of its messages waits, `enqueue_on_commit_in_background` sends no other; the
+    mark is cleared here. Why nothing is left behind: a row is committed, then the mark is
+    looked at; the task clears the mark, then reads. If the mark was there, the task that
+    will clear it has not cleared it yet, so it reads after the commit and sees the row.
+    """
+    _release_drain_slot(task.name)
+
+
+def queue_drain(task, *args) -> bool:
+    """Queue a draining task again for the rows it left (a batch was full), unless one of its
+    messages waits already; False when the broker refused it (the sweep will see the rows).
+    In eager mode nothing is queued: there each row's own call runs the task at commit."""
+    if current_app.conf.task_always_eager:
+        return True
+    if not _take_drain_slot(task.name):
+        return True
+    if publish(task, *args):
+        return True
+    _release_drain_slot(task.name)
+    return False

@@ -43,6 +43,16 @@ def _fresh_webhook_secrets():
     _secrets_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_draining_message_waiting():
+    """Each test starts with no webhook-delivery message marked waiting (reliability.services
+    drain marks live in the cache, which outlives a test's rolled-back deliveries)."""
+    from ingestion.tasks import process_webhook_delivery
+    from reliability.services import drain_started
+
+    drain_started(process_webhook_delivery)
+
+
 @pytest.fixture
 def default_team(db):
     return TeamFactory(name="Customer care", slug="customer-care", is_default=True)

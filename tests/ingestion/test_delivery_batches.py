@@ -153,3 +153,35 @@ def test_workers_claiming_at_once_store_every_delivery_once(x_account, default_t
     assert pending() == []
     assert Post.objects.count() == 40
     assert Post.objects.values("external_id").distinct().count() == 40
+
+
+def test_a_task_whose_delivery_is_taken_stores_the_deliveries_waiting_without_a_message(
+    x_account, default_team
+):
+    # Deliveries committed while a message of the task waited queued none of their own
+    # (reliability.services.drain_started): that message's run must take them.
+    taken, _ = queued_tweets(2)
+    WebhookDelivery.objects.filter(pk=taken.pk).update(
+        claimed_by="another-task", claimed_at=timezone.now()
+    )
+
+    assert process_webhook_delivery(delivery_id=taken.pk) == 1
+
+    assert pending() == [taken.pk]
+    assert Post.objects.get().text == "@acme order #1 never arrived"
+
+
+@override_settings(INGESTION_BATCH_POSTS=2)
+def test_a_full_batch_queues_the_task_again_for_the_deliveries_left(
+    x_account, default_team, monkeypatch
+):
+    first, _, third = queued_tweets(3)
+    monkeypatch.setitem(process_webhook_delivery_task.app.conf, "task_always_eager", False)
+    queued = []
+    monkeypatch.setattr(process_webhook_delivery_task, "delay", lambda *args: queued.append(args))
+
+    assert process_webhook_delivery(delivery_id=first.pk) == 2
+
+    # Another worker takes the rest meanwhile.
+    assert queued == [(third.pk,)]
+    assert pending() == [third.pk]

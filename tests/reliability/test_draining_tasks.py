@@ -1,0 +1,89 @@
+"""A draining task (one run takes every row waiting) is sent once while a message of it
+waits: a storm of one-post webhook deliveries costs a task per batch, not per delivery."""
+
+import pytest
+from celery import current_app
+from kombu.exceptions import OperationalError
+
+from ingestion.tasks import deliver_reply, process_webhook_delivery
+from reliability.services import (
+    drain_started,
+    enqueue_on_commit_in_background,
+    queue_drain,
+    wait_for_background_publishes,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The messages sent to the broker, by task name and arguments (no worker runs them)."""
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    messages = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, args: messages.append((name, tuple(args)))
+    )
+    monkeypatch.setattr(
+        process_webhook_delivery,
+        "delay",
+        lambda *args: messages.append((process_webhook_delivery.name, args)),
+    )
+    return messages
+
+
+def queue_committed(task, *object_ids, capture) -> None:
+    """As the webhook view queues the deliveries it committed: after commit, in the
+    publisher thread."""
+    with capture(execute=True):
+        for object_id in object_ids:
+            enqueue_on_commit_in_background(task, object_id)
+    wait_for_background_publishes()
+
+
+def test_deliveries_committed_while_a_message_waits_queue_no_other(
+    sent, django_capture_on_commit_callbacks
+):
+    queue_committed(process_webhook_delivery, 1, 2, 3, capture=django_capture_on_commit_callbacks)
+
+    assert sent == [(process_webhook_delivery.name, (1,))]
+
+
+def test_once_the_task_has_started_the_next_delivery_queues_a_message(
+    sent, django_capture_on_commit_callbacks
+):
+    queue_committed(process_webhook_delivery, 1, 2, capture=django_capture_on_commit_callbacks)
+    # The worker takes the message: from here on it may not see what commits next.
+    drain_started(process_webhook_delivery)
+    queue_committed(process_webhook_delivery, 3, 4, capture=django_capture_on_commit_callbacks)
+
+    assert sent == [(process_webhook_delivery.name, (1,)), (process_webhook_delivery.name, (3,))]
+
+
+def test_a_refused_message_is_not_taken_as_waiting(
+    monkeypatch, sent, django_capture_on_commit_callbacks
+):
+    def refuse(name, args):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(current_app, "send_task", refuse)
+    queue_committed(process_webhook_delivery, 1, capture=django_capture_on_commit_callbacks)
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, args: sent.append((name, tuple(args)))
+    )
+    queue_committed(process_webhook_delivery, 2, capture=django_capture_on_commit_callbacks)
+
+    assert sent == [(process_webhook_delivery.name, (2,))]
+
+
+def test_other_tasks_are_sent_for_every_row(sent, django_capture_on_commit_callbacks):
+    queue_committed(deliver_reply, 1, 2, capture=django_capture_on_commit_callbacks)
+
+    assert sent == [(deliver_reply.name, (1,)), (deliver_reply.name, (2,))]
+
+
+def test_a_task_queued_again_for_what_it_left_waits_like_any_message(sent):
+    assert queue_drain(process_webhook_delivery, 7)
+    assert queue_drain(process_webhook_delivery, 8)
+
+    assert sent == [(process_webhook_delivery.name, (7,))]
