@@ -12,6 +12,8 @@ from __future__ import annotations
 import atexit
 import contextvars
 import logging
+import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
@@ -53,9 +55,19 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     if current_app.conf.task_always_eager:
         enqueue_on_commit(task, *args)
         return
-    transaction.on_commit(
-        lambda: _publisher.submit(contextvars.copy_context().run, _send, task, *args)
-    )
+    transaction.on_commit(lambda: _hand_over(contextvars.copy_context(), task, *args))
+
+
+# Sends of draining tasks handed to the publisher thread and not yet run, by task name.
+_drain_sends_waiting: Counter[str] = Counter()
+_drain_sends_lock = threading.Lock()
+
+
+def _hand_over(context: contextvars.Context, task, *args) -> None:
+    if getattr(task, "drains", False):
+        with _drain_sends_lock:
+            _drain_sends_waiting[task.name] += 1
+    _publisher.submit(context.run, _send, task, *args)
 
 
 def wait_for_background_publishes(timeout: float = 10.0) -> None:
@@ -70,8 +82,14 @@ def _send(task, *args) -> None:
     thread, and could run the task here). A broker that cannot take it is logged. A draining
     task's message is not sent while one of its own waits (see `queue_drain`)."""
     draining = getattr(task, "drains", False)
-    if draining and not _take_drain_slot(task.name):
-        return
+    if draining:
+        with _drain_sends_lock:
+            _drain_sends_waiting[task.name] -= 1
+            # A send handed over later looks at the mark after this one's commit, and after
+            # its own: in a storm the thread looks once per run of sends, not once per row.
+            later = _drain_sends_waiting[task.name] > 0
+        if later or not _take_drain_slot(task.name):
+            return
     try:
         current_app.send_task(task.name, args=args)
     except Exception as error:

@@ -1,11 +1,14 @@
 """A draining task (one run takes every row waiting) is sent once while a message of it
 waits: a storm of one-post webhook deliveries costs a task per batch, not per delivery."""
 
+import threading
+
 import pytest
 from celery import current_app
 from kombu.exceptions import OperationalError
 
 from ingestion.tasks import deliver_reply, process_webhook_delivery
+from reliability import services as reliability_services
 from reliability.services import (
     drain_started,
     enqueue_on_commit_in_background,
@@ -46,7 +49,7 @@ def test_deliveries_committed_while_a_message_waits_queue_no_other(
 ):
     queue_committed(process_webhook_delivery, 1, 2, 3, capture=django_capture_on_commit_callbacks)
 
-    assert sent == [(process_webhook_delivery.name, (1,))]
+    assert [name for name, _ in sent] == [process_webhook_delivery.name]
 
 
 def test_once_the_task_has_started_the_next_delivery_queues_a_message(
@@ -57,7 +60,7 @@ def test_once_the_task_has_started_the_next_delivery_queues_a_message(
     drain_started(process_webhook_delivery)
     queue_committed(process_webhook_delivery, 3, 4, capture=django_capture_on_commit_callbacks)
 
-    assert sent == [(process_webhook_delivery.name, (1,)), (process_webhook_delivery.name, (3,))]
+    assert [name for name, _ in sent] == [process_webhook_delivery.name] * 2
 
 
 def test_a_refused_message_is_not_taken_as_waiting(
@@ -87,3 +90,25 @@ def test_a_task_queued_again_for_what_it_left_waits_like_any_message(sent):
     assert queue_drain(process_webhook_delivery, 8)
 
     assert sent == [(process_webhook_delivery.name, (7,))]
+
+
+def test_the_publisher_looks_at_the_mark_once_for_the_sends_handed_over_together(
+    monkeypatch, sent, django_capture_on_commit_callbacks
+):
+    looks = []
+    take = reliability_services._take_drain_slot
+    monkeypatch.setattr(
+        reliability_services, "_take_drain_slot", lambda name: looks.append(name) or take(name)
+    )
+    busy = threading.Event()
+    # The publisher thread is busy while three deliveries are committed and handed over.
+    reliability_services._publisher.submit(busy.wait, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        for delivery_id in (1, 2, 3):
+            enqueue_on_commit_in_background(process_webhook_delivery, delivery_id)
+    busy.set()
+    wait_for_background_publishes()
+
+    # The last looks after all three commits, for all three.
+    assert looks == [process_webhook_delivery.name]
+    assert sent == [(process_webhook_delivery.name, (3,))]
