@@ -219,7 +219,9 @@ DRAIN_SLOT_SECONDS = 30
 
 
 def _drain_slot_key(task_name: str) -> str:
-    return f"reliability:drain-waiting:{task_name}"
+    # Per queue: the mark stands for a message in this queue (several installs, or the
+    # benchmarks, may share a Redis with queues of their own).
+    return f"reliability:drain-waiting:{current_app.conf.task_default_queue}:{task_name}"
 
 
 def _take_drain_slot(task_name: str) -> bool:
