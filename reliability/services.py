@@ -53,9 +53,10 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     if current_app.conf.task_always_eager:
         enqueue_on_commit(task, *args)
         return
-    transaction.on_commit(
-        lambda: _publisher.submit(contextvars.copy_context().run, _send, task, *args)
-    )
+    # The context now, not at commit: a group-commit writer (reliability.group_commit) commits
+    # for many callers, each in its own context.
+    context = contextvars.copy_context()
+    transaction.on_commit(lambda: _publisher.submit(context.run, _send, task, *args))
 
 
 def wait_for_background_publishes(timeout: float = 10.0) -> None:
