@@ -22,6 +22,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections, connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -192,7 +193,7 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
     if cached is not None and time.monotonic() - cached[0] < settings.WEBHOOK_SECRETS_CACHE_SECONDS:
         account_secrets = cached[1]
     else:
-        account_secrets = await sync_to_async(_account_secrets)(*key)
+        account_secrets = await sync_to_async(_read_account_secrets)(*key)
     for secret in account_secrets:
         if secret not in found:
             found.append(secret)
@@ -205,6 +206,18 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
 # once; another process (a worker refreshing a token, a second web process) sees the change
 # when its copy expires, so a rotated secret is honoured everywhere within that many seconds.
 _secrets_cache: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+def _read_account_secrets(credential: str, platforms: tuple[str, ...]) -> list[str]:
+    """_account_secrets from an async view: the connection goes back to the pool at once.
+    Held until the request ends, as Django would, a storm's requests that all found the
+    cache expired took every pooled connection, and waited for the group-commit writer
+    (ingestion.intake), which waited for a connection."""
+    try:
+        return _account_secrets(credential, platforms)
+    finally:
+        if not connection.in_atomic_block:
+            close_old_connections()
 
 
 def _account_secrets(credential: str, platforms: tuple[str, ...]) -> list[str]:

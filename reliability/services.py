@@ -70,7 +70,10 @@ def _send(task, *args) -> None:
     was decided when the message was handed over (task.delay would look again, in this
     thread, and could run the task here). A broker that cannot take it is logged."""
     try:
-        current_app.send_task(task.name, args=args)
+        # Nobody can wait for the result of a message sent from here (the AsyncResult is
+        # dropped): without ignore_result, Celery subscribed to each task's result channel on
+        # Redis at every send (a round trip per webhook delivery), and the worker stored it.
+        current_app.send_task(task.name, args=args, ignore_result=True)
     except Exception as error:
         logger.warning(
             "Could not queue %s%s (%s); the reliability sweep will queue it again",
