@@ -209,7 +209,6 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     """Needs no worker: the queued tasks are purged afterwards (the ingest benchmark
     measures processing)."""
     from parley.celery import app as celery_app
-
     from parley.management.commands.serve import web_processes
 
     reset_traffic()
