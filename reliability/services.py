@@ -53,9 +53,10 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     if current_app.conf.task_always_eager:
         enqueue_on_commit(task, *args)
         return
-    transaction.on_commit(
-        lambda: _publisher.submit(contextvars.copy_context().run, _send, task, *args)
-    )
+    # The context now, not at commit: a group-commit writer (reliability.group_commit) commits
+    # for many callers, each in its own context.
+    context = contextvars.copy_context()
+    transaction.on_commit(lambda: _publisher.submit(context.run, _send, task, *args))
 
 
 def wait_for_background_publishes(timeout: float = 10.0) -> None:
@@ -69,7 +70,10 @@ def _send(task, *args) -> None:
     was decided when the message was handed over (task.delay would look again, in this
     thread, and could run the task here). A broker that cannot take it is logged."""
     try:
-        current_app.send_task(task.name, args=args)
+        # Nobody can wait for the result of a message sent from here (the AsyncResult is
+        # dropped): without ignore_result, Celery subscribed to each task's result channel on
+        # Redis at every send (a round trip per webhook delivery), and the worker stored it.
+        current_app.send_task(task.name, args=args, ignore_result=True)
     except Exception as error:
         logger.warning(
             "Could not queue %s%s (%s); the reliability sweep will queue it again",
