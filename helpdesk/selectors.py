@@ -27,8 +27,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext
