@@ -267,7 +267,8 @@ class _RowLabels:
         customer = row.customer
         platform = row.account_platform
         return {
-            "id": row.pk,
+            # Numbers as text: the template would localize each (number_format), 500 a page.
+            "id": str(row.pk),
             "url": self.url % row.pk,
             "select_label": self.select % {"handle": customer.handle},
             # A customer the platform gave no handle (an unknown author) reads by name.
@@ -277,7 +278,7 @@ class _RowLabels:
             "platform": self.platform.get(platform, platform),
             "excerpt": Truncator(row.latest_text or "").chars(EXCERPT_CHARS),
             "intent": self.intent.get(row.intent, row.intent),
-            "priority": row.priority,
+            "priority": str(row.priority),
             "priority_label": self.priority.get(row.priority, row.priority),
             "team": row.team.name if row.team_id else "",
             "assignee": display_name(row.assignee) if row.assignee_id else "",
