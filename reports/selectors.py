@@ -170,16 +170,16 @@ def first_response(report: ReportFilter) -> dict[str, Any]:
         total=Count("pk"),
         answered=Count("pk", filter=Q(first_response_at__isnull=False)),
     )
-    timers = _in_scope(
-        SlaTimer.objects.filter(
-            kind=TimerKind.FIRST_RESPONSE,
-            stopped_at__isnull=False,
-            conversation__created_at__gte=report.start,
-            conversation__created_at__lt=report.end,
-            conversation__needs_reply=True,
-        ),
-        report,
-    ).aggregate(measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET)))
+    hours = conversation_hours(report)
+    if hours is not None:
+        timers = {
+            "measured": sum(row["sla_measured"] for row in hours),
+            "met": sum(row["sla_met"] for row in hours),
+        }
+    else:
+        timers = _first_response_timers(report).aggregate(
+            measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET))
+        )
     return {
         "conversations": counts["total"],
         "answered": counts["answered"],
@@ -188,6 +188,22 @@ def first_response(report: ReportFilter) -> dict[str, Any]:
         "within_target": _share(timers["met"], timers["measured"]),
         "measured_against_target": timers["measured"],
     }
+
+
+def _first_response_timers(report: ReportFilter) -> QuerySet[SlaTimer]:
+    """The stopped first-response timers of the period's conversations owed a reply: what
+    the roll-up's sla_measured counts (Conversation.first_response_sla), read from the timers
+    when it cannot answer."""
+    return _in_scope(
+        SlaTimer.objects.filter(
+            kind=TimerKind.FIRST_RESPONSE,
+            stopped_at__isnull=False,
+            conversation__created_at__gte=report.start,
+            conversation__created_at__lt=report.end,
+            conversation__needs_reply=True,
+        ),
+        report,
+    )
 
 
 def next_response(report: ReportFilter) -> dict[str, Any]:
@@ -395,22 +411,19 @@ def _breakdown(report: ReportFilter, group: str) -> list[dict[str, Any]]:
         # An aggregate makes it a GROUP BY: without one SQLite would look up each row.
         answered=Count("pk"),
     )
-    timers = {
-        row[f"conversation__{key}"]: row
-        for row in _in_scope(
-            SlaTimer.objects.filter(
-                kind=TimerKind.FIRST_RESPONSE,
-                stopped_at__isnull=False,
-                conversation__created_at__gte=report.start,
-                conversation__created_at__lt=report.end,
-                conversation__needs_reply=True,
-            ),
-            report,
-        )
-        .values(f"conversation__{key}")
-        .annotate(measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET)))
-        .order_by()
-    }
+    if hours is not None:
+        timers = {
+            group_id: {"measured": row["sla_measured"], "met": row["sla_met"]}
+            for group_id, row in counts.items()
+        }
+    else:
+        timers = {
+            row[f"conversation__{key}"]: row
+            for row in _first_response_timers(report)
+            .values(f"conversation__{key}")
+            .annotate(measured=Count("pk"), met=Count("pk", filter=Q(state=TimerState.MET)))
+            .order_by()
+        }
     surveys = {
         row[f"conversation__{key}"]: row
         for row in _in_scope(
