@@ -29,6 +29,7 @@ from . import data
 from .common import (
     BRAND_ID,
     background,
+    children_of,
     free_port,
     peak_rss_mb,
     percentile,
@@ -176,33 +177,46 @@ async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
 
 
 @contextmanager
-def _served(app: str | None, *, name: str) -> Iterator[tuple[int, int]]:
-    """Parley as `manage.py serve --no-schedule` runs it (app None: uvicorn in one process,
-    its pooled database connections), or uvicorn serving `app` in one process; yields the
-    port and process id."""
+def _served(app: str | None, *, name: str, processes: int) -> Iterator[tuple[int, int]]:
+    """Parley as `manage.py serve --no-schedule` runs it (app None: uvicorn with `processes`
+    web processes, each with its pooled database connections and group commit), or uvicorn
+    serving `app` with as many processes; yields the port and the server's process id."""
     port = free_port()
     address = ["--host", "127.0.0.1", "--port", str(port)]
     if app is None:
         command = [sys.executable, "manage.py", "serve", *address, "--no-schedule"]
     else:
         command = [sys.executable, "-m", "uvicorn", app, *address, "--lifespan", "off",
-                   "--log-level", "warning"]  # fmt: skip
-    env = {"X_CONSUMER_SECRET": X_SECRET, "META_APP_SECRET": META_SECRET}
+                   "--log-level", "warning", "--workers", str(processes)]  # fmt: skip
+    env = {
+        "X_CONSUMER_SECRET": X_SECRET,
+        "META_APP_SECRET": META_SECRET,
+        "WEB_CONCURRENCY": str(processes),
+    }
     with background(command, name=name, env=env) as process:
-        # Django's start-up takes seconds, more on a busy machine.
+        # Django's start-up takes seconds, more on a busy machine; each process answers once
+        # it has started, so the warm-up requests reach them all.
         wait_for_port(port, timeout=120)
         yield port, process.pid
+
+
+def _web_rss_mb(pid: int) -> float | None:
+    """The largest peak RSS among the server's web processes (the supervisor's children)."""
+    return max(filter(None, map(peak_rss_mb, [pid, *children_of(pid)])), default=None)
 
 
 def run(*, deliveries: int, offered_rate: int) -> dict:
     """Needs no worker: the queued tasks are purged afterwards (the ingest benchmark
     measures processing)."""
     from parley.celery import app as celery_app
+    from parley.management.commands.serve import web_processes
 
     reset_traffic()
+    # As a deployment on this machine would run: one web process per core.
+    processes = web_processes()
     half = deliveries // 2
     loads = {}
-    with _served(None, name="serve-webhooks") as (port, pid):
+    with _served(None, name="serve-webhooks", processes=processes) as (port, pid):
         # Warm up Django's first request (URL resolver, connections) outside the clock.
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
@@ -213,8 +227,8 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
             max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
         )  # five seconds' worth
         loads["offered"] = asyncio.run(_run(port, offered, rate=offered_rate))
-        web_rss = peak_rss_mb(pid)
-    with _served("bench.bare_asgi:app", name="uvicorn-bare") as (port, _):
+        web_rss = _web_rss_mb(pid)
+    with _served("bench.bare_asgi:app", name="uvicorn-bare", processes=processes) as (port, _):
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         loads["bare"] = asyncio.run(
             _run(port, x_requests(deliveries, id_base=1_800_000_000_000_000_000), rate=None)
@@ -226,6 +240,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         "benchmark": "webhooks",
         "webhook_deliveries": deliveries,
         "webhook_connections": CONNECTIONS,
+        "webhook_web_processes": processes,
         "webhook_deliveries_per_s": round(saturation.per_second, 1),
         "webhook_p50_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.5), 2),
         "webhook_p99_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.99), 2),

@@ -238,6 +238,13 @@ class Conversation(models.Model):
     # answered_at; at most one), kept by core.turns whenever it rewrites the turns: what
     # waiting_since reads after the first reply, stored so the queue can sort on an index.
     open_turn_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The state its first-response SLA timer stopped in ("met", "breached"…), None while it
+    # runs or without one: copied from sla_slatimer by database triggers (migration reports
+    # 0011), so the reports count the share met per hour without joining the timers.
+    # NULL, not "": the triggers compare it with the timer's state, NULL while it runs.
+    first_response_sla = models.CharField(  # noqa: DJ001
+        max_length=10, null=True, blank=True, editable=False
+    )
     # "Waiting since" (core.selectors.waiting_since is the definition), computed by the
     # database from the columns above whichever code writes them, so the inbox sorts and
     # pages on an index instead of computing it for every open conversation.
@@ -323,8 +330,9 @@ class Conversation(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # open_turn_started_at is written by core.turns alone (as the posts change, often
-        # while a service holds this row in memory): a plain save() of an existing row
-        # writes every other column, never a stale copy of that one.
+        # while a service holds this row in memory), first_response_sla by the SLA timers'
+        # triggers: a plain save() of an existing row writes every other column, never a
+        # stale copy of those.
         if (
             not self._state.adding
             and not args
@@ -338,7 +346,7 @@ class Conversation(models.Model):
                 if not field.primary_key
                 and not field.generated
                 and field.attname not in deferred
-                and field.attname != "open_turn_started_at"
+                and field.attname not in ("open_turn_started_at", "first_response_sla")
             ]
         super().save(*args, **kwargs)
 

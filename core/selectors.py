@@ -20,7 +20,7 @@ from django.db.models import (
     When,
 )
 
-from .models import AgentPreferences, Conversation, Team
+from .models import AgentPreferences, AgentProfile, Conversation, Team
 
 VIEW_ALL_CONVERSATIONS = "core.view_all_conversations"
 
@@ -51,7 +51,11 @@ def visible_conversations(
     if not can_see_all_conversations(user):
         if team_ids is not None:
             return conversations.filter(team_id__in=list(team_ids))
-        conversations = conversations.filter(team__agents__user=user)
+        # A subquery, not a join through the agent's profile: the join adds three tables
+        # to every statement built on this (the conversation page's select_related has
+        # six), and planning that join order cost 10 ms of the page's 1 ms of execution.
+        own_teams = AgentProfile.teams.through.objects.filter(agentprofile__user=user)
+        conversations = conversations.filter(team_id__in=own_teams.values("team_id"))
     return conversations
 
 

@@ -364,19 +364,35 @@ def _conversation_context(
         "note_form": NoteForm(),
         "statuses": ConversationStatus.choices,
         "snooze_form": SnoozeForm(),
-        "next_conversation_id": _next_conversation_id(request, current),
         "triage_reasons": selectors.conversation_reasons(current, thread),
     }
 
 
-def _next_conversation_id(request: HttpRequest, current: Conversation) -> int | None:
-    """The conversation after this one in the inbox list the agent last looked at."""
-    filterset = _inbox_filter(request, QueryDict(request.session.get(INBOX_QUERY_SESSION_KEY, "")))
-    if not filterset.is_valid():
-        return selectors.next_conversation_id(request.user, after=current.pk)
-    return selectors.next_conversation_id(
-        request.user, after=current.pk, conversations=filterset.qs, sort=filterset.chosen_sort
+@login_required
+@require_GET
+@never_cache
+def conversation_next(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """`n` on the conversation page: on to the conversation after this one in the inbox list
+    the agent last looked at (its view, filters and sort), or back to that list when it holds
+    no other. Worked out when asked, not on every page view: it reads the queue in order,
+    the one statement of the page whose cost grew with the open conversations, and the
+    answer is then the queue as it is when the agent moves on."""
+    query = request.session.get(INBOX_QUERY_SESSION_KEY, "")
+    filterset = _inbox_filter(
+        request, QueryDict(query), own_team_ids=visibility.own_team_ids(request.user)
     )
+    if filterset.is_valid():
+        following = selectors.next_conversation_id(
+            request.user,
+            after=conversation_id,
+            conversations=filterset.qs,
+            sort=filterset.chosen_sort,
+        )
+    else:
+        following = selectors.next_conversation_id(request.user, after=conversation_id)
+    if following is None:
+        return redirect(f"{reverse('inbox')}?{query}")
+    return redirect("conversation", conversation_id=following)
 
 
 @login_required

@@ -29,8 +29,10 @@ def use_connection_pool() -> bool:
     database = settings.DATABASES["default"]
     if database["ENGINE"] != POSTGRESQL or settings.DB_POOL_MAX_SIZE <= 0:
         return False
-    # A connection opened before (system checks, say) was not pooled.
-    connections["default"].close()
+    # A connection opened before (system checks, say) was not pooled. (Only when there is
+    # one: a web process calls this while uvicorn loads the app, in its event loop.)
+    if connections["default"].connection is not None:
+        connections["default"].close()
     # Every thread's connection wrapper reads this same dict when it connects.
     database.setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(settings.DB_POOL_MIN_SIZE, settings.DB_POOL_MAX_SIZE),

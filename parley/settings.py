@@ -130,6 +130,9 @@ else:
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=16)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=10.0)
+# Web processes `manage.py serve` starts (0: one per core). Only one on SQLite or without
+# Redis, where processes would not share the channel layer and the cache.
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker/results, channel layer and cache, or in-process stand-ins ----------
@@ -148,6 +151,10 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
         }
     }
+    # Sessions read from Redis, written through to the database: every page read its session
+    # with a query of its own. Only with a cache every process shares: a per-process cache
+    # would keep serving a session another process had ended (a logout).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -55,7 +55,10 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     if current_app.conf.task_always_eager:
         enqueue_on_commit(task, *args)
         return
-    transaction.on_commit(lambda: _hand_over(contextvars.copy_context(), task, *args))
+    # The context now, not at commit: a group-commit writer (reliability.group_commit) commits
+    # for many callers, each in its own context.
+    context = contextvars.copy_context()
+    transaction.on_commit(lambda: _hand_over(context, task, *args))
 
 
 # Sends of draining tasks handed to the publisher thread and not yet run, by task name.
@@ -91,7 +94,10 @@ def _send(task, *args) -> None:
         if later or not _take_drain_slot(task.name):
             return
     try:
-        current_app.send_task(task.name, args=args)
+        # Nobody can wait for the result of a message sent from here (the AsyncResult is
+        # dropped): without ignore_result, Celery subscribed to each task's result channel on
+        # Redis at every send (a round trip per webhook delivery), and the worker stored it.
+        current_app.send_task(task.name, args=args, ignore_result=True)
     except Exception as error:
         if draining:
             _release_drain_slot(task.name)

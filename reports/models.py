@@ -260,6 +260,10 @@ class ConversationHourly(models.Model):
     resolved = models.IntegerField(default=0)
     handled = models.IntegerField(default=0)
     handling_us = models.BigIntegerField(default=0)
+    # Of the conversations owed a reply, those whose first-response timer has stopped, and
+    # those of them that met it (Conversation.first_response_sla, migration reports 0011).
+    sla_measured = models.IntegerField(default=0)
+    sla_met = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = "hourly conversation roll-up"

@@ -47,9 +47,10 @@ def rollup_answers(report: ReportFilter) -> bool:
 
 def conversation_hours(report: ReportFilter, group: str | None = None) -> list[dict] | None:
     """The period's conversations (by creation) summed per `group` ("assignee_id",
-    "team_id" or None for one row), with `conversations`, `no_reply`, `resolved`, `handled`
-    and `handling_seconds`; groups with no conversation left out, 0 keys as None. None when
-    the roll-up cannot answer (a partial hour, or a viewer limited to some teams)."""
+    "team_id", "intent" or None for one row), with `conversations`, `no_reply`, `resolved`,
+    `handled`, `handling_seconds`, `sla_measured` and `sla_met`; groups with no conversation
+    left out, 0 keys as None. None when the roll-up cannot answer (a partial hour, or a
+    viewer limited to some teams)."""
     if not _whole_hours_for_everyone(report):
         return None
     rows = ConversationHourly.objects.filter(hour__gte=report.start, hour__lt=report.end)
@@ -67,7 +68,15 @@ def conversation_hours(report: ReportFilter, group: str | None = None) -> list[d
         rows = rows.filter(assignee_id=report.agent_id)
     if report.intent is not None:
         rows = rows.filter(intent=report.intent)
-    figures = ("conversations", "no_reply", "resolved", "handled", "handling_us")
+    figures = (
+        "conversations",
+        "no_reply",
+        "resolved",
+        "handled",
+        "handling_us",
+        "sla_measured",
+        "sla_met",
+    )
     grouped = rows.values(group) if group else rows.values()
     sums = {figure: Sum(figure) for figure in figures}
     result = []
@@ -110,9 +119,31 @@ def inbound_hours(report: ReportFilter) -> list[dict[str, Any]] | None:
     return result
 
 
-def rebuild_conversation_rollups_sql(vendor: str, *, since: datetime | None) -> tuple[str, list]:
+def sync_first_response_sla_sql(vendor: str, *, since: datetime | None) -> tuple[str, list]:
+    """The UPDATE that sets each conversation's first_response_sla (opened from `since`, all
+    without it) from its first-response timer, as the triggers of migration reports 0011 keep
+    it: the state the timer stopped in, NULL while it runs or without one."""
+    outcome = (
+        "(SELECT CASE WHEN t.stopped_at IS NOT NULL THEN t.state END FROM sla_slatimer t"
+        " WHERE t.conversation_id = helpdesk_conversation.id AND t.kind = 'first_response')"
+    )
+    distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    where, params = "", []
+    if since is not None:
+        where, params = "AND created_at >= %s", [since]
+    return (
+        f"UPDATE helpdesk_conversation SET first_response_sla = {outcome} "
+        f"WHERE first_response_sla {distinct} {outcome} {where}",
+        params,
+    )
+
+
+def rebuild_conversation_rollups_sql(
+    vendor: str, *, since: datetime | None, sla: bool = True
+) -> tuple[str, list]:
     """The INSERT that fills the conversation roll-up (slot 0) from the conversations
-    opened from `since` (all without it); also run by migration reports 0010."""
+    opened from `since` (all without it); also run by migrations reports 0010 (before the
+    roll-up had the SLA columns: `sla` False) and 0011."""
     if vendor == "postgresql":
         hour = "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
         handling = "(EXTRACT(EPOCH FROM resolved_at - first_response_at) * 1000000)::bigint"
@@ -126,16 +157,23 @@ def rebuild_conversation_rollups_sql(vendor: str, *, since: datetime | None) -> 
     where, params = "", []
     if since is not None:
         where, params = "WHERE created_at >= %s", [since]
+    sla_columns = sla_figures = ""
+    if sla:
+        sla_columns = ", sla_measured, sla_met"
+        sla_figures = (
+            ", SUM(CASE WHEN needs_reply AND first_response_sla IS NOT NULL THEN 1 ELSE 0 END)"
+            ", SUM(CASE WHEN needs_reply AND first_response_sla = 'met' THEN 1 ELSE 0 END)"
+        )
     sql = f"""
         INSERT INTO reports_conversationhourly
             (hour, account_id, team_id, assignee_id, intent, slot,
-             conversations, no_reply, resolved, handled, handling_us)
+             conversations, no_reply, resolved, handled, handling_us{sla_columns})
         SELECT {hour}, account_id, COALESCE(team_id, 0), COALESCE(assignee_id, 0), intent, 0,
                COUNT(*),
                SUM(CASE WHEN NOT needs_reply OR intent = 'spam' THEN 1 ELSE 0 END),
                SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END),
                SUM(CASE WHEN {handled} THEN 1 ELSE 0 END),
-               COALESCE(SUM(CASE WHEN {handled} THEN {handling} ELSE 0 END), 0)
+               COALESCE(SUM(CASE WHEN {handled} THEN {handling} ELSE 0 END), 0){sla_figures}
         FROM helpdesk_conversation {where}
         GROUP BY 1, 2, 3, 4, 5
     """
@@ -154,17 +192,19 @@ def rebuild_conversation_rollups(*, since: datetime | None = None) -> int:
     does for the posts (same lock, same reasoning)."""
     if since is not None:
         since = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    adapted = None if since is None else connection.ops.adapt_datetimefield_value(since)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE reports_conversationhourly IN EXCLUSIVE MODE")
+        # The conversations' copy of their SLA outcome first: its triggers' deltas land in
+        # the hours rebuilt below.
+        sql, params = sync_first_response_sla_sql(connection.vendor, since=adapted)
+        cursor.execute(sql, params or None)
         stale = ConversationHourly.objects.all()
         if since is not None:
             stale = stale.filter(hour__gte=since)
         stale.delete()
-        sql, params = rebuild_conversation_rollups_sql(
-            connection.vendor,
-            since=None if since is None else connection.ops.adapt_datetimefield_value(since),
-        )
+        sql, params = rebuild_conversation_rollups_sql(connection.vendor, since=adapted)
         cursor.execute(sql, params or None)
         return cursor.rowcount
 

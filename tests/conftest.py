@@ -3,7 +3,7 @@
 import pytest
 import responses as responses_lib
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from core.models import Platform
 from tests.factories import AgentFactory, PlatformAccountFactory, TeamFactory
@@ -16,6 +16,11 @@ def pytest_configure(config):
     # Login rate limiting needs a request, which Client.login() does not pass; the tests of
     # the login form itself switch it back on.
     settings.AXES_ENABLED = False
+    # Channels runs a consumer's queries in executor threads. With persistent connections
+    # (CONN_MAX_AGE) each of those threads kept its own after the test, and PostgreSQL then
+    # refused to drop the test database ("being accessed by other users"). Here a query's
+    # connection closes once it is done, as it would after a request.
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
 def pytest_collection_modifyitems(config, items):

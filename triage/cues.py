@@ -47,7 +47,10 @@ COMPLAINT = re.compile(
     r"missing|stuck|wrong|worst|terrible|awful|horrible|useless|pathetic|ridiculous|"
     r"disgusting|disappointed|disappointing|unacceptable|joke|rude|annoyed|annoying|angry|"
     r"frustrat\w*|fed up|sick of|hate|poor|shame|shocking|complain\w*|outage|down again|"
-    r"is down|are down|went down|issue|problem|again\W*$)",
+    r"is down|are down|went down|issue|problem|again\W*$|"
+    # A legal threat is a complaint whatever else it says ("I will take you to court if my
+    # money isn't returned": the retrained model called it "other" once).
+    r"take (?:you|this|it) to court|legal action|my lawyer|my solicitor|sue you|suing you)",
     re.I,
 )
 

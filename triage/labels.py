@@ -178,6 +178,20 @@ def intent_from_banking77(text: str) -> str:
     return Intent.QUESTION if QUESTION.search(text) else Intent.REQUEST
 
 
+# GoEmotions (Demszky et al. 2020, Apache 2.0): Reddit comments that people labelled with
+# gratitude and/or admiration only ("Thank you friend", "Awesome. Thanks!"). Praise, as a human
+# label, of which the complaints data holds only a rule's guess at ~110 tweets; comments with
+# any other emotion as well are left out (mixed feelings are not plain praise).
+GOEMOTIONS_PRAISE_EMOTIONS = frozenset({"gratitude", "admiration"})
+
+
+def intent_from_goemotions(emotions: str) -> str | None:
+    """Parley's intent for a GoEmotions comment labelled with `emotions` (space-separated
+    names): compliment when every emotion is praise, else None (not used)."""
+    names = set(emotions.split())
+    return Intent.COMPLIMENT if names and names <= GOEMOTIONS_PRAISE_EMOTIONS else None
+
+
 def sentiment_from_tweeteval(label: str) -> str:
     try:
         return SENTIMENT_MAPPING[label]

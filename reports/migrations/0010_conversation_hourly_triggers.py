@@ -136,7 +136,8 @@ def forward(apps, schema_editor):
         return
     for statement in statements:
         schema_editor.execute(statement, params=None)
-    sql, params = rebuild_conversation_rollups_sql(vendor, since=None)
+    # The roll-up has no SLA columns yet at this point (0011 adds and fills them).
+    sql, params = rebuild_conversation_rollups_sql(vendor, since=None, sla=False)
     schema_editor.execute(sql, params=params or None)
 
 

@@ -47,19 +47,13 @@ if conversation:
     print("snoozed:", conversation.pk, wake.isoformat(), first.created_at.isoformat())
 """
 SNOOZE_TIMEOUT_SECONDS = 30
-# The demo feed may have woken the conversation since (a customer's post ends a snooze).
-RESNOOZE_SNIPPET = """
-from datetime import datetime
-from core.models import Conversation
-Conversation.objects.filter(pk={pk}).update(
-    snoozed_until=datetime.fromisoformat("{wake}"), needs_reply=True
-)
-"""
 
 
 @pytest.fixture(scope="module")
 def parley_server():
-    with demo_server(posts_per_minute=12, poll_seconds=1) as server:
+    # The demo feed posts its first burst and then stays quiet: a customer's post would end
+    # the snooze the New York test reads (it did, on a fresh clone, twice).
+    with demo_server(posts_per_minute=0, poll_seconds=1) as server:
         yield server
 
 
@@ -146,10 +140,6 @@ def test_an_agent_in_new_york_sees_new_york_times(parley_server, tokyo_page):
     assert drawn == shown(wake, with_date=False)
     page.screenshot(path="/tmp/h22i-inbox-new-york.png")
 
-    again = parley_server.manage(
-        "shell", "-c", RESNOOZE_SNIPPET.format(pk=conversation_id, wake=wake.isoformat())
-    )
-    assert again.returncode == 0, again.stdout + again.stderr
     page.goto(parley_server.url(f"/conversations/{conversation_id}/"))
     expect(page.locator("body")).to_have_attribute("data-time-zone", "America/New_York")
     expect(page.locator(f'#thread time[datetime="{first_post.isoformat()}"]')).to_have_text(

@@ -226,13 +226,20 @@ def test_next_follows_the_view_and_sort_the_agent_last_looked_at(logged_in, agen
     waiting(default_team, priority=Priority.URGENT)  # not mine
 
     logged_in.get(reverse("inbox"), {"view": "mine", "sort": "priority"})
-    after_urgent = logged_in.get(reverse("conversation", args=[urgent.pk]))
-    after_high = logged_in.get(reverse("conversation", args=[high.pk]))
-    after_low = logged_in.get(reverse("conversation", args=[low.pk]))
 
-    assert after_urgent.context["next_conversation_id"] == high.pk
-    assert after_high.context["next_conversation_id"] == low.pk
-    assert after_low.context["next_conversation_id"] == urgent.pk
+    assert next_after(logged_in, urgent) == reverse("conversation", args=[high.pk])
+    assert next_after(logged_in, high) == reverse("conversation", args=[low.pk])
+    assert next_after(logged_in, low) == reverse("conversation", args=[urgent.pk])
+
+
+def next_after(client, conversation) -> str:
+    """Where `n` on the conversation's page leads (the page links to it; it redirects)."""
+    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    link = reverse("conversation_next", args=[conversation.pk])
+    assert f'data-next-url="{link}"' in page
+    response = client.get(link)
+    assert response.status_code == 302
+    return response.url
 
 
 def test_next_without_an_inbox_visit_follows_the_queue(logged_in, default_team):
@@ -240,9 +247,18 @@ def test_next_without_an_inbox_visit_follows_the_queue(logged_in, default_team):
     newer = waiting(default_team)
     Post.objects.filter(conversation=older).update(created_at=timezone.now() - timedelta(hours=1))
 
-    response = logged_in.get(reverse("conversation", args=[older.pk]))
+    assert next_after(logged_in, older) == reverse("conversation", args=[newer.pk])
 
-    assert response.context["next_conversation_id"] == newer.pk
+
+def test_next_from_the_last_conversation_of_the_list_goes_back_to_the_list(
+    logged_in, agent, default_team
+):
+    only = waiting(default_team, assignee=agent)
+    waiting(default_team)  # not mine
+
+    logged_in.get(reverse("inbox"), {"view": "mine"})
+
+    assert next_after(logged_in, only) == reverse("inbox") + "?view=mine"
 
 
 # --- 11. one person, one name ---------------------------------------------------------------

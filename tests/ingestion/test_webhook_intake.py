@@ -86,7 +86,9 @@ def test_the_delivery_is_queued_by_the_publisher_thread_with_the_request_id(
     monkeypatch.setattr(
         current_app,
         "send_task",
-        lambda name, args: queued.append((name, args, get_guid(), threading.current_thread().name)),
+        lambda name, args, **options: queued.append(
+            (name, args, get_guid(), threading.current_thread().name)
+        ),
     )
     body = _body("1")
 

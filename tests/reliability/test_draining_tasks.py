@@ -25,7 +25,9 @@ def sent(monkeypatch):
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     messages = []
     monkeypatch.setattr(
-        current_app, "send_task", lambda name, args: messages.append((name, tuple(args)))
+        current_app,
+        "send_task",
+        lambda name, args, **options: messages.append((name, tuple(args))),
     )
     monkeypatch.setattr(
         process_webhook_delivery,
@@ -66,13 +68,13 @@ def test_once_the_task_has_started_the_next_delivery_queues_a_message(
 def test_a_refused_message_is_not_taken_as_waiting(
     monkeypatch, sent, django_capture_on_commit_callbacks
 ):
-    def refuse(name, args):
+    def refuse(name, args, **options):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(current_app, "send_task", refuse)
     queue_committed(process_webhook_delivery, 1, capture=django_capture_on_commit_callbacks)
     monkeypatch.setattr(
-        current_app, "send_task", lambda name, args: sent.append((name, tuple(args)))
+        current_app, "send_task", lambda name, args, **options: sent.append((name, tuple(args)))
     )
     queue_committed(process_webhook_delivery, 2, capture=django_capture_on_commit_callbacks)
 

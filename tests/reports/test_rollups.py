@@ -22,6 +22,7 @@ from reports import rollups, selectors
 from reports.db import SecondsBetween
 from reports.models import ConversationHourly, InboundHourly
 from reports.selectors import ReportFilter
+from sla.models import SlaTimer, TimerKind, TimerState
 from sla.services import sweep_timers
 from tests.factories import InboundItemFactory
 from triage.services import record_feedback
@@ -74,24 +75,38 @@ def conversations_from_rows() -> dict:
             c.intent,
         )
         handled = c.resolved_at is not None and c.first_response_at is not None
+        # The SLA figures from the timers themselves, not from the conversation's copy.
+        timer = SlaTimer.objects.filter(
+            conversation=c, kind=TimerKind.FIRST_RESPONSE, stopped_at__isnull=False
+        ).first()
         figures = (
             1,
             int(not c.needs_reply or c.intent == "spam"),
             int(c.resolved_at is not None),
             int(handled),
             round(c.handling * 1e6) if handled else 0,
+            int(c.needs_reply and timer is not None),
+            int(c.needs_reply and timer is not None and timer.state == TimerState.MET),
         )
-        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 5), figures, strict=True))
+        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 7), figures, strict=True))
     return totals
 
 
 def conversations_from_rollup() -> dict:
-    figures = ("conversations", "no_reply", "resolved", "handled", "handling_us")
+    figures = (
+        "conversations",
+        "no_reply",
+        "resolved",
+        "handled",
+        "handling_us",
+        "sla_measured",
+        "sla_met",
+    )
     totals: dict = {}
     for row in ConversationHourly.objects.all():
         key = (row.hour.astimezone(UTC), row.account_id, row.team_id, row.assignee_id, row.intent)
         values = tuple(getattr(row, f) for f in figures)
-        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 5), values, strict=True))
+        totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 7), values, strict=True))
     return {key: values for key, values in totals.items() if any(values)}
 
 
@@ -148,6 +163,38 @@ def test_rollup_reconciles_with_posts_after_mixed_activity(db, demo_account, age
     assert from_rollup() == expected
     assert conversations_from_rollup() == conversations_from_rows()
     assert sum(figures[2] for figures in conversations_from_rows().values()) >= 1
+    # First responses on the clock were counted: the replied ones, and the one met.
+    assert sum(figures[5] for figures in conversations_from_rows().values()) >= 1
+
+
+def test_each_conversation_keeps_its_first_response_timer_outcome(db, demo_account, agent):
+    mixed_activity(demo_account, agent)
+    for c in Conversation.objects.all():
+        timer = SlaTimer.objects.filter(conversation=c, kind=TimerKind.FIRST_RESPONSE).first()
+        expected = timer.state if timer is not None and timer.stopped_at else None
+        assert c.first_response_sla == expected, c.pk
+
+    # A stopped timer restarted (a new cycle) is no longer measured; deleted, neither.
+    conversation = Conversation.objects.filter(first_response_sla__isnull=False).first()
+    timer = SlaTimer.objects.get(conversation=conversation, kind=TimerKind.FIRST_RESPONSE)
+    SlaTimer.objects.filter(pk=timer.pk).update(stopped_at=None, state=TimerState.OK)
+    conversation.refresh_from_db()
+    assert conversation.first_response_sla is None
+    assert conversations_from_rollup() == conversations_from_rows()
+    SlaTimer.objects.filter(pk=timer.pk).update(stopped_at=datetime.now(UTC), state="breached")
+    conversation.refresh_from_db()
+    assert conversation.first_response_sla == "breached"
+    assert conversations_from_rollup() == conversations_from_rows()
+    # A save() of the conversation held in memory does not write back a stale copy.
+    stale = Conversation.objects.get(pk=conversation.pk)
+    SlaTimer.objects.filter(pk=timer.pk).update(state=TimerState.MET)
+    stale.save()
+    conversation.refresh_from_db()
+    assert conversation.first_response_sla == TimerState.MET
+    SlaTimer.objects.filter(pk=timer.pk).delete()
+    conversation.refresh_from_db()
+    assert conversation.first_response_sla is None
+    assert conversations_from_rollup() == conversations_from_rows()
 
 
 def test_rebuild_recomputes_the_same_rollup(db, demo_account, agent, capsys):

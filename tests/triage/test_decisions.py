@@ -33,6 +33,7 @@ def probabilities(**best):
         ("@acme 🔥🔥🔥 crypto signals DM me for 1000% gains", "spam"),
         ("Loving the new dark mode from @acme 😍", "compliment"),
         ("@acme the latest update keeps crashing when I open settings", "complaint"),
+        ("@acme I will take you to court if my money isn't returned this week", "complaint"),
     ],
 )
 def test_shipped_models_tag_the_reported_cases(db, text, intent):

@@ -4,10 +4,16 @@ import csv
 
 import pytest
 
-from triage.datasets import BANKING77_PER_INTENT, DATA_DIR, build_shipped_splits
+from triage.datasets import (
+    BANKING77_PER_INTENT,
+    DATA_DIR,
+    GOEMOTIONS_PRAISE_SIZE,
+    build_shipped_splits,
+)
 from triage.labels import (
     intent_from_banking77,
     intent_from_complaints_row,
+    intent_from_goemotions,
     sentiment_from_tweeteval,
     weak_intent,
 )
@@ -80,7 +86,13 @@ def test_tweeteval_labels_map_one_to_one_and_unknown_ones_are_refused():
 
 
 def test_shipped_splits_are_rebuilt_identically_from_the_source_files(tmp_path):
-    for name in ("complaints.csv", "sentiment.csv", "banking77_train.csv", "banking77_test.csv"):
+    for name in (
+        "complaints.csv",
+        "sentiment.csv",
+        "banking77_train.csv",
+        "banking77_test.csv",
+        "goemotions_praise.csv",
+    ):
         (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
 
     counts = build_shipped_splits(data_dir=tmp_path)
@@ -109,6 +121,12 @@ def test_brand_tweets_join_the_sentiment_training_data_with_weak_labels():
     with (DATA_DIR / "banking77_train.csv").open() as handle:
         for row in csv.DictReader(handle):  # intent data only
             assert row["text"] not in sentiments
+            intents.pop(row["text"], None)
+    with (DATA_DIR / "sentiment.csv").open() as handle:
+        tweeteval = {row["text"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "goemotions_praise.csv").open() as handle:
+        for row in csv.DictReader(handle):  # intent data only ("This is great!" is a tweet too)
+            assert row["text"] not in sentiments or row["text"] in tweeteval
             intents.pop(row["text"], None)
 
     weak = {"complaint": "negative", "question": "neutral", "compliment": "positive"}
@@ -143,3 +161,36 @@ def test_banking77_joins_the_intent_training_data_but_its_test_split_never_does(
     assert {row["label"] for row in test} == {"question", "request"}
     assert not train & {row["text"] for row in test}
     assert len(train & banking_train) == 35 * BANKING77_PER_INTENT
+
+
+@pytest.mark.parametrize(
+    ("emotions", "intent"),
+    [
+        ("gratitude", "compliment"),
+        ("admiration gratitude", "compliment"),
+        ("gratitude annoyance", None),
+        ("", None),
+    ],
+)
+def test_only_comments_people_read_as_praise_alone_are_compliments(emotions, intent):
+    assert intent_from_goemotions(emotions) == intent
+
+
+def test_goemotions_praise_joins_the_intent_training_data_as_compliment_only():
+    with (DATA_DIR / "goemotions_praise.csv").open() as handle:
+        praise = {row["text"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "intent_train.csv").open() as handle:
+        train = list(csv.DictReader(handle))
+    with (DATA_DIR / "intent_test.csv").open() as handle:
+        test = {row["text"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "sentiment_train.csv").open() as handle:
+        sentiment = {row["text"] for row in csv.DictReader(handle)}
+    with (DATA_DIR / "sentiment.csv").open() as handle:
+        tweeteval = {row["text"] for row in csv.DictReader(handle)}
+
+    joined = [row for row in train if row["text"] in praise]
+    assert len(joined) == GOEMOTIONS_PRAISE_SIZE
+    assert {row["label"] for row in joined} == {"compliment"}
+    assert not praise & test
+    # Short praise ("This is great!") is also a tweet of TweetEval's; no other way in.
+    assert praise & sentiment <= tweeteval

@@ -1,0 +1,113 @@
+"""Storing verified webhook deliveries: one transaction for all the deliveries waiting at once.
+
+The webhook views (ingestion.webhooks) check a delivery and then wait here until it is
+committed; only then do they answer 200, so an acknowledged delivery is never lost. In the
+web server (`manage.py serve`, parley.serving) the deliveries go through one group-commit
+writer per process (reliability.group_commit): the deliveries that arrive while a commit is
+in flight are inserted together, with one dedupe SELECT, one INSERT and one COMMIT. Anywhere
+else (tests, another server) each delivery is stored in its own transaction, by the same
+service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from reliability.group_commit import GroupCommit
+from reliability.services import enqueue_on_commit_in_background
+
+from .models import WebhookDelivery
+from .tasks import process_webhook_delivery
+
+logger = logging.getLogger(__name__)
+
+# A bound on one transaction: enough for a storm's backlog at a commit's pace, small enough
+# that a batch's INSERT stays a few milliseconds.
+MAX_DELIVERIES_PER_COMMIT = 500
+
+
+@dataclass(frozen=True)
+class ReceivedDelivery:
+    platform: str
+    body: dict
+    body_sha256: str
+    # The receiving request's context (its request id), for the task queued after commit.
+    context: contextvars.Context | None = field(default=None, compare=False)
+
+
+def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[int]:
+    """Keep each delivery once per distinct body, in one transaction, and queue the
+    processing of each new one after commit; the stored delivery's id for each, in order (a
+    repeated body gets the id it was first stored under).
+
+    Only the database must answer: a broker that is down is logged and the deliveries wait
+    for the beat tick that queues unprocessed deliveries again (reliability.services).
+    """
+    with transaction.atomic():
+        seen: dict[tuple[str, str], int] = {
+            (platform, digest): pk
+            for pk, platform, digest in WebhookDelivery.objects.filter(
+                body_sha256__in={delivery.body_sha256 for delivery in received}
+            ).values_list("pk", "platform", "body_sha256")
+        }
+        new: dict[tuple[str, str], WebhookDelivery] = {}
+        for delivery in received:
+            key = (delivery.platform, delivery.body_sha256)
+            if key in seen:
+                logger.info("Webhook: %s delivery #%s repeated; already stored", key[0], seen[key])
+            elif key not in new:
+                new[key] = WebhookDelivery(
+                    platform=delivery.platform, body=delivery.body, body_sha256=delivery.body_sha256
+                )
+        created = WebhookDelivery.objects.bulk_create(new.values())
+        contexts = {
+            (delivery.platform, delivery.body_sha256): delivery.context for delivery in received
+        }
+        for stored in created:
+            key = (stored.platform, stored.body_sha256)
+            seen[key] = stored.pk
+            # The platform waits for the commit, not for Redis (reliability.services); the
+            # task carries the request id of the request that brought the delivery.
+            context = contexts[key] or contextvars.copy_context()
+            context.run(enqueue_on_commit_in_background, process_webhook_delivery, stored.pk)
+    return [seen[(delivery.platform, delivery.body_sha256)] for delivery in received]
+
+
+def _store_batch(received: Sequence[ReceivedDelivery]) -> list[int]:
+    return store_webhook_deliveries(received=received)
+
+
+_writer: GroupCommit | None = None
+
+
+def start_group_commit() -> None:
+    """From now on this process stores deliveries through one group-commit writer. The web
+    server calls it at start-up; its thread starts with the first delivery."""
+    global _writer
+    if _writer is None:
+        _writer = GroupCommit(
+            _store_batch, max_batch=MAX_DELIVERIES_PER_COMMIT, name="parley-webhook-writer"
+        )
+
+
+def stop_group_commit() -> None:
+    """Store what is queued, then go back to a transaction per delivery."""
+    global _writer
+    writer, _writer = _writer, None
+    if writer is not None:
+        writer.stop()
+
+
+async def store_delivery(delivery: ReceivedDelivery) -> int:
+    """Return once `delivery` is committed (or found stored already): its id."""
+    if _writer is None:
+        return (await sync_to_async(store_webhook_deliveries)(received=[delivery]))[0]
+    delivery = replace(delivery, context=contextvars.copy_context())
+    return await asyncio.wrap_future(_writer.submit(delivery))

@@ -1,0 +1,22 @@
+"""The ASGI application as each `manage.py serve` process runs it.
+
+uvicorn imports this module in every web process it starts (one per core in production,
+`WEB_CONCURRENCY`), so what each process needs before its first request is done here, once:
+PostgreSQL connections from a bounded pool (parley.connections), and webhook deliveries
+stored through one group-commit writer (ingestion.intake). Tests and other servers import
+parley.asgi, which does neither.
+"""
+
+from __future__ import annotations
+
+# First: importing it sets Django up, which the models below need.
+from .asgi import application
+from .connections import use_connection_pool
+
+use_connection_pool()
+
+from ingestion.intake import start_group_commit  # noqa: E402
+
+start_group_commit()
+
+__all__ = ["application"]

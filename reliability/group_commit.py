@@ -1,0 +1,124 @@
+"""Group commit: many callers' rows written in one transaction, each caller answered after it.
+
+A commit costs an fsync (about 9 ms on the benchmark machine), so a web process that commits
+once per webhook delivery is bound by commits, not by Python. Here callers hand their item to
+one writer thread and wait; the thread takes every item waiting at that moment (up to
+`max_batch`), stores them with one call of `store` (one transaction: the caller's business),
+and only then resolves each caller's future. While a commit is in flight the next callers
+queue up, so batches grow with the load and nothing waits for a timer.
+
+Guarantees: a future gets its result only once `store` has returned, i.e. committed; when
+`store` raises, the batch's items are tried one by one, so one bad item fails only its own
+caller; a caller that gave up (its future cancelled, say the client went away) before its
+item was taken is left out, and one that gives up later finds it stored (the platform's
+redelivery is then a duplicate, which the caller's `store` must tolerate).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+
+class GroupCommit:
+    """One writer thread storing the items handed to `submit` in batches; see the module."""
+
+    def __init__(
+        self, store: Callable[[Sequence[Any]], Sequence[Any]], *, max_batch: int, name: str
+    ) -> None:
+        self._store = store
+        self.max_batch = max(1, max_batch)
+        self.name = name
+        self._queue: queue.SimpleQueue[tuple[Any, Future] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, item: Any) -> Future:
+        """A future resolved with `store`'s result for `item` once its batch has committed."""
+        future: Future = Future()
+        self._queue.put((item, future))
+        if self._thread is None:
+            self._start()
+        return future
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store what is queued, then end the thread."""
+        thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+            self._thread = None
+
+    def _start(self) -> None:
+        # Started on first use, in the process (and after the fork) that serves.
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < self.max_batch:
+                try:
+                    waiting = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is None:
+                    stopping = True
+                    break
+                batch.append(waiting)
+            # A caller that has given up already is not stored; the others can no longer be
+            # cancelled.
+            self._write([entry for entry in batch if entry[1].set_running_or_notify_cancel()])
+            if stopping:
+                return
+
+    def _write(self, batch: list[tuple[Any, Future]]) -> None:
+        if not batch:
+            return
+        try:
+            results = self._store([item for item, _ in batch])
+        except Exception as error:
+            close_old_connections()
+            if len(batch) == 1:
+                batch[0][1].set_exception(error)
+                return
+            logger.warning(
+                "%s: a batch of %d failed (%r); storing its items one by one",
+                self.name,
+                len(batch),
+                error,
+            )
+            for entry in batch:
+                self._write_alone(entry)
+            return
+        finally:
+            # Give the connection back (to the pool, or closed when it went bad) between
+            # batches, as Django does between requests.
+            close_old_connections()
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
+
+    def _write_alone(self, entry: tuple[Any, Future]) -> None:
+        item, future = entry
+        try:
+            result = self._store([item])[0]
+        except Exception as error:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+        finally:
+            close_old_connections()

@@ -1,0 +1,160 @@
+"""Deliveries stored together (ingestion.intake): one transaction for the deliveries waiting at
+once, each distinct body stored once, one task queued per new delivery, and, through the
+web server's group-commit writer, each platform answered 200 only once its delivery is
+committed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test import AsyncClient
+from django.test.utils import CaptureQueriesContext
+
+from core.models import Platform
+from ingestion import intake
+from ingestion.intake import ReceivedDelivery, store_webhook_deliveries
+from ingestion.models import WebhookDelivery
+from tests.ingestion.conftest import payload
+from tests.ingestion.test_webhooks import X_URL, x_signature
+
+
+def _received(marker: int, platform: str = Platform.TWITTER) -> ReceivedDelivery:
+    body = {"for_user_id": "1", "marker": marker}
+    raw = json.dumps(body).encode()
+    return ReceivedDelivery(
+        platform=platform, body=body, body_sha256=hashlib.sha256(raw).hexdigest()
+    )
+
+
+def _x_body(number: int) -> bytes:
+    body = payload("x_account_activity_tweet.json")
+    tweet = body["tweet_create_events"][0]
+    tweet["id"] = 1_950_000_000_000_000_000 + number
+    tweet["id_str"] = str(tweet["id"])
+    return json.dumps(body).encode()
+
+
+@pytest.mark.django_db
+def test_deliveries_stored_together_are_kept_once_per_body_in_one_transaction(
+    django_capture_on_commit_callbacks,
+):
+    before = store_webhook_deliveries(received=[_received(0)])
+    batch = [_received(1), _received(0), _received(2), _received(1)]
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        ids = store_webhook_deliveries(received=batch)
+
+    assert WebhookDelivery.objects.count() == 3
+    first, repeated, second, again = ids
+    assert repeated == before[0]
+    assert again == first
+    assert len({first, second, before[0]}) == 3
+    # One dedupe SELECT and one INSERT for the batch (and one transaction around them).
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert [s for s in statements if s in ("SELECT", "INSERT")] == ["SELECT", "INSERT"]
+    # One processing task per new delivery, queued after commit.
+    assert len(callbacks) == 2
+
+
+@pytest.mark.django_db
+def test_the_same_body_on_two_platforms_is_two_deliveries():
+    ids = store_webhook_deliveries(
+        received=[_received(1, Platform.TWITTER), _received(1, Platform.FACEBOOK)]
+    )
+
+    assert len(set(ids)) == 2
+    assert set(WebhookDelivery.objects.values_list("platform", flat=True)) == {
+        Platform.TWITTER,
+        Platform.FACEBOOK,
+    }
+
+
+@pytest.fixture
+def group_commit():
+    intake.start_group_commit()
+    yield intake._writer
+    intake.stop_group_commit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_through_the_writer_are_each_answered_and_stored_once(
+    x_account, default_team, group_commit, monkeypatch
+):
+    batches = []
+    store = intake._store_batch
+
+    def recorded(received):
+        batches.append(len(received))
+        return store(received)
+
+    monkeypatch.setattr(group_commit, "_store", recorded)
+    bodies = [_x_body(number) for number in range(12)] + [_x_body(0)]
+
+    async def deliver_all():
+        client = AsyncClient()
+        return await asyncio.gather(
+            *(
+                client.post(
+                    X_URL,
+                    body,
+                    content_type="application/json",
+                    headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
+                )
+                for body in bodies
+            )
+        )
+
+    responses = async_to_sync(deliver_all)()
+
+    assert [response.status_code for response in responses] == [200] * 13
+    assert WebhookDelivery.objects.count() == 12
+    assert sum(batches) == 13
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_answered_only_once_its_batch_is_committed(
+    x_account, default_team, group_commit, monkeypatch
+):
+    writing, release = threading.Event(), threading.Event()
+    store = intake._store_batch
+
+    def held(received):
+        writing.set()
+        assert release.wait(10)
+        return store(received)
+
+    monkeypatch.setattr(group_commit, "_store", held)
+    body = _x_body(1)
+
+    async def deliver():
+        client = AsyncClient()
+        request = asyncio.ensure_future(
+            client.post(
+                X_URL,
+                body,
+                content_type="application/json",
+                headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
+            )
+        )
+        for _ in range(1000):
+            if writing.is_set() or request.done():
+                break
+            await asyncio.sleep(0.01)
+        answered_while_writing = request.done()
+        release.set()
+        return answered_while_writing, await request
+
+    answered_while_writing, response = async_to_sync(deliver)()
+
+    assert answered_while_writing is False
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.count() == 1

@@ -1,0 +1,122 @@
+"""Group commit (reliability.group_commit): the items waiting while a write is in flight are
+written together, and each caller hears back only once its item's write has returned."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import CancelledError
+
+import pytest
+
+from reliability.group_commit import GroupCommit
+
+
+class Store:
+    """A store that records each batch and can be held in the middle of a write."""
+
+    def __init__(self, fail_on=None) -> None:
+        self.batches: list[list] = []
+        self.writing = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self.fail_on = fail_on
+
+    def __call__(self, items):
+        self.batches.append(list(items))
+        self.writing.set()
+        assert self.release.wait(10)
+        if self.fail_on is not None and self.fail_on in items:
+            raise ValueError(f"cannot store {self.fail_on}")
+        return [f"stored {item}" for item in items]
+
+
+@pytest.fixture
+def held_store():
+    store = Store()
+    store.release.clear()
+    return store
+
+
+def test_items_arriving_during_a_write_are_written_together_in_the_next(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    first = writer.submit("a")
+    assert held_store.writing.wait(10)
+    waiting = [writer.submit(item) for item in "bcd"]
+
+    held_store.release.set()
+
+    assert first.result(10) == "stored a"
+    assert [future.result(10) for future in waiting] == ["stored b", "stored c", "stored d"]
+    assert held_store.batches == [["a"], ["b", "c", "d"]]
+    writer.stop()
+
+
+def test_no_caller_hears_back_before_its_write_has_returned(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    future = writer.submit("a")
+    assert held_store.writing.wait(10)
+
+    assert not future.done()
+    held_store.release.set()
+    assert future.result(10) == "stored a"
+    writer.stop()
+
+
+def test_a_batch_is_no_larger_than_max_batch(held_store):
+    writer = GroupCommit(held_store, max_batch=2, name="test-writer")
+    writer.submit("a")
+    assert held_store.writing.wait(10)
+    futures = [writer.submit(item) for item in "bcde"]
+
+    held_store.release.set()
+
+    assert [future.result(10) for future in futures] == [f"stored {x}" for x in "bcde"]
+    assert held_store.batches == [["a"], ["b", "c"], ["d", "e"]]
+    writer.stop()
+
+
+def test_one_bad_item_fails_only_its_own_caller(held_store):
+    held_store.fail_on = "bad"
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    writer.submit("a")
+    assert held_store.writing.wait(10)
+    good, bad, other = (writer.submit(item) for item in ("b", "bad", "c"))
+
+    held_store.release.set()
+
+    assert good.result(10) == "stored b"
+    assert other.result(10) == "stored c"
+    with pytest.raises(ValueError, match="cannot store bad"):
+        bad.result(10)
+    # The failed batch, then each of its items alone.
+    assert held_store.batches[1:] == [["b", "bad", "c"], ["b"], ["bad"], ["c"]]
+    writer.stop()
+
+
+def test_a_caller_that_gave_up_before_its_write_is_not_stored(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    writer.submit("a")
+    assert held_store.writing.wait(10)
+    gone = writer.submit("gone")
+    kept = writer.submit("kept")
+    assert gone.cancel()
+
+    held_store.release.set()
+
+    assert kept.result(10) == "stored kept"
+    with pytest.raises(CancelledError):
+        gone.result(10)
+    assert held_store.batches == [["a"], ["kept"]]
+    writer.stop()
+
+
+def test_stop_writes_what_is_queued_first(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    writer.submit("a")
+    assert held_store.writing.wait(10)
+    queued = writer.submit("b")
+
+    held_store.release.set()
+    writer.stop()
+
+    assert queued.result(0) == "stored b"
