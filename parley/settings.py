@@ -153,8 +153,9 @@ if REDIS_URL:
     }
     # Sessions read from Redis, written through to the database: every page read its session
     # with a query of its own. Only with a cache every process shares: a per-process cache
-    # would keep serving a session another process had ended (a logout).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # would keep serving a session another process had ended (a logout). Redis being away
+    # must not stop logins (parley/sessions.py).
+    SESSION_ENGINE = "parley.sessions"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -271,6 +272,9 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # How long a web process keeps the accounts' webhook secrets before reading them again: a
 # secret rotated from another process is honoured within this many seconds (0: every delivery).
 WEBHOOK_SECRETS_CACHE_SECONDS = env.float("WEBHOOK_SECRETS_CACHE_SECONDS", default=5.0)
+# The longest a session's copy stays in Redis (parley/sessions.py): the bound on a logout
+# that could not reach Redis. Pages within it read the session without a query.
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
 # The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
 # on the declared length or while streaming, before Django reads it (parley.body_limits).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)

@@ -84,6 +84,25 @@ def test_the_inbox_loads_and_a_reply_is_stored_pending(
     assert reply.delivery_status == DeliveryStatus.PENDING
 
 
+def test_an_agent_logs_in_and_out_while_redis_is_down(client, agent, redis_down):
+    from django.contrib.sessions.models import Session
+
+    agent.set_password("a-password-long-enough")
+    agent.save()
+
+    logged_in = client.post(
+        reverse("login"), {"username": agent.username, "password": "a-password-long-enough"}
+    )
+    inbox = client.get(reverse("inbox"))
+    logged_out = client.post(reverse("logout"))
+
+    assert logged_in.status_code == 302
+    assert inbox.status_code == 200
+    assert logged_out.status_code == 302
+    assert not Session.objects.exists()
+    assert client.get(reverse("inbox")).status_code == 302  # back to the login page
+
+
 def test_healthz_says_the_broker_and_channel_layer_are_down(client, redis_down):
     response = client.get("/healthz")
 
