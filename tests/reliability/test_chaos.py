@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from chaos.harness import PrivatePostgres
+from tests.e2e.demo_server import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -72,7 +73,8 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
 def _run_harness(database: str, database_url: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "chaos.harness", "--short", "--database", database,
-        "--redis-port", str(6391 + os.getpid() % 50),
+        # Spare ports, not the defaults: another run on this machine may hold those.
+        "--redis-port", str(free_port()), "--postgres-port", str(free_port()),
     ]  # fmt: skip
     # Its own process group, so a hung run is ended with its worker and Redis.
     process = subprocess.Popen(
