@@ -26,6 +26,16 @@ if TYPE_CHECKING:
     from .selectors import ReportFilter
 
 FIGURES = ("posts", "positive", "neutral", "negative", "untriaged")
+# What ConversationHourly counts, each summed over hours the same way.
+CONVERSATION_FIGURES = (
+    "conversations",
+    "no_reply",
+    "resolved",
+    "handled",
+    "handling_us",
+    "sla_measured",
+    "sla_met",
+)
 
 
 def _on_the_hour(moment: datetime) -> bool:
@@ -68,17 +78,8 @@ def conversation_hours(report: ReportFilter, group: str | None = None) -> list[d
         rows = rows.filter(assignee_id=report.agent_id)
     if report.intent is not None:
         rows = rows.filter(intent=report.intent)
-    figures = (
-        "conversations",
-        "no_reply",
-        "resolved",
-        "handled",
-        "handling_us",
-        "sla_measured",
-        "sla_met",
-    )
     grouped = rows.values(group) if group else rows.values()
-    sums = {figure: Sum(figure) for figure in figures}
+    sums = {figure: Sum(figure) for figure in CONVERSATION_FIGURES}
     result = []
     for row in grouped.annotate(**sums) if group else [rows.aggregate(**sums)]:
         if not row["conversations"]:

@@ -93,19 +93,10 @@ def conversations_from_rows() -> dict:
 
 
 def conversations_from_rollup() -> dict:
-    figures = (
-        "conversations",
-        "no_reply",
-        "resolved",
-        "handled",
-        "handling_us",
-        "sla_measured",
-        "sla_met",
-    )
     totals: dict = {}
     for row in ConversationHourly.objects.all():
         key = (row.hour.astimezone(UTC), row.account_id, row.team_id, row.assignee_id, row.intent)
-        values = tuple(getattr(row, f) for f in figures)
+        values = tuple(getattr(row, f) for f in rollups.CONVERSATION_FIGURES)
         totals[key] = tuple(a + b for a, b in zip(totals.get(key, (0,) * 7), values, strict=True))
     return {key: values for key, values in totals.items() if any(values)}
 
