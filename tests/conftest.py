@@ -18,8 +18,8 @@ def pytest_configure(config):
     settings.AXES_ENABLED = False
     # Channels runs a consumer's queries in executor threads. With persistent connections
     # (CONN_MAX_AGE) each of those threads kept its own after the test, and PostgreSQL then
-    # refused to drop the test database ("being accessed by other users"). Here a query's
-    # connection closes once it is done, as it would after a request.
+    # refused to drop the test database ("being accessed by other users"). Here a connection
+    # closes at the end of each request and each consumer's database call.
     connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
