@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # intcomma: audience sizes as "15,300 followers", grouped as the agent's language does.
+    "django.contrib.humanize",
     # Its form templates, for FORM_RENDERER below.
     "django.forms",
     "rest_framework",

@@ -156,3 +156,16 @@ def test_api_saves_notes_and_merges(agent, conversation, suggestion):
     assert merged.status_code == 200
     assert again.status_code == 400
     assert again.data["detail"] == ["This profile is already merged."]
+
+
+def test_the_panel_shows_the_audience_with_the_agents_digit_grouping(logged_in, conversation):
+    conversation.customer.follower_count = 15300
+    conversation.customer.save(update_fields=["follower_count"])
+    url = reverse("conversation", args=[conversation.pk])
+
+    english = logged_in.get(url, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    french = logged_in.get(url, HTTP_ACCEPT_LANGUAGE="fr-FR").content.decode()
+
+    assert '<span class="followers">15,300 followers</span>' in english
+    # French groups digits with a no-break space (Django's fr formats).
+    assert '<span class="followers">15\xa0300 abonnés</span>' in french
