@@ -49,13 +49,15 @@ COMPLAINT = re.compile(
     r"frustrat\w*|fed up|sick of|hate|poor|shame|shocking|complain\w*|outage|down again|"
     r"is down|are down|went down|issue|problem|again\W*$|"
     # Flat accounts of a failure, with no complaint word of their own ("on hold for an
-    # hour", "stranded in Denver", "no one at the desk") and blunt verdicts ("this sucks").
+    # hour", "stranded in Denver", "missed my connection") and blunt verdicts ("this sucks").
     r"on hold|hung up|stranded|missed (?:my|our|the) (?:connection|connecting flight)|"
-    r"no ?one (?:at|to|answer\w*|pick\w*|came|help\w*)|suck\w*|(?<!holy )crap\w*|what a mess|"
-    r"not impressed|gave up|do better|not fair|#\w*fail|"
+    r"suck(?:s|ed|ing|y)?\b|(?<!holy )crap\w*|what a mess|not impressed|gave up|do better|"
+    r"not fair|"
     # A legal threat is a complaint whatever else it says ("I will take you to court if my
     # money isn't returned": the retrained model called it "other" once).
-    r"take (?:you|this|it) to court|legal action|my lawyer|my solicitor|sue you|suing you)",
+    r"take (?:you|this|it) to court|legal action|my lawyer|my solicitor|sue you|suing you)"
+    # A hashtag that files the post as a failure (#fail, #customerservicefail).
+    r"|#\w*fail\b",
     re.I,
 )
 

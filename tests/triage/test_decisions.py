@@ -220,6 +220,7 @@ def test_sarcastic_thanks_is_a_complaint_however_positive_it_reads(text):
         "@acme thanks for not charging me the change fee, that was kind",
         "@acme thanks for keeping me updated",
         "@acme holy crap this is genius, thanks!",
+        "@acme I was a sucker for your winter sale, love the boots",
     ],
 )
 def test_real_thanks_stays_praise(text):
@@ -238,6 +239,7 @@ def test_real_thanks_stays_praise(text):
         "@united no one at the gate to board us",
         "@acme your new app sucks",
         "@united missed my connection in Houston",
+        "@united line keeps getting longer #customerservicefail",
     ],
 )
 def test_a_flat_account_of_a_failure_the_model_calls_other_is_a_complaint(text):
