@@ -17,6 +17,9 @@ The model alone is not trusted with two decisions that hurt agents when wrong:
   negative) is a complaint even when the model ranks another label first, and a question,
   request or compliment that has complaint wording and reads negative ("why is my bag still
   missing?") is a complaint: it asks *and* complains.
+- **Thanks for a failure is a complaint.** A post the model calls compliment or other whose
+  wording is sarcastic (triage.cues.SARCASM: "thanks for losing my bag", "great. just
+  great") is a complaint, however positive the sentiment head reads it.
 
 And a post the model calls "other" (no clear intent) becomes a complaint when it has complaint
 wording and does not read positive, else a question or a request when it plainly asks or
