@@ -48,9 +48,33 @@ COMPLAINT = re.compile(
     r"disgusting|disappointed|disappointing|unacceptable|joke|rude|annoyed|annoying|angry|"
     r"frustrat\w*|fed up|sick of|hate|poor|shame|shocking|complain\w*|outage|down again|"
     r"is down|are down|went down|issue|problem|again\W*$|"
+    # Flat accounts of a failure, with no complaint word of their own ("on hold for an
+    # hour", "stranded in Denver", "missed my connection") and blunt verdicts ("this sucks").
+    r"on hold|hung up|stranded|missed (?:my|our|the) (?:connection|connecting flight)|"
+    r"suck(?:s|ed|ing|y)?\b|(?<!holy )crap\w*|what a mess|not impressed|gave up|do better|"
+    r"not fair|"
     # A legal threat is a complaint whatever else it says ("I will take you to court if my
     # money isn't returned": the retrained model called it "other" once).
-    r"take (?:you|this|it) to court|legal action|my lawyer|my solicitor|sue you|suing you)",
+    r"take (?:you|this|it) to court|legal action|my lawyer|my solicitor|sue you|suing you)"
+    # A hashtag that files the post as a failure (#fail, #customerservicefail).
+    r"|#\w*fail\b",
+    re.I,
+)
+
+# Sarcasm: praise words around a failure ("thanks for losing my bag", "great. just great",
+# "love waiting 2 hours"). Such a post reads positive to the sentiment head, so without this
+# cue a complaint worded as thanks is filed as praise. Each phrase is kept narrow: "thank you
+# so much for" is real thanks, hence no "so much for".
+SARCASM = re.compile(
+    r"\bthanks? (?:you )?(?:so much |a lot )?for (?:nothing|ruining|losing|leaving|making me|"
+    r"the (?:lack|delay|wait)|cancel|delay|keeping (?:me|us) (?:waiting|on hold)|stranding|"
+    r"wasting|(?:not|never) (?:getting|letting|helping|answering|responding|replying|caring|"
+    r"telling|giving|calling|holding|waiting|fixing|sending))"
+    r"|\byeah right\b|#not\b|\.{2,}\s*not!"
+    r"|\b(?:great|perfect|awesome|wonderful|fantastic|nice)[.!]+\s*just (?:great|perfect|"
+    r"awesome|wonderful|fantastic)\b"
+    r"|\b(?:love|loving|enjoy|enjoying|nothing like|nothing better than) (?:waiting|sitting|"
+    r"being stuck|standing|spending|sleeping)\b",
     re.I,
 )
 
@@ -70,8 +94,11 @@ NO_WORDS = re.compile(r"^\s*(?:(?:RT\s+)?@\w+:?\s*|https?://\S+\s*)+$", re.I)
 
 
 def customer_cues(text: str) -> frozenset[str]:
-    """Which of "complaint", "question", "request" the wording of `text` shows."""
+    """Which of "complaint", "sarcasm", "question", "request" the wording of `text` shows
+    (sarcasm comes with "complaint": it is a complaint worded as praise)."""
     found = set()
+    if SARCASM.search(text):
+        found |= {"complaint", "sarcasm"}
     if COMPLAINT.search(text):
         found.add("complaint")
     if QUESTION.search(text):

@@ -17,6 +17,9 @@ The model alone is not trusted with two decisions that hurt agents when wrong:
   negative) is a complaint even when the model ranks another label first, and a question,
   request or compliment that has complaint wording and reads negative ("why is my bag still
   missing?") is a complaint: it asks *and* complains.
+- **Thanks for a failure is a complaint.** A post the model calls compliment or other whose
+  wording is sarcastic (triage.cues.SARCASM: "thanks for losing my bag", "great. just
+  great") is a complaint, however positive the sentiment head reads it.
 
 And a post the model calls "other" (no clear intent) becomes a complaint when it has complaint
 wording and does not read positive, else a question or a request when it plainly asks or
@@ -99,6 +102,11 @@ def decide_intent(
         note = note or f"complaint likely enough ({complaint_probability:.0%})"
     # Asking and complaining at once ("why is my bag still missing?") is a complaint.
     clearly_complains = "complaint" in cues and sentiment == Sentiment.NEGATIVE
+    # Thanks for a failure ("thanks for losing my bag") is a complaint, however the model and
+    # the sentiment head read its praise words.
+    if best in _PRAISING_OR_OTHER and "sarcasm" in cues and Intent.COMPLAINT in probabilities:
+        best = Intent.COMPLAINT
+        note = note or "sarcasm: praise words around a failure"
     if best in _ASKING_OR_PRAISING and clearly_complains and Intent.COMPLAINT in probabilities:
         best = Intent.COMPLAINT
         note = note or "complains while asking"
@@ -123,7 +131,14 @@ def decide_intent(
 
 _ASKING_OR_PRAISING = {Intent.QUESTION, Intent.REQUEST, Intent.FEEDBACK, Intent.COMPLIMENT}
 
-_VERBS = {"complaint": "complains", "question": "asks", "request": "requests"}
+_PRAISING_OR_OTHER = {Intent.COMPLIMENT, Intent.OTHER}
+
+_VERBS = {
+    "complaint": "complains",
+    "sarcasm": "is sarcastic",
+    "question": "asks",
+    "request": "requests",
+}
 
 # Which intents each cue allows in place of a complaint or "other".
 _ASKING_INTENTS = {

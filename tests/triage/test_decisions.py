@@ -191,3 +191,59 @@ def test_sentiment_divides_out_the_training_mix_so_rarer_labels_are_not_under_re
 
     assert decide_sentiment(probabilities, shares) == ("positive", 0.25)
     assert decide_sentiment(probabilities, None) == ("neutral", 0.45)
+
+
+# Complaints worded as thanks read positive; the model files them as praise.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@united thanks for losing my bag, again",
+        "@acme thanks for nothing",
+        "@acme great. just great. Another 2 hour delay",
+        "@acme love waiting 2 hours for a reply",
+        "@acme thanks for not answering my emails",
+    ],
+)
+def test_sarcastic_thanks_is_a_complaint_however_positive_it_reads(text):
+    decision = decide_intent(
+        text, probabilities(compliment=0.7, complaint=0.1), sentiment="positive"
+    )
+
+    assert decision.intent == "complaint"
+    assert decision.note == "sarcasm: praise words around a failure"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme thank you so much for the quick reply!",
+        "@acme thanks for not charging me the change fee, that was kind",
+        "@acme thanks for keeping me updated",
+        "@acme holy crap this is genius, thanks!",
+        "@acme I was a sucker for your winter sale, love the boots",
+    ],
+)
+def test_real_thanks_stays_praise(text):
+    decision = decide_intent(
+        text, probabilities(compliment=0.7, complaint=0.1), sentiment="positive"
+    )
+
+    assert decision.intent == "compliment"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@united on hold for an hour and then they hung up",
+        "@united stranded in Denver overnight",
+        "@united no one at the gate to board us",
+        "@acme your new app sucks",
+        "@united missed my connection in Houston",
+        "@united line keeps getting longer #customerservicefail",
+    ],
+)
+def test_a_flat_account_of_a_failure_the_model_calls_other_is_a_complaint(text):
+    decision = decide_intent(text, probabilities(other=0.6, complaint=0.15), sentiment="neutral")
+
+    assert decision.intent == "complaint"
+    assert decision.note == "complaint wording"
