@@ -320,9 +320,10 @@ class DurationDaily(models.Model):
 
     class Meta:
         verbose_name = "daily duration histogram"
+        # Metric first: a report reads one metric's days, one range of this index.
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "metric", "team_id", "assignee_id", "intent", "seconds", "slot"],
+                fields=["metric", "day", "team_id", "assignee_id", "intent", "seconds", "slot"],
                 name="duration_daily_key",
             )
         ]

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'daily duration histogram',
-                'constraints': [models.UniqueConstraint(fields=('day', 'metric', 'team_id', 'assignee_id', 'intent', 'seconds', 'slot'), name='duration_daily_key')],
+                'constraints': [models.UniqueConstraint(fields=('metric', 'day', 'team_id', 'assignee_id', 'intent', 'seconds', 'slot'), name='duration_daily_key')],
             },
         ),
     ]
