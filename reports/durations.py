@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
 from core.selectors import can_see_all_conversations
 
@@ -253,52 +252,44 @@ def _utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | Non
     return (first, last) if first < last else None
 
 
-def _group_sql(measure: Measure, group: str | None) -> str:
-    if group is None:
-        return "NULL"
-    return getattr(measure, GROUP_COLUMNS[group]).format(p="")
-
-
-def _counts(
+def _histogram_sql(
     measure: Measure, report: ReportFilter, group: str | None
-) -> dict[Any, dict[int, list[int]]]:
-    """{group value: {second: [durations, fraction_us]}} over the period."""
-    result: dict[Any, dict[int, list[int]]] = defaultdict(dict)
-
-    def add(key: Any, seconds: int, count: int, fraction: int) -> None:
-        bucket = result[key].setdefault(seconds, [0, 0])
-        bucket[0] += count
-        bucket[1] += fraction
-
+) -> tuple[str, list[Any]]:
+    """SELECT g, seconds, n, f: the period's durations per group and second (the whole UTC
+    days from the histograms, the partial days at the edges from the rows, grouped alike),
+    seconds with no duration left out."""
+    vendor = connection.vendor
+    key = group or "NULL"
     days = _utc_days(report.start, report.end)
+    parts, params = [], []
     edges = [(report.start, report.end)]
     if days is not None:
-        rows = DurationDaily.objects.filter(
-            metric=measure.metric, day__gte=days[0].date(), day__lt=days[1].date()
+        parts.append(
+            f"SELECT {key} AS g, seconds, durations, fraction_us FROM reports_durationdaily"
+            " WHERE metric = %s AND day >= %s AND day < %s"
         )
-        keys = [group] if group else []
-        for row in rows.values(*keys, "seconds").annotate(
-            n=Sum("durations"), fraction=Sum("fraction_us")
-        ):
-            add(row[group] if group else None, row["seconds"], row["n"], row["fraction"])
+        params += [
+            int(measure.metric),
+            connection.ops.adapt_datefield_value(days[0].date()),
+            connection.ops.adapt_datefield_value(days[1].date()),
+        ]
         edges = [(report.start, days[0]), (days[1], report.end)]
-    vendor = connection.vendor
-    for edge_start, edge_end in edges:
-        if edge_start >= edge_end:
-            continue
-        key = f"m.{group}" if group else "NULL"
-        sql = f"""
-            SELECT {key}, m.seconds, COUNT(*), SUM(m.fraction_us) FROM (
-                {measure_rows_sql(vendor, measure)} FROM {measure.table}
-                WHERE {measure.where.format(p="")}
-                AND {measure.period} >= %s AND {measure.period} < %s
-            ) m GROUP BY 1, 2
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [_adapt(edge_start), _adapt(edge_end)])
-            for value, seconds, count, fraction in cursor.fetchall():
-                add(value, int(seconds), int(count), int(fraction or 0))
-    return result
+    edges = [(start, end) for start, end in edges if start < end]
+    if edges:
+        period = " OR ".join(f"({measure.period} >= %s AND {measure.period} < %s)" for _ in edges)
+        parts.append(
+            f"SELECT {'m.' + group if group else 'NULL'} AS g, m.seconds,"
+            " 1 AS durations, m.fraction_us"
+            f" FROM ({measure_rows_sql(vendor, measure)} FROM {measure.table}"
+            f" WHERE {measure.where.format(p='')} AND ({period})) m"
+        )
+        params += [_adapt(moment) for edge in edges for moment in edge]
+    cast = "::bigint" if vendor == "postgresql" else ""
+    sql = (
+        f"SELECT g, seconds, SUM(durations){cast} AS n, SUM(fraction_us){cast} AS f"
+        f" FROM ({' UNION ALL '.join(parts)}) x GROUP BY g, seconds HAVING SUM(durations) <> 0"
+    )
+    return sql, params
 
 
 def duration_counts(
@@ -306,13 +297,16 @@ def duration_counts(
 ) -> dict[Any, int]:
     """How many rows the metric counts in the period, per value of `group` (see
     duration_percentiles)."""
-    counts = _counts(BY_METRIC[metric], report, group)
-    totals = {key: sum(n for n, _ in buckets.values()) for key, buckets in counts.items()}
-    return {
-        (key if group == "intent" else (key or None)): total
-        for key, total in totals.items()
-        if total
-    }
+    sql, params = _histogram_sql(BY_METRIC[metric], report, group)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT g, SUM(n) FROM ({sql}) h GROUP BY g", params)
+        rows = cursor.fetchall()
+    return {_shown(group, key): int(total) for key, total in rows if total}
+
+
+def _shown(group: str | None, key: Any) -> Any:
+    # Team and assignee 0 stand for none.
+    return key if group == "intent" else (key or None)
 
 
 def _adapt(moment: datetime) -> Any:
@@ -333,24 +327,53 @@ def duration_percentiles(
     one group under the key None): `n`, the durations counted, and each fraction's
     percentile in seconds (rounded to the millisecond, as reports.db rounds). Groups without
     a duration are left out; team and assignee 0 read as None. The caller checks
-    histograms_answer first."""
+    histograms_answer first.
+
+    The database sums the histograms and returns only the seconds that hold a wanted rank
+    (running totals per group), so a month of seconds never travels to Python."""
     measure = BY_METRIC[metric]
-    counts = _counts(measure, report, group)
+    sql, params = _histogram_sql(measure, report, group)
+    # A second holds rank r when upto - n <= r < upto. The ranks around fraction * (total - 1)
+    # are its floor and the next; one more each side, in case the database's arithmetic
+    # rounds the product the other way from Python's (_ranks decides).
+    low = "FLOOR(%s * (total - 1))"
+    holds = [f"(upto - n <= {low} + 2 AND {low} - 1 < upto)" for _ in fractions]
+    wanted_sql = f"""
+        SELECT g, seconds, n, f, upto, total FROM (
+            SELECT g, seconds, n, f,
+                   SUM(n) OVER (PARTITION BY g ORDER BY seconds) AS upto,
+                   SUM(n) OVER (PARTITION BY g) AS total
+            FROM ({sql}) h
+        ) c WHERE {" OR ".join(holds)}
+    """
+    fraction_params = [value for fraction in fractions for value in (fraction, fraction)]
+    with connection.cursor() as cursor:
+        cursor.execute(wanted_sql, params + fraction_params)
+        rows = cursor.fetchall()
+    buckets: dict[Any, list[tuple[int, int, int, int]]] = defaultdict(list)
+    totals: dict[Any, int] = {}
+    for key, seconds, n, fraction_us, upto, total in rows:
+        buckets[key].append((int(upto) - int(n), int(n), int(seconds), int(fraction_us)))
+        totals[key] = int(total)
+
+    def locate(key: Any, rank: int) -> tuple[int, int, bool]:
+        """(second, index within it, whether all its durations are exactly that second)."""
+        for first, n, seconds, fraction_us in buckets[key]:
+            if first <= rank < first + n:
+                return seconds, rank - first, fraction_us == 0
+        raise ValueError(f"rank {rank} not among the seconds read")
+
     wanted: dict[tuple[Any, int], int] = {}  # (group, second) -> how many of its rows
-    plans: dict[Any, tuple[int, list]] = {}
-    for key, buckets in counts.items():
-        ordered = [(second, n, f) for second, (n, f) in sorted(buckets.items()) if n]
-        total = sum(n for _, n, _ in ordered)
-        if not total:
-            continue
+    plans: dict[Any, list] = {}
+    for key, total in totals.items():
         plan = []
         for fraction in fractions:
             low, high, weight = _ranks(total, fraction)
-            plan.append((fraction, _locate(ordered, low), _locate(ordered, high), weight))
-            for second, index, exact in (plan[-1][1], plan[-1][2]):
+            plan.append((fraction, locate(key, low), locate(key, high), weight))
+            for second, index, exact in plan[-1][1:3]:
                 if not exact:
                     wanted[(key, second)] = max(wanted.get((key, second), 0), index + 1)
-        plans[key] = (total, plan)
+        plans[key] = plan
     looked_up = _look_up(measure, report, group, wanted)
 
     def value(key: Any, located: tuple[int, int, bool]) -> Decimal:
@@ -360,25 +383,14 @@ def duration_percentiles(
         return Decimal(looked_up[(key, second)][index]) / 1_000_000
 
     result = {}
-    for key, (total, plan) in plans.items():
-        row: dict[Any, Any] = {"n": total}
+    for key, plan in plans.items():
+        row: dict[Any, Any] = {"n": totals[key]}
         for fraction, low, high, weight in plan:
             low_value, high_value = value(key, low), value(key, high)
             exact = low_value + (high_value - low_value) * Decimal(repr(weight))
             row[fraction] = round(float(exact), 3)
-        shown = key if group == "intent" else (key or None)
-        result[shown] = row
+        result[_shown(group, key)] = row
     return result
-
-
-def _locate(ordered: list[tuple[int, int, int]], rank: int) -> tuple[int, int, bool]:
-    """(second, index within it, whether its durations are all exactly that second)."""
-    seen = 0
-    for second, n, fraction in ordered:
-        if rank < seen + n:
-            return second, rank - seen, fraction == 0
-        seen += n
-    raise ValueError(f"rank {rank} beyond {seen} durations")
 
 
 def _look_up(
