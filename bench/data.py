@@ -272,6 +272,7 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
             "reports_customerturn",
             "reports_inboundhourly",
             "reports_conversationhourly",
+            "reports_durationdaily",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")
 

@@ -278,3 +278,55 @@ class ConversationHourly(models.Model):
         return (
             f"{self.conversations} conversations on {self.account_id} at {self.hour:%Y-%m-%d %H}:00"
         )
+
+
+class DurationMetric(models.IntegerChoices):
+    """The durations the reports take percentiles of (reports.durations says how each is
+    measured, as the raw selectors do)."""
+
+    FIRST_RESPONSE = 1, "First response"
+    RESOLUTION = 2, "Resolution"
+    NEXT_RESPONSE = 3, "Next response"
+    # Counts only (at second 0): what is still waiting, so the reports' totals (owed a
+    # reply, customer turns) come from the histograms too.
+    FIRST_RESPONSE_PENDING = 4, "Awaiting first response"
+    NEXT_RESPONSE_PENDING = 5, "Awaiting next response"
+
+
+class DurationDaily(models.Model):
+    """Exact histograms of the reports' durations: per day (UTC) the conversation was opened
+    (the customer turn started, for next response), metric, group and whole second, how many
+    durations fell in that second and the sum of their microseconds past it. Kept by triggers
+    on helpdesk_conversation and reports_customerturn (migration reports 0013) like the
+    hourly roll-ups, so an exact percentile of a month reads its distinct seconds, not its
+    conversations (reports.durations). A second whose microseconds sum to 0 holds only
+    whole-second durations; any other is resolved by reading its few rows.
+
+    The group is the metric's: team and assignee for first response (the per-team and
+    per-agent medians), intent for resolution, none for next response; 0 and "" stand for
+    none. Several rows may share a key (`slot`, as in the roll-ups) and hold negative deltas."""
+
+    day = models.DateField()
+    metric = models.SmallIntegerField(choices=DurationMetric.choices)
+    team_id = models.BigIntegerField(default=0)
+    assignee_id = models.BigIntegerField(default=0)
+    intent = models.CharField(max_length=20, blank=True)
+    seconds = models.BigIntegerField(help_text="The durations' whole seconds (floor).")
+    slot = models.SmallIntegerField(default=0)
+    durations = models.IntegerField(default=0)
+    fraction_us = models.BigIntegerField(
+        default=0, help_text="Sum of the microseconds past `seconds` of those durations."
+    )
+
+    class Meta:
+        verbose_name = "daily duration histogram"
+        # Metric first: a report reads one metric's days, one range of this index.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "day", "team_id", "assignee_id", "intent", "seconds", "slot"],
+                name="duration_daily_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.durations} at {self.seconds} s ({self.get_metric_display()}, {self.day})"

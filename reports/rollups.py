@@ -184,8 +184,15 @@ def rebuild_conversation_rollups_sql(
 
 
 def rebuild_rollups(*, since: datetime | None = None) -> int:
-    """Recompute both roll-ups (see rebuild_inbound_rollups); returns the rows written."""
-    return rebuild_inbound_rollups(since=since) + rebuild_conversation_rollups(since=since)
+    """Recompute both roll-ups (see rebuild_inbound_rollups) and the daily duration
+    histograms (reports.durations); returns the rows written."""
+    from .durations import rebuild_duration_histograms
+
+    return (
+        rebuild_inbound_rollups(since=since)
+        + rebuild_conversation_rollups(since=since)
+        + rebuild_duration_histograms(since=since)
+    )
 
 
 def rebuild_conversation_rollups(*, since: datetime | None = None) -> int:

@@ -164,11 +164,22 @@ def test_empty_period_gives_no_numbers_rather_than_zeros(supervisor):
 
 
 @pytest.mark.postgres
-def test_postgres_computes_percentiles_with_percentile_cont(week, supervisor):
+def test_postgres_computes_sliced_percentiles_with_percentile_cont(week, supervisor):
+    # A slice the daily histograms do not key on reads the conversations themselves.
     with CaptureQueriesContext(connection) as queries:
-        selectors.first_response(report(supervisor))
+        selectors.first_response(report(supervisor, platform="twitter"))
 
     assert any("percentile_cont" in query["sql"] for query in queries.captured_queries)
+
+
+def test_unsliced_percentiles_come_from_the_daily_histograms(week, supervisor):
+    with CaptureQueriesContext(connection) as queries:
+        result = selectors.first_response(report(supervisor))
+
+    assert (result["median_seconds"], result["p90_seconds"]) == (180, 960)
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "reports_durationdaily" in read
+    assert "percentile_cont" not in read
 
 
 def test_invalid_period_is_refused_with_a_message():

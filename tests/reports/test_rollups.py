@@ -4,9 +4,11 @@ and the reports read from it say what they said from the posts.
 Runs on SQLite and, with DATABASE_URL set, on PostgreSQL (each backend has its own triggers).
 """
 
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -14,13 +16,21 @@ from django.db import connections
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 
-from core.models import Conversation, ConversationStatus, Direction, Post, Sentiment
+from core.models import (
+    Conversation,
+    ConversationStatus,
+    CustomerTurn,
+    Direction,
+    Intent,
+    Post,
+    Sentiment,
+)
 from helpdesk.services import change_status, send_reply
 from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item, ingest_items
-from reports import rollups, selectors
+from reports import durations, rollups, selectors
 from reports.db import SecondsBetween
-from reports.models import ConversationHourly, InboundHourly
+from reports.models import ConversationHourly, DurationDaily, DurationMetric, InboundHourly
 from reports.selectors import ReportFilter
 from sla.models import SlaTimer, TimerKind, TimerState
 from sla.services import sweep_timers
@@ -101,6 +111,49 @@ def conversations_from_rollup() -> dict:
     return {key: values for key, values in totals.items() if any(values)}
 
 
+def _us(duration: timedelta) -> int:
+    return (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
+
+
+def histograms_from_rows() -> dict:
+    """What the daily duration histograms must hold, from the conversations and customer
+    turns themselves, in Python (exact microseconds): (day, metric, team, assignee, intent,
+    second) -> (durations, microseconds past the second)."""
+    totals: dict = {}
+
+    def add(day, metric, team, assignee, intent, duration):
+        us = 0 if duration is None else _us(duration)
+        key = (day, metric, team or 0, assignee or 0, intent, us // 1_000_000)
+        count, fraction = totals.get(key, (0, 0))
+        totals[key] = (count + 1, fraction + us % 1_000_000)
+
+    for c in Conversation.objects.all():
+        day = c.created_at.astimezone(UTC).date()
+        if c.needs_reply and c.first_response_at is not None:
+            first = c.first_response_at - c.created_at
+            add(day, DurationMetric.FIRST_RESPONSE, c.team_id, c.assignee_id, "", first)
+        elif c.needs_reply:
+            add(day, DurationMetric.FIRST_RESPONSE_PENDING, c.team_id, c.assignee_id, "", None)
+        if c.resolved_at is not None:
+            add(day, DurationMetric.RESOLUTION, 0, 0, c.intent, c.resolved_at - c.created_at)
+    for turn in CustomerTurn.objects.all():
+        day = turn.started_at.astimezone(UTC).date()
+        if turn.answered_at is not None:
+            add(day, DurationMetric.NEXT_RESPONSE, 0, 0, "", turn.answered_at - turn.started_at)
+        else:
+            add(day, DurationMetric.NEXT_RESPONSE_PENDING, 0, 0, "", None)
+    return totals
+
+
+def histograms_from_table() -> dict:
+    totals: dict = {}
+    for row in DurationDaily.objects.all():
+        key = (row.day, row.metric, row.team_id, row.assignee_id, row.intent, row.seconds)
+        count, fraction = totals.get(key, (0, 0))
+        totals[key] = (count + row.durations, fraction + row.fraction_us)
+    return {key: values for key, values in totals.items() if any(values)}
+
+
 def author(n: int) -> InboundAuthor:
     return InboundAuthor(external_id=f"rollup-{n}", handle=f"customer{n}")
 
@@ -156,6 +209,11 @@ def test_rollup_reconciles_with_posts_after_mixed_activity(db, demo_account, age
     assert sum(figures[2] for figures in conversations_from_rows().values()) >= 1
     # First responses on the clock were counted: the replied ones, and the one met.
     assert sum(figures[5] for figures in conversations_from_rows().values()) >= 1
+    assert histograms_from_table() == histograms_from_rows()
+    assert {key[1] for key in histograms_from_rows()} >= {
+        DurationMetric.FIRST_RESPONSE,
+        DurationMetric.RESOLUTION,
+    }
 
 
 def test_each_conversation_keeps_its_first_response_timer_outcome(db, demo_account, agent):
@@ -192,11 +250,13 @@ def test_rebuild_recomputes_the_same_rollup(db, demo_account, agent, capsys):
     mixed_activity(demo_account, agent)
     InboundHourly.objects.update(posts=999)
     ConversationHourly.objects.update(conversations=999)
+    DurationDaily.objects.update(durations=999)
 
     call_command("reports_rebuild_rollups")
 
     assert from_rollup() == from_posts()
     assert conversations_from_rollup() == conversations_from_rows()
+    assert histograms_from_table() == histograms_from_rows()
     assert "roll-up rows" in capsys.readouterr().out
 
 
@@ -205,11 +265,21 @@ def test_rebuild_since_a_day_keeps_older_hours(db, demo_account, agent):
     old = InboundHourly.objects.filter(hour__lt=datetime.now(UTC) - timedelta(days=1))
     kept = sorted(old.values_list("hour", "posts"))
 
+    # A conversation opened two days ago: its durations are counted on that day.
+    answered = Conversation.objects.filter(first_response_at__isnull=False).first()
+    Conversation.objects.filter(pk=answered.pk).update(
+        created_at=answered.first_response_at - timedelta(days=2)
+    )
+    old_days = DurationDaily.objects.filter(day__lt=datetime.now(UTC).date())
+    kept_days = sorted(old_days.values_list("day", "seconds", "durations"))
+
     call_command("reports_rebuild_rollups", since=(datetime.now(UTC).date()).isoformat())
 
     assert kept and sorted(old.values_list("hour", "posts")) == kept
+    assert kept_days and sorted(old_days.values_list("day", "seconds", "durations")) == kept_days
     assert from_rollup() == from_posts()
     assert conversations_from_rollup() == conversations_from_rows()
+    assert histograms_from_table() == histograms_from_rows()
 
 
 def test_rebuild_refuses_a_bad_date(db):
@@ -242,9 +312,15 @@ def test_reports_read_from_the_rollup_say_what_the_posts_say(
 
     monkeypatch.setattr(selectors, "inbound_hours", lambda report: None)
     monkeypatch.setattr(selectors, "conversation_hours", lambda report, group=None: None)
+    monkeypatch.setattr(selectors, "histograms_answer", lambda report: False)
     from_raw = {name: getattr(selectors, name)(report) for name in names}
 
-    assert from_rollups == from_raw
+    if connections["default"].vendor == "postgresql":
+        assert from_rollups == from_raw
+    else:
+        # The raw durations on SQLite go through julianday (~10 µs of noise, enough to move
+        # the third decimal); the histograms' are exact.
+        assert _rounded(from_rollups) == _rounded(from_raw)
     assert from_rollups["volume_by_channel"]["total"] > 3
     assert from_rollups["handling_time"]["conversations"] >= 1
 
@@ -290,6 +366,7 @@ def test_concurrent_workers_lose_no_increment(demo_account, default_team):
 
     assert from_rollup() == from_posts()
     assert sum(figures[0] for figures in from_rollup().values()) == workers * batches * per_batch
+    assert histograms_from_table() == histograms_from_rows()
 
 
 @pytest.mark.postgres
@@ -299,8 +376,171 @@ def test_truncating_the_posts_empties_the_rollups(demo_account, default_team):
 
     ingest_item(account=demo_account, item=InboundItemFactory(author=author(1)))
     assert InboundHourly.objects.exists() and ConversationHourly.objects.exists()
+    assert DurationDaily.objects.exists()
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE helpdesk_conversation, helpdesk_post CASCADE")
 
     assert not InboundHourly.objects.exists() and not ConversationHourly.objects.exists()
+    assert not DurationDaily.objects.exists()
+
+
+# --- the daily duration histograms: random histories, percentiles equal to the rows' ----------
+
+BASE = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+def _some_duration(rng: random.Random) -> timedelta:
+    """Whole seconds shared by many (a second of exact values), or any microsecond (a second
+    read from its rows)."""
+    if rng.random() < 0.5:
+        return timedelta(seconds=rng.choice((60, 120, 600, 3600)))
+    return timedelta(seconds=rng.randrange(7200), microseconds=rng.randrange(1_000_000))
+
+
+def random_history(account, agents, seed: int) -> None:
+    """Conversations through the real services (ingest, replies, resolutions, reopens), then
+    moved over five days with random durations, some resolved and reopened again."""
+    rng = random.Random(seed)
+    ingest_items(
+        account=account,
+        items=[
+            InboundItemFactory(author=author(1000 + n), text=f"@brand order {n} is late")
+            for n in range(40)
+        ],
+    )
+    for c in Conversation.objects.order_by("pk"):
+        roll = rng.random()
+        if roll < 0.75:
+            send_reply(conversation_id=c.pk, agent=rng.choice(agents), text="On it.")
+        if roll < 0.5:
+            change_status(conversation_id=c.pk, status=ConversationStatus.RESOLVED)
+        if roll < 0.1:
+            change_status(conversation_id=c.pk, status=ConversationStatus.OPEN)
+    # Customers writing again after the reply open turns (the next-response KPI's unit), and
+    # some are answered.
+    ingest_items(
+        account=account,
+        items=[
+            InboundItemFactory(author=author(1000 + n), text=f"@brand and order {n}?")
+            for n in range(0, 40, 2)
+        ],
+    )
+    for turn in CustomerTurn.objects.filter(answered_at__isnull=True).order_by("pk")[::2]:
+        send_reply(conversation_id=turn.conversation_id, agent=agents[0], text="Checking.")
+    for c in Conversation.objects.order_by("pk"):
+        created = BASE + timedelta(
+            seconds=rng.randrange(5 * 86_400), microseconds=rng.choice((0, rng.randrange(10**6)))
+        )
+        fields = {
+            "created_at": created,
+            "assignee_id": rng.choice([None, *(a.pk for a in agents)]),
+            "intent": rng.choice([Intent.COMPLAINT, Intent.QUESTION, ""]),
+        }
+        if c.first_response_at is not None:
+            fields["first_response_at"] = created + _some_duration(rng)
+        if c.resolved_at is not None:
+            fields["resolved_at"] = created + _some_duration(rng) + timedelta(hours=2)
+        Conversation.objects.filter(pk=c.pk).update(**fields)
+        for turn in CustomerTurn.objects.filter(conversation=c):
+            started = created + timedelta(seconds=rng.randrange(600))
+            answered = started + _some_duration(rng) if rng.random() < 0.7 else None
+            CustomerTurn.objects.filter(pk=turn.pk).update(started_at=started, answered_at=answered)
+    # A reassignment and a re-triage after the fact move their durations between groups.
+    moved = Conversation.objects.filter(first_response_at__isnull=False).order_by("pk")[:3]
+    Conversation.objects.filter(pk__in=[c.pk for c in moved]).update(
+        assignee_id=agents[0].pk, intent=Intent.COMPLIMENT
+    )
+
+
+def exact_percentiles(durations: list[timedelta], fractions) -> dict:
+    """percentile_cont of exact durations, in Python, rounded as the reports round."""
+    values = sorted(Decimal(_us(d)) / 1_000_000 for d in durations)
+    result = {}
+    for fraction in fractions:
+        if not values:
+            result[fraction] = None
+            continue
+        position = Decimal(repr(fraction)) * (len(values) - 1)
+        low = int(position)
+        high = min(low + 1, len(values) - 1)
+        exact = values[low] + (values[high] - values[low]) * (position - low)
+        result[fraction] = round(float(exact), 3)
+    return result
+
+
+PERIODS = {
+    "whole UTC days": (BASE - timedelta(days=1), BASE + timedelta(days=6)),
+    "edges of partial days": (
+        BASE + timedelta(hours=7, minutes=13),
+        BASE + timedelta(days=3, hours=5),
+    ),
+    "within one day": (BASE + timedelta(days=1, hours=2), BASE + timedelta(days=1, hours=20)),
+}
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_histogram_percentiles_equal_the_rows(
+    db, demo_account, agent, supervisor, default_team, monkeypatch, period, seed
+):
+    from tests.factories import AgentFactory
+
+    agents = [agent, AgentFactory(teams=[default_team], username=f"second-{seed}")]
+    random_history(demo_account, agents, seed)
+    assert histograms_from_table() == histograms_from_rows()
+    start, end = PERIODS[period]
+    report = ReportFilter(start=start, end=end, user=supervisor)
+    assert durations.histograms_answer(report)
+
+    # Against Python's exact computation from the rows.
+    created = Conversation.objects.filter(created_at__gte=start, created_at__lt=end)
+    answered = created.filter(needs_reply=True, first_response_at__isnull=False)
+    first = selectors.first_response(report)
+    assert first["answered"] == answered.count() > 0
+    assert first["conversations"] == created.filter(needs_reply=True).count()
+    expected = exact_percentiles(
+        [c.first_response_at - c.created_at for c in answered], [selectors.MEDIAN, selectors.P90]
+    )
+    assert (first["median_seconds"], first["p90_seconds"]) == (
+        expected[selectors.MEDIAN],
+        expected[selectors.P90],
+    )
+    for row in selectors.resolution_by_intent(report):
+        resolved = created.filter(resolved_at__isnull=False, intent=row["intent"])
+        expected = exact_percentiles(
+            [c.resolved_at - c.created_at for c in resolved], [selectors.MEDIAN, selectors.P90]
+        )
+        assert row["resolved"] == resolved.count()
+        assert (row["median_seconds"], row["p90_seconds"]) == (
+            expected[selectors.MEDIAN],
+            expected[selectors.P90],
+        )
+    turns = CustomerTurn.objects.filter(started_at__gte=start, started_at__lt=end)
+    expected = exact_percentiles(
+        [t.answered_at - t.started_at for t in turns if t.answered_at], [selectors.MEDIAN]
+    )
+    next_response = selectors.next_response(report)
+    assert next_response["customer_turns"] == turns.count()
+    assert next_response["median_seconds"] == expected[selectors.MEDIAN] is not None
+
+    # And against the raw selectors (percentile_cont on PostgreSQL; julianday on SQLite,
+    # whose ~10 µs of noise can move the third decimal).
+    names = ["first_response", "next_response", "resolution_by_intent", "by_agent", "by_team"]
+    from_histograms = {name: getattr(selectors, name)(report) for name in names}
+    monkeypatch.setattr(selectors, "histograms_answer", lambda report: False)
+    from_raw = {name: getattr(selectors, name)(report) for name in names}
+    if connections["default"].vendor == "postgresql":
+        assert from_histograms == from_raw
+    else:
+        assert _rounded(from_histograms) == _rounded(from_raw)
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 1)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value

@@ -15,7 +15,10 @@ from reports.rollups import rebuild_rollups
 
 
 class Command(BaseCommand):
-    help = "Recompute the hourly roll-ups from the posts and conversations (all, or from --since)."
+    help = (
+        "Recompute the hourly roll-ups and the daily duration histograms from the posts,"
+        " conversations and customer turns (all, or from --since)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -32,4 +35,7 @@ class Command(BaseCommand):
             start = timezone.make_aware(datetime.combine(day, time.min))
         rows = rebuild_rollups(since=start)
         scope = f"from {since} on" if since else "for all history"
-        self.stdout.write(f"Rebuilt the hourly roll-ups {scope}: {rows} roll-up rows.")
+        self.stdout.write(
+            f"Rebuilt the hourly roll-ups and daily duration histograms {scope}:"
+            f" {rows} roll-up rows."
+        )

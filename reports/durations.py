@@ -1,0 +1,431 @@
+"""Exact percentiles of the reports' durations (first response, resolution, next response)
+from the daily histograms (reports.models.DurationDaily) instead of sorting a month of rows.
+
+The histograms count each duration under its UTC day and whole second, with the sum of the
+microseconds past that second; triggers (migration reports 0013) keep them at every write,
+as the hourly roll-ups are kept. A percentile (linear interpolation between the two ranks
+around it, as percentile_cont) finds the seconds holding its ranks from the counts; a second
+whose microseconds sum to 0 holds only that exact value, any other is read from its few rows
+(on PostgreSQL through an expression index on the second, migration reports 0014). Whole UTC
+days come from the histograms, the partial days at the period's edges (a time zone other than
+UTC) from the rows, grouped the same way. The result is the raw selectors' to the
+millisecond the reports round to.
+
+Each metric is defined here once, as SQL on the raw rows: the triggers, the rebuild and the
+edges all use it, and tests/reports/test_rollups.py reconciles them with the raw selectors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+
+from core.selectors import can_see_all_conversations
+
+from .models import DurationDaily, DurationMetric
+
+if TYPE_CHECKING:
+    from .selectors import ReportFilter
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What one metric counts, as SQL on one row of `table` ({p} is the row's prefix: "",
+    "NEW.", "d."...): the rows it keeps, the instant its day is read from, the duration's
+    ends (None: a pending count, stored at second 0) and its group columns."""
+
+    metric: int
+    table: str
+    where: str
+    period: str
+    end: str | None
+    start: str | None
+    team: str = "0"
+    assignee: str = "0"
+    intent: str = "''"
+
+
+CONVERSATION = "helpdesk_conversation"
+TURN = "reports_customerturn"
+MEASURES = (
+    Measure(
+        DurationMetric.FIRST_RESPONSE,
+        CONVERSATION,
+        "{p}needs_reply AND {p}first_response_at IS NOT NULL",
+        "created_at",
+        "first_response_at",
+        "created_at",
+        team="COALESCE({p}team_id, 0)",
+        assignee="COALESCE({p}assignee_id, 0)",
+    ),
+    Measure(
+        DurationMetric.FIRST_RESPONSE_PENDING,
+        CONVERSATION,
+        "{p}needs_reply AND {p}first_response_at IS NULL",
+        "created_at",
+        None,
+        None,
+        team="COALESCE({p}team_id, 0)",
+        assignee="COALESCE({p}assignee_id, 0)",
+    ),
+    Measure(
+        DurationMetric.RESOLUTION,
+        CONVERSATION,
+        "{p}resolved_at IS NOT NULL",
+        "created_at",
+        "resolved_at",
+        "created_at",
+        intent="{p}intent",
+    ),
+    Measure(
+        DurationMetric.NEXT_RESPONSE,
+        TURN,
+        "{p}answered_at IS NOT NULL",
+        "started_at",
+        "answered_at",
+        "started_at",
+    ),
+    Measure(
+        DurationMetric.NEXT_RESPONSE_PENDING,
+        TURN,
+        "{p}answered_at IS NULL",
+        "started_at",
+        None,
+        None,
+    ),
+)
+BY_METRIC = {measure.metric: measure for measure in MEASURES}
+# The conversation columns the measures read: an UPDATE changing none of them moves nothing.
+CONVERSATION_COLUMNS = (
+    "created_at",
+    "team_id",
+    "assignee_id",
+    "intent",
+    "needs_reply",
+    "first_response_at",
+    "resolved_at",
+)
+TURN_COLUMNS = ("started_at", "answered_at")
+
+
+# --- SQL of a duration, exact to the microsecond, on both backends -----------------------------
+# Written for a cursor with parameters (SQLite's strftime's % doubled); DDL without parameters
+# (the triggers) undoes the doubling (unescape).
+
+
+def _sqlite_us(column: str) -> str:
+    # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from strftime, the
+    # microseconds from the text, so no julianday rounding creeps in.
+    return (
+        f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
+        f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+    )
+
+
+def duration_us_sql(vendor: str, end: str, start: str) -> str:
+    """`end - start` in whole microseconds (exact)."""
+    if vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) * 1000000)::bigint"
+    return f"({_sqlite_us(end)} - {_sqlite_us(start)})"
+
+
+def seconds_sql(vendor: str, end: str, start: str) -> str:
+    """The duration's whole seconds (floor): the histogram's bucket, and on PostgreSQL the
+    expression its lookup index is built on (migration reports 0014, same text)."""
+    if vendor == "postgresql":
+        return f"floor(EXTRACT(EPOCH FROM ({end} - {start})))::bigint"
+    us = duration_us_sql(vendor, end, start)
+    return f"(({us} - ((({us}) %% 1000000) + 1000000) %% 1000000) / 1000000)"
+
+
+def day_sql(vendor: str, column: str) -> str:
+    if vendor == "postgresql":
+        return f"(({column}) AT TIME ZONE 'UTC')::date"
+    return f"date({column})"
+
+
+def unescape(sql: str) -> str:
+    return sql.replace("%%", "%")
+
+
+def measure_rows_sql(vendor: str, measure: Measure, prefix: str = "") -> str:
+    """SELECT day, metric, team_id, assignee_id, intent, seconds, fraction_us of each row the
+    measure keeps, from `{measure.table}` (or whatever the caller appends: FROM is left out)."""
+    p = prefix
+
+    def column(name: str) -> str:
+        return f"{p}{name}"
+
+    if measure.end is None:
+        seconds, fraction = "0", "0"
+    else:
+        end, start = column(measure.end), column(measure.start)
+        seconds = seconds_sql(vendor, end, start)
+        fraction = f"({duration_us_sql(vendor, end, start)} - {seconds} * 1000000)"
+    return (
+        f"SELECT {day_sql(vendor, column(measure.period))} AS day, {int(measure.metric)} AS metric,"
+        f" {measure.team.format(p=p)} AS team_id, {measure.assignee.format(p=p)} AS assignee_id,"
+        f" {measure.intent.format(p=p)} AS intent, {seconds} AS seconds,"
+        f" {fraction} AS fraction_us"
+    )
+
+
+def rebuild_histograms_sql(vendor: str, *, table: str, since: datetime | None) -> tuple[str, list]:
+    """The INSERT that fills the histograms (slot 0) of the measures of `table` from its
+    rows (those from `since` on, all without it); also run by migration reports 0013."""
+    parts, params = [], []
+    for measure in MEASURES:
+        if measure.table != table:
+            continue
+        where = measure.where.format(p="")
+        if since is not None:
+            where += f" AND {measure.period} >= %s"
+            params.append(since)
+        parts.append(f"{measure_rows_sql(vendor, measure)} FROM {table} WHERE {where}")
+    sql = f"""
+        INSERT INTO reports_durationdaily
+            (day, metric, team_id, assignee_id, intent, seconds, slot, durations, fraction_us)
+        SELECT day, metric, team_id, assignee_id, intent, seconds, 0, COUNT(*), SUM(fraction_us)
+        FROM ({" UNION ALL ".join(parts)}) m
+        GROUP BY day, metric, team_id, assignee_id, intent, seconds
+    """
+    return sql, params
+
+
+def rebuild_duration_histograms(*, since: datetime | None = None) -> int:
+    """Recompute the histograms from the conversations and customer turns (all, or the days
+    from `since`'s UTC day on), locking them as rebuild_inbound_rollups locks its roll-up;
+    returns the rows written."""
+    day = None
+    if since is not None:
+        day = since.astimezone(UTC).date()
+        since = datetime.combine(day, time(), tzinfo=UTC)
+    adapted = None if since is None else connection.ops.adapt_datetimefield_value(since)
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("LOCK TABLE reports_durationdaily IN EXCLUSIVE MODE")
+        stale = DurationDaily.objects.all()
+        if day is not None:
+            stale = stale.filter(day__gte=day)
+        stale.delete()
+        for table in (CONVERSATION, TURN):
+            sql, params = rebuild_histograms_sql(connection.vendor, table=table, since=adapted)
+            cursor.execute(sql, params)
+            written += cursor.rowcount
+    return written
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+GROUP_COLUMNS = {"team_id": "team", "assignee_id": "assignee", "intent": "intent"}
+
+
+def histograms_answer(report: ReportFilter) -> bool:
+    """Whether the histograms hold exactly the report's rows: no slice (the keys carry only
+    each metric's own group), and a viewer who sees every conversation."""
+    sliced = (
+        report.platform
+        or report.account_id
+        or report.team_id
+        or report.agent_id
+        or report.intent is not None
+    )
+    if sliced:
+        return False
+    return report.user is None or can_see_all_conversations(report.user)
+
+
+def _utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The whole UTC days inside [start, end), as instants; None when there is none."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = datetime.combine(start.date(), time(), tzinfo=UTC)
+    if first < start:
+        first += timedelta(days=1)
+    last = datetime.combine(end.date(), time(), tzinfo=UTC)
+    return (first, last) if first < last else None
+
+
+def _histogram_sql(
+    measure: Measure, report: ReportFilter, group: str | None
+) -> tuple[str, list[Any]]:
+    """SELECT g, seconds, n, f: the period's durations per group and second (the whole UTC
+    days from the histograms, the partial days at the edges from the rows, grouped alike),
+    seconds with no duration left out."""
+    vendor = connection.vendor
+    key = group or "NULL"
+    days = _utc_days(report.start, report.end)
+    parts, params = [], []
+    edges = [(report.start, report.end)]
+    if days is not None:
+        parts.append(
+            f"SELECT {key} AS g, seconds, durations, fraction_us FROM reports_durationdaily"
+            " WHERE metric = %s AND day >= %s AND day < %s"
+        )
+        params += [
+            int(measure.metric),
+            connection.ops.adapt_datefield_value(days[0].date()),
+            connection.ops.adapt_datefield_value(days[1].date()),
+        ]
+        edges = [(report.start, days[0]), (days[1], report.end)]
+    edges = [(start, end) for start, end in edges if start < end]
+    if edges:
+        period = " OR ".join(f"({measure.period} >= %s AND {measure.period} < %s)" for _ in edges)
+        parts.append(
+            f"SELECT {'m.' + group if group else 'NULL'} AS g, m.seconds,"
+            " 1 AS durations, m.fraction_us"
+            f" FROM ({measure_rows_sql(vendor, measure)} FROM {measure.table}"
+            f" WHERE {measure.where.format(p='')} AND ({period})) m"
+        )
+        params += [_adapt(moment) for edge in edges for moment in edge]
+    cast = "::bigint" if vendor == "postgresql" else ""
+    sql = (
+        f"SELECT g, seconds, SUM(durations){cast} AS n, SUM(fraction_us){cast} AS f"
+        f" FROM ({' UNION ALL '.join(parts)}) x GROUP BY g, seconds HAVING SUM(durations) <> 0"
+    )
+    return sql, params
+
+
+def duration_counts(
+    metric: int, report: ReportFilter, *, group: str | None = None
+) -> dict[Any, int]:
+    """How many rows the metric counts in the period, per value of `group` (see
+    duration_percentiles)."""
+    sql, params = _histogram_sql(BY_METRIC[metric], report, group)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT g, SUM(n) FROM ({sql}) h GROUP BY g", params)
+        rows = cursor.fetchall()
+    return {_shown(group, key): int(total) for key, total in rows if total}
+
+
+def _shown(group: str | None, key: Any) -> Any:
+    # Team and assignee 0 stand for none.
+    return key if group == "intent" else (key or None)
+
+
+def _adapt(moment: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _ranks(count: int, fraction: float) -> tuple[int, int, float]:
+    """The two ranks (0-based) percentile_cont interpolates between, and the weight."""
+    position = fraction * (count - 1)
+    low = math.floor(position)
+    return low, min(low + 1, count - 1), position - low
+
+
+def duration_percentiles(
+    metric: int, report: ReportFilter, fractions: list[float], *, group: str | None = None
+) -> dict[Any, dict[Any, Any]]:
+    """Per value of `group` ("team_id", "assignee_id", "intent" as the metric keeps; None:
+    one group under the key None): `n`, the durations counted, and each fraction's
+    percentile in seconds (rounded to the millisecond, as reports.db rounds). Groups without
+    a duration are left out; team and assignee 0 read as None. The caller checks
+    histograms_answer first.
+
+    The database sums the histograms and returns only the seconds that hold a wanted rank
+    (running totals per group), so a month of seconds never travels to Python."""
+    measure = BY_METRIC[metric]
+    sql, params = _histogram_sql(measure, report, group)
+    # A second holds rank r when upto - n <= r < upto. The ranks around fraction * (total - 1)
+    # are its floor and the next; one more each side, in case the database's arithmetic
+    # rounds the product the other way from Python's (_ranks decides).
+    low = "FLOOR(%s * (total - 1))"
+    holds = [f"(upto - n <= {low} + 2 AND {low} - 1 < upto)" for _ in fractions]
+    wanted_sql = f"""
+        SELECT g, seconds, n, f, upto, total FROM (
+            SELECT g, seconds, n, f,
+                   SUM(n) OVER (PARTITION BY g ORDER BY seconds) AS upto,
+                   SUM(n) OVER (PARTITION BY g) AS total
+            FROM ({sql}) h
+        ) c WHERE {" OR ".join(holds)}
+    """
+    fraction_params = [value for fraction in fractions for value in (fraction, fraction)]
+    with connection.cursor() as cursor:
+        cursor.execute(wanted_sql, params + fraction_params)
+        rows = cursor.fetchall()
+    buckets: dict[Any, list[tuple[int, int, int, int]]] = defaultdict(list)
+    totals: dict[Any, int] = {}
+    for key, seconds, n, fraction_us, upto, total in rows:
+        buckets[key].append((int(upto) - int(n), int(n), int(seconds), int(fraction_us)))
+        totals[key] = int(total)
+
+    def locate(key: Any, rank: int) -> tuple[int, int, bool]:
+        """(second, index within it, whether all its durations are exactly that second)."""
+        for first, n, seconds, fraction_us in buckets[key]:
+            if first <= rank < first + n:
+                return seconds, rank - first, fraction_us == 0
+        raise ValueError(f"rank {rank} not among the seconds read")
+
+    wanted: dict[tuple[Any, int], int] = {}  # (group, second) -> how many of its rows
+    plans: dict[Any, list] = {}
+    for key, total in totals.items():
+        plan = []
+        for fraction in fractions:
+            low, high, weight = _ranks(total, fraction)
+            plan.append((fraction, locate(key, low), locate(key, high), weight))
+            for second, index, exact in plan[-1][1:3]:
+                if not exact:
+                    wanted[(key, second)] = max(wanted.get((key, second), 0), index + 1)
+        plans[key] = plan
+    looked_up = _look_up(measure, report, group, wanted)
+
+    def value(key: Any, located: tuple[int, int, bool]) -> Decimal:
+        second, index, exact = located
+        if exact:
+            return Decimal(second)
+        return Decimal(looked_up[(key, second)][index]) / 1_000_000
+
+    result = {}
+    for key, plan in plans.items():
+        row: dict[Any, Any] = {"n": totals[key]}
+        for fraction, low, high, weight in plan:
+            low_value, high_value = value(key, low), value(key, high)
+            exact = low_value + (high_value - low_value) * Decimal(repr(weight))
+            row[fraction] = round(float(exact), 3)
+        result[_shown(group, key)] = row
+    return result
+
+
+def _look_up(
+    measure: Measure,
+    report: ReportFilter,
+    group: str | None,
+    wanted: dict[tuple[Any, int], int],
+) -> dict[tuple[Any, int], list[int]]:
+    """The smallest durations (µs, ascending) of each wanted (group, second) in the period:
+    one query, each part an index range on PostgreSQL (second, then the period)."""
+    if not wanted:
+        return {}
+    vendor = connection.vendor
+    end, start = measure.end, measure.start
+    us = duration_us_sql(vendor, end, start)
+    parts, params, keys = [], [], []
+    for number, ((key, second), limit) in enumerate(sorted(wanted.items(), key=repr)):
+        where = (
+            f"{measure.where.format(p='')} AND {seconds_sql(vendor, end, start)} = %s"
+            f" AND {measure.period} >= %s AND {measure.period} < %s"
+        )
+        part_params: list[Any] = [second, _adapt(report.start), _adapt(report.end)]
+        if group is not None:
+            where += f" AND {getattr(measure, GROUP_COLUMNS[group]).format(p='')} = %s"
+            part_params.append(key)
+        parts.append(
+            f"SELECT * FROM (SELECT {number} AS part, {us} AS us FROM {measure.table}"
+            f" WHERE {where} ORDER BY 2 LIMIT {int(limit)}) AS part{number}"
+        )
+        params += part_params
+        keys.append((key, second))
+    found: dict[tuple[Any, int], list[int]] = {key: [] for key in keys}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = sorted(cursor.fetchall())
+    for part, value in rows:
+        found[keys[part]].append(int(value))
+    return found
