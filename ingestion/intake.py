@@ -11,7 +11,6 @@ service.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 from collections.abc import Sequence
@@ -110,4 +109,4 @@ async def store_delivery(delivery: ReceivedDelivery) -> int:
     if _writer is None:
         return (await sync_to_async(store_webhook_deliveries)(received=[delivery]))[0]
     delivery = replace(delivery, context=contextvars.copy_context())
-    return await asyncio.wrap_future(_writer.submit(delivery))
+    return await _writer.submit_async(delivery)
