@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from reliability.group_commit import GroupCommit
-from reliability.services import enqueue_on_commit_in_background
+from reliability.services import enqueue_drain_on_commit_in_background
 
 from .models import WebhookDelivery
 from .tasks import process_webhook_delivery
@@ -43,8 +43,8 @@ class ReceivedDelivery:
 
 def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[int]:
     """Keep each delivery once per distinct body, in one transaction, and queue the
-    processing of each new one after commit; the stored delivery's id for each, in order (a
-    repeated body gets the id it was first stored under).
+    processing of the new ones after commit (one message for them all); the stored
+    delivery's id for each, in order (a repeated body gets the id it was first stored under).
 
     Only the database must answer: a broker that is down is logged and the deliveries wait
     for the beat tick that queues unprocessed deliveries again (reliability.services).
@@ -66,16 +66,24 @@ def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[in
                     platform=delivery.platform, body=delivery.body, body_sha256=delivery.body_sha256
                 )
         created = WebhookDelivery.objects.bulk_create(new.values())
-        contexts = {
-            (delivery.platform, delivery.body_sha256): delivery.context for delivery in received
-        }
         for stored in created:
-            key = (stored.platform, stored.body_sha256)
-            seen[key] = stored.pk
-            # The platform waits for the commit, not for Redis (reliability.services); the
-            # task carries the request id of the request that brought the delivery.
-            context = contexts[key] or contextvars.copy_context()
-            context.run(enqueue_on_commit_in_background, process_webhook_delivery, stored.pk)
+            seen[(stored.platform, stored.body_sha256)] = stored.pk
+        if created:
+            # The platform waits for the commit, not for Redis (reliability.services). The
+            # task drains: one message, carrying the request id of the request that brought
+            # the batch's first delivery, has a worker take the whole batch (and what waits
+            # with it).
+            first = created[0]
+            context = next(
+                delivery.context
+                for delivery in received
+                if (delivery.platform, delivery.body_sha256) == (first.platform, first.body_sha256)
+            )
+            (context or contextvars.copy_context()).run(
+                enqueue_drain_on_commit_in_background,
+                process_webhook_delivery,
+                [stored.pk for stored in created],
+            )
     return [seen[(delivery.platform, delivery.body_sha256)] for delivery in received]
 
 
