@@ -1,0 +1,72 @@
+"""Deliveries over real HTTP to `manage.py serve` (two web processes, PostgreSQL, Redis), whose
+signed POSTs take the fast path (parley.webhook_fast_path): a signed one-event delivery is
+stored once and answered 200 with its request id and the security headers; a bad signature,
+an oversized body and a Host not allowed are refused with their reasons, and store nothing."""
+
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+
+from ingestion.models import WebhookDelivery
+from parley.celery import app as celery_app
+from tests.e2e.demo_server import free_port, stop
+from tests.ingestion.test_webhook_storm import deliveries, serve
+from tests.ingestion.test_webhooks import x_signature
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/webhooks/x/", body=body, headers=headers)
+        response = connection.getresponse()
+        return (
+            response.status,
+            {name.lower(): value for name, value in response.getheaders()},
+            response.read(),
+        )
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def served(x_account, default_team, tmp_path):
+    port = free_port()
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = serve(port, log)
+        try:
+            yield port
+        finally:
+            stop(process)
+            celery_app.control.purge()
+
+
+def test_a_signed_delivery_over_http_is_stored_once_and_refusals_say_why(served):
+    (body,) = deliveries(1)
+    signed = {"Content-Type": "application/json", "X-Twitter-Webhooks-Signature": x_signature(body)}
+
+    first = post(served, body, {**signed, "X-Request-ID": "x-delivery-0001"})
+    again = post(served, body, signed)
+    bad_signature = post(served, body.replace(b"storm_customer", b"forged_customer"), signed)
+    oversized = post(served, b"{" + b" " * (1024 * 1024 + 1) + b"}", signed)
+    wrong_host = post(served, body, {**signed, "Host": "evil.example"})
+
+    status, headers, text = first
+    assert (status, text) == (200, b"")
+    assert headers["x-request-id"] == "x-delivery-0001"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["cross-origin-opener-policy"] == "same-origin"
+    assert again[0] == 200
+    assert len(again[1]["x-request-id"]) == 32  # made up when the platform sends none
+    assert bad_signature[0] == 403
+    assert bad_signature[2] == b"Invalid x-twitter-webhooks-signature."
+    assert oversized[0] == 413
+    assert oversized[2] == b"Body larger than 1048576 bytes."
+    assert wrong_host[0] == 400
+    (stored,) = WebhookDelivery.objects.all()
+    assert stored.body == json.loads(body)
