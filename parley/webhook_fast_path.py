@@ -99,11 +99,12 @@ class WebhookFastPath:
             if not message.get("more_body", False):
                 break
         raw = b"".join(chunks)
-        upload_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        config = _settings()
+        upload_limit = config.upload_limit
         if upload_limit is not None and len(raw) > upload_limit:
             await self._hand_over(scope, raw, receive, send)
             return
-        request_id = headers.get(_request_id_header()) or b""
+        request_id = headers.get(config.request_id_header) or b""
         request_id_text = request_id.decode("latin-1") if request_id else _new_request_id()
         guid.set(request_id_text)
         try:
@@ -131,8 +132,8 @@ class WebhookFastPath:
             (b"content-length", str(len(body)).encode()),
             *_security_headers(secure),
         ]
-        if guid_settings.return_header:
-            response_headers.append((_request_id_header(), request_id_text.encode("latin-1")))
+        if config.return_request_id:
+            response_headers.append((config.request_id_header, request_id_text.encode("latin-1")))
         await send(
             {"type": "http.response.start", "status": answer.status, "headers": response_headers}
         )
@@ -154,10 +155,52 @@ class WebhookFastPath:
         await self.fallback(scope, replay, send)
 
 
+@dataclass(frozen=True)
+class _Config:
+    """What the fast path reads from the settings, read once (and again when a setting
+    changes, in tests): each read of django.conf.settings goes through LazyObject's
+    __getattribute__, a twentieth of a delivery's Python in a profile."""
+
+    plain: bool
+    allowed_hosts: tuple[str, ...]
+    proxy_ssl_header: tuple[bytes, str] | None
+    ssl_redirect: bool
+    upload_limit: int | None
+    request_id_header: bytes
+    return_request_id: bool
+    request_id_as_string: bool
+    request_id_length: int
+
+
+_config: _Config | None = None
+
+
+def _settings() -> _Config:
+    global _config
+    if _config is None:
+        allowed = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed:
+            allowed = [".localhost", "127.0.0.1", "[::1]"]
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        _config = _Config(
+            plain=_plain_settings(),
+            allowed_hosts=tuple(allowed),
+            proxy_ssl_header=(_meta_to_header(proxy[0]), proxy[1]) if proxy else None,
+            ssl_redirect=settings.SECURE_SSL_REDIRECT,
+            upload_limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            request_id_header=guid_settings.guid_header_name.lower().encode("latin-1"),
+            return_request_id=guid_settings.return_header,
+            request_id_as_string=guid_settings.uuid_format == "string",
+            request_id_length=guid_settings.uuid_length,
+        )
+    return _config
+
+
 def _eligible_headers(scope) -> dict[bytes, bytes] | None:
     """The request's headers when the fast path may answer it as Django would; None to hand
     it to Django."""
-    if scope.get("root_path") or not _plain_settings():
+    config = _settings()
+    if scope.get("root_path") or not config.plain or _has_own_receivers(signals.request_started):
         return None
     headers: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
@@ -165,10 +208,10 @@ def _eligible_headers(scope) -> dict[bytes, bytes] | None:
             return None  # Django joins repeated headers; let it
         headers[name] = value
     host = headers.get(b"host")
-    if not host or not _host_allowed(host):
+    if not host or not _host_allowed(host, config.allowed_hosts):
         # Django answers a Host not allowed with its 400 (and the security log line).
         return None
-    if settings.SECURE_SSL_REDIRECT and not _is_secure(scope, headers):
+    if config.ssl_redirect and not _is_secure(scope, headers):
         return None  # SecurityMiddleware redirects
     return headers
 
@@ -183,25 +226,21 @@ def _plain_settings() -> bool:
         and not guid_settings.expose_header
         and not guid_settings.integrations
         and not any(path.strip("/") in guid_settings.ignore_urls for path in ROUTES)
-        # A receiver besides Django's own per-thread ones (a plug-in's) must see requests.
-        and not _has_own_receivers(signals.request_started)
     )
 
 
-def _host_allowed(host: bytes) -> bool:
-    # As HttpRequest.get_host() decides.
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
+def _host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
+    # As HttpRequest.get_host() decides (allowed: ALLOWED_HOSTS, or DEBUG's defaults).
     domain, _ = split_domain_port(host.decode("latin-1"))
     return bool(domain) and validate_host(domain, allowed)
 
 
 def _is_secure(scope, headers: dict[bytes, bytes]) -> bool:
     # As HttpRequest.scheme decides: the proxy's header when one is trusted, else the scope.
-    if settings.SECURE_PROXY_SSL_HEADER:
-        name, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        value = headers.get(_meta_to_header(name))
+    proxy = _settings().proxy_ssl_header
+    if proxy is not None:
+        name, secure_value = proxy
+        value = headers.get(name)
         if value is not None:
             return value.decode("latin-1").split(",", 1)[0].strip() == secure_value
     return scope.get("scheme") == "https"
@@ -221,14 +260,11 @@ def _text(headers: dict[bytes, bytes], name: bytes) -> str:
     return headers.get(name, b"").decode("latin-1")
 
 
-def _request_id_header() -> bytes:
-    return guid_settings.guid_header_name.lower().encode("latin-1")
-
-
 def _new_request_id() -> str:
     # As django-guid makes one.
-    made = str(uuid.uuid4()) if guid_settings.uuid_format == "string" else uuid.uuid4().hex
-    return made[: guid_settings.uuid_length]
+    config = _settings()
+    made = str(uuid.uuid4()) if config.request_id_as_string else uuid.uuid4().hex
+    return made[: config.request_id_length]
 
 
 # SecurityMiddleware's headers for a response over http and over https, as it adds them:
@@ -260,7 +296,9 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
 
 
 @receiver(setting_changed)
-def _forget_security_headers(**kwargs) -> None:
+def _forget_settings(**kwargs) -> None:
+    global _config
+    _config = None
     _security_cache.clear()
 
 
@@ -306,6 +344,31 @@ class _RequestMetrics:
         )
         metrics.responses_total.inc()
         metrics.requests_latency_before.observe(elapsed)
+
+
+class SkipStoredDeliveries(logging.Filter):
+    """On uvicorn's access log: no line for a webhook POST answered 200. In a storm those
+    lines were a seventh of the web process's Python (formatting, the redaction filter,
+    writing) and said nothing the stored delivery (its received_at) and the request metrics
+    do not; refusals (403, 400, 413...) and every other request keep their line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's line: (client, method, path with query, HTTP version, status)
+        return not (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and args[4] == 200
+            and args[1] == "POST"
+            and args[2] in ROUTES
+        )
+
+
+def skip_stored_deliveries_in_access_log() -> None:
+    """Called once per web process (parley.serving)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, SkipStoredDeliveries) for existing in access.filters):
+        access.addFilter(SkipStoredDeliveries())
 
 
 _request_metrics: _RequestMetrics | None = None

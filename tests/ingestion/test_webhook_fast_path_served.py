@@ -34,18 +34,28 @@ def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str
 
 
 @pytest.fixture
-def served(x_account, default_team, tmp_path):
+def server(x_account, default_team, tmp_path):
+    """The port of a running `serve`, and a function that stops it and returns its log."""
     port = free_port()
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = serve(port, log)
-        try:
-            yield port
-        finally:
-            stop(process)
-            celery_app.control.purge()
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
+    process = serve(port, log)
+
+    def stopped() -> str:
+        stop(process)
+        log.close()
+        return log_path.read_text(errors="replace")
+
+    try:
+        yield port, stopped
+    finally:
+        if process.poll() is None:
+            stopped()
+        celery_app.control.purge()
 
 
-def test_a_signed_delivery_over_http_is_stored_once_and_refusals_say_why(served):
+def test_a_signed_delivery_over_http_is_stored_once_and_refusals_say_why(server):
+    served, stopped = server
     (body,) = deliveries(1)
     signed = {"Content-Type": "application/json", "X-Twitter-Webhooks-Signature": x_signature(body)}
 
@@ -70,3 +80,6 @@ def test_a_signed_delivery_over_http_is_stored_once_and_refusals_say_why(served)
     assert wrong_host[0] == 400
     (stored,) = WebhookDelivery.objects.all()
     assert stored.body == json.loads(body)
+    # The access log keeps the refusals, not the deliveries answered 200.
+    access = [line for line in stopped().splitlines() if '"POST /webhooks/x/' in line]
+    assert [line.split('" ')[1][:3] for line in access] == ["403", "413", "400"], access
