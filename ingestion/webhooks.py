@@ -11,6 +11,7 @@ Storing needs only the database: with Redis down the delivery is kept and queued
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -227,7 +228,7 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
     if cached is not None and time.monotonic() - cached[0] < settings.WEBHOOK_SECRETS_CACHE_SECONDS:
         account_secrets = cached[1]
     else:
-        account_secrets = await sync_to_async(_read_account_secrets)(*key)
+        account_secrets = await asyncio.shield(_refresh(key))
     for secret in account_secrets:
         if secret not in found:
             found.append(secret)
@@ -240,6 +241,26 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
 # once; another process (a worker refreshing a token, a second web process) sees the change
 # when its copy expires, so a rotated secret is honoured everywhere within that many seconds.
 _secrets_cache: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+# The reads of the accounts' secrets in flight, per (key, event loop).
+_refreshing: dict[tuple, asyncio.Task] = {}
+
+
+def _refresh(key: tuple[str, tuple[str, ...]]) -> asyncio.Task:
+    """The read of the accounts' secrets: one at a time per process. When the cache expired
+    in a storm, every request in flight (32 in the benchmark) went to the one thread Django
+    gives sync code, one after the other behind the read, and came back one at a time; now
+    they wait for the one read on the event loop (shielded: a caller that goes away does
+    not cancel it)."""
+    loop = asyncio.get_running_loop()
+    flight = (key, loop)
+    task = _refreshing.get(flight)
+    if task is None:
+        task = loop.create_task(sync_to_async(_read_account_secrets)(*key))
+        _refreshing[flight] = task
+        task.add_done_callback(lambda done: _refreshing.pop(flight, None))
+    return task
 
 
 def _read_account_secrets(credential: str, platforms: tuple[str, ...]) -> list[str]:
