@@ -52,24 +52,17 @@ def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[in
     for the beat tick that queues unprocessed deliveries again (reliability.services).
     """
     with transaction.atomic():
-        seen: dict[tuple[str, str], int] = {
-            (platform, digest): pk
-            for pk, platform, digest in WebhookDelivery.objects.filter(
-                body_sha256__in={delivery.body_sha256 for delivery in received}
-            ).values_list("pk", "platform", "body_sha256")
-        }
-        new: dict[tuple[str, str], WebhookDelivery] = {}
+        distinct: dict[tuple[str, str], WebhookDelivery] = {}
         for delivery in received:
             key = (delivery.platform, delivery.body_sha256)
-            if key in seen:
-                logger.info("Webhook: %s delivery #%s repeated; already stored", key[0], seen[key])
-            elif key not in new:
-                new[key] = WebhookDelivery(
+            if key not in distinct:
+                distinct[key] = WebhookDelivery(
                     platform=delivery.platform, body=delivery.body, body_sha256=delivery.body_sha256
                 )
-        created = _insert(list(new.values()))
-        for stored in created:
-            seen[(stored.platform, stored.body_sha256)] = stored.pk
+        created, stored_before = _insert_once(list(distinct.values()))
+        for (platform, _), pk in stored_before.items():
+            logger.info("Webhook: %s delivery #%s repeated; already stored", platform, pk)
+        seen = {**stored_before, **{(d.platform, d.body_sha256): d.pk for d in created}}
         if created:
             # The platform waits for the commit, not for Redis (reliability.services). The
             # task drains: one message, carrying the request id of the request that brought
@@ -89,18 +82,26 @@ def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[in
     return [seen[(delivery.platform, delivery.body_sha256)] for delivery in received]
 
 
-def _insert(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
-    """INSERT the deliveries, their ids set, in the caller's transaction.
+def _insert_once(
+    deliveries: list[WebhookDelivery],
+) -> tuple[list[WebhookDelivery], dict[tuple[str, str], int]]:
+    """INSERT the deliveries whose body is not stored yet, in the caller's transaction: those
+    inserted (their ids set), and the ids of those stored before, by (platform, digest).
 
-    On PostgreSQL one multi-row INSERT with the values bound by the server: Django's
-    bulk_create sends arrays of the values quoted into the SQL text by the client (its
-    cursors bind client-side), and escaping every body into a jsonb array was a sixth of a
-    delivery's CPU in the web process (docs/performance.md). Elsewhere (SQLite), bulk_create.
+    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (the unique body per
+    platform, `webhook_delivery_once_per_body`), with the values bound by the server, then a
+    SELECT only for the bodies it found stored. Django's bulk_create sends arrays of the
+    values quoted into the SQL text by the client (its cursors bind client-side), and
+    escaping every body into a jsonb array was a sixth of a delivery's CPU in the web process
+    (docs/performance.md); the SELECT that came first for every batch is gone too. Elsewhere
+    (SQLite): a SELECT for the stored bodies, then bulk_create.
     """
     if not deliveries:
-        return []
+        return [], {}
     if connection.vendor != "postgresql":
-        return WebhookDelivery.objects.bulk_create(deliveries)
+        stored_before = _stored_ids(deliveries)
+        fresh = [d for d in deliveries if (d.platform, d.body_sha256) not in stored_before]
+        return WebhookDelivery.objects.bulk_create(fresh), stored_before
     import psycopg  # only where the database is PostgreSQL
 
     now = timezone.now()
@@ -116,13 +117,36 @@ def _insert(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
     with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
         cursor.execute(
             f"INSERT INTO {table} (platform, body, body_sha256, received_at, error, claimed_by) "
-            f"VALUES {rows} RETURNING id",
+            f"VALUES {rows} "
+            # The constraint's own predicate, so PostgreSQL infers its partial index.
+            "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
+            "RETURNING id, platform, body_sha256",
             params,
         )
-        # Returned in the order of the VALUES, as bulk_create relies on too.
-        for delivery, (pk,) in zip(deliveries, cursor.fetchall(), strict=True):
+        inserted = {(platform, digest): pk for pk, platform, digest in cursor.fetchall()}
+    created = []
+    for delivery in deliveries:
+        pk = inserted.get((delivery.platform, delivery.body_sha256))
+        if pk is not None:
             delivery.pk = pk
-    return deliveries
+            created.append(delivery)
+    if len(created) == len(deliveries):
+        return created, {}
+    return created, _stored_ids([d for d in deliveries if d.pk is None])
+
+
+def _stored_ids(deliveries: list[WebhookDelivery]) -> dict[tuple[str, str], int]:
+    """The ids of the deliveries already stored with these bodies, by (platform, digest)."""
+    wanted = {(d.platform, d.body_sha256) for d in deliveries}
+    return {
+        (platform, digest): pk
+        for pk, platform, digest in WebhookDelivery.objects.filter(
+            body_sha256__in={digest for _, digest in wanted}
+        )
+        .exclude(body_sha256="")
+        .values_list("pk", "platform", "body_sha256")
+        if (platform, digest) in wanted
+    }
 
 
 def _store_batch(received: Sequence[ReceivedDelivery]) -> list[int]:
