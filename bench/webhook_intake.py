@@ -19,11 +19,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import data
 from .common import (
@@ -200,6 +202,26 @@ def _served(app: str | None, *, name: str, processes: int) -> Iterator[tuple[int
         yield port, process.pid
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server: its supervisor and its web processes, from /proc."""
+    total = 0
+    for process in [pid, *children_of(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_cpu(pid: int, action) -> tuple[Load, float]:
+    """`action`'s Load, and the server's CPU milliseconds per request it sent: the figure
+    that moves least with what else the machine runs."""
+    before = _cpu_seconds(pid)
+    load = action()
+    return load, (_cpu_seconds(pid) - before) * 1000 / max(1, load.sent)
+
+
 def _web_rss_mb(pid: int) -> float | None:
     """The largest peak RSS among the server's web processes (the supervisor's children)."""
     return max(filter(None, map(peak_rss_mb, [pid, *children_of(pid)])), default=None)
@@ -222,16 +244,19 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
             deliveries - half, id_base=0
         )
-        loads["saturation"] = asyncio.run(_run(port, mixed, rate=None))
+        loads["saturation"], server_cpu_ms = _timed_cpu(
+            pid, lambda: asyncio.run(_run(port, mixed, rate=None))
+        )
         offered = x_requests(
             max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
         )  # five seconds' worth
         loads["offered"] = asyncio.run(_run(port, offered, rate=offered_rate))
         web_rss = _web_rss_mb(pid)
-    with _served("bench.bare_asgi:app", name="uvicorn-bare", processes=processes) as (port, _):
+    with _served("bench.bare_asgi:app", name="uvicorn-bare", processes=processes) as (port, pid):
         asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
-        loads["bare"] = asyncio.run(
-            _run(port, x_requests(deliveries, id_base=1_800_000_000_000_000_000), rate=None)
+        bare_requests = x_requests(deliveries, id_base=1_800_000_000_000_000_000)
+        loads["bare"], bare_cpu_ms = _timed_cpu(
+            pid, lambda: asyncio.run(_run(port, bare_requests, rate=None))
         )
     celery_app.control.purge()
     reset_traffic()
@@ -252,5 +277,9 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), same uvicorn settings",
         "bare_asgi_per_s": round(bare.per_second, 1),
         "webhook_ratio_to_bare_asgi": round(saturation.per_second / bare.per_second, 4),
+        # Server CPU (all its processes) per request at saturation: what the load on the
+        # machine changes least.
+        "webhook_server_cpu_ms_per_delivery": round(server_cpu_ms, 3),
+        "bare_asgi_server_cpu_ms_per_request": round(bare_cpu_ms, 3),
         "web_rss_mb": web_rss,
     }

@@ -11,17 +11,18 @@ service.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from reliability.group_commit import GroupCommit
-from reliability.services import enqueue_on_commit_in_background
+from reliability.services import enqueue_drain_on_commit_in_background
 
 from .models import WebhookDelivery
 from .tasks import process_webhook_delivery
@@ -44,40 +45,108 @@ class ReceivedDelivery:
 
 def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[int]:
     """Keep each delivery once per distinct body, in one transaction, and queue the
-    processing of each new one after commit; the stored delivery's id for each, in order (a
-    repeated body gets the id it was first stored under).
+    processing of the new ones after commit (one message for them all); the stored
+    delivery's id for each, in order (a repeated body gets the id it was first stored under).
 
     Only the database must answer: a broker that is down is logged and the deliveries wait
     for the beat tick that queues unprocessed deliveries again (reliability.services).
     """
     with transaction.atomic():
-        seen: dict[tuple[str, str], int] = {
-            (platform, digest): pk
-            for pk, platform, digest in WebhookDelivery.objects.filter(
-                body_sha256__in={delivery.body_sha256 for delivery in received}
-            ).values_list("pk", "platform", "body_sha256")
-        }
-        new: dict[tuple[str, str], WebhookDelivery] = {}
+        distinct: dict[tuple[str, str], WebhookDelivery] = {}
         for delivery in received:
             key = (delivery.platform, delivery.body_sha256)
-            if key in seen:
-                logger.info("Webhook: %s delivery #%s repeated; already stored", key[0], seen[key])
-            elif key not in new:
-                new[key] = WebhookDelivery(
+            if key not in distinct:
+                distinct[key] = WebhookDelivery(
                     platform=delivery.platform, body=delivery.body, body_sha256=delivery.body_sha256
                 )
-        created = WebhookDelivery.objects.bulk_create(new.values())
-        contexts = {
-            (delivery.platform, delivery.body_sha256): delivery.context for delivery in received
-        }
-        for stored in created:
-            key = (stored.platform, stored.body_sha256)
-            seen[key] = stored.pk
-            # The platform waits for the commit, not for Redis (reliability.services); the
-            # task carries the request id of the request that brought the delivery.
-            context = contexts[key] or contextvars.copy_context()
-            context.run(enqueue_on_commit_in_background, process_webhook_delivery, stored.pk)
+        created, stored_before = _insert_once(list(distinct.values()))
+        for (platform, _), pk in stored_before.items():
+            logger.info("Webhook: %s delivery #%s repeated; already stored", platform, pk)
+        seen = {**stored_before, **{(d.platform, d.body_sha256): d.pk for d in created}}
+        if created:
+            # The platform waits for the commit, not for Redis (reliability.services). The
+            # task drains: one message, carrying the request id of the request that brought
+            # the batch's first delivery, has a worker take the whole batch (and what waits
+            # with it).
+            first = created[0]
+            context = next(
+                delivery.context
+                for delivery in received
+                if (delivery.platform, delivery.body_sha256) == (first.platform, first.body_sha256)
+            )
+            (context or contextvars.copy_context()).run(
+                enqueue_drain_on_commit_in_background,
+                process_webhook_delivery,
+                [stored.pk for stored in created],
+            )
     return [seen[(delivery.platform, delivery.body_sha256)] for delivery in received]
+
+
+def _insert_once(
+    deliveries: list[WebhookDelivery],
+) -> tuple[list[WebhookDelivery], dict[tuple[str, str], int]]:
+    """INSERT the deliveries whose body is not stored yet, in the caller's transaction: those
+    inserted (their ids set), and the ids of those stored before, by (platform, digest).
+
+    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (the unique body per
+    platform, `webhook_delivery_once_per_body`), with the values bound by the server, then a
+    SELECT only for the bodies it found stored. Django's bulk_create sends arrays of the
+    values quoted into the SQL text by the client (its cursors bind client-side), and
+    escaping every body into a jsonb array was a sixth of a delivery's CPU in the web process
+    (docs/performance.md); the SELECT that came first for every batch is gone too. Elsewhere
+    (SQLite): a SELECT for the stored bodies, then bulk_create.
+    """
+    if not deliveries:
+        return [], {}
+    if connection.vendor != "postgresql":
+        stored_before = _stored_ids(deliveries)
+        fresh = [d for d in deliveries if (d.platform, d.body_sha256) not in stored_before]
+        return WebhookDelivery.objects.bulk_create(fresh), stored_before
+    import psycopg  # only where the database is PostgreSQL
+
+    now = timezone.now()
+    params: list = []
+    for delivery in deliveries:
+        delivery.received_at = now
+        params += [delivery.platform, json.dumps(delivery.body), delivery.body_sha256, now]
+    rows = ", ".join(["(%s, %s::jsonb, %s, %s, '', '')"] * len(deliveries))
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    connection.ensure_connection()
+    # A server-binding cursor on Django's connection (the same transaction), wrapped as
+    # Django wraps its own (query logging, execute wrappers).
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (platform, body, body_sha256, received_at, error, claimed_by) "
+            f"VALUES {rows} "
+            # The constraint's own predicate, so PostgreSQL infers its partial index.
+            "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
+            "RETURNING id, platform, body_sha256",
+            params,
+        )
+        inserted = {(platform, digest): pk for pk, platform, digest in cursor.fetchall()}
+    created = []
+    for delivery in deliveries:
+        pk = inserted.get((delivery.platform, delivery.body_sha256))
+        if pk is not None:
+            delivery.pk = pk
+            created.append(delivery)
+    if len(created) == len(deliveries):
+        return created, {}
+    return created, _stored_ids([d for d in deliveries if d.pk is None])
+
+
+def _stored_ids(deliveries: list[WebhookDelivery]) -> dict[tuple[str, str], int]:
+    """The ids of the deliveries already stored with these bodies, by (platform, digest)."""
+    wanted = {(d.platform, d.body_sha256) for d in deliveries}
+    return {
+        (platform, digest): pk
+        for pk, platform, digest in WebhookDelivery.objects.filter(
+            body_sha256__in={digest for _, digest in wanted}
+        )
+        .exclude(body_sha256="")
+        .values_list("pk", "platform", "body_sha256")
+        if (platform, digest) in wanted
+    }
 
 
 def _store_batch(received: Sequence[ReceivedDelivery]) -> list[int]:
@@ -110,4 +179,4 @@ async def store_delivery(delivery: ReceivedDelivery) -> int:
     if _writer is None:
         return (await sync_to_async(store_webhook_deliveries)(received=[delivery]))[0]
     delivery = replace(delivery, context=contextvars.copy_context())
-    return await asyncio.wrap_future(_writer.submit(delivery))
+    return await _writer.submit_async(delivery)

@@ -99,6 +99,16 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_pending_idx",
             ),
         ]
+        constraints = [
+            # A body is kept once per platform, whichever web process receives it (the group
+            # commit inserts with ON CONFLICT DO NOTHING: ingestion.intake). Rows stored
+            # without a digest (imports, benchmarks) are not deduplicated.
+            models.UniqueConstraint(
+                fields=["platform", "body_sha256"],
+                condition=~models.Q(body_sha256=""),
+                name="webhook_delivery_once_per_body",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} delivery #{self.pk}"

@@ -11,6 +11,7 @@ Storing needs only the database: with Redis down the delivery is kept and queued
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -45,55 +47,51 @@ META_OBJECTS = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
 # the commit (ingestion.intake) without a thread and a connection of its own per request.
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-async def meta_webhook(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        return _meta_handshake(request)
-    too_big = _too_big(request)
-    if too_big is not None:
-        return too_big
-    signature = request.headers.get("X-Hub-Signature-256", "")
+@dataclass(frozen=True)
+class Answer:
+    """What a delivery is answered, whoever serves it: the Django views below, or the web
+    server's fast path for signed POSTs (parley.webhook_fast_path)."""
+
+    status: int
+    text: str = ""
+    content_type: str = "text/plain"
+
+
+# What a stored delivery is answered: Meta asks for EVENT_RECEIVED, X for a 200.
+META_RECEIVED = Answer(200, "EVENT_RECEIVED")
+X_RECEIVED = Answer(200, content_type="text/html; charset=utf-8")
+
+
+async def check_meta_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | Answer:
+    """A Meta POST's body, checked against `X-Hub-Signature-256` (`signature`) and parsed:
+    the delivery to store, or the refusal to answer (logged here)."""
     secrets = await _secrets(settings.META_APP_SECRET, "app_secret", META_OBJECTS.values())
     expected = [
-        "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-        for secret in secrets
+        "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest() for secret in secrets
     ]
     if not _matches(signature, expected):
         logger.warning("Meta webhook: rejected a delivery with a bad X-Hub-Signature-256")
-        return HttpResponse("Invalid X-Hub-Signature-256.", status=403, content_type="text/plain")
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
+        return Answer(403, "Invalid X-Hub-Signature-256.")
+    body = _json_object(raw)
+    if isinstance(body, Answer):
         return body
     kind = body.get("object")
     platform = META_OBJECTS.get(kind) if isinstance(kind, str) else None
     if platform is None:
-        return _bad_request(
-            f"Unsupported object {body.get('object')!r}; expected page or instagram."
-        )
-    await _store(platform, body, request.body)
-    return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
+        return _refused(f"Unsupported object {body.get('object')!r}; expected page or instagram.")
+    return _received(platform, body, raw)
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-async def x_webhook(request: HttpRequest) -> HttpResponse:
+async def check_x_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | Answer:
+    """An X POST's body, checked against `X-Twitter-Webhooks-Signature` (`signature`) and
+    parsed: the delivery to store, or what to answer instead (logged here)."""
     secrets = await _secrets(settings.X_CONSUMER_SECRET, "consumer_secret", [Platform.TWITTER])
-    if request.method == "GET":
-        # The rate limit counts in the cache: a blocking call.
-        return await sync_to_async(_x_crc)(request, secrets)
-    too_big = _too_big(request)
-    if too_big is not None:
-        return too_big
-    signature = request.headers.get("X-Twitter-Webhooks-Signature", "")
-    expected = ["sha256=" + _b64_hmac(secret, request.body) for secret in secrets]
+    expected = ["sha256=" + _b64_hmac(secret, raw) for secret in secrets]
     if not _matches(signature, expected):
         logger.warning("X webhook: rejected a delivery with a bad x-twitter-webhooks-signature")
-        return HttpResponse(
-            "Invalid x-twitter-webhooks-signature.", status=403, content_type="text/plain"
-        )
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
+        return Answer(403, "Invalid x-twitter-webhooks-signature.")
+    body = _json_object(raw)
+    if isinstance(body, Answer):
         return body
     if "replay_job_status" in body:
         # About the subscription, not the account's activity: nothing to store.
@@ -104,13 +102,50 @@ async def x_webhook(request: HttpRequest) -> HttpResponse:
             status.get("job_state"),
             status.get("job_state_description"),
         )
-        return HttpResponse(status=200)
+        return X_RECEIVED
     if "for_user_id" not in body and "user_event" not in body:
-        return _bad_request("Not an Account Activity delivery: no for_user_id or user_event.")
+        return _refused("Not an Account Activity delivery: no for_user_id or user_event.")
     # A `user_event` (an access revocation) is stored and processed like any delivery: the
     # worker marks the account unhealthy with the reason.
-    await _store(Platform.TWITTER, body, request.body)
-    return HttpResponse(status=200)
+    return _received(Platform.TWITTER, body, raw)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+async def meta_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _meta_handshake(request)
+    too_big = _too_big(request)
+    if too_big is not None:
+        return too_big
+    checked = await check_meta_delivery(
+        signature=request.headers.get("X-Hub-Signature-256", ""), raw=request.body
+    )
+    return await _store_and_answer(checked, META_RECEIVED)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+async def x_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        secrets = await _secrets(settings.X_CONSUMER_SECRET, "consumer_secret", [Platform.TWITTER])
+        # The rate limit counts in the cache: a blocking call.
+        return await sync_to_async(_x_crc)(request, secrets)
+    too_big = _too_big(request)
+    if too_big is not None:
+        return too_big
+    checked = await check_x_delivery(
+        signature=request.headers.get("X-Twitter-Webhooks-Signature", ""), raw=request.body
+    )
+    return await _store_and_answer(checked, X_RECEIVED)
+
+
+async def _store_and_answer(checked: ReceivedDelivery | Answer, received: Answer) -> HttpResponse:
+    answer = checked if isinstance(checked, Answer) else received
+    if isinstance(checked, ReceivedDelivery):
+        # Answered once committed (ingestion.intake).
+        await store_delivery(checked)
+    return HttpResponse(answer.text, status=answer.status, content_type=answer.content_type)
 
 
 def _meta_handshake(request: HttpRequest) -> HttpResponse:
@@ -193,7 +228,7 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
     if cached is not None and time.monotonic() - cached[0] < settings.WEBHOOK_SECRETS_CACHE_SECONDS:
         account_secrets = cached[1]
     else:
-        account_secrets = await sync_to_async(_read_account_secrets)(*key)
+        account_secrets = await asyncio.shield(_refresh(key))
     for secret in account_secrets:
         if secret not in found:
             found.append(secret)
@@ -206,6 +241,26 @@ async def _secrets(configured: str, credential: str, platforms) -> list[str]:
 # once; another process (a worker refreshing a token, a second web process) sees the change
 # when its copy expires, so a rotated secret is honoured everywhere within that many seconds.
 _secrets_cache: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+# The reads of the accounts' secrets in flight, per (key, event loop).
+_refreshing: dict[tuple, asyncio.Task] = {}
+
+
+def _refresh(key: tuple[str, tuple[str, ...]]) -> asyncio.Task:
+    """The read of the accounts' secrets: one at a time per process. When the cache expired
+    in a storm, every request in flight (32 in the benchmark) went to the one thread Django
+    gives sync code, one after the other behind the read, and came back one at a time; now
+    they wait for the one read on the event loop (shielded: a caller that goes away does
+    not cancel it)."""
+    loop = asyncio.get_running_loop()
+    flight = (key, loop)
+    task = _refreshing.get(flight)
+    if task is None:
+        task = loop.create_task(sync_to_async(_read_account_secrets)(*key))
+        _refreshing[flight] = task
+        task.add_done_callback(lambda done: _refreshing.pop(flight, None))
+    return task
 
 
 def _read_account_secrets(credential: str, platforms: tuple[str, ...]) -> list[str]:
@@ -274,24 +329,28 @@ def _too_big(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _json_object(request: HttpRequest) -> dict | HttpResponse:
+def _json_object(raw: bytes) -> dict | Answer:
     try:
-        body = loads_storable(request.body)
+        body = loads_storable(raw)
     except ValueError as error:
-        return _bad_request(f"Malformed JSON: {error}.")
+        return _refused(f"Malformed JSON: {error}.")
     if not isinstance(body, dict):
-        return _bad_request("Expected a JSON object.")
+        return _refused("Expected a JSON object.")
     return body
 
 
-def _bad_request(message: str) -> HttpResponse:
+def _refused(message: str) -> Answer:
     logger.warning("Webhook: %s", message)
-    return HttpResponse(message, status=400, content_type="text/plain")
+    return Answer(400, message)
 
 
-async def _store(platform: str, body: dict, raw: bytes) -> int:
-    """Keep the delivery (once per distinct body), queue its processing after commit, and
-    return once it is committed: its id (ingestion.intake)."""
-    return await store_delivery(
-        ReceivedDelivery(platform=platform, body=body, body_sha256=hashlib.sha256(raw).hexdigest())
+def _bad_request(message: str) -> HttpResponse:
+    answer = _refused(message)
+    return HttpResponse(answer.text, status=answer.status, content_type=answer.content_type)
+
+
+def _received(platform: str, body: dict, raw: bytes) -> ReceivedDelivery:
+    """The delivery to keep once per distinct body (ingestion.intake)."""
+    return ReceivedDelivery(
+        platform=platform, body=body, body_sha256=hashlib.sha256(raw).hexdigest()
     )

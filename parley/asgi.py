@@ -12,14 +12,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from .body_limits import BodySizeLimitMiddleware  # noqa: E402
 from .origins import ExactOriginValidator  # noqa: E402
+from .webhook_fast_path import WebhookFastPath  # noqa: E402
 from .webhook_handler import WebhookASGIHandler, WebhookRouter  # noqa: E402
 from .websockets import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Bodies over their route's limit are refused before Django reads them. Platform
-        # deliveries skip the site's session/CSRF/auth stack (parley.webhook_handler).
-        "http": BodySizeLimitMiddleware(WebhookRouter(django_asgi_app, WebhookASGIHandler())),
+        # deliveries skip the site's session/CSRF/auth stack (parley.webhook_handler), and
+        # signed POSTs Django's request path too (parley.webhook_fast_path).
+        "http": BodySizeLimitMiddleware(
+            WebhookRouter(django_asgi_app, WebhookFastPath(WebhookASGIHandler()))
+        ),
         "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

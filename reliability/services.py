@@ -14,6 +14,7 @@ import contextvars
 import logging
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
@@ -61,6 +62,25 @@ def enqueue_on_commit_in_background(task, *args) -> None:
     transaction.on_commit(lambda: _hand_over(context, task, *args))
 
 
+def enqueue_drain_on_commit_in_background(task, ids: Sequence) -> None:
+    """For a draining task (`drains=True`, see `drain_started`) and rows committed together:
+    one message after commit, named after the first row, stands for all of them, since the
+    run it starts takes every row waiting. A batch of 500 rows was 500 hand-overs to the
+    publisher thread, each looked at under a lock (issue 21).
+
+    In eager mode (tests, the embedded defaults) each row's task runs at commit, as
+    enqueue_on_commit_in_background does: an eager run queues nothing for the rows it leaves
+    (`queue_drain`), such as another platform's.
+    """
+    if not ids:
+        return
+    if current_app.conf.task_always_eager:
+        for row_id in ids:
+            enqueue_on_commit(task, row_id)
+        return
+    enqueue_on_commit_in_background(task, ids[0])
+
+
 # Sends of draining tasks handed to the publisher thread and not yet run, by task name.
 _drain_sends_waiting: Counter[str] = Counter()
 _drain_sends_lock = threading.Lock()
@@ -70,7 +90,7 @@ def _hand_over(context: contextvars.Context, task, *args) -> None:
     if getattr(task, "drains", False):
         with _drain_sends_lock:
             _drain_sends_waiting[task.name] += 1
-    _publisher.submit(context.run, _send, task, *args)
+    _publisher.submit(_send, context, task, *args)
 
 
 def wait_for_background_publishes(timeout: float = 10.0) -> None:
@@ -79,11 +99,17 @@ def wait_for_background_publishes(timeout: float = 10.0) -> None:
     _publisher.submit(lambda: None).result(timeout=timeout)
 
 
-def _send(task, *args) -> None:
+def _send(context: contextvars.Context, task, *args) -> None:
     """Send `task(*args)` to the broker, whatever task_always_eager says by now: eagerness
     was decided when the message was handed over (task.delay would look again, in this
     thread, and could run the task here). A broker that cannot take it is logged. A draining
-    task's message is not sent while one of its own waits (see `queue_drain`)."""
+    task's message is not sent while one of its own waits (see `queue_drain`).
+
+    Only the send runs in the caller's `context` (its request id goes into the message). The
+    mark is looked at in this thread's own context: Django keeps its cache clients in
+    context-local storage, so in each caller's copied context a new client, connection pool
+    and Redis connection were made and dropped for every look (a seventh of a webhook
+    delivery's CPU in a profile)."""
     draining = getattr(task, "drains", False)
     if draining:
         with _drain_sends_lock:
@@ -97,11 +123,12 @@ def _send(task, *args) -> None:
         # Nobody can wait for the result of a message sent from here (the AsyncResult is
         # dropped): without ignore_result, Celery subscribed to each task's result channel on
         # Redis at every send (a round trip per webhook delivery), and the worker stored it.
-        current_app.send_task(task.name, args=args, ignore_result=True)
+        context.run(current_app.send_task, task.name, args=args, ignore_result=True)
     except Exception as error:
         if draining:
             _release_drain_slot(task.name)
-        logger.warning(
+        context.run(
+            logger.warning,
             "Could not queue %s%s (%s); the reliability sweep will queue it again",
             task.name,
             args,

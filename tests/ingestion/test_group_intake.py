@@ -12,14 +12,18 @@ import threading
 
 import pytest
 from asgiref.sync import async_to_sync
+from celery import current_app
 from django.db import connection
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
-from core.models import Platform
+from core.models import Platform, Post
 from ingestion import intake
 from ingestion.intake import ReceivedDelivery, store_webhook_deliveries
 from ingestion.models import WebhookDelivery
+from ingestion.services import process_webhook_delivery as drain_process
+from ingestion.tasks import process_webhook_delivery
+from reliability.services import wait_for_background_publishes
 from tests.ingestion.conftest import payload
 from tests.ingestion.test_webhooks import X_URL, x_signature
 
@@ -58,11 +62,37 @@ def test_deliveries_stored_together_are_kept_once_per_body_in_one_transaction(
     assert repeated == before[0]
     assert again == first
     assert len({first, second, before[0]}) == 3
-    # One dedupe SELECT and one INSERT for the batch (and one transaction around them).
+    # One INSERT and one SELECT for the batch (and one transaction around them): on
+    # PostgreSQL the INSERT skips the stored body and the SELECT then finds it; elsewhere the
+    # SELECT finds it first.
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    assert [s for s in statements if s in ("SELECT", "INSERT")] == ["SELECT", "INSERT"]
+    assert sorted(s for s in statements if s in ("SELECT", "INSERT")) == ["INSERT", "SELECT"]
     # One processing task per new delivery, queued after commit.
     assert len(callbacks) == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_of_bodies_not_stored_yet_is_one_insert_and_no_select():
+    with CaptureQueriesContext(connection) as queries:
+        ids = store_webhook_deliveries(received=[_received(1), _received(2), _received(1)])
+
+    assert len(set(ids)) == 2
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    expected = ["INSERT"] if connection.vendor == "postgresql" else ["SELECT", "INSERT"]
+    assert [s for s in statements if s in ("SELECT", "INSERT")] == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_body_stored_before_is_skipped_by_the_insert_and_answered_with_its_id():
+    """On PostgreSQL the unique constraint, not a look-up first, keeps one copy (whichever
+    web process stored it): the INSERT skips the body and the SELECT after it finds it."""
+    (stored,) = store_webhook_deliveries(received=[_received(5)])
+
+    again = store_webhook_deliveries(received=[_received(5), _received(6)])
+
+    assert again[0] == stored
+    assert WebhookDelivery.objects.count() == 2
 
 
 @pytest.mark.django_db
@@ -158,3 +188,48 @@ def test_a_delivery_is_answered_only_once_its_batch_is_committed(
     assert answered_while_writing is False
     assert response.status_code == 200
     assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_new_deliveries_is_one_message_whose_runs_process_them_all(
+    x_account, facebook_page, default_team, monkeypatch
+):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    sent = []
+
+    def record(name, args, **options):
+        sent.append((name, tuple(args)))
+
+    monkeypatch.setattr(current_app, "send_task", record)
+    monkeypatch.setattr(
+        process_webhook_delivery, "delay", lambda *args: record(process_webhook_delivery.name, args)
+    )
+    meta = payload("meta_feed_webhook.json")
+    batch = [
+        *(
+            ReceivedDelivery(
+                platform=Platform.TWITTER,
+                body=json.loads(body),
+                body_sha256=hashlib.sha256(body).hexdigest(),
+            )
+            for body in (_x_body(1), _x_body(2))
+        ),
+        ReceivedDelivery(
+            platform=Platform.FACEBOOK,
+            body=meta,
+            body_sha256=hashlib.sha256(json.dumps(meta).encode()).hexdigest(),
+        ),
+    ]
+
+    ids = store_webhook_deliveries(received=batch)
+    wait_for_background_publishes()
+
+    # One message for the batch, named after its first delivery.
+    assert sent == [(process_webhook_delivery.name, (ids[0],))]
+    # What workers do with it: the run takes the X deliveries and queues the task again for
+    # the Facebook one it left; that run takes it.
+    while sent:
+        _, (delivery_id,) = sent.pop(0)
+        drain_process(delivery_id=delivery_id)
+    assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
+    assert Post.objects.count() == 3

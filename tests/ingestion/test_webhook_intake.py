@@ -3,15 +3,18 @@ not on every delivery, and a rotated secret is honoured (at once when the accoun
 this process, within the cache time when it changed elsewhere); the Celery message is handed
 to the publisher thread, with the request id, rather than published by the request."""
 
+import asyncio
 import json
 import threading
 
 import pytest
+from asgiref.sync import async_to_sync
 from celery import current_app
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_guid import get_guid
 
+from ingestion import webhooks
 from ingestion.models import PlatformAccount, WebhookDelivery
 from ingestion.tasks import process_webhook_delivery
 from reliability import services as reliability
@@ -37,6 +40,32 @@ def test_a_run_of_deliveries_reads_the_accounts_secrets_once(client, facebook_pa
 
     assert [response.status_code for response in refused] == [403, 403, 403]
     assert _account_reads(queries.captured_queries) == 1
+
+
+def test_deliveries_arriving_while_the_secrets_are_read_wait_for_that_one_read(
+    facebook_page, monkeypatch
+):
+    reads = []
+    read = webhooks._read_account_secrets
+
+    def counted(*key):
+        reads.append(key)
+        return read(*key)
+
+    monkeypatch.setattr(webhooks, "_read_account_secrets", counted)
+
+    async def storm():
+        return await asyncio.gather(
+            *(
+                webhooks._secrets("", "app_secret", webhooks.META_OBJECTS.values())
+                for _ in range(10)
+            )
+        )
+
+    answers = async_to_sync(storm)()
+
+    assert answers == [[META_APP_SECRET]] * 10
+    assert len(reads) == 1
 
 
 def test_a_secret_rotated_on_the_account_is_honoured_at_once(

@@ -3,6 +3,7 @@ written together, and each caller hears back only once its item's write has retu
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import CancelledError
 
@@ -120,3 +121,48 @@ def test_stop_writes_what_is_queued_first(held_store):
     writer.stop()
 
     assert queued.result(0) == "stored b"
+
+
+def test_callers_on_an_event_loop_hear_back_with_one_wake_up_per_batch(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+    wake_ups = []
+
+    async def deliver_all():
+        loop = asyncio.get_running_loop()
+        threadsafe = loop.call_soon_threadsafe
+
+        def counted(callback, *args):
+            wake_ups.append(callback)
+            return threadsafe(callback, *args)
+
+        loop.call_soon_threadsafe = counted
+        first = writer.submit_async("a")
+        while not held_store.writing.is_set():
+            await asyncio.sleep(0.01)
+        waiting = [writer.submit_async(item) for item in "bcd"]
+        held_store.release.set()
+        return await asyncio.gather(first, *waiting)
+
+    results = asyncio.run(deliver_all())
+
+    assert results == ["stored a", "stored b", "stored c", "stored d"]
+    assert held_store.batches == [["a"], ["b", "c", "d"]]
+    assert len(wake_ups) == 2  # one per batch, not one per caller
+    writer.stop()
+
+
+def test_a_caller_on_an_event_loop_that_gave_up_before_its_batch_is_not_stored(held_store):
+    writer = GroupCommit(held_store, max_batch=100, name="test-writer")
+
+    async def give_up_on_b():
+        first = writer.submit_async("a")
+        while not held_store.writing.is_set():
+            await asyncio.sleep(0.01)
+        abandoned, kept = writer.submit_async("b"), writer.submit_async("c")
+        abandoned.cancel()
+        held_store.release.set()
+        return await asyncio.gather(first, kept)
+
+    assert asyncio.run(give_up_on_b()) == ["stored a", "stored c"]
+    assert held_store.batches == [["a"], ["c"]]
+    writer.stop()

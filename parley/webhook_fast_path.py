@@ -1,0 +1,381 @@
+"""The web server's fast path for signed platform deliveries: a plain ASGI app in front of the
+webhook handler (parley.webhook_handler).
+
+A POST to `/webhooks/x/` or `/webhooks/meta/` is, in a storm, nearly every request the server
+sees, and Django's request path (an HttpRequest, the middleware chain, the URL resolver, an
+HttpResponse) was about half of a delivery's CPU once its storing was batched
+(docs/performance.md). Here such a POST is read, checked and stored without them: the body
+is read (BodySizeLimitMiddleware, outside, still refuses one over WEBHOOK_MAX_BODY_BYTES with
+a 413), the Host is checked against ALLOWED_HOSTS, the signature and JSON are checked by the
+same functions the views call (ingestion.webhooks: same secrets, same cache, same answers and
+log lines), the delivery is stored by the group commit and answered only once committed.
+
+What the middleware chain did for a delivery is done by hand: the request id (django-guid's
+contextvar, so it is on the log lines and goes into the Celery task, and its response
+header), SecurityMiddleware's headers (computed by SecurityMiddleware itself, once per
+settings), CommonMiddleware's Content-Length, and django-prometheus's request and response
+metrics, with the same names and labels. uvicorn's access log is unchanged.
+
+Everything else goes to the webhook handler, whose answers are the reference: another method
+(X's CRC GET, Meta's verification GET), another path, a Host not allowed (Django answers its
+400), duplicated headers, a forwarded host, settings that make Django redirect, and any error
+while checking or storing (the body is handed over as it was read, so Django answers and
+logs it as it always did; storing it twice is harmless, deliveries are kept once per body).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from timeit import default_timer
+
+from django.conf import settings
+from django.core import signals
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.http.request import split_domain_port, validate_host
+from django.middleware.security import SecurityMiddleware
+from django_guid.config import settings as guid_settings
+from django_guid.context import guid
+from django_prometheus.middleware import Metrics
+
+from ingestion.intake import ReceivedDelivery, store_delivery
+from ingestion.webhooks import (
+    META_RECEIVED,
+    X_RECEIVED,
+    Answer,
+    check_meta_delivery,
+    check_x_delivery,
+)
+
+from .webhook_handler import _has_own_receivers
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    view_name: str
+    signature_header: bytes
+    check: Callable[..., Awaitable[ReceivedDelivery | Answer]]
+    received: Answer
+
+
+ROUTES = {
+    "/webhooks/x/": Route(
+        "ingestion:x-webhook", b"x-twitter-webhooks-signature", check_x_delivery, X_RECEIVED
+    ),
+    "/webhooks/meta/": Route(
+        "ingestion:meta-webhook", b"x-hub-signature-256", check_meta_delivery, META_RECEIVED
+    ),
+}
+
+
+class WebhookFastPath:
+    """Signed POSTs to the platforms' webhook routes, answered without Django's request path;
+    every other request to `fallback` (see the module)."""
+
+    def __init__(self, fallback) -> None:
+        self.fallback = fallback
+
+    async def __call__(self, scope, receive, send) -> None:
+        route = ROUTES.get(scope["path"]) if scope.get("method") == "POST" else None
+        headers = _eligible_headers(scope) if route is not None else None
+        if headers is None:
+            await self.fallback(scope, receive, send)
+            return
+        began = default_timer()
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away, or the body passed WEBHOOK_MAX_BODY_BYTES (the size
+                # limit answers 413): nothing to store, nothing to answer, as in Django.
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+        config = _settings()
+        upload_limit = config.upload_limit
+        if upload_limit is not None and len(raw) > upload_limit:
+            await self._hand_over(scope, raw, receive, send)
+            return
+        request_id = headers.get(config.request_id_header) or b""
+        request_id_text = request_id.decode("latin-1") if request_id else _new_request_id()
+        guid.set(request_id_text)
+        try:
+            checked = await route.check(signature=_text(headers, route.signature_header), raw=raw)
+            if isinstance(checked, ReceivedDelivery):
+                await store_delivery(checked)
+                answer = route.received
+            else:
+                answer = checked
+        except Exception:
+            logger.warning(
+                "Webhook fast path: %s failed; handing the delivery to Django",
+                scope["path"],
+                exc_info=True,
+            )
+            await self._hand_over(scope, raw, receive, send)
+            return
+        secure = _is_secure(scope, headers)
+        metrics = _metrics()
+        # Counted once answered here: a request handed over is counted by the handler.
+        metrics.request_started(_declared_length(headers), secure, route.view_name)
+        body = answer.text.encode()
+        response_headers = [
+            (b"content-type", answer.content_type.encode("latin-1")),
+            (b"content-length", str(len(body)).encode()),
+            *_security_headers(secure),
+        ]
+        if config.return_request_id:
+            response_headers.append((config.request_id_header, request_id_text.encode("latin-1")))
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": response_headers}
+        )
+        await send({"type": "http.response.body", "body": body})
+        metrics.request_finished(answer.status, len(body), route.view_name, began)
+        guid.set(None)  # as django-guid does when a request finishes
+
+    async def _hand_over(self, scope, raw: bytes, receive, send) -> None:
+        """The request to Django with the body already read."""
+        handed = False
+
+        async def replay() -> dict:
+            nonlocal handed
+            if not handed:
+                handed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self.fallback(scope, replay, send)
+
+
+@dataclass(frozen=True)
+class _Config:
+    """What the fast path reads from the settings, read once (and again when a setting
+    changes, in tests): each read of django.conf.settings goes through LazyObject's
+    __getattribute__, a twentieth of a delivery's Python in a profile."""
+
+    plain: bool
+    allowed_hosts: tuple[str, ...]
+    proxy_ssl_header: tuple[bytes, str] | None
+    ssl_redirect: bool
+    upload_limit: int | None
+    request_id_header: bytes
+    return_request_id: bool
+    request_id_as_string: bool
+    request_id_length: int
+
+
+_config: _Config | None = None
+
+
+def _settings() -> _Config:
+    global _config
+    if _config is None:
+        allowed = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed:
+            allowed = [".localhost", "127.0.0.1", "[::1]"]
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        _config = _Config(
+            plain=_plain_settings(),
+            allowed_hosts=tuple(allowed),
+            proxy_ssl_header=(_meta_to_header(proxy[0]), proxy[1]) if proxy else None,
+            ssl_redirect=settings.SECURE_SSL_REDIRECT,
+            upload_limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            request_id_header=guid_settings.guid_header_name.lower().encode("latin-1"),
+            return_request_id=guid_settings.return_header,
+            request_id_as_string=guid_settings.uuid_format == "string",
+            request_id_length=guid_settings.uuid_length,
+        )
+    return _config
+
+
+def _eligible_headers(scope) -> dict[bytes, bytes] | None:
+    """The request's headers when the fast path may answer it as Django would; None to hand
+    it to Django."""
+    config = _settings()
+    if scope.get("root_path") or not config.plain or _has_own_receivers(signals.request_started):
+        return None
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in headers:
+            return None  # Django joins repeated headers; let it
+        headers[name] = value
+    host = headers.get(b"host")
+    if not host or not _host_allowed(host, config.allowed_hosts):
+        # Django answers a Host not allowed with its 400 (and the security log line).
+        return None
+    if config.ssl_redirect and not _is_secure(scope, headers):
+        return None  # SecurityMiddleware redirects
+    return headers
+
+
+def _plain_settings() -> bool:
+    """Whether this configuration makes the chain do nothing the fast path does not do."""
+    return (
+        not settings.USE_X_FORWARDED_HOST
+        and not settings.DISALLOWED_USER_AGENTS
+        and not settings.PREPEND_WWW
+        and not guid_settings.validate_guid
+        and not guid_settings.expose_header
+        and not guid_settings.integrations
+        and not any(path.strip("/") in guid_settings.ignore_urls for path in ROUTES)
+    )
+
+
+def _host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
+    # As HttpRequest.get_host() decides (allowed: ALLOWED_HOSTS, or DEBUG's defaults).
+    domain, _ = split_domain_port(host.decode("latin-1"))
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _is_secure(scope, headers: dict[bytes, bytes]) -> bool:
+    # As HttpRequest.scheme decides: the proxy's header when one is trusted, else the scope.
+    proxy = _settings().proxy_ssl_header
+    if proxy is not None:
+        name, secure_value = proxy
+        value = headers.get(name)
+        if value is not None:
+            return value.decode("latin-1").split(",", 1)[0].strip() == secure_value
+    return scope.get("scheme") == "https"
+
+
+def _meta_to_header(meta_name: str) -> bytes:
+    return meta_name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+
+
+def _declared_length(headers: dict[bytes, bytes]) -> int:
+    # What django-prometheus observes as the request's size: its Content-Length.
+    declared = headers.get(b"content-length", b"")
+    return int(declared) if declared.isdigit() else 0
+
+
+def _text(headers: dict[bytes, bytes], name: bytes) -> str:
+    return headers.get(name, b"").decode("latin-1")
+
+
+def _new_request_id() -> str:
+    # As django-guid makes one.
+    config = _settings()
+    made = str(uuid.uuid4()) if config.request_id_as_string else uuid.uuid4().hex
+    return made[: config.request_id_length]
+
+
+# SecurityMiddleware's headers for a response over http and over https, as it adds them:
+# computed by it once, and again when a setting changes (tests).
+_security_cache: dict[bool, list[tuple[bytes, bytes]]] = {}
+
+
+class _Request:
+    def __init__(self, secure: bool) -> None:
+        self.secure = secure
+
+    def is_secure(self) -> bool:
+        return self.secure
+
+
+def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    cached = _security_cache.get(secure)
+    if cached is None:
+        response = SecurityMiddleware(lambda request: None).process_response(
+            _Request(secure), HttpResponse()
+        )
+        cached = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers.items()
+            if name.lower() != "content-type"
+        ]
+        _security_cache[secure] = cached
+    return cached
+
+
+@receiver(setting_changed)
+def _forget_settings(**kwargs) -> None:
+    global _config
+    _config = None
+    _security_cache.clear()
+
+
+class _RequestMetrics:
+    """django-prometheus's request and response metrics for a fast-path request, as its two
+    middlewares record them for a view (same metrics, same labels), with the label lookups
+    kept."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics.get_instance()
+        self._children: dict[tuple, object] = {}
+
+    def _child(self, metric, **labels):
+        key = (metric._name, *labels.values())
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(**labels)
+        return child
+
+    def request_started(self, body_bytes: int, secure: bool, view: str) -> None:
+        metrics = self.metrics
+        transport = "https" if secure else "http"
+        metrics.requests_total.inc()
+        self._child(metrics.requests_by_method, method="POST").inc()
+        self._child(metrics.requests_by_transport, transport=transport).inc()
+        metrics.requests_body_bytes.observe(body_bytes)
+        self._child(
+            metrics.requests_by_view_transport_method, view=view, transport=transport, method="POST"
+        ).inc()
+
+    def request_finished(self, status: int, body_bytes: int, view: str, began: float) -> None:
+        metrics = self.metrics
+        label = str(status)
+        elapsed = default_timer() - began
+        self._child(metrics.responses_by_status, status=label).inc()
+        self._child(
+            metrics.responses_by_status_view_method, status=label, view=view, method="POST"
+        ).inc()
+        self._child(metrics.responses_by_charset, charset="utf-8").inc()
+        metrics.responses_body_bytes.observe(body_bytes)
+        self._child(metrics.requests_latency_by_view_method, view=view, method="POST").observe(
+            elapsed
+        )
+        metrics.responses_total.inc()
+        metrics.requests_latency_before.observe(elapsed)
+
+
+class SkipStoredDeliveries(logging.Filter):
+    """On uvicorn's access log: no line for a webhook POST answered 200. In a storm those
+    lines were a seventh of the web process's Python (formatting, the redaction filter,
+    writing) and said nothing the stored delivery (its received_at) and the request metrics
+    do not; refusals (403, 400, 413...) and every other request keep their line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's line: (client, method, path with query, HTTP version, status)
+        return not (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and args[4] == 200
+            and args[1] == "POST"
+            and args[2] in ROUTES
+        )
+
+
+def skip_stored_deliveries_in_access_log() -> None:
+    """Called once per web process (parley.serving)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, SkipStoredDeliveries) for existing in access.filters):
+        access.addFilter(SkipStoredDeliveries())
+
+
+_request_metrics: _RequestMetrics | None = None
+
+
+def _metrics() -> _RequestMetrics:
+    global _request_metrics
+    if _request_metrics is None:
+        _request_metrics = _RequestMetrics()
+    return _request_metrics
