@@ -11,9 +11,10 @@ post (docs/performance.md). If processing fails, the posts are stored on their o
 their processing is queued apart, so a post is never lost to a failing rule.
 
 Exactly once: the posts already stored are skipped before anything is written, and checked
-again after the authors' rows are locked by the upsert. Any delivery of the same post has
-the same author, so a concurrent batch carrying it either committed before that second
-check (and its row is seen) or waits on the lock until this batch commits.
+again once the batch holds their authors (ingestion.locks, then the authors' row locks of the
+upsert). Any delivery of the same post has the same author, so a concurrent batch carrying
+it either committed before that second check (and its row is seen) or does not hold the
+author: it stores the post in a second transaction, after waiting for this one to commit.
 """
 
 from __future__ import annotations
