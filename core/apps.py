@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -9,9 +10,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
-        from . import lookups, turns
+        from . import lookups, pg_arrays, turns
         from .roles import ensure_roles_after_migrate
 
         lookups.register()
+        connection_created.connect(
+            pg_arrays.on_connection_created, dispatch_uid="parley-plain-list-dumper"
+        )
         turns.connect_signals()
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="parley-ensure-roles")

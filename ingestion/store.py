@@ -11,9 +11,10 @@ post (docs/performance.md). If processing fails, the posts are stored on their o
 their processing is queued apart, so a post is never lost to a failing rule.
 
 Exactly once: the posts already stored are skipped before anything is written, and checked
-again after the authors' rows are locked by the upsert. Any delivery of the same post has
-the same author, so a concurrent batch carrying it either committed before that second
-check (and its row is seen) or waits on the lock until this batch commits.
+again once the batch holds their authors (ingestion.locks, then the authors' row locks of the
+upsert). Any delivery of the same post has the same author, so a concurrent batch carrying
+it either committed before that second check (and its row is seen) or does not hold the
+author: it stores the post in a second transaction, after waiting for this one to commit.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from reliability.services import publish, task_named
 from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
 
 from .connectors import InboundAuthor, InboundItem, unknown_author
+from .locks import lock_authors
 from .models import CustomerLink, PlatformAccount
 from .pipeline import process_stored_posts
 
@@ -85,30 +87,37 @@ def ingest_items(*, account: PlatformAccount, items: Sequence[InboundItem]) -> l
             logger.exception("Classifying %d new posts of %s failed", len(fresh), account)
             tagged = None  # stored untagged; their processing is queued and retried
         try:
-            created = _store(account=account, items=fresh, stored=stored, tagged=tagged)
+            _store(account=account, items=fresh, stored=stored, tagged=tagged, created=created)
         except IntegrityError:
             # Only a row committed between our two checks by a writer that took no author
             # lock can get here (none does today); the second try sees it and skips it.
             logger.warning("Concurrent write while storing %d posts; storing again", len(fresh))
             stored.update(stored_posts(account.platform, first_of))
-            created = _store(
+            _store(
                 account=account,
                 items=[item for item in fresh if item.external_id not in stored],
                 stored=stored,
                 tagged=tagged,
+                created=created,
             )
         except OperationalError:
             raise  # the database is unreachable or deadlocked: the task's retry stores them
         except Exception:
-            # Processing failed (a routing rule, a service window…): nothing of the batch
-            # was written. Store the posts alone; their processing is retried on its own,
-            # post by post if need be, so no post waits on another's failure.
+            # Processing failed (a routing rule, a service window…): nothing of the failing
+            # transaction was written. Store its posts alone; their processing is retried on
+            # its own, post by post if need be, so no post waits on another's failure.
             logger.exception(
                 "Processing %d new posts of %s failed; storing them to process apart",
                 len(fresh),
                 account,
             )
-            created = _store(account=account, items=fresh, stored=stored, tagged=None)
+            _store(
+                account=account,
+                items=[item for item in fresh if item.external_id not in created],
+                stored=stored,
+                tagged=None,
+                created=created,
+            )
     results = []
     seen: set[str] = set()
     for item in items:
@@ -215,58 +224,109 @@ def _store(
     items: list[InboundItem],
     stored: dict[str, Post],
     tagged: dict[str, Post] | None,
-) -> dict[str, Post]:
-    """Write the posts not stored yet; `stored` gains those a concurrent batch committed.
+    created: dict[str, Post],
+) -> None:
+    """Write the posts not stored yet; `created` gains them as each transaction commits, and
+    `stored` gains those a concurrent batch committed.
 
     With `tagged` (each item's triage tags), the posts are stored tagged and processed
     (routing, SLA clocks, assignment) in the same transaction; without, they are stored
     untagged and their processing is queued.
+
+    In a storm every batch shares a few authors with the batches other workers are storing,
+    and each batch holds its authors until it commits: waiting for all of them made the
+    workers store one batch at a time. So on PostgreSQL a first transaction stores the posts
+    of the authors no other batch holds (try-locks, which never wait), and a second one the
+    rest, once it has waited for their authors (ingestion.locks).
     """
-    with transaction.atomic():
-        customers = upsert_customers(platform=account.platform, authors=[i.author for i in items])
-        # Under the authors' locks now: see what a concurrent batch stored meanwhile.
-        stored.update(stored_posts(account.platform, [item.external_id for item in items]))
-        items = [item for item in items if item.external_id not in stored]
-        if not items:
-            return {}
-        conversations, opened = _thread(account=account, customers=customers, items=items)
-        # New rows, with the tags copied over: the classified posts may have been through a
-        # rolled-back insert already (a retry below), which left them with stale ids.
-        posts = Post.objects.bulk_create(
-            Post(
-                conversation=conversations[item.external_id],
-                account=account,
-                direction=Direction.INBOUND,
+    pending = items
+    wait = False
+    while pending:
+        with transaction.atomic():
+            held = lock_authors(
                 platform=account.platform,
-                external_id=item.external_id,
-                customer=customers[item.author.external_id],
-                text=item.text,
-                in_reply_to=item.in_reply_to,
-                created_at=item.created_at,
-                raw=stored_raw(item),
-                delivery_status=DeliveryStatus.RECEIVED,
-                **(
-                    {name: getattr(tagged[item.external_id], name) for name in TRIAGE_FIELDS}
-                    if tagged
-                    else {}
-                ),
+                external_ids={item.author.external_id for item in pending},
+                wait=wait,
             )
-            for item in items
+            ready, pending = _split_by_author(pending, held)
+            written = _write(account=account, items=ready, stored=stored, tagged=tagged)
+        created.update(written)
+        wait = True
+
+
+def _split_by_author(
+    items: list[InboundItem], held: set[str]
+) -> tuple[list[InboundItem], list[InboundItem]]:
+    """The items to store now and those left for later: all of an author's items go
+    together, and an item answering one left for later is left too (with its author's), so
+    a reply is never stored before the post it answers."""
+    later_authors = {item.author.external_id for item in items} - held
+    while True:
+        later_posts = set()
+        for item in items:
+            if item.author.external_id in later_authors or item.in_reply_to in later_posts:
+                later_posts.add(item.external_id)
+        chained = {item.author.external_id for item in items if item.external_id in later_posts}
+        if chained <= later_authors:
+            break
+        later_authors |= chained
+    ready = [item for item in items if item.external_id not in later_posts]
+    return ready, [item for item in items if item.external_id in later_posts]
+
+
+def _write(
+    *,
+    account: PlatformAccount,
+    items: list[InboundItem],
+    stored: dict[str, Post],
+    tagged: dict[str, Post] | None,
+) -> dict[str, Post]:
+    """Store and process `items` in the caller's transaction, which holds their authors'
+    locks; returns the posts written, by external id."""
+    if not items:
+        return {}
+    customers = upsert_customers(platform=account.platform, authors=[i.author for i in items])
+    # Under the authors' locks now: see what a concurrent batch stored meanwhile.
+    stored.update(stored_posts(account.platform, [item.external_id for item in items]))
+    items = [item for item in items if item.external_id not in stored]
+    if not items:
+        return {}
+    conversations, opened = _thread(account=account, customers=customers, items=items)
+    # New rows, with the tags copied over: the classified posts may have been through a
+    # rolled-back insert already (a retry below), which left them with stale ids.
+    posts = Post.objects.bulk_create(
+        Post(
+            conversation=conversations[item.external_id],
+            account=account,
+            direction=Direction.INBOUND,
+            platform=account.platform,
+            external_id=item.external_id,
+            customer=customers[item.author.external_id],
+            text=item.text,
+            in_reply_to=item.in_reply_to,
+            created_at=item.created_at,
+            raw=stored_raw(item),
+            delivery_status=DeliveryStatus.RECEIVED,
+            **(
+                {name: getattr(tagged[item.external_id], name) for name in TRIAGE_FIELDS}
+                if tagged
+                else {}
+            ),
         )
-        transaction.on_commit(
-            partial(
-                counters.increment, counters.posts_ingested_counter(account.platform), len(posts)
-            )
-        )
-        if tagged:
-            by_pk = {customer.pk: customer for customer in customers.values()}
-            for conversation in opened:
-                conversation.customer = by_pk[conversation.customer_id]
-            process_stored_posts(posts, opened=opened)
-            queue_auto_replies(posts)
-        else:
-            post_ids = [post.pk for post in posts]
-            transaction.on_commit(lambda: _enqueue_processing(post_ids))
+        for item in items
+    )
+    transaction.on_commit(
+        partial(counters.increment, counters.posts_ingested_counter(account.platform), len(posts))
+    )
+    if tagged:
+        by_pk = {customer.pk: customer for customer in customers.values()}
+        for conversation in opened:
+            conversation.customer = by_pk[conversation.customer_id]
+        process_stored_posts(posts, opened=opened)
+        queue_auto_replies(posts)
+    else:
+        post_ids = [post.pk for post in posts]
+        transaction.on_commit(lambda: _enqueue_processing(post_ids))
     return {post.external_id: post for post in posts}
 
 

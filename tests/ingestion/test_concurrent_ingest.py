@@ -9,11 +9,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from core.models import Conversation, Customer, Post
 from ingestion.connectors import InboundAuthor
-from ingestion.services import IngestResult, ingest_item
+from ingestion.locks import lock_authors
+from ingestion.services import IngestResult, ingest_item, ingest_items
 from tests.factories import CustomerFactory, InboundItemFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -82,3 +83,58 @@ def test_two_posts_of_a_returning_customer_at_once_open_one_conversation(
 
         assert customer.conversations.count() == 1
         assert customer.conversations.get().posts.count() == 2
+
+
+def test_a_batch_stores_the_authors_nobody_holds_and_waits_for_the_others(
+    demo_account, default_team
+):
+    """Another batch holds one author: the batch commits its other authors' posts at once,
+    and that author's (with a reply to it by someone else) only once the holder is done."""
+    held = InboundAuthor(external_id="held-author", handle="held")
+    free = InboundAuthor(external_id="free-author", handle="free")
+    held_post = InboundItemFactory(author=held, text="@brand my order is late")
+    free_post = InboundItemFactory(author=free, text="@brand where is my refund?")
+    replier = InboundAuthor(external_id="replier", handle="replier")
+    reply = InboundItemFactory(
+        author=replier, text="@held same here", in_reply_to=held_post.external_id
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_author() -> None:
+        try:
+            with transaction.atomic():
+                lock_authors(
+                    platform=demo_account.platform, external_ids=["held-author"], wait=True
+                )
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def ingest() -> list[IngestResult]:
+        try:
+            return ingest_items(account=demo_account, items=[held_post, free_post, reply])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holder = pool.submit(hold_author)
+        assert locked.wait(timeout=10)
+        ingesting = pool.submit(ingest)
+        # Waits for the free author's commit, however slow the machine (no timing asserted).
+        for _ in range(300):
+            if Post.objects.filter(external_id=free_post.external_id).exists():
+                break
+            threading.Event().wait(0.1)
+        stored_while_held = set(Post.objects.values_list("external_id", flat=True))
+        release.set()
+        holder.result(timeout=30)
+        results = ingesting.result(timeout=30)
+
+    # The held author's post, and the reply to it (stored with it, never before it), waited.
+    assert stored_while_held == {free_post.external_id}
+    assert [result.created for result in results] == [True, True, True]
+    held_conversation = Conversation.objects.get(customer__external_id="held-author")
+    assert Post.objects.get(external_id=reply.external_id).conversation == held_conversation
+    assert Conversation.objects.filter(customer__external_id="free-author").count() == 1
+    assert Post.objects.exclude(intent="").count() == 3
