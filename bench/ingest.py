@@ -1,7 +1,8 @@
 """Ingest throughput: a storm of X webhook deliveries through the whole real path.
 
-Each delivery is stored as the webhook view stores it and queued as the view queues it
-(reliability.services.enqueue_on_commit_in_background); Celery workers claim the waiting
+Deliveries are stored and queued as the webhook intake does: committed in groups of up to
+ingestion.intake.MAX_DELIVERIES_PER_COMMIT, one message per group
+(reliability.services.enqueue_drain_on_commit_in_background); Celery workers claim the waiting
 deliveries in batches, parse them with the X connector, classify their posts (one predict
 per model for the batch), and store, route and put them on the SLA clock in one
 transaction, then broadcast them on the channel layer. The clock stops when every post is
@@ -85,10 +86,11 @@ def run(
 def _storm(deliveries: list[dict], *, posts: int) -> float:
     """Seconds from queueing the deliveries until every post is stored and triaged."""
     from core.models import Platform, Post
+    from ingestion.intake import MAX_DELIVERIES_PER_COMMIT
     from ingestion.models import WebhookDelivery
     from ingestion.tasks import process_webhook_delivery
     from parley.celery import app
-    from reliability.services import drain_started, enqueue_on_commit_in_background
+    from reliability.services import drain_started, enqueue_drain_on_commit_in_background
 
     reset_traffic()
     wait_for_worker()
@@ -99,10 +101,12 @@ def _storm(deliveries: list[dict], *, posts: int) -> float:
     stored = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(platform=Platform.TWITTER, body=body) for body in deliveries
     )
-    for delivery in stored:
-        # As the webhook view queues each delivery it has committed: through the publisher
-        # thread, which sends no message while one of the draining task's waits.
-        enqueue_on_commit_in_background(process_webhook_delivery, delivery.pk)
+    ids = [delivery.pk for delivery in stored]
+    for first in range(0, len(ids), MAX_DELIVERIES_PER_COMMIT):
+        # As the intake queues a committed group: one message through the publisher thread,
+        # which sends none while one of the draining task's waits.
+        group = ids[first : first + MAX_DELIVERIES_PER_COMMIT]
+        enqueue_drain_on_commit_in_background(process_webhook_delivery, group)
     deadline = started + DRAIN_TIMEOUT_SECONDS
     pending = WebhookDelivery.objects.filter(processed_at__isnull=True)
     done = 0
