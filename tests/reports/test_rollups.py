@@ -118,14 +118,15 @@ def _us(duration: timedelta) -> int:
 def histograms_from_rows() -> dict:
     """What the daily duration histograms must hold, from the conversations and customer
     turns themselves, in Python (exact microseconds): (day, metric, team, assignee, intent,
-    second) -> (durations, microseconds past the second)."""
+    bucket) -> (durations, microseconds past the bucket's lower bound)."""
     totals: dict = {}
 
     def add(day, metric, team, assignee, intent, duration):
         us = 0 if duration is None else _us(duration)
-        key = (day, metric, team or 0, assignee or 0, intent, us // 1_000_000)
+        bucket = durations.bucket_of(us // 1_000_000)
+        key = (day, metric, team or 0, assignee or 0, intent, bucket)
         count, fraction = totals.get(key, (0, 0))
-        totals[key] = (count + 1, fraction + us % 1_000_000)
+        totals[key] = (count + 1, fraction + us - bucket * 1_000_000)
 
     for c in Conversation.objects.all():
         day = c.created_at.astimezone(UTC).date()
