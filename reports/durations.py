@@ -161,7 +161,7 @@ def unescape(sql: str) -> str:
 # BUCKET_BITS leading binary digits cleared: 1 s wide below 2**BUCKET_BITS seconds, then
 # 2**(BUCKET_BITS - 1) buckets per doubling, each at most 1/8 of its lower bound wide. Integer
 # arithmetic only (no logarithm: both backends must agree with Python to the second).
-BUCKET_BITS = 4
+BUCKET_BITS = 5
 # Beyond 2**BUCKET_TOP seconds (some 35,000 years) the width stops growing.
 BUCKET_TOP = 40
 # PostgreSQL: the same ladder as an immutable function (migration reports 0015), so the lookup
