@@ -123,9 +123,11 @@ TURN_COLUMNS = ("started_at", "answered_at")
 
 def _sqlite_us(column: str) -> str:
     # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from strftime, the
-    # microseconds from the text, so no julianday rounding creeps in.
+    # microseconds from the text, so no julianday rounding creeps in. strftime is given the
+    # text without its fraction: SQLite rounds times to the millisecond, so '…:30.9999995'
+    # would read as second 31.
     return (
-        f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
+        f"(CAST(strftime('%%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
         f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
     )
 
