@@ -64,7 +64,7 @@ def _pg_rows(measure, bucketed: bool) -> str:
         f"{measure_rows_sql('postgresql', measure, 'd.')}, d.sign AS sign FROM d "
         f"WHERE {measure.where.format(p='d.')}"
     )
-    return measure_buckets_sql("postgresql", measure, rows, ", w.sign") if bucketed else rows
+    return measure_buckets_sql("postgresql", measure, rows, ", sign") if bucketed else rows
 
 
 def _pg_upsert(table: str, deltas: str, bucketed: bool = False) -> str:

@@ -567,6 +567,31 @@ def test_buckets_are_whole_seconds_then_sixteen_per_doubling():
     assert len([b for b in bounds if 420 <= b < 50_400]) < 120
 
 
+def test_database_buckets_equal_python(db):
+    """The database's buckets (PostgreSQL's function, SQLite's ladder) are bucket_of's, on
+    both sides of every doubling up to the last one and beyond."""
+    values = sorted(
+        {
+            0,
+            1,
+            31,
+            100_000,
+            *(d + 2**bits for bits in range(5, 45) for d in (-1, 0, 1, 2**bits // 3)),
+        }
+    )
+    vendor = connections["default"].vendor
+    if vendor == "postgresql":
+        bucket = f"{durations.BUCKET_FUNCTION}(%s::bigint)"
+    else:
+        bucket = durations.bucket_ladder_sql("CAST(%s AS INTEGER)")
+    with connections["default"].cursor() as cursor:
+        found = []
+        for value in values:
+            cursor.execute(f"SELECT {bucket}", [value] * bucket.count("%s"))
+            found.append(cursor.fetchone()[0])
+    assert found == [durations.bucket_of(value) for value in values]
+
+
 def _edge_durations() -> list[timedelta]:
     """Durations on both sides of bucket bounds, each bound with and without microseconds."""
     found = []
