@@ -4,11 +4,11 @@ from the daily histograms (reports.models.DurationDaily) instead of sorting a mo
 The histograms count each duration under its UTC day and bucket, with the sum of the
 microseconds past the bucket's lower bound; triggers (migrations reports 0013, 0015) keep them
 at every write, as the hourly roll-ups are kept. Buckets are log-spaced (bucket_of): whole
-seconds below 16 s, then 8 per doubling, so a month is a few hundred rows per group whatever
+seconds below 32 s, then 16 per doubling, so a month is a few hundred rows per group whatever
 the number of conversations. A percentile (linear interpolation between the two ranks around
 it, as percentile_cont) finds the buckets holding its ranks from the counts; a bucket whose
 microseconds sum to 0 holds only its lower bound, any other is read from its rows of the
-period (on PostgreSQL through an expression index on the bucket, migration reports 0015).
+period (on PostgreSQL through an expression index on the bucket, migration reports 0016).
 Whole UTC days come from the histograms, the partial days at the period's edges (a time zone
 other than UTC) from the rows, grouped the same way. The result is the raw selectors' to the
 millisecond the reports round to.
@@ -161,7 +161,7 @@ def unescape(sql: str) -> str:
 # --- buckets -----------------------------------------------------------------------------------
 # A duration of s whole seconds falls in the bucket whose lower bound is s with all but its
 # BUCKET_BITS leading binary digits cleared: 1 s wide below 2**BUCKET_BITS seconds, then
-# 2**(BUCKET_BITS - 1) buckets per doubling, each at most 1/8 of its lower bound wide. Integer
+# 2**(BUCKET_BITS - 1) buckets per doubling, each at most 1/16 of its lower bound wide. Integer
 # arithmetic only (no logarithm: both backends must agree with Python to the second).
 BUCKET_BITS = 5
 # Beyond 2**BUCKET_TOP seconds (some 35,000 years) the width stops growing.
@@ -205,7 +205,7 @@ def bucket_function_sql() -> str:
 
 def bucket_sql(vendor: str, end: str, start: str) -> str:
     """The bucket of `end - start` in one expression: on PostgreSQL the lookup indexes'
-    expression (migration reports 0015, same text)."""
+    expression (migration reports 0016, same text)."""
     if vendor == "postgresql":
         return f"{BUCKET_FUNCTION}({seconds_sql(vendor, end, start)})"
     return bucket_ladder_sql(seconds_sql(vendor, end, start))
