@@ -1,14 +1,16 @@
 """Exact percentiles of the reports' durations (first response, resolution, next response)
 from the daily histograms (reports.models.DurationDaily) instead of sorting a month of rows.
 
-The histograms count each duration under its UTC day and whole second, with the sum of the
-microseconds past that second; triggers (migration reports 0013) keep them at every write,
-as the hourly roll-ups are kept. A percentile (linear interpolation between the two ranks
-around it, as percentile_cont) finds the seconds holding its ranks from the counts; a second
-whose microseconds sum to 0 holds only that exact value, any other is read from its few rows
-(on PostgreSQL through an expression index on the second, migration reports 0014). Whole UTC
-days come from the histograms, the partial days at the period's edges (a time zone other than
-UTC) from the rows, grouped the same way. The result is the raw selectors' to the
+The histograms count each duration under its UTC day and bucket, with the sum of the
+microseconds past the bucket's lower bound; triggers (migrations reports 0013, 0015) keep them
+at every write, as the hourly roll-ups are kept. Buckets are log-spaced (bucket_of): whole
+seconds below 32 s, then 16 per doubling, so a month is a few hundred rows per group whatever
+the number of conversations. A percentile (linear interpolation between the two ranks around
+it, as percentile_cont) finds the buckets holding its ranks from the counts; a bucket whose
+microseconds sum to 0 holds only its lower bound, any other is read from its rows of the
+period (on PostgreSQL through an expression index on the bucket, migration reports 0016).
+Whole UTC days come from the histograms, the partial days at the period's edges (a time zone
+other than UTC) from the rows, grouped the same way. The result is the raw selectors' to the
 millisecond the reports round to.
 
 Each metric is defined here once, as SQL on the raw rows: the triggers, the rebuild and the
@@ -121,9 +123,11 @@ TURN_COLUMNS = ("started_at", "answered_at")
 
 def _sqlite_us(column: str) -> str:
     # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from strftime, the
-    # microseconds from the text, so no julianday rounding creeps in.
+    # microseconds from the text, so no julianday rounding creeps in. strftime is given the
+    # text without its fraction: SQLite rounds times to the millisecond, so '…:30.9999995'
+    # would read as second 31.
     return (
-        f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
+        f"(CAST(strftime('%%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
         f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
     )
 
@@ -136,8 +140,8 @@ def duration_us_sql(vendor: str, end: str, start: str) -> str:
 
 
 def seconds_sql(vendor: str, end: str, start: str) -> str:
-    """The duration's whole seconds (floor): the histogram's bucket, and on PostgreSQL the
-    expression its lookup index is built on (migration reports 0014, same text)."""
+    """The duration's whole seconds (floor), what bucket_of reads (and, by whole second, what
+    migrations reports 0013 and 0014 keyed on)."""
     if vendor == "postgresql":
         return f"floor(EXTRACT(EPOCH FROM ({end} - {start})))::bigint"
     us = duration_us_sql(vendor, end, start)
@@ -154,9 +158,63 @@ def unescape(sql: str) -> str:
     return sql.replace("%%", "%")
 
 
+# --- buckets -----------------------------------------------------------------------------------
+# A duration of s whole seconds falls in the bucket whose lower bound is s with all but its
+# BUCKET_BITS leading binary digits cleared: 1 s wide below 2**BUCKET_BITS seconds, then
+# 2**(BUCKET_BITS - 1) buckets per doubling, each at most 1/16 of its lower bound wide. Integer
+# arithmetic only (no logarithm: both backends must agree with Python to the second).
+BUCKET_BITS = 5
+# Beyond 2**BUCKET_TOP seconds (some 35,000 years) the width stops growing.
+BUCKET_TOP = 40
+# PostgreSQL: the same buckets as an immutable function (migration reports 0015), so the lookup
+# index can be built on it.
+BUCKET_FUNCTION = "reports_duration_bucket"
+
+
+def bucket_of(seconds: int) -> int:
+    """The lower bound (whole seconds) of the bucket of a duration of `seconds` (floor)."""
+    if seconds < 2**BUCKET_BITS:
+        return seconds
+    drop = min(seconds.bit_length(), BUCKET_TOP) - BUCKET_BITS
+    return seconds - seconds % 2**drop
+
+
+def bucket_ladder_sql(value: str) -> str:
+    """bucket_of as SQL on an integer expression (repeated: give it a column or a parameter)."""
+    steps = [f"WHEN {value} < {2**BUCKET_BITS} THEN {value}"]
+    for bits in range(BUCKET_BITS + 1, BUCKET_TOP + 1):
+        width = 2 ** (bits - BUCKET_BITS)
+        steps.append(f"WHEN {value} < {2**bits} THEN {value} - {value} %% {width}")
+    width = 2 ** (BUCKET_TOP - BUCKET_BITS)
+    return f"(CASE {' '.join(steps)} ELSE {value} - {value} %% {width} END)"
+
+
+def bucket_function_sql() -> str:
+    """CREATE FUNCTION of the PostgreSQL bucket (no parameters: nothing doubled). PL/pgSQL
+    around width_bucket over the doublings: about 1 µs a call, where a SQL function of the
+    ladder that PostgreSQL cannot inline (its argument is an expression, used many times)
+    costs some 15 µs, once per row in every trigger and lookup index."""
+    doublings = ", ".join(str(2**bits) for bits in range(BUCKET_BITS, BUCKET_TOP))
+    return (
+        f"CREATE OR REPLACE FUNCTION {BUCKET_FUNCTION}(seconds bigint) RETURNS bigint"
+        " LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$ BEGIN"
+        " RETURN seconds - seconds % (1::bigint << width_bucket(seconds,"
+        f" ARRAY[{doublings}]::bigint[])); END $$"
+    )
+
+
+def bucket_sql(vendor: str, end: str, start: str) -> str:
+    """The bucket of `end - start` in one expression: on PostgreSQL the lookup indexes'
+    expression (migration reports 0016, same text)."""
+    if vendor == "postgresql":
+        return f"{BUCKET_FUNCTION}({seconds_sql(vendor, end, start)})"
+    return bucket_ladder_sql(seconds_sql(vendor, end, start))
+
+
 def measure_rows_sql(vendor: str, measure: Measure, prefix: str = "") -> str:
     """SELECT day, metric, team_id, assignee_id, intent, seconds, fraction_us of each row the
-    measure keeps, from `{measure.table}` (or whatever the caller appends: FROM is left out)."""
+    measure keeps, from `{measure.table}` (or whatever the caller appends: FROM is left out),
+    by whole second: what migration reports 0013 built; measure_buckets_sql groups these."""
     p = prefix
 
     def column(name: str) -> str:
@@ -176,9 +234,29 @@ def measure_rows_sql(vendor: str, measure: Measure, prefix: str = "") -> str:
     )
 
 
-def rebuild_histograms_sql(vendor: str, *, table: str, since: datetime | None) -> tuple[str, list]:
+def measure_buckets_sql(vendor: str, measure: Measure, rows: str, keep: str = "") -> str:
+    """The same columns by bucket: `seconds` the bucket's lower bound, `fraction_us` the
+    microseconds past it, from `rows` (measure_rows_sql and its FROM ... WHERE), each row's
+    duration and bucket computed once; `keep` (", sign") passes more of rows' columns on."""
+    if vendor == "postgresql":
+        # OFFSET 0: the subquery is not pulled up, so the function runs once per row.
+        bucketed = f"SELECT w.*, {BUCKET_FUNCTION}(w.seconds) AS bucket FROM ({rows}) w OFFSET 0"
+    else:
+        bucketed = f"SELECT w.*, {bucket_ladder_sql('w.seconds')} AS bucket FROM ({rows}) w"
+    kept = "".join(f", b.{name.strip()}" for name in keep.split(",") if name.strip())
+    return (
+        "SELECT b.day, b.metric, b.team_id, b.assignee_id, b.intent, b.bucket AS seconds,"
+        f" b.fraction_us + (b.seconds - b.bucket) * 1000000 AS fraction_us{kept}"
+        f" FROM ({bucketed}) b"
+    )
+
+
+def rebuild_histograms_sql(
+    vendor: str, *, table: str, since: datetime | None, bucketed: bool = True
+) -> tuple[str, list]:
     """The INSERT that fills the histograms (slot 0) of the measures of `table` from its
-    rows (those from `since` on, all without it); also run by migration reports 0013."""
+    rows (those from `since` on, all without it); also run by migrations reports 0013 (by
+    whole second: `bucketed` False) and 0015."""
     parts, params = [], []
     for measure in MEASURES:
         if measure.table != table:
@@ -187,7 +265,8 @@ def rebuild_histograms_sql(vendor: str, *, table: str, since: datetime | None) -
         if since is not None:
             where += f" AND {measure.period} >= %s"
             params.append(since)
-        parts.append(f"{measure_rows_sql(vendor, measure)} FROM {table} WHERE {where}")
+        rows = f"{measure_rows_sql(vendor, measure)} FROM {table} WHERE {where}"
+        parts.append(measure_buckets_sql(vendor, measure, rows) if bucketed else rows)
     sql = f"""
         INSERT INTO reports_durationdaily
             (day, metric, team_id, assignee_id, intent, seconds, slot, durations, fraction_us)
@@ -255,9 +334,9 @@ def _utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | Non
 def _histogram_sql(
     measure: Measure, report: ReportFilter, group: str | None
 ) -> tuple[str, list[Any]]:
-    """SELECT g, seconds, n, f: the period's durations per group and second (the whole UTC
+    """SELECT g, seconds, n, f: the period's durations per group and bucket (the whole UTC
     days from the histograms, the partial days at the edges from the rows, grouped alike),
-    seconds with no duration left out."""
+    buckets with no duration left out."""
     vendor = connection.vendor
     key = group or "NULL"
     days = _utc_days(report.start, report.end)
@@ -277,11 +356,14 @@ def _histogram_sql(
     edges = [(start, end) for start, end in edges if start < end]
     if edges:
         period = " OR ".join(f"({measure.period} >= %s AND {measure.period} < %s)" for _ in edges)
+        rows = (
+            f"{measure_rows_sql(vendor, measure)} FROM {measure.table}"
+            f" WHERE {measure.where.format(p='')} AND ({period})"
+        )
         parts.append(
             f"SELECT {'m.' + group if group else 'NULL'} AS g, m.seconds,"
             " 1 AS durations, m.fraction_us"
-            f" FROM ({measure_rows_sql(vendor, measure)} FROM {measure.table}"
-            f" WHERE {measure.where.format(p='')} AND ({period})) m"
+            f" FROM ({measure_buckets_sql(vendor, measure, rows)}) m"
         )
         params += [_adapt(moment) for edge in edges for moment in edge]
     cast = "::bigint" if vendor == "postgresql" else ""
@@ -329,11 +411,12 @@ def duration_percentiles(
     a duration are left out; team and assignee 0 read as None. The caller checks
     histograms_answer first.
 
-    The database sums the histograms and returns only the seconds that hold a wanted rank
-    (running totals per group), so a month of seconds never travels to Python."""
+    The database sums the histograms and returns only the buckets that hold a wanted rank
+    (running totals per group), so a month of buckets never travels to Python; a bucket's
+    exact value is read from its rows of the period (_look_up)."""
     measure = BY_METRIC[metric]
     sql, params = _histogram_sql(measure, report, group)
-    # A second holds rank r when upto - n <= r < upto. The ranks around fraction * (total - 1)
+    # A bucket holds rank r when upto - n <= r < upto. The ranks around fraction * (total - 1)
     # are its floor and the next; one more each side, in case the database's arithmetic
     # rounds the product the other way from Python's (_ranks decides).
     low = "FLOOR(%s * (total - 1))"
@@ -357,13 +440,14 @@ def duration_percentiles(
         totals[key] = int(total)
 
     def locate(key: Any, rank: int) -> tuple[int, int, bool]:
-        """(second, index within it, whether all its durations are exactly that second)."""
+        """(bucket, index within it, whether all its durations are exactly its lower bound:
+        microseconds past it summing to 0, none being negative)."""
         for first, n, seconds, fraction_us in buckets[key]:
             if first <= rank < first + n:
                 return seconds, rank - first, fraction_us == 0
-        raise ValueError(f"rank {rank} not among the seconds read")
+        raise ValueError(f"rank {rank} not among the buckets read")
 
-    wanted: dict[tuple[Any, int], int] = {}  # (group, second) -> how many of its rows
+    wanted: dict[tuple[Any, int], int] = {}  # (group, bucket) -> how many of its rows
     plans: dict[Any, list] = {}
     for key, total in totals.items():
         plan = []
@@ -399,8 +483,8 @@ def _look_up(
     group: str | None,
     wanted: dict[tuple[Any, int], int],
 ) -> dict[tuple[Any, int], list[int]]:
-    """The smallest durations (µs, ascending) of each wanted (group, second) in the period:
-    one query, each part an index range on PostgreSQL (second, then the period)."""
+    """The smallest durations (µs, ascending) of each wanted (group, bucket) in the period:
+    one query, each part an index range on PostgreSQL (bucket, then the period)."""
     if not wanted:
         return {}
     vendor = connection.vendor
@@ -409,7 +493,7 @@ def _look_up(
     parts, params, keys = [], [], []
     for number, ((key, second), limit) in enumerate(sorted(wanted.items(), key=repr)):
         where = (
-            f"{measure.where.format(p='')} AND {seconds_sql(vendor, end, start)} = %s"
+            f"{measure.where.format(p='')} AND {bucket_sql(vendor, end, start)} = %s"
             f" AND {measure.period} >= %s AND {measure.period} < %s"
         )
         part_params: list[Any] = [second, _adapt(report.start), _adapt(report.end)]

@@ -295,12 +295,13 @@ class DurationMetric(models.IntegerChoices):
 
 class DurationDaily(models.Model):
     """Exact histograms of the reports' durations: per day (UTC) the conversation was opened
-    (the customer turn started, for next response), metric, group and whole second, how many
-    durations fell in that second and the sum of their microseconds past it. Kept by triggers
-    on helpdesk_conversation and reports_customerturn (migration reports 0013) like the
-    hourly roll-ups, so an exact percentile of a month reads its distinct seconds, not its
-    conversations (reports.durations). A second whose microseconds sum to 0 holds only
-    whole-second durations; any other is resolved by reading its few rows.
+    (the customer turn started, for next response), metric, group and bucket (log-spaced,
+    reports.durations.bucket_of), how many durations fell in that bucket and the sum of their
+    microseconds past its lower bound. Kept by triggers on helpdesk_conversation and
+    reports_customerturn (migrations reports 0013, 0015) like the hourly roll-ups, so an exact
+    percentile of a month reads a few hundred buckets per group, not its conversations
+    (reports.durations). A bucket whose microseconds sum to 0 holds only its lower bound; any
+    other is resolved by reading its rows of the period.
 
     The group is the metric's: team and assignee for first response (the per-team and
     per-agent medians), intent for resolution, none for next response; 0 and "" stand for
@@ -311,7 +312,9 @@ class DurationDaily(models.Model):
     team_id = models.BigIntegerField(default=0)
     assignee_id = models.BigIntegerField(default=0)
     intent = models.CharField(max_length=20, blank=True)
-    seconds = models.BigIntegerField(help_text="The durations' whole seconds (floor).")
+    seconds = models.BigIntegerField(
+        help_text="The lower bound of the durations' bucket, in seconds."
+    )
     slot = models.SmallIntegerField(default=0)
     durations = models.IntegerField(default=0)
     fraction_us = models.BigIntegerField(

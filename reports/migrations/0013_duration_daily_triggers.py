@@ -7,6 +7,9 @@ transition tables, one grouped INSERT ... ON CONFLICT DO UPDATE of signed deltas
 in key order, in the writer's own slot; an UPDATE counts only rows whose measured columns
 changed, and deltas that cancel out write nothing. Row-level triggers on SQLite. What each
 metric measures is reports.durations.MEASURES, read here as SQL.
+
+This migration keyed the histograms on whole seconds; 0015 replaces its trigger functions
+with the same ones by bucket (`bucketed`) and rebuilds the table.
 """
 
 from django.db import migrations
@@ -54,14 +57,20 @@ def _pg_deltas(table: str) -> dict[str, str]:
     }
 
 
-def _pg_upsert(table: str, deltas: str) -> str:
-    from reports.durations import measure_rows_sql, unescape
+def _pg_rows(measure, bucketed: bool) -> str:
+    from reports.durations import measure_buckets_sql, measure_rows_sql
 
-    rows = " UNION ALL ".join(
+    rows = (
         f"{measure_rows_sql('postgresql', measure, 'd.')}, d.sign AS sign FROM d "
         f"WHERE {measure.where.format(p='d.')}"
-        for measure in _measures(table)
     )
+    return measure_buckets_sql("postgresql", measure, rows, ", sign") if bucketed else rows
+
+
+def _pg_upsert(table: str, deltas: str, bucketed: bool = False) -> str:
+    from reports.durations import unescape
+
+    rows = " UNION ALL ".join(_pg_rows(measure, bucketed) for measure in _measures(table))
     return unescape(f"""
     WITH d AS ({deltas})
     INSERT INTO reports_durationdaily AS r ({COLUMNS})
@@ -75,7 +84,7 @@ def _pg_upsert(table: str, deltas: str) -> str:
 {SET.format(r="r.")};""")
 
 
-def _pg_forward() -> list[str]:
+def _pg_forward(bucketed: bool = False) -> list[str]:
     statements = []
     for name, table in TABLES.items():
         metrics = ", ".join(str(int(measure.metric)) for measure in _measures(table))
@@ -83,7 +92,7 @@ def _pg_forward() -> list[str]:
             function = f"reports_duration_daily_{name}_{operation}"
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
-                f"AS $$\nBEGIN{_pg_upsert(table, deltas)}\n    RETURN NULL;\nEND $$;"
+                f"AS $$\nBEGIN{_pg_upsert(table, deltas, bucketed)}\n    RETURN NULL;\nEND $$;"
             )
             statements.append(
                 f"CREATE TRIGGER {function} AFTER {operation.upper()} ON {table} "
@@ -113,15 +122,21 @@ def _pg_backward() -> list[str]:
     return statements
 
 
-def _sqlite_upserts(table: str, row: str, sign: int) -> str:
-    from reports.durations import measure_rows_sql, unescape
+def _sqlite_rows(measure, row: str, bucketed: bool) -> str:
+    from reports.durations import measure_buckets_sql, measure_rows_sql
+
+    rows = f"{measure_rows_sql('sqlite', measure, f'{row}.')} WHERE {measure.where.format(p=f'{row}.')}"
+    return measure_buckets_sql("sqlite", measure, rows) if bucketed else rows
+
+
+def _sqlite_upserts(table: str, row: str, sign: int, bucketed: bool = False) -> str:
+    from reports.durations import unescape
 
     return "".join(
         unescape(f"""
     INSERT INTO reports_durationdaily ({COLUMNS})
     SELECT day, metric, team_id, assignee_id, intent, seconds, 0, {sign}, {sign} * fraction_us
-    FROM ({measure_rows_sql("sqlite", measure, f"{row}.")}
-          WHERE {measure.where.format(p=f"{row}.")})
+    FROM ({_sqlite_rows(measure, row, bucketed)})
     WHERE true
     ON CONFLICT ({KEY}) DO UPDATE SET
 {SET.format(r="")};""")
@@ -129,18 +144,18 @@ def _sqlite_upserts(table: str, row: str, sign: int) -> str:
     )
 
 
-def _sqlite_forward() -> list[str]:
+def _sqlite_forward(bucketed: bool = False) -> list[str]:
     statements = []
     for name, table in TABLES.items():
         prefix = f"reports_duration_daily_{name}"
         statements += [
             f"CREATE TRIGGER {prefix}_insert AFTER INSERT ON {table} "
-            f"BEGIN{_sqlite_upserts(table, 'NEW', 1)}\nEND;",
+            f"BEGIN{_sqlite_upserts(table, 'NEW', 1, bucketed)}\nEND;",
             f"CREATE TRIGGER {prefix}_delete AFTER DELETE ON {table} "
-            f"BEGIN{_sqlite_upserts(table, 'OLD', -1)}\nEND;",
+            f"BEGIN{_sqlite_upserts(table, 'OLD', -1, bucketed)}\nEND;",
             f"CREATE TRIGGER {prefix}_update AFTER UPDATE OF {', '.join(_watched(table))} "
-            f"ON {table} BEGIN{_sqlite_upserts(table, 'OLD', -1)}"
-            f"{_sqlite_upserts(table, 'NEW', 1)}\nEND;",
+            f"ON {table} BEGIN{_sqlite_upserts(table, 'OLD', -1, bucketed)}"
+            f"{_sqlite_upserts(table, 'NEW', 1, bucketed)}\nEND;",
         ]
     return statements
 
@@ -166,7 +181,7 @@ def forward(apps, schema_editor):
     for statement in statements:
         schema_editor.execute(statement, params=None)
     for table in TABLES.values():
-        sql, params = rebuild_histograms_sql(vendor, table=table, since=None)
+        sql, params = rebuild_histograms_sql(vendor, table=table, since=None, bucketed=False)
         # Without parameters no driver undoes the doubled % of SQLite's strftime.
         schema_editor.execute(unescape(sql), params=None)
 

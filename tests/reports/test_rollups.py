@@ -4,6 +4,7 @@ and the reports read from it say what they said from the posts.
 Runs on SQLite and, with DATABASE_URL set, on PostgreSQL (each backend has its own triggers).
 """
 
+import itertools
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -118,14 +119,15 @@ def _us(duration: timedelta) -> int:
 def histograms_from_rows() -> dict:
     """What the daily duration histograms must hold, from the conversations and customer
     turns themselves, in Python (exact microseconds): (day, metric, team, assignee, intent,
-    second) -> (durations, microseconds past the second)."""
+    bucket) -> (durations, microseconds past the bucket's lower bound)."""
     totals: dict = {}
 
     def add(day, metric, team, assignee, intent, duration):
         us = 0 if duration is None else _us(duration)
-        key = (day, metric, team or 0, assignee or 0, intent, us // 1_000_000)
+        bucket = durations.bucket_of(us // 1_000_000)
+        key = (day, metric, team or 0, assignee or 0, intent, bucket)
         count, fraction = totals.get(key, (0, 0))
-        totals[key] = (count + 1, fraction + us % 1_000_000)
+        totals[key] = (count + 1, fraction + us - bucket * 1_000_000)
 
     for c in Conversation.objects.all():
         day = c.created_at.astimezone(UTC).date()
@@ -544,3 +546,108 @@ def _rounded(value):
     if isinstance(value, list):
         return [_rounded(item) for item in value]
     return value
+
+
+# --- bucket edges ------------------------------------------------------------------------------
+
+
+def test_buckets_are_whole_seconds_then_sixteen_per_doubling():
+    assert [durations.bucket_of(s) for s in (0, 1, 31)] == [0, 1, 31]
+    # From 32 s on, 16 buckets per doubling: 32, 34, 36 ... 62, then 64, 68 ...
+    assert [durations.bucket_of(s) for s in (32, 33, 34, 63, 64, 67, 68)] == [
+        32, 32, 34, 62, 64, 64, 68,
+    ]  # fmt: skip
+    assert durations.bucket_of(3600) == 3584 and durations.bucket_of(3583) == 3456
+    bounds = sorted({durations.bucket_of(s) for s in range(100_000)})
+    assert all(durations.bucket_of(b) == b for b in bounds)
+    # Each bucket is at most 1/16 of its lower bound wide: a day of a group's durations is a
+    # few dozen buckets whatever their number.
+    widths = [(low, high - low) for low, high in itertools.pairwise(bounds)]
+    assert all(width <= max(1, low // 16) for low, width in widths)
+    assert len([b for b in bounds if 420 <= b < 50_400]) < 120
+
+
+def test_database_buckets_equal_python(db):
+    """The database's buckets (PostgreSQL's function, SQLite's ladder) are bucket_of's, on
+    both sides of every doubling up to the last one and beyond."""
+    values = sorted(
+        {
+            0,
+            1,
+            31,
+            100_000,
+            *(d + 2**bits for bits in range(5, 45) for d in (-1, 0, 1, 2**bits // 3)),
+        }
+    )
+    vendor = connections["default"].vendor
+    if vendor == "postgresql":
+        bucket = f"{durations.BUCKET_FUNCTION}(%s::bigint)"
+    else:
+        bucket = durations.bucket_ladder_sql("CAST(%s AS INTEGER)")
+    with connections["default"].cursor() as cursor:
+        found = []
+        for value in values:
+            cursor.execute(f"SELECT {bucket}", [value] * bucket.count("%s"))
+            found.append(cursor.fetchone()[0])
+    assert found == [durations.bucket_of(value) for value in values]
+
+
+def _edge_durations() -> list[timedelta]:
+    """Durations on both sides of bucket bounds, each bound with and without microseconds."""
+    found = []
+    for bound in (31, 32, 34, 62, 64, 2**12, 2**16, 3 * 2**15, 2**20):
+        for seconds, micro in ((bound - 1, 999_999), (bound, 0), (bound, 1), (bound, 0)):
+            found.append(timedelta(seconds=seconds, microseconds=micro))
+    return found
+
+
+@pytest.mark.parametrize("intent_count", [1, 3])
+def test_percentiles_exact_across_bucket_edges(
+    db, demo_account, agent, supervisor, monkeypatch, intent_count
+):
+    """Resolutions just below, on and just above bucket bounds: the histograms hold what
+    Python counts, and every percentile is the rows' exact one (a bucket whose durations
+    all sit on its lower bound is read from the counts, any other from its rows)."""
+    edges = _edge_durations()
+    ingest_items(
+        account=demo_account,
+        items=[
+            InboundItemFactory(author=author(3000 + n), text=f"@brand parcel {n} lost")
+            for n in range(len(edges))
+        ],
+    )
+    intents = [Intent.COMPLAINT, Intent.QUESTION, Intent.FEEDBACK][:intent_count]
+    for n, c in enumerate(Conversation.objects.order_by("pk")):
+        change_status(conversation_id=c.pk, status=ConversationStatus.RESOLVED)
+        created = BASE + timedelta(hours=n % 20, microseconds=n * 7919 % 1_000_000)
+        Conversation.objects.filter(pk=c.pk).update(
+            created_at=created, resolved_at=created + edges[n], intent=intents[n % intent_count]
+        )
+    assert histograms_from_table() == histograms_from_rows()
+    resolution = {key[5] for key in histograms_from_rows() if key[1] == DurationMetric.RESOLUTION}
+    assert {32, 34, 62, 64, 4096, 65536, 98304} <= resolution
+
+    fractions = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+    for period in (
+        (BASE, BASE + timedelta(days=2)),
+        (BASE + timedelta(hours=3), BASE + timedelta(days=1)),
+    ):
+        report = ReportFilter(start=period[0], end=period[1], user=supervisor)
+        assert durations.histograms_answer(report)
+        found = durations.duration_percentiles(
+            DurationMetric.RESOLUTION, report, fractions, group="intent"
+        )
+        resolved = Conversation.objects.filter(created_at__gte=period[0], created_at__lt=period[1])
+        assert set(found) == set(intents)
+        for intent in intents:
+            rows = resolved.filter(intent=intent)
+            expected = exact_percentiles([c.resolved_at - c.created_at for c in rows], fractions)
+            assert found[intent] == {"n": rows.count(), **expected}
+        from_histograms = selectors.resolution_by_intent(report)
+        with monkeypatch.context() as patched:
+            patched.setattr(selectors, "histograms_answer", lambda report: False)
+            from_raw = selectors.resolution_by_intent(report)
+        if connections["default"].vendor == "postgresql":
+            assert from_histograms == from_raw
+        else:
+            assert _rounded(from_histograms) == _rounded(from_raw)
