@@ -626,19 +626,24 @@ def conversation_cards(conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
             "response_due_at",
         )
     )
-    return [_card(row, username) for row in rows]
+    labels = _card_labels()
+    return [_card(row, username, labels) for row in rows]
 
 
-_LABELS = {
-    "platform": dict(Platform.choices),
-    "status": dict(ConversationStatus.choices),
-    "intent": dict(Intent.choices),
-    "priority": dict(Priority.choices),
-    "timer": RESPONSE_TIMER_LABELS,
-}
+def _card_labels() -> dict[str, dict[str, str]]:
+    """Each choice's label translated once per batch of cards, in the active language: a
+    storm builds a card per conversation of every batch, and each card translated five."""
+    return {
+        "platform": {value: str(label) for value, label in Platform.choices},
+        "status": {value: str(label) for value, label in ConversationStatus.choices},
+        "intent": {value: str(label) for value, label in Intent.choices},
+        "priority": {value: str(label) for value, label in Priority.choices},
+        "timer": {kind: str(label) for kind, label in RESPONSE_TIMER_LABELS.items()},
+        "unknown_author": str(_("Unknown author")),
+    }
 
 
-def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
+def _card(row: dict[str, Any], username: str, labels: dict[str, Any]) -> dict[str, Any]:
     latest = row["latest_text"] or ""
     timer = response_timer_of(
         first_response_at=row["first_response_at"],
@@ -660,18 +665,16 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "customer": (
             f"@{row['customer__handle']}"
             if row["customer__handle"]
-            else row["customer__display_name"] or str(_("Unknown author"))
+            else row["customer__display_name"] or labels["unknown_author"]
         ),
         "customer_name": row["customer__display_name"],
-        "platform": str(
-            _LABELS["platform"].get(row["account__platform"], row["account__platform"])
-        ),
+        "platform": labels["platform"].get(row["account__platform"], row["account__platform"]),
         "status": row["status"],
-        "status_label": str(_LABELS["status"].get(row["status"], row["status"])),
-        "intent": str(_LABELS["intent"].get(row["intent"], row["intent"])) if row["intent"] else "",
+        "status_label": labels["status"].get(row["status"], row["status"]),
+        "intent": labels["intent"].get(row["intent"], row["intent"]) if row["intent"] else "",
         "sentiment": row["sentiment"],
         "priority": row["priority"],
-        "priority_label": str(_LABELS["priority"].get(row["priority"], row["priority"])),
+        "priority_label": labels["priority"].get(row["priority"], row["priority"]),
         "needs_reply": row["needs_reply"],
         "excerpt": latest[:EXCERPT_CHARS],
         "first_response_due_at": _iso(row["first_response_due_at"]),
@@ -680,7 +683,7 @@ def _card(row: dict[str, Any], username: str) -> dict[str, Any]:
         "waiting_since": _iso(row["waiting_since"]),
         "response_due_at": _iso(row["response_due_at"]),
         "response_timer": timer,
-        "response_timer_label": str(_LABELS["timer"].get(timer, "")),
+        "response_timer_label": labels["timer"].get(timer, ""),
         "url": f"/conversations/{row['pk']}/",
     }
 
