@@ -306,9 +306,9 @@ def rebuild_duration_histograms(*, since: datetime | None = None) -> int:
 GROUP_COLUMNS = {"team_id": "team", "assignee_id": "assignee", "intent": "intent"}
 
 
-def histograms_answer(report: ReportFilter) -> bool:
-    """Whether the histograms hold exactly the report's rows: no slice (the keys carry only
-    each metric's own group), and a viewer who sees every conversation."""
+def sees_everything(report: ReportFilter) -> bool:
+    """No slice, and a viewer who may see every conversation: the roll-ups' and histograms'
+    keys carry only each figure's own group, so they hold exactly the report's rows."""
     sliced = (
         report.platform
         or report.account_id
@@ -316,9 +316,13 @@ def histograms_answer(report: ReportFilter) -> bool:
         or report.agent_id
         or report.intent is not None
     )
-    if sliced:
-        return False
-    return report.user is None or can_see_all_conversations(report.user)
+    return not sliced and (report.user is None or can_see_all_conversations(report.user))
+
+
+def histograms_answer(report: ReportFilter) -> bool:
+    """Whether the percentiles may come from the histograms (tests turn this off alone to
+    compare with the rows)."""
+    return sees_everything(report)
 
 
 def _utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:

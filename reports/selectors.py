@@ -60,7 +60,12 @@ from sla.selectors import next_threshold_at, with_sla
 from triage.models import AutoReply, TriageFeedback
 
 from .db import SecondsBetween, aggregate_with_percentiles, grouped_percentiles
-from .durations import duration_counts, duration_percentiles, histograms_answer
+from .durations import (
+    duration_counts,
+    duration_percentiles,
+    histograms_answer,
+    sees_everything,
+)
 from .models import CSAT_SATISFIED_FROM, CsatSurvey, DurationMetric, SpikeAlert
 from .rollups import conversation_hours, inbound_hours
 from .volume import volume_learning
@@ -122,23 +127,11 @@ def conversations_in_scope(report: ReportFilter) -> QuerySet[Conversation]:
     return conversations
 
 
-def _sees_everything(report: ReportFilter) -> bool:
-    """No slice, and a user who may see every conversation: the scope would keep every row."""
-    sliced = (
-        report.platform
-        or report.account_id
-        or report.team_id
-        or report.agent_id
-        or report.intent is not None
-    )
-    return not sliced and (report.user is None or can_see_all_conversations(report.user))
-
-
 def _in_scope(rows: QuerySet, report: ReportFilter) -> QuerySet:
     """Rows (of a model with a `conversation`) of the conversations in scope. Unsliced, for a
     supervisor who sees everything, the filter is left out: it would join every conversation
     ever to each row just to keep them all."""
-    if _sees_everything(report):
+    if sees_everything(report):
         return rows
     return rows.filter(conversation__in=conversations_in_scope(report).values("pk"))
 
@@ -565,7 +558,7 @@ def _auto_replied(report: ReportFilter) -> dict[str, int]:
         post__created_at__gte=report.start,
         post__created_at__lt=report.end,
     )
-    if not _sees_everything(report):
+    if not sees_everything(report):
         auto_replies = auto_replies.filter(
             post__conversation__in=conversations_in_scope(report).values("pk")
         )
