@@ -15,8 +15,7 @@ from ingestion.models import WebhookDelivery
 from parley import webhook_fast_path
 from parley.body_limits import BodySizeLimitMiddleware
 from parley.webhook_handler import WebhookASGIHandler
-from tests.factories import PlatformAccountFactory
-from tests.ingestion.conftest import X_ACCOUNT_ID, X_CONSUMER_SECRET, payload
+from tests.ingestion.conftest import payload
 from tests.ingestion.test_webhooks import meta_signature, x_signature
 from tests.served import request, served_app
 
@@ -37,16 +36,6 @@ def _meta_body(marker: int, kind: str = "page") -> bytes:
     body["entry"][0]["time"] = marker
     body["object"] = kind
     return json.dumps(body).encode()
-
-
-@pytest.fixture
-def x_account(db):
-    return PlatformAccountFactory(
-        platform=Platform.TWITTER,
-        handle="acme",
-        external_id=X_ACCOUNT_ID,
-        credentials={"consumer_secret": X_CONSUMER_SECRET},
-    )
 
 
 @pytest.fixture
