@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from core.selectors import can_see_all_conversations
 
 from .models import DurationDaily, DurationMetric
+from .rollups import empty_from, lock_for_rebuild
 
 if TYPE_CHECKING:
     from .selectors import ReportFilter
@@ -279,7 +280,7 @@ def rebuild_histograms_sql(
 
 def rebuild_duration_histograms(*, since: datetime | None = None) -> int:
     """Recompute the histograms from the conversations and customer turns (all, or the days
-    from `since`'s UTC day on), locking them as rebuild_inbound_rollups locks its roll-up;
+    from `since`'s UTC day on), locking them as the roll-ups are (lock_for_rebuild);
     returns the rows written."""
     day = None
     if since is not None:
@@ -288,12 +289,8 @@ def rebuild_duration_histograms(*, since: datetime | None = None) -> int:
     adapted = None if since is None else connection.ops.adapt_datetimefield_value(since)
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE reports_durationdaily IN EXCLUSIVE MODE")
-        stale = DurationDaily.objects.all()
-        if day is not None:
-            stale = stale.filter(day__gte=day)
-        stale.delete()
+        lock_for_rebuild(cursor, DurationDaily)
+        empty_from(DurationDaily, field="day", since=day)
         for table in (CONVERSATION, TURN):
             sql, params = rebuild_histograms_sql(connection.vendor, table=table, since=adapted)
             cursor.execute(sql, params)

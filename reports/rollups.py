@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Model, Sum
 from django.utils import timezone
 
 from core.selectors import can_see_all_conversations
@@ -195,23 +195,34 @@ def rebuild_rollups(*, since: datetime | None = None) -> int:
     )
 
 
+def lock_for_rebuild(cursor: Any, model: type[Model]) -> None:
+    """On PostgreSQL, lock a table kept by triggers EXCLUSIVE before rebuilding it: a writer
+    whose insert already ran its trigger holds ROW EXCLUSIVE on it, so the rebuild waits for
+    it to commit and then counts its rows once; a later writer's trigger waits for the
+    rebuild to commit and adds its own rows after. Nothing is counted twice or lost while
+    ingest runs. (SQLite has one writer at a time.)"""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"LOCK TABLE {model._meta.db_table} IN EXCLUSIVE MODE")
+
+
+def empty_from(model: type[Model], *, field: str, since: Any) -> None:
+    """Delete a kept table's rows from `since` on (`field` >= since), or all of them."""
+    model.objects.filter(**({} if since is None else {f"{field}__gte": since})).delete()
+
+
 def rebuild_conversation_rollups(*, since: datetime | None = None) -> int:
     """Recompute the conversation roll-up from the conversations, as rebuild_inbound_rollups
-    does for the posts (same lock, same reasoning)."""
+    does for the posts (same lock)."""
     if since is not None:
         since = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     adapted = None if since is None else connection.ops.adapt_datetimefield_value(since)
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE reports_conversationhourly IN EXCLUSIVE MODE")
+        lock_for_rebuild(cursor, ConversationHourly)
         # The conversations' copy of their SLA outcome first: its triggers' deltas land in
         # the hours rebuilt below.
         sql, params = sync_first_response_sla_sql(connection.vendor, since=adapted)
         cursor.execute(sql, params or None)
-        stale = ConversationHourly.objects.all()
-        if since is not None:
-            stale = stale.filter(hour__gte=since)
-        stale.delete()
+        empty_from(ConversationHourly, field="hour", since=since)
         sql, params = rebuild_conversation_rollups_sql(connection.vendor, since=adapted)
         cursor.execute(sql, params or None)
         return cursor.rowcount
@@ -219,21 +230,13 @@ def rebuild_conversation_rollups(*, since: datetime | None = None) -> int:
 
 def rebuild_inbound_rollups(*, since: datetime | None = None) -> int:
     """Recompute the roll-up from the posts (all of it, or the hours from `since` on), in
-    one transaction; returns the number of roll-up rows written.
-
-    On PostgreSQL the roll-up table is locked EXCLUSIVE first: a writer whose post insert
-    already ran its trigger holds ROW EXCLUSIVE on it, so the rebuild waits for it to commit
-    and then counts its posts once; a later writer's trigger waits for the rebuild to commit
-    and adds its own posts after. Nothing is counted twice or lost while ingest runs."""
+    one transaction, with the table locked (lock_for_rebuild); returns the number of
+    roll-up rows written."""
     if since is not None:
         since = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE reports_inboundhourly IN EXCLUSIVE MODE")
-        stale = InboundHourly.objects.all()
-        if since is not None:
-            stale = stale.filter(hour__gte=since)
-        stale.delete()
+        lock_for_rebuild(cursor, InboundHourly)
+        empty_from(InboundHourly, field="hour", since=since)
         hour = (
             "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
             if connection.vendor == "postgresql"
