@@ -1,4 +1,5 @@
-"""The demo set-up `make run` loads: teams, agents, a demo platform account, a rule, a policy."""
+"""The demo set-up `make run` loads: teams, agents, a demo platform account, a rule, a policy,
+reply templates and a macro."""
 
 from __future__ import annotations
 
@@ -9,12 +10,44 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core import roles
-from core.models import AgentProfile, Platform, Priority, Team
+from core.models import AgentProfile, Platform, Priority, ReplyTemplate, Team
+from helpdesk.models import Macro, MacroAssign
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
 from sla.models import SlaPolicy
 
 DEMO_BRAND_HANDLE = "parley_demo"
+
+# What an agent's first hour in the demo reaches for: answers to the feed's usual posts
+# (praise, a late parcel, an address change, an outage), each within the demo's 280
+# characters. Team None: offered to every team.
+DEMO_REPLY_TEMPLATES = (
+    (
+        "Thanks for the kind words",
+        None,
+        "Thank you, {{ customer.first_name }}! We have passed your message on to the team. "
+        "^{{ agent.first_name }}",
+    ),
+    (
+        "Sorry, send us a DM",
+        None,
+        "Hi {{ customer.first_name }}, sorry about this. Could you send us a DM with your order "
+        "number? We will look into it right away. ^{{ agent.first_name }}",
+    ),
+    (
+        "Change of delivery address",
+        "customer-care",
+        "Hi {{ customer.first_name }}, you can change the address under Orders > Edit address "
+        "until the parcel ships. If it has left already, DM us the order number and we will "
+        "reroute it. ^{{ agent.first_name }}",
+    ),
+    (
+        "Known outage",
+        "priority-care",
+        "Hi {{ customer.first_name }}, we know about the outage and our engineers are on it. "
+        "Updates follow on {{ brand.handle }}; sorry for the trouble. ^{{ agent.first_name }}",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +81,22 @@ def seed_demo(
     SlaPolicy.objects.get_or_create(
         name="Best practice: first answer within 15 minutes",
         defaults={"position": 100, "first_response_minutes": 15},
+    )
+    teams = {team.slug: team for team in (care, priority_care)}
+    templates = {
+        name: ReplyTemplate.objects.get_or_create(
+            name=name, defaults={"team": teams.get(team_slug), "body": body}
+        )[0]
+        for name, team_slug, body in DEMO_REPLY_TEMPLATES
+    }
+    Macro.objects.get_or_create(
+        name="Ask for the order number",
+        defaults={
+            "template": templates["Sorry, send us a DM"],
+            "add_tag": "needs-order-number",
+            "set_status": "pending",
+            "assign": MacroAssign.ME,
+        },
     )
 
     User = get_user_model()
