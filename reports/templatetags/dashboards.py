@@ -14,6 +14,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from core.templatetags.spans import short_span
+
 register = template.Library()
 
 
@@ -34,17 +36,7 @@ def exact(value: datetime) -> str:
 
 def duration(seconds: float) -> str:
     """A short span for people: "45 s", "4 min", "2 h 05 min", "3 d 4 h"."""
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return short_span(seconds)
 
 
 def relative(value: datetime, *, now: datetime | None = None) -> str:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -101,3 +103,17 @@ def test_taking_a_conversation_private_sends_a_dm_and_a_public_note(
     assert public.text.endswith("^Dana")
     assert public.external_id.startswith("demo-reply-")
     assert public.in_reply_to == private.in_reply_to == "in-1"
+
+
+def test_the_first_response_time_reads_as_people_say_it(client, agent, waiting_post):
+    conversation = waiting_post.conversation
+    conversation.first_response_at = conversation.created_at + timedelta(minutes=10, seconds=9)
+    conversation.save(update_fields=["first_response_at"])
+    client.login(username=agent.username, password=AGENT_PASSWORD)
+    url = reverse("conversation", args=[conversation.pk])
+
+    assert "10 min after the first post" in client.get(url).content.decode()
+    conversation.first_response_at = conversation.created_at + timedelta(hours=26, minutes=5)
+    conversation.save(update_fields=["first_response_at"])
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "1 j 2 h après le premier message" in french
