@@ -71,7 +71,9 @@ def test_agent_sees_a_new_post_live_and_answers_it(parley_server, page):
     page.get_by_role("button", name="Send reply").click()
 
     expect(page.locator(".post.outbound .text").last).to_have_text(reply)
-    expect(page.locator("#first-response")).to_contain_text(re.compile(r"^\d+ s after the first post"))
+    expect(page.locator("#first-response")).to_contain_text(
+        re.compile(r"^\d+ s after the first post")
+    )
 
     page.get_by_role("link", name="Inbox").click()
     expect(page).to_have_url(parley_server.url("/inbox/"))
