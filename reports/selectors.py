@@ -51,6 +51,7 @@ from core.models import (
 )
 from core.selectors import (
     can_see_all_conversations,
+    display_name,
     visible_conversations,
     visible_team_ids,
 )
@@ -956,7 +957,7 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
                 distinct=True,
             )
         )
-        .order_by("user__username")
+        .order_by("user__first_name", "user__last_name", "user__username")
     )
     next_change = next_threshold_at(
         now=now, conversations=None if can_see_all_conversations(user) else active
@@ -978,7 +979,8 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
                 "customer": f"@{conversation.customer.handle}",
                 "platform": conversation.account.get_platform_display(),
                 "team": conversation.team.name if conversation.team else "",
-                "assignee": conversation.assignee.get_username() if conversation.assignee else "",
+                # As the inbox and the conversation page call people: their name.
+                "assignee": display_name(conversation.assignee),
                 "state": conversation.sla_state,
                 "state_label": states.get(conversation.sla_state, conversation.sla_state),
                 "due_at": conversation.sla_due_at.isoformat() if conversation.sla_due_at else None,
@@ -988,7 +990,7 @@ def cockpit(user: AbstractBaseUser, *, now: datetime | None = None) -> dict[str,
         ],
         "agents": [
             {
-                "agent": profile.user.get_username(),
+                "agent": display_name(profile.user),
                 "load": profile.load,
                 "capacity": profile.capacity,
             }

@@ -44,8 +44,12 @@ def open_conversation(*, team, account, waiting_minutes, assignee=None, sla_stat
 
 
 def test_queues_per_team_and_platform_with_attention_list_and_agent_load(default_team, agent):
-    supervisor = AgentFactory(username="lead", teams=[default_team])
+    supervisor = AgentFactory(
+        username="lead", first_name="Sam", last_name="Lee", teams=[default_team]
+    )
     grant(supervisor, "receive_team_alerts")
+    agent.first_name = "Ana"
+    agent.save()
     demo = PlatformAccountFactory()
     x = PlatformAccountFactory(platform=Platform.TWITTER)
     open_conversation(team=default_team, account=demo, waiting_minutes=12)
@@ -81,8 +85,10 @@ def test_queues_per_team_and_platform_with_attention_list_and_agent_load(default
         (at_risk.pk, "at_risk"),
     ]
     assert snapshot["attention"][0]["url"] == f"/conversations/{breached.pk}/"
+    # People are named as the inbox names them: their name, not their username.
+    assert snapshot["attention"][0]["assignee"] == "Ana"
     loads = {row["agent"]: row["load"] for row in snapshot["agents"]}
-    assert loads == {agent.username: 1, "lead": 0}
+    assert loads == {"Ana": 1, "Sam Lee": 0}
 
 
 def test_posts_per_minute_now_against_the_usual_rate(default_team):
