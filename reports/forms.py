@@ -92,6 +92,11 @@ class ReportFilterForm(forms.Form):
                 gettext("A report covers at most %(days)s days.") % {"days": MAX_PERIOD_DAYS}
             )
         data["start"], data["end"] = start, end
+        # The date fields show the period in effect, not blanks, when it was left to the
+        # defaults (the page's first view, a preset without one of the two days).
+        shown = self.data.copy()
+        shown["start"], shown["end"] = start.isoformat(), end.isoformat()
+        self.data = shown
         return data
 
     def report_filter(self, user) -> ReportFilter:

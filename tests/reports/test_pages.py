@@ -1,7 +1,10 @@
 """The dashboards pages and the JSON API: for supervisors only, with the same numbers."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import AgentFactory
 from tests.reports.dataset import PERIOD
@@ -37,6 +40,19 @@ def test_reports_page_serves_chart_js_locally(client, supervisor):
 
     assert "/static/vendor/chartjs/chart.umd.min.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_the_date_fields_show_the_period_in_effect(client, supervisor):
+    client.force_login(supervisor)
+    today = timezone.localdate(timezone=timezone.get_default_timezone())
+    week_start = (today - timedelta(days=6)).isoformat()
+
+    first_view = client.get(reverse("dashboards:reports")).content.decode()
+    only_the_end = client.get(reverse("dashboards:reports"), {"end": "2026-11-30"}).content.decode()
+
+    assert f'name="start" value="{week_start}"' in first_view
+    assert f'name="end" value="{today.isoformat()}"' in first_view
+    assert 'name="start" value="2026-11-24"' in only_the_end
 
 
 def test_bad_filters_on_the_page_get_a_form_error(client, supervisor):
