@@ -571,6 +571,7 @@ class IntegrationDelivery(models.Model):
 
     class Meta:
         db_table = "helpdesk_integrationdelivery"
+        verbose_name_plural = "integration deliveries"
         indexes = [models.Index(fields=["delivered_at", "next_attempt_at"])]
 
     def __str__(self) -> str:

@@ -70,6 +70,7 @@ class CsatSurvey(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "CSAT survey"
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "resolved_at"], name="one_survey_per_resolution"

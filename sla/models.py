@@ -362,6 +362,7 @@ class SlaTimer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "SLA timer"
         ordering = ["conversation_id", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "kind"], name="one_timer_per_target")

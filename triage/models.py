@@ -112,6 +112,10 @@ class AutoReply(models.Model):
     confidence = models.FloatField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = "auto-reply"
+        verbose_name_plural = "auto-replies"
+
     def __str__(self) -> str:
         return f"Auto-reply to post {self.post_id}"
 
