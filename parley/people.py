@@ -44,7 +44,15 @@ ROLE_CHOICES = [
 ]
 
 
-class InviteForm(forms.Form):
+class _StackedForm(forms.Form):
+    """A form whose labels stand above their fields, or after a checkbox: no colon."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class InviteForm(_StackedForm):
     email = forms.EmailField(label=_("E-mail"))
     first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
     last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
@@ -161,7 +169,7 @@ def _time_zone_choices() -> list[tuple[str, str]]:
     return [("", server), *((name, name.replace("_", " ")) for name in time_zone_names())]
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(_StackedForm):
     first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
     last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
     signature = forms.CharField(
