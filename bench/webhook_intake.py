@@ -6,7 +6,8 @@ that is all a platform waits for. Two loads: at saturation (a fixed number of co
 sending as fast as answers come) and at a fixed offered rate (requests scheduled on a clock;
 latency counts from the scheduled time, so a slow answer delays the ones behind it as it
 would a platform's). The baseline is a bare ASGI app that reads the body and answers 200
-(bench/bare_asgi.py), on the same server settings, under the same load generator.
+(bench/bare_asgi.py), served by the same code and settings (bench/bare_serving.py: each web
+process on a listening socket of its own), under the same load generator.
 
 The load generator is this process, on the same two cores as the server: both figures pay
 for it alike, which is why the ratio is the figure to compare.
@@ -27,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.listeners import balanced_listening
+
 from . import data
 from .common import (
     BRAND_ID,
@@ -38,6 +41,7 @@ from .common import (
     peak_rss_mb,
     percentile,
     reset_traffic,
+    wait_for_listeners,
     wait_for_port,
 )
 
@@ -214,26 +218,28 @@ class Server:
 
 
 @contextmanager
-def _served(app: str | None, *, name: str, processes: int) -> Iterator[Server]:
-    """Parley as `manage.py serve --no-schedule` runs it (app None: uvicorn with `processes`
-    web processes, each with its pooled database connections and group commit), or uvicorn
-    serving `app` with as many processes."""
+def _served(*, bare: bool, processes: int) -> Iterator[Server]:
+    """Parley as `manage.py serve --no-schedule` runs it (`processes` web processes, each
+    with its pooled database connections and group commit), or, `bare`, the baseline app by
+    the same serving code (bench/bare_serving.py)."""
     port = free_port()
-    address = ["--host", "127.0.0.1", "--port", str(port)]
-    if app is None:
-        command = [sys.executable, "manage.py", "serve", *address, "--no-schedule"]
+    if bare:
+        command = [sys.executable, "-m", "bench.bare_serving", str(port), str(processes)]
     else:
-        command = [sys.executable, "-m", "uvicorn", app, *address, "--lifespan", "off",
-                   "--log-level", "warning", "--workers", str(processes)]  # fmt: skip
+        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-schedule"]  # fmt: skip
     env = {
         "X_CONSUMER_SECRET": X_SECRET,
         "META_APP_SECRET": META_SECRET,
         "WEB_CONCURRENCY": str(processes),
     }
-    with background(command, name=name, env=env) as process:
-        # Django's start-up takes seconds, more on a busy machine; each process answers once
-        # it has started, so the warm-up requests reach them all.
-        wait_for_port(port, timeout=120)
+    with background(command, name="serve-bare" if bare else "serve-webhooks", env=env) as process:
+        # Django's start-up takes seconds, more on a busy machine, and a process takes
+        # connections only once it listens: wait for every process's socket.
+        if balanced_listening():
+            wait_for_listeners(port, processes, timeout=120)
+        else:
+            wait_for_port(port, timeout=120)
         yield Server(port, process.pid)
 
 
@@ -273,7 +279,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     processes = web_processes()
     half = deliveries // 2
     loads = {}
-    with _served(None, name="serve-webhooks", processes=processes) as server:
+    with _served(bare=False, processes=processes) as server:
         # Warm up Django's first request (URL resolver, connections) outside the clock.
         asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
@@ -287,7 +293,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         )  # five seconds' worth
         loads["offered"] = asyncio.run(_run(server.port, offered, rate=offered_rate))
         web_rss = _web_rss_mb(server.pid)
-    with _served("bench.bare_asgi:app", name="uvicorn-bare", processes=processes) as server:
+    with _served(bare=True, processes=processes) as server:
         asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         bare_requests = x_requests(deliveries, id_base=1_800_000_000_000_000_000)
         loads["bare"], bare_cpu_ms = _timed_cpu(
@@ -313,7 +319,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         "webhook_p99_ms": round(percentile(offered_load.latencies_ms, 0.99), 2),
         "webhook_rejected": (saturation.sent - saturation.accepted)
         + (offered_load.sent - offered_load.accepted),
-        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), same uvicorn settings",
+        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), served by serve's code",
         "bare_asgi_per_s": round(bare.per_second, 1),
         "webhook_ratio_to_bare_asgi": round(saturation.per_second / bare.per_second, 4),
         "bare_asgi_requests_per_process": bare.per_process,
