@@ -14,7 +14,13 @@ one it starts in place of a dead one), pickled. So the supervisor's list holds o
 taken fails there, at start-up) but never listens, so the kernel gives it no connection; each
 spawned process unpickles it as a fresh SO_REUSEPORT socket bound to the same address, which
 uvicorn then listens on. This module imports nothing of Django: the spawned process unpickles
-its socket before it loads the application.
+its socket before it loads the application, and listens only once the application is loaded,
+so no connection waits on a process still starting.
+
+The price: connections the kernel has queued on a process's own socket and the process has
+not yet accepted are reset if it dies (on a shared socket another process would take them).
+uvicorn accepts as soon as a connection arrives, so that queue is nearly always empty, and a
+platform sends a reset delivery again.
 """
 
 from __future__ import annotations
