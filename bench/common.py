@@ -177,3 +177,74 @@ def children_of(pid: int) -> list[int]:
         return [int(child) for task in tasks for child in (task / "children").read_text().split()]
     except OSError:
         return []
+
+
+def listeners_on(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port`: one per web process when each has its own
+    (parley.listeners), one when they share it."""
+    return sum(
+        1 for local, _, state, _ in _tcp_sockets() if local == ("0100007F", port) and state == "0A"
+    )
+
+
+def wait_for_listeners(port: int, count: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while listeners_on(port) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Not {count} sockets listening on port {port}; see bench/logs/.")
+        time.sleep(0.1)
+
+
+def connection_owners(port: int, pids: list[int]) -> dict[int, int]:
+    """For each connection to 127.0.0.1:`port` whose server end one of `pids` holds: the
+    client's port, and that process."""
+    held = _sockets_held(pids)
+    return {
+        remote[1]: holders[0]
+        for local, remote, state, inode in _tcp_sockets()
+        if local == ("0100007F", port) and state == "01" and (holders := held.get(inode))
+    }
+
+
+def listening_pids(port: int, pids: list[int]) -> set[int]:
+    """Those of `pids` that hold a socket listening on 127.0.0.1:`port`."""
+    held = _sockets_held(pids)
+    return {
+        pid
+        for local, _, state, inode in _tcp_sockets()
+        if local == ("0100007F", port) and state == "0A"
+        for pid in held.get(inode, [])
+    }
+
+
+def _sockets_held(pids: list[int]) -> dict[str, list[int]]:
+    """The inode of each socket the processes `pids` hold, and those that hold it (a shared
+    listening socket has several)."""
+    held: dict[str, list[int]] = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                held.setdefault(target[len("socket:[") : -1], []).append(pid)
+    return held
+
+
+def _tcp_sockets() -> list[tuple[tuple[str, int], tuple[str, int], str, str]]:
+    """IPv4 TCP sockets from /proc/net/tcp: (local, remote, state, inode), addresses as (hex
+    address, port)."""
+    sockets = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (
+            (address, int(port, 16))
+            for address, port in (field.split(":") for field in fields[1:3])
+        )
+        sockets.append((local, remote, fields[3], fields[9]))
+    return sockets

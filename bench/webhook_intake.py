@@ -6,7 +6,8 @@ that is all a platform waits for. Two loads: at saturation (a fixed number of co
 sending as fast as answers come) and at a fixed offered rate (requests scheduled on a clock;
 latency counts from the scheduled time, so a slow answer delays the ones behind it as it
 would a platform's). The baseline is a bare ASGI app that reads the body and answers 200
-(bench/bare_asgi.py), on the same server settings, under the same load generator.
+(bench/bare_asgi.py), served by the same code and settings (bench/bare_serving.py: each web
+process on a listening socket of its own), under the same load generator.
 
 The load generator is this process, on the same two cores as the server: both figures pay
 for it alike, which is why the ratio is the figure to compare.
@@ -24,18 +25,23 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from parley.listeners import balanced_listening
 
 from . import data
 from .common import (
     BRAND_ID,
     background,
     children_of,
+    connection_owners,
     free_port,
+    listening_pids,
     peak_rss_mb,
     percentile,
     reset_traffic,
+    wait_for_listeners,
     wait_for_port,
 )
 
@@ -113,19 +119,12 @@ class Load:
     accepted: int
     seconds: float
     latencies_ms: list[float]
+    # Requests each web process answered, most first (empty when not asked for).
+    per_process: list[int] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
         return self.accepted / self.seconds if self.seconds else 0.0
-
-    def figures(self, prefix: str) -> dict:
-        return {
-            f"{prefix}_deliveries_per_s": round(self.per_second, 1),
-            f"{prefix}_accepted": self.accepted,
-            f"{prefix}_sent": self.sent,
-            f"{prefix}_p50_ms": round(percentile(self.latencies_ms, 0.50), 2),
-            f"{prefix}_p99_ms": round(percentile(self.latencies_ms, 0.99), 2),
-        }
 
 
 async def _exchange(reader, writer, request: bytes) -> int:
@@ -143,19 +142,27 @@ async def _exchange(reader, writer, request: bytes) -> int:
     return int(status_line.split()[1])
 
 
-async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
-    """Send `requests` over CONNECTIONS kept-alive connections: as fast as answers come
-    (rate None), or each at its slot on a clock of `rate` per second."""
+async def _run(
+    port: int, requests: list[bytes], *, rate: float | None, server: Server | None = None
+) -> Load:
+    """Send `requests` over CONNECTIONS kept-alive connections, all opened at once: as fast
+    as answers come (rate None), or each at its slot on a clock of `rate` per second. With
+    `server`, count the requests each of its web processes answered."""
     queue: asyncio.Queue = asyncio.Queue()
     for request in requests:
         queue.put_nowait(request)
     latencies: list[float] = []
     accepted = 0
+    streams = await asyncio.gather(
+        *(asyncio.open_connection("127.0.0.1", port) for _ in range(CONNECTIONS))
+    )
+    owners = await _owners(port, server, streams) if server else {}
+    sent_by_process: dict[int, int] = dict.fromkeys(server.web_pids() if server else [], 0)
     started = time.perf_counter()
 
-    async def connection(number: int) -> None:
+    async def connection(reader, writer) -> None:
         nonlocal accepted
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        owner = owners.get(writer.get_extra_info("sockname")[1])
         try:
             while True:
                 try:
@@ -171,35 +178,69 @@ async def _run(port: int, requests: list[bytes], *, rate: float | None) -> Load:
                 )
                 latencies.append((time.perf_counter() - due) * 1000)
                 accepted += status == 200
+                if owner is not None:
+                    sent_by_process[owner] = sent_by_process.get(owner, 0) + 1
         finally:
             writer.close()
 
-    await asyncio.gather(*(connection(number) for number in range(CONNECTIONS)))
-    return Load(len(requests), accepted, time.perf_counter() - started, latencies)
+    await asyncio.gather(*(connection(reader, writer) for reader, writer in streams))
+    return Load(
+        len(requests),
+        accepted,
+        time.perf_counter() - started,
+        latencies,
+        sorted(sent_by_process.values(), reverse=True),
+    )
+
+
+async def _owners(port: int, server: Server, streams) -> dict[int, int]:
+    """The web process serving each connection, by the client's port; waits (a little) for
+    the processes to accept them all."""
+    clients = {writer.get_extra_info("sockname")[1] for _, writer in streams}
+    deadline = time.monotonic() + 5
+    while True:
+        owners = connection_owners(port, server.web_pids())
+        if clients <= owners.keys() or time.monotonic() > deadline:
+            return owners
+        await asyncio.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+    def web_pids(self) -> list[int]:
+        """The supervisor's children that listen on the port: its web processes."""
+        children = children_of(self.pid)
+        listening = listening_pids(self.port, children)
+        return [pid for pid in children if pid in listening]
 
 
 @contextmanager
-def _served(app: str | None, *, name: str, processes: int) -> Iterator[tuple[int, int]]:
-    """Parley as `manage.py serve --no-schedule` runs it (app None: uvicorn with `processes`
-    web processes, each with its pooled database connections and group commit), or uvicorn
-    serving `app` with as many processes; yields the port and the server's process id."""
+def _served(*, bare: bool, processes: int) -> Iterator[Server]:
+    """Parley as `manage.py serve --no-schedule` runs it (`processes` web processes, each
+    with its pooled database connections and group commit), or, `bare`, the baseline app by
+    the same serving code (bench/bare_serving.py)."""
     port = free_port()
-    address = ["--host", "127.0.0.1", "--port", str(port)]
-    if app is None:
-        command = [sys.executable, "manage.py", "serve", *address, "--no-schedule"]
+    if bare:
+        command = [sys.executable, "-m", "bench.bare_serving", str(port), str(processes)]
     else:
-        command = [sys.executable, "-m", "uvicorn", app, *address, "--lifespan", "off",
-                   "--log-level", "warning", "--workers", str(processes)]  # fmt: skip
+        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-schedule"]  # fmt: skip
     env = {
         "X_CONSUMER_SECRET": X_SECRET,
         "META_APP_SECRET": META_SECRET,
         "WEB_CONCURRENCY": str(processes),
     }
-    with background(command, name=name, env=env) as process:
-        # Django's start-up takes seconds, more on a busy machine; each process answers once
-        # it has started, so the warm-up requests reach them all.
-        wait_for_port(port, timeout=120)
-        yield port, process.pid
+    with background(command, name="serve-bare" if bare else "serve-webhooks", env=env) as process:
+        # Django's start-up takes seconds, more on a busy machine, and a process takes
+        # connections only once it listens: wait for every process's socket.
+        if balanced_listening():
+            wait_for_listeners(port, processes, timeout=120)
+        else:
+            wait_for_port(port, timeout=120)
+        yield Server(port, process.pid)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -238,25 +279,26 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     processes = web_processes()
     half = deliveries // 2
     loads = {}
-    with _served(None, name="serve-webhooks", processes=processes) as (port, pid):
+    with _served(bare=False, processes=processes) as server:
         # Warm up Django's first request (URL resolver, connections) outside the clock.
-        asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
+        asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
             deliveries - half, id_base=0
         )
         loads["saturation"], server_cpu_ms = _timed_cpu(
-            pid, lambda: asyncio.run(_run(port, mixed, rate=None))
+            server.pid, lambda: asyncio.run(_run(server.port, mixed, rate=None, server=server))
         )
         offered = x_requests(
             max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
         )  # five seconds' worth
-        loads["offered"] = asyncio.run(_run(port, offered, rate=offered_rate))
-        web_rss = _web_rss_mb(pid)
-    with _served("bench.bare_asgi:app", name="uvicorn-bare", processes=processes) as (port, pid):
-        asyncio.run(_run(port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
+        loads["offered"] = asyncio.run(_run(server.port, offered, rate=offered_rate))
+        web_rss = _web_rss_mb(server.pid)
+    with _served(bare=True, processes=processes) as server:
+        asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
         bare_requests = x_requests(deliveries, id_base=1_800_000_000_000_000_000)
         loads["bare"], bare_cpu_ms = _timed_cpu(
-            pid, lambda: asyncio.run(_run(port, bare_requests, rate=None))
+            server.pid,
+            lambda: asyncio.run(_run(server.port, bare_requests, rate=None, server=server)),
         )
     celery_app.control.purge()
     reset_traffic()
@@ -269,14 +311,18 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         "webhook_deliveries_per_s": round(saturation.per_second, 1),
         "webhook_p50_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.5), 2),
         "webhook_p99_ms_at_saturation": round(percentile(saturation.latencies_ms, 0.99), 2),
+        # Deliveries each web process answered at saturation, most first: how evenly the
+        # connections, all opened at once, were shared.
+        "webhook_deliveries_per_process": saturation.per_process,
         "webhook_offered_per_s": offered_rate,
         "webhook_p50_ms": round(percentile(offered_load.latencies_ms, 0.5), 2),
         "webhook_p99_ms": round(percentile(offered_load.latencies_ms, 0.99), 2),
         "webhook_rejected": (saturation.sent - saturation.accepted)
         + (offered_load.sent - offered_load.accepted),
-        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), same uvicorn settings",
+        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), served by serve's code",
         "bare_asgi_per_s": round(bare.per_second, 1),
         "webhook_ratio_to_bare_asgi": round(saturation.per_second / bare.per_second, 4),
+        "bare_asgi_requests_per_process": bare.per_process,
         # Server CPU (all its processes) per request at saturation: what the load on the
         # machine changes least.
         "webhook_server_cpu_ms_per_delivery": round(server_cpu_ms, 3),

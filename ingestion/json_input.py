@@ -31,10 +31,24 @@ def loads_storable(text: str | bytes) -> Any:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from error
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
-    problem = unstorable_reason(value)
+    problem = "" if _plainly_storable(text) else unstorable_reason(value)
     if problem:
         raise ValueError(problem)
     return value
+
+
+def _plainly_storable(text: str) -> bool:
+    """Whether the JSON text shows, without walking its value, that it is storable: a NUL or
+    an unpaired surrogate can only come from a `\\u0000` or `\\uD800` to `\\uDFFF` escape in text
+    that decoded as UTF-8 and parsed, and fewer brackets than MAX_DEPTH cannot nest deeper.
+    One-event webhook deliveries mostly are (the recorded ones have 7 to 19 brackets); the
+    walk was a sixth of a delivery's checks in the web process."""
+    return (
+        "\\u0000" not in text
+        and "\\ud" not in text
+        and "\\uD" not in text
+        and text.count("{") + text.count("[") < MAX_DEPTH
+    )
 
 
 def unstorable_reason(value: Any) -> str:

@@ -208,7 +208,7 @@ def _eligible_headers(scope) -> dict[bytes, bytes] | None:
             return None  # Django joins repeated headers; let it
         headers[name] = value
     host = headers.get(b"host")
-    if not host or not _host_allowed(host, config.allowed_hosts):
+    if not host or (host not in _hosts_allowed and not _host_allowed(host, config.allowed_hosts)):
         # Django answers a Host not allowed with its 400 (and the security log line).
         return None
     if config.ssl_redirect and not _is_secure(scope, headers):
@@ -229,10 +229,21 @@ def _plain_settings() -> bool:
     )
 
 
+# Host headers found allowed, so a platform's one Host is split and matched once, not per
+# delivery (a twentieth of the event loop's time); emptied when a setting changes. A few
+# dozen at most: with a wildcard in ALLOWED_HOSTS any number of names could match.
+_hosts_allowed: set[bytes] = set()
+_HOSTS_ALLOWED_KEPT = 64
+
+
 def _host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
     # As HttpRequest.get_host() decides (allowed: ALLOWED_HOSTS, or DEBUG's defaults).
     domain, _ = split_domain_port(host.decode("latin-1"))
-    return bool(domain) and validate_host(domain, allowed)
+    if not (domain and validate_host(domain, allowed)):
+        return False
+    if len(_hosts_allowed) < _HOSTS_ALLOWED_KEPT:
+        _hosts_allowed.add(host)
+    return True
 
 
 def _is_secure(scope, headers: dict[bytes, bytes]) -> bool:
@@ -300,6 +311,7 @@ def _forget_settings(**kwargs) -> None:
     global _config
     _config = None
     _security_cache.clear()
+    _hosts_allowed.clear()
 
 
 class _RequestMetrics:

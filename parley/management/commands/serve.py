@@ -11,6 +11,7 @@ from uvicorn.supervisors import Multiprocess
 
 from parley.connections import POSTGRESQL, use_connection_pool
 from parley.embedded import run_beat_schedule
+from parley.listeners import listening_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,19 @@ def uvicorn_config(
     return config
 
 
+def run_web_processes(config: uvicorn.Config) -> None:
+    """Serve `config.app` from `config.workers` processes under uvicorn's supervisor: each
+    imports the application afresh (spawned, not forked), one that dies is replaced, and on
+    Linux each listens on a socket of its own so the kernel spreads the connections among
+    them (parley.listeners). Returns once the supervisor has stopped them (SIGINT, SIGTERM)."""
+    sockets = listening_sockets(config)
+    try:
+        Multiprocess(config, sockets=sockets).run()
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def _redacted_uvicorn_logging() -> dict:
     """uvicorn's own handlers (plain logs), which settings.LOGGING does not reach, with the
     redaction filter."""
@@ -104,10 +118,9 @@ class Command(BaseCommand):
         run_schedule = settings.CELERY_TASK_ALWAYS_EAGER and not no_schedule
         processes = web_processes(run_schedule=run_schedule)
         if processes > 1:
-            # uvicorn's supervisor: the processes share the socket, each imports SERVED_APP
-            # afresh (spawned, not forked), and one that dies is replaced.
-            config = uvicorn_config(host=host, port=port, app=SERVED_APP, workers=processes)
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            run_web_processes(
+                uvicorn_config(host=host, port=port, app=SERVED_APP, workers=processes)
+            )
             return
         asyncio.run(self._serve(host, port, run_schedule))
 
