@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from core.selectors import can_see_all_conversations
 
-from .models import DurationDaily, DurationMetric
+from .models import DurationDaily, DurationMetric, DurationWeekly
 from .rollups import empty_from, lock_for_rebuild
 
 if TYPE_CHECKING:
@@ -289,13 +289,42 @@ def rebuild_duration_histograms(*, since: datetime | None = None) -> int:
     adapted = None if since is None else connection.ops.adapt_datetimefield_value(since)
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
+        # Daily first, then weekly: the order every writer takes them in (the weekly rows
+        # are written by the daily table's triggers).
         lock_for_rebuild(cursor, DurationDaily)
+        lock_for_rebuild(cursor, DurationWeekly)
         empty_from(DurationDaily, field="day", since=day)
         for table in (CONVERSATION, TURN):
             sql, params = rebuild_histograms_sql(connection.vendor, table=table, since=adapted)
             cursor.execute(sql, params)
             written += cursor.rowcount
+        # The triggers kept the weeks in step; they are summed again from the days all the
+        # same (whole weeks, from the one holding `since`), so a rebuild repairs them too.
+        monday = None if day is None else day - timedelta(days=day.weekday())
+        empty_from(DurationWeekly, field="week", since=monday)
+        params = [] if monday is None else [connection.ops.adapt_datefield_value(monday)]
+        cursor.execute(weekly_fill_sql(connection.vendor, since=monday is not None), params)
     return written
+
+
+def weekly_fill_sql(vendor: str, *, since: bool = False) -> str:
+    """The INSERT that fills the weekly histograms from the daily ones (all, or the days from
+    a Monday given as parameter on); also run by migration reports 0017."""
+    week = (
+        "date_trunc('week', d.day)::date"
+        if vendor == "postgresql"
+        else "date(d.day, '-6 days', 'weekday 1')"
+    )
+    where = "WHERE d.day >= %s" if since else ""
+    return f"""
+        INSERT INTO reports_durationweekly
+            (week, metric, team_id, assignee_id, intent, seconds, slot, durations, fraction_us)
+        SELECT {week}, d.metric, d.team_id, d.assignee_id, d.intent, d.seconds, d.slot,
+               SUM(d.durations), SUM(d.fraction_us)
+        FROM reports_durationdaily d {where}
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+        HAVING SUM(d.durations) <> 0 OR SUM(d.fraction_us) <> 0
+    """
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -332,6 +361,23 @@ def _utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | Non
     return (first, last) if first < last else None
 
 
+def _histogram_ranges(first: date, last: date) -> list[tuple[str, str, date, date]]:
+    """The histogram rows holding the UTC days [first, last): (table, its date column,
+    from, to) — the whole ISO weeks inside from the weekly table, the days around them from
+    the daily one."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    last_monday = last - timedelta(days=last.weekday())
+    if monday >= last_monday:
+        return [("reports_durationdaily", "day", first, last)]
+    ranges = [("reports_durationweekly", "week", monday, last_monday)]
+    ranges += [
+        ("reports_durationdaily", "day", start, end)
+        for start, end in ((first, monday), (last_monday, last))
+        if start < end
+    ]
+    return ranges
+
+
 def _histogram_sql(
     measure: Measure, report: ReportFilter, group: str | None
 ) -> tuple[str, list[Any]]:
@@ -344,15 +390,16 @@ def _histogram_sql(
     parts, params = [], []
     edges = [(report.start, report.end)]
     if days is not None:
-        parts.append(
-            f"SELECT {key} AS g, seconds, durations, fraction_us FROM reports_durationdaily"
-            " WHERE metric = %s AND day >= %s AND day < %s"
-        )
-        params += [
-            int(measure.metric),
-            connection.ops.adapt_datefield_value(days[0].date()),
-            connection.ops.adapt_datefield_value(days[1].date()),
-        ]
+        for table, column, first, last in _histogram_ranges(days[0].date(), days[1].date()):
+            parts.append(
+                f"SELECT {key} AS g, seconds, durations, fraction_us FROM {table}"
+                f" WHERE metric = %s AND {column} >= %s AND {column} < %s"
+            )
+            params += [
+                int(measure.metric),
+                connection.ops.adapt_datefield_value(first),
+                connection.ops.adapt_datefield_value(last),
+            ]
         edges = [(report.start, days[0]), (days[1], report.end)]
     edges = [(start, end) for start, end in edges if start < end]
     if edges:
