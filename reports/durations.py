@@ -8,9 +8,11 @@ seconds below 32 s, then 16 per doubling, so a month is a few hundred rows per g
 the number of conversations. A percentile (linear interpolation between the two ranks around
 it, as percentile_cont) finds the buckets holding its ranks from the counts; a bucket whose
 microseconds sum to 0 holds only its lower bound, any other is read from its rows of the
-period (on PostgreSQL through an expression index on the bucket, migration reports 0016).
-Whole UTC days come from the histograms, the partial days at the period's edges (a time zone
-other than UTC) from the rows, grouped the same way. The result is the raw selectors' to the
+period (on PostgreSQL through an expression index on the bucket, migration reports 0016), all
+the wanted buckets in one statement. Whole ISO weeks come from the weekly histograms
+(reports.models.DurationWeekly, kept from the daily rows by triggers, migration reports 0017),
+the other whole UTC days from the daily ones, the partial days at the period's edges (a time
+zone other than UTC) from the rows, grouped the same way. The result is the raw selectors' to the
 millisecond the reports round to.
 
 Each metric is defined here once, as SQL on the raw rows: the triggers, the rebuild and the
