@@ -30,10 +30,23 @@ DELTAS = {
 }
 
 
+# Daily rows are deleted only by a rebuild or when their source table is emptied (TRUNCATE):
+# the week rows they leave at zero go too, or every benchmark reset (a new writer's slot each
+# time) would leave a week's worth of zero rows for the reads to skip.
+PG_DROP_ZEROS = f"""
+    DELETE FROM reports_durationweekly r
+    USING (SELECT DISTINCT {PG_WEEK.replace("d.day", "o.day")} AS week, o.metric, o.team_id,
+                  o.assignee_id, o.intent, o.seconds, o.slot FROM old_rows o) k
+    WHERE r.week = k.week AND r.metric = k.metric AND r.team_id = k.team_id
+      AND r.assignee_id = k.assignee_id AND r.intent = k.intent AND r.seconds = k.seconds
+      AND r.slot = k.slot AND r.durations = 0 AND r.fraction_us = 0;"""
+
+
 def _pg_forward() -> list[str]:
     statements = []
     for operation, (transitions, deltas) in DELTAS.items():
         function = f"reports_duration_weekly_{operation}"
+        drop_zeros = PG_DROP_ZEROS if operation == "delete" else ""
         statements += [
             f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -45,7 +58,7 @@ BEGIN
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     HAVING SUM(d.durations) <> 0 OR SUM(d.fraction_us) <> 0
     ORDER BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT ({KEY}) DO UPDATE SET {SET.format(r="r.")};
+    ON CONFLICT ({KEY}) DO UPDATE SET {SET.format(r="r.")};{drop_zeros}
     RETURN NULL;
 END $$;""",
             f"CREATE TRIGGER {function} AFTER {operation.upper()} ON reports_durationdaily "
@@ -82,12 +95,19 @@ def _sqlite_upsert(row: str, sign: str) -> str:
     ON CONFLICT ({KEY}) DO UPDATE SET {SET.format(r="")};"""
 
 
+SQLITE_DROP_ZERO = """
+    DELETE FROM reports_durationweekly
+    WHERE week = date(OLD.day, '-6 days', 'weekday 1') AND metric = OLD.metric
+      AND team_id = OLD.team_id AND assignee_id = OLD.assignee_id AND intent = OLD.intent
+      AND seconds = OLD.seconds AND slot = OLD.slot AND durations = 0 AND fraction_us = 0;"""
+
+
 def _sqlite_forward() -> list[str]:
     return [
         "CREATE TRIGGER reports_duration_weekly_insert AFTER INSERT ON reports_durationdaily "
         f"BEGIN{_sqlite_upsert('NEW', '')}\nEND;",
         "CREATE TRIGGER reports_duration_weekly_delete AFTER DELETE ON reports_durationdaily "
-        f"BEGIN{_sqlite_upsert('OLD', '-')}\nEND;",
+        f"BEGIN{_sqlite_upsert('OLD', '-')}{SQLITE_DROP_ZERO}\nEND;",
         "CREATE TRIGGER reports_duration_weekly_update AFTER UPDATE ON reports_durationdaily "
         f"BEGIN{_sqlite_upsert('OLD', '-')}{_sqlite_upsert('NEW', '')}\nEND;",
     ]
