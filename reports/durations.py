@@ -12,8 +12,8 @@ period (on PostgreSQL through an expression index on the bucket, migration repor
 the wanted buckets in one statement. Whole ISO weeks come from the weekly histograms
 (reports.models.DurationWeekly, kept from the daily rows by triggers, migration reports 0017),
 the other whole UTC days from the daily ones, the partial days at the period's edges (a time
-zone other than UTC) from the rows, grouped the same way. The result is the raw selectors' to the
-millisecond the reports round to.
+zone other than UTC) from the rows, grouped the same way. The result is the raw selectors' to
+the millisecond the reports round to.
 
 Each metric is defined here once, as SQL on the raw rows: the triggers, the rebuild and the
 edges all use it, and tests/reports/test_rollups.py reconciles them with the raw selectors.
@@ -581,7 +581,6 @@ def _look_up_sql_postgresql(
     # than to run). Rows are ordered by the interval itself, exact and cheaper to compare
     # than the numeric epoch; only the rows returned are converted.
     end, start = measure.end, measure.start
-    arrays = ["w.bucket"]
     columns = "bucket, first, how_many"
     unnested = "%s::bigint[], %s::int[], %s::int[]"
     params: list[Any] = [_adapt(report.start), _adapt(report.end)]
@@ -590,7 +589,7 @@ def _look_up_sql_postgresql(
         [wanted[key][0] for key in keys],
         [wanted[key][1] - wanted[key][0] + 1 for key in keys],
     ]
-    where = _look_up_where(measure, "postgresql") + arrays[0]
+    where = _look_up_where(measure, "postgresql") + "w.bucket"
     if group is not None:
         column = getattr(measure, GROUP_COLUMNS[group]).format(p="")
         where += f" AND {column} = w.grp"
