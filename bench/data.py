@@ -273,6 +273,7 @@ def bulk_history(*, posts: int, context: HistoryContext, seed: int = 11, progres
             "reports_inboundhourly",
             "reports_conversationhourly",
             "reports_durationdaily",
+            "reports_durationweekly",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")
 

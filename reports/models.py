@@ -334,3 +334,37 @@ class DurationDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.durations} at {self.seconds} s ({self.get_metric_display()}, {self.day})"
+
+
+class DurationWeekly(models.Model):
+    """DurationDaily summed per ISO week (Monday, UTC) and slot, kept from it by triggers
+    on reports_durationdaily itself (migration reports 0017): a month's percentile reads its
+    whole weeks here and only the days at its edges there, so once a group's days are full
+    of buckets it reads about a third of the rows. Same columns and meaning as
+    DurationDaily, `week` for `day`."""
+
+    week = models.DateField(help_text="The Monday (UTC) of the week counted.")
+    metric = models.SmallIntegerField(choices=DurationMetric.choices)
+    team_id = models.BigIntegerField(default=0)
+    assignee_id = models.BigIntegerField(default=0)
+    intent = models.CharField(max_length=20, blank=True)
+    seconds = models.BigIntegerField(
+        help_text="The lower bound of the durations' bucket, in seconds."
+    )
+    slot = models.SmallIntegerField(default=0)
+    durations = models.IntegerField(default=0)
+    fraction_us = models.BigIntegerField(
+        default=0, help_text="Sum of the microseconds past `seconds` of those durations."
+    )
+
+    class Meta:
+        verbose_name = "weekly duration histogram"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "week", "team_id", "assignee_id", "intent", "seconds", "slot"],
+                name="duration_weekly_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.durations} at {self.seconds} s ({self.get_metric_display()}, {self.week})"

@@ -168,6 +168,12 @@ def _from_histograms(
 
 
 def first_response(report: ReportFilter) -> dict[str, Any]:
+    return _first_response(report, conversation_hours(report))
+
+
+def _first_response(report: ReportFilter, hours: list[dict] | None) -> dict[str, Any]:
+    """first_response with the period's conversation roll-up rows already read (any
+    grouping: only their sums are used; None when the roll-up cannot answer)."""
     if histograms_answer(report):
         counts, quantiles = _from_histograms(
             report, DurationMetric.FIRST_RESPONSE, DurationMetric.FIRST_RESPONSE_PENDING
@@ -182,7 +188,6 @@ def first_response(report: ReportFilter) -> dict[str, Any]:
             total=Count("pk"),
             answered=Count("pk", filter=Q(first_response_at__isnull=False)),
         )
-    hours = conversation_hours(report)
     if hours is not None:
         timers = {
             "measured": sum(row["sla_measured"] for row in hours),
@@ -292,13 +297,18 @@ def resolution_by_intent(report: ReportFilter) -> list[dict[str, Any]]:
 
 
 def handling_time(report: ReportFilter) -> dict[str, Any]:
+    return _handling_time(report, conversation_hours(report, "assignee_id"))
+
+
+def _handling_time(report: ReportFilter, hours: list[dict] | None) -> dict[str, Any]:
+    """handling_time with the period's conversation roll-up rows per assignee already read
+    (None when the roll-up cannot answer)."""
     handled = (
         _created_in_period(report)
         .filter(resolved_at__isnull=False, first_response_at__isnull=False)
         .annotate(seconds=SecondsBetween("resolved_at", "first_response_at"))
     )
     # Per assignee, then overall from the groups (the unassigned group included): one pass.
-    hours = conversation_hours(report, "assignee_id")
     if hours is not None:
         groups = [
             {
@@ -662,7 +672,12 @@ def _sentiment(counts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def no_reply_share(report: ReportFilter) -> dict[str, Any]:
-    hours = conversation_hours(report)
+    return _no_reply_share(report, conversation_hours(report))
+
+
+def _no_reply_share(report: ReportFilter, hours: list[dict] | None) -> dict[str, Any]:
+    """no_reply_share with the period's conversation roll-up rows already read (any
+    grouping: only their sums are used; None when the roll-up cannot answer)."""
     if hours is not None:
         counts = {
             "total": sum(row["conversations"] for row in hours),
@@ -762,14 +777,17 @@ def kpis(report: ReportFilter) -> dict[str, Any]:
     """Every KPI of the period: what the reports page shows and the CSV summary exports."""
     # Volume, sentiment and the auto-response rate share one scan of the period's inbound posts.
     inbound = _inbound_counts(report, by_account=True)
+    # The conversation roll-up is read once, per assignee (what handling time needs); first
+    # response and the no-reply share only sum it.
+    hours = conversation_hours(report, "assignee_id")
     return {
         "filter": report.describe(),
-        "first_response": first_response(report),
+        "first_response": _first_response(report, hours),
         "next_response": next_response(report),
         "resolution_by_intent": resolution_by_intent(report),
-        "handling_time": handling_time(report),
+        "handling_time": _handling_time(report, hours),
         "volume": _volume(inbound),
-        "no_reply": no_reply_share(report),
+        "no_reply": _no_reply_share(report, hours),
         "sentiment": _sentiment(inbound),
         "auto_responses": _auto_responses(
             sum(row["posts"] for row in inbound), _auto_replied(report)

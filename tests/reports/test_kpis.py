@@ -178,7 +178,8 @@ def test_unsliced_percentiles_come_from_the_daily_histograms(week, supervisor):
 
     assert (result["median_seconds"], result["p90_seconds"]) == (180, 960)
     read = " ".join(query["sql"] for query in queries.captured_queries)
-    assert "reports_durationdaily" in read
+    # The period is one whole ISO week: its weekly histogram row set (reports 0017).
+    assert "reports_durationweekly" in read
     assert "percentile_cont" not in read
 
 

@@ -31,7 +31,13 @@ from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item, ingest_items
 from reports import durations, rollups, selectors
 from reports.db import SecondsBetween
-from reports.models import ConversationHourly, DurationDaily, DurationMetric, InboundHourly
+from reports.models import (
+    ConversationHourly,
+    DurationDaily,
+    DurationMetric,
+    DurationWeekly,
+    InboundHourly,
+)
 from reports.selectors import ReportFilter
 from sla.models import SlaTimer, TimerKind, TimerState
 from sla.services import sweep_timers
@@ -153,6 +159,25 @@ def histograms_from_table() -> dict:
         key = (row.day, row.metric, row.team_id, row.assignee_id, row.intent, row.seconds)
         count, fraction = totals.get(key, (0, 0))
         totals[key] = (count + row.durations, fraction + row.fraction_us)
+    return {key: values for key, values in totals.items() if any(values)}
+
+
+def weeks_from_table() -> dict:
+    totals: dict = {}
+    for row in DurationWeekly.objects.all():
+        key = (row.week, row.metric, row.team_id, row.assignee_id, row.intent, row.seconds)
+        count, fraction = totals.get(key, (0, 0))
+        totals[key] = (count + row.durations, fraction + row.fraction_us)
+    return {key: values for key, values in totals.items() if any(values)}
+
+
+def weeks_from_rows() -> dict:
+    """What the weekly histograms must hold: the rows' daily recount summed by Monday."""
+    totals: dict = {}
+    for (day, *rest), (count, fraction) in histograms_from_rows().items():
+        key = (day - timedelta(days=day.weekday()), *rest)
+        before = totals.get(key, (0, 0))
+        totals[key] = (before[0] + count, before[1] + fraction)
     return {key: values for key, values in totals.items() if any(values)}
 
 
@@ -369,6 +394,7 @@ def test_concurrent_workers_lose_no_increment(demo_account, default_team):
     assert from_rollup() == from_posts()
     assert sum(figures[0] for figures in from_rollup().values()) == workers * batches * per_batch
     assert histograms_from_table() == histograms_from_rows()
+    assert weeks_from_table() == weeks_from_rows()
 
 
 @pytest.mark.postgres
@@ -385,6 +411,40 @@ def test_truncating_the_posts_empties_the_rollups(demo_account, default_team):
 
     assert not InboundHourly.objects.exists() and not ConversationHourly.objects.exists()
     assert not DurationDaily.objects.exists()
+    assert not DurationWeekly.objects.exists()
+
+
+def test_weekly_histograms_are_the_daily_ones_by_week(db, demo_account, agent, supervisor):
+    """Kept from the daily rows by their triggers through everything that writes them: the
+    mixed day, histories moved over several weeks, a partial rebuild, a rebuild that repairs
+    them, deletes."""
+    from tests.factories import AgentFactory
+
+    mixed_activity(demo_account, agent)
+    assert weeks_from_table() == weeks_from_rows()
+    random_history(demo_account, [agent, AgentFactory(username="weekly-second")], seed=3)
+    # Spread over three weeks, so several Mondays hold rows.
+    for n, c in enumerate(Conversation.objects.order_by("pk")):
+        Conversation.objects.filter(pk=c.pk).update(
+            created_at=c.created_at - timedelta(days=7 * (n % 3)),
+            first_response_at=c.first_response_at
+            and c.first_response_at - timedelta(days=7 * (n % 3)),
+            resolved_at=c.resolved_at and c.resolved_at - timedelta(days=7 * (n % 3)),
+        )
+    assert len({key[0] for key in weeks_from_rows()}) >= 3
+    assert weeks_from_table() == weeks_from_rows()
+
+    call_command("reports_rebuild_rollups", since=(BASE - timedelta(days=4)).date().isoformat())
+    assert weeks_from_table() == weeks_from_rows()
+    DurationWeekly.objects.update(durations=999)
+    call_command("reports_rebuild_rollups")
+    assert weeks_from_table() == weeks_from_rows()
+
+    Conversation.objects.filter(
+        pk__in=Conversation.objects.order_by("pk")[:5].values("pk")
+    ).delete()
+    assert weeks_from_table() == weeks_from_rows()
+    assert histograms_from_table() == histograms_from_rows()
 
 
 # --- the daily duration histograms: random histories, percentiles equal to the rows' ----------

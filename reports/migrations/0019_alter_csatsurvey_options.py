@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reports", "0016_duration_bucket_indexes"),
+        ("reports", "0018_counter_tables_fillfactor"),
     ]
 
     operations = [
