@@ -294,7 +294,28 @@ class DurationMetric(models.IntegerChoices):
     NEXT_RESPONSE_PENDING = 5, "Awaiting next response"
 
 
-class DurationDaily(models.Model):
+class _DurationHistogram(models.Model):
+    """The columns DurationDaily and DurationWeekly share: a group's count of durations in one
+    bucket, and their microseconds past its lower bound."""
+
+    metric = models.SmallIntegerField(choices=DurationMetric.choices)
+    team_id = models.BigIntegerField(default=0)
+    assignee_id = models.BigIntegerField(default=0)
+    intent = models.CharField(max_length=20, blank=True)
+    seconds = models.BigIntegerField(
+        help_text="The lower bound of the durations' bucket, in seconds."
+    )
+    slot = models.SmallIntegerField(default=0)
+    durations = models.IntegerField(default=0)
+    fraction_us = models.BigIntegerField(
+        default=0, help_text="Sum of the microseconds past `seconds` of those durations."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class DurationDaily(_DurationHistogram):
     """Exact histograms of the reports' durations: per day (UTC) the conversation was opened
     (the customer turn started, for next response), metric, group and bucket (log-spaced,
     reports.durations.bucket_of), how many durations fell in that bucket and the sum of their
@@ -309,18 +330,6 @@ class DurationDaily(models.Model):
     none. Several rows may share a key (`slot`, as in the roll-ups) and hold negative deltas."""
 
     day = models.DateField()
-    metric = models.SmallIntegerField(choices=DurationMetric.choices)
-    team_id = models.BigIntegerField(default=0)
-    assignee_id = models.BigIntegerField(default=0)
-    intent = models.CharField(max_length=20, blank=True)
-    seconds = models.BigIntegerField(
-        help_text="The lower bound of the durations' bucket, in seconds."
-    )
-    slot = models.SmallIntegerField(default=0)
-    durations = models.IntegerField(default=0)
-    fraction_us = models.BigIntegerField(
-        default=0, help_text="Sum of the microseconds past `seconds` of those durations."
-    )
 
     class Meta:
         verbose_name = "daily duration histogram"
@@ -336,7 +345,7 @@ class DurationDaily(models.Model):
         return f"{self.durations} at {self.seconds} s ({self.get_metric_display()}, {self.day})"
 
 
-class DurationWeekly(models.Model):
+class DurationWeekly(_DurationHistogram):
     """DurationDaily summed per ISO week (Monday, UTC) and slot, kept from it by triggers
     on reports_durationdaily itself (migration reports 0017): a month's percentile reads its
     whole weeks here and only the days at its edges there, so once a group's days are full
@@ -344,18 +353,6 @@ class DurationWeekly(models.Model):
     DurationDaily, `week` for `day`."""
 
     week = models.DateField(help_text="The Monday (UTC) of the week counted.")
-    metric = models.SmallIntegerField(choices=DurationMetric.choices)
-    team_id = models.BigIntegerField(default=0)
-    assignee_id = models.BigIntegerField(default=0)
-    intent = models.CharField(max_length=20, blank=True)
-    seconds = models.BigIntegerField(
-        help_text="The lower bound of the durations' bucket, in seconds."
-    )
-    slot = models.SmallIntegerField(default=0)
-    durations = models.IntegerField(default=0)
-    fraction_us = models.BigIntegerField(
-        default=0, help_text="Sum of the microseconds past `seconds` of those durations."
-    )
 
     class Meta:
         verbose_name = "weekly duration histogram"
