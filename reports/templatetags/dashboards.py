@@ -34,17 +34,12 @@ def exact(value: datetime) -> str:
     return f"{timezone.localtime(value):%a %-d %b %Y, %H:%M:%S %Z}"
 
 
-def duration(seconds: float) -> str:
-    """A short span for people: "45 s", "4 min", "2 h 05 min", "3 d 4 h"."""
-    return short_span(seconds)
-
-
 def relative(value: datetime, *, now: datetime | None = None) -> str:
     """ "4 min ago", "in 3 min", "just now"."""
     delta = ((now or timezone.now()) - value).total_seconds()
     if abs(delta) < 10:
         return "just now"
-    return f"{duration(delta)} ago" if delta > 0 else f"in {duration(delta)}"
+    return f"{short_span(delta)} ago" if delta > 0 else f"in {short_span(delta)}"
 
 
 def _time(
@@ -76,7 +71,7 @@ def waited(value: datetime | str | None) -> SafeString | str:
     return _time(
         value,
         "waited",
-        lambda instant: duration((timezone.now() - instant).total_seconds()),
+        lambda instant: short_span((timezone.now() - instant).total_seconds()),
         title="since {}",
     )
 
