@@ -39,12 +39,17 @@ def demo_conversation(team_slug: str):
     return conversation
 
 
+def demo_agents_page(client, team_slug: str) -> str:
+    """The conversation page the demo agent sees for a new conversation in that team."""
+    conversation = demo_conversation(team_slug)
+    client.login(username="agent", password="parley-agent")
+    return client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+
+
 def test_the_demo_agent_is_offered_templates_filled_in_for_the_customer(client):
     seed()
-    conversation = demo_conversation("customer-care")
-    client.login(username="agent", password="parley-agent")
 
-    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    page = demo_agents_page(client, "customer-care")
 
     offered = offered_templates(page)
     # The Priority care team's outage answer is not offered in Customer care.
@@ -64,12 +69,8 @@ def test_the_demo_agent_is_offered_templates_filled_in_for_the_customer(client):
 
 def test_priority_care_is_offered_the_outage_answer(client):
     seed()
-    conversation = demo_conversation("priority-care")
-    client.login(username="agent", password="parley-agent")
 
-    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
-
-    offered = offered_templates(page)
+    offered = offered_templates(demo_agents_page(client, "priority-care"))
     assert "Known outage" in offered
     assert "Change of delivery address" not in offered
     assert "Updates follow on @parley_demo" in offered["Known outage"]["text"]

@@ -153,22 +153,30 @@ def histograms_from_rows() -> dict:
     return totals
 
 
-def histograms_from_table() -> dict:
+def _summed_rows(model, period: str) -> dict:
+    """A histogram table's rows summed over their slots, by period (`day` or `week`) and
+    key; keys whose sums are all zero left out."""
     totals: dict = {}
-    for row in DurationDaily.objects.all():
-        key = (row.day, row.metric, row.team_id, row.assignee_id, row.intent, row.seconds)
+    for row in model.objects.all():
+        key = (
+            getattr(row, period),
+            row.metric,
+            row.team_id,
+            row.assignee_id,
+            row.intent,
+            row.seconds,
+        )
         count, fraction = totals.get(key, (0, 0))
         totals[key] = (count + row.durations, fraction + row.fraction_us)
     return {key: values for key, values in totals.items() if any(values)}
+
+
+def histograms_from_table() -> dict:
+    return _summed_rows(DurationDaily, "day")
 
 
 def weeks_from_table() -> dict:
-    totals: dict = {}
-    for row in DurationWeekly.objects.all():
-        key = (row.week, row.metric, row.team_id, row.assignee_id, row.intent, row.seconds)
-        count, fraction = totals.get(key, (0, 0))
-        totals[key] = (count + row.durations, fraction + row.fraction_us)
-    return {key: values for key, values in totals.items() if any(values)}
+    return _summed_rows(DurationWeekly, "week")
 
 
 def weeks_from_rows() -> dict:
