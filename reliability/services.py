@@ -13,7 +13,7 @@ import atexit
 import contextvars
 import logging
 import threading
-from collections import Counter
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -81,15 +81,27 @@ def enqueue_drain_on_commit_in_background(task, ids: Sequence) -> None:
     enqueue_on_commit_in_background(task, ids[0])
 
 
-# Sends of draining tasks handed to the publisher thread and not yet run, by task name.
-_drain_sends_waiting: Counter[str] = Counter()
+# Draining tasks with a send handed to the publisher thread that has not looked at the mark yet.
+_drain_sends_pending: set[str] = set()
 _drain_sends_lock = threading.Lock()
+
+# The publisher looks at a draining task's mark (a Redis round trip) at most this often per
+# process; the sends handed over meanwhile wait and are covered by the next look. In a storm
+# of one-post deliveries it looked once per committed batch, a sixth of a delivery's CPU in
+# the web process (docs/performance.md); a worker now starts at most this much later.
+DRAIN_LOOK_SPACING_SECONDS = 0.01
+_last_drain_look: dict[str, float] = {}
 
 
 def _hand_over(context: contextvars.Context, task, *args) -> None:
     if getattr(task, "drains", False):
         with _drain_sends_lock:
-            _drain_sends_waiting[task.name] += 1
+            if task.name in _drain_sends_pending:
+                # The send waiting in the publisher looks at the mark after this commit, so
+                # it stands for this row too: in a storm, one hand-over per look, not one
+                # per committed batch (each woke the publisher thread).
+                return
+            _drain_sends_pending.add(task.name)
     _publisher.submit(_send, context, task, *args)
 
 
@@ -112,12 +124,12 @@ def _send(context: contextvars.Context, task, *args) -> None:
     delivery's CPU in a profile)."""
     draining = getattr(task, "drains", False)
     if draining:
+        _space_drain_look(task.name)
         with _drain_sends_lock:
-            _drain_sends_waiting[task.name] -= 1
-            # A send handed over later looks at the mark after this one's commit, and after
-            # its own: in a storm the thread looks once per run of sends, not once per row.
-            later = _drain_sends_waiting[task.name] > 0
-        if later or not _take_drain_slot(task.name):
+            # From here a row committed next is handed over again, and looked at after this.
+            _drain_sends_pending.discard(task.name)
+        _last_drain_look[task.name] = time.monotonic()
+        if not _take_drain_slot(task.name):
             return
     try:
         # Nobody can wait for the result of a message sent from here (the AsyncResult is
@@ -134,6 +146,19 @@ def _send(context: contextvars.Context, task, *args) -> None:
             args,
             error,
         )
+
+
+def _space_drain_look(task_name: str) -> None:
+    """Wait (in the publisher thread) until the task's mark may be looked at again; what is
+    handed over meanwhile is counted, so the send that looks comes after it."""
+    last = _last_drain_look.get(task_name)
+    if last is not None:
+        pause = last + DRAIN_LOOK_SPACING_SECONDS - time.monotonic()
+        if pause > 0:
+            _pause(pause)
+
+
+_pause = time.sleep
 
 
 def task_named(name: str):

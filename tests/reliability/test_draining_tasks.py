@@ -111,6 +111,26 @@ def test_the_publisher_looks_at_the_mark_once_for_the_sends_handed_over_together
     busy.set()
     wait_for_background_publishes()
 
-    # The last looks after all three commits, for all three.
+    # The first, still waiting, looks after all three commits and stands for all three.
     assert looks == [process_webhook_delivery.name]
-    assert sent == [(process_webhook_delivery.name, (3,))]
+    assert sent == [(process_webhook_delivery.name, (1,))]
+
+
+def test_the_publisher_looks_at_the_mark_no_more_often_than_its_spacing(
+    monkeypatch, sent, django_capture_on_commit_callbacks
+):
+    pauses = []
+    monkeypatch.setattr(reliability_services, "DRAIN_LOOK_SPACING_SECONDS", 60.0)
+    monkeypatch.setattr(reliability_services, "_last_drain_look", {})
+    monkeypatch.setattr(reliability_services, "_pause", pauses.append)
+
+    queue_committed(process_webhook_delivery, 1, capture=django_capture_on_commit_callbacks)
+    queue_committed(process_webhook_delivery, 2, capture=django_capture_on_commit_callbacks)
+    drain_started(process_webhook_delivery)
+    queue_committed(process_webhook_delivery, 3, capture=django_capture_on_commit_callbacks)
+
+    # The first look is at once; each later one waits out the spacing, then still looks
+    # after its commit: 2 finds the mark of 1's message, 3 finds it cleared and is sent.
+    assert len(pauses) == 2
+    assert all(55 < pause <= 60 for pause in pauses)
+    assert sent == [(process_webhook_delivery.name, (1,)), (process_webhook_delivery.name, (3,))]
