@@ -16,14 +16,16 @@ from .webhook_fast_path import WebhookFastPath  # noqa: E402
 from .webhook_handler import WebhookASGIHandler, WebhookRouter  # noqa: E402
 from .websockets import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # Bodies over their route's limit are refused before Django reads them. Platform
-        # deliveries skip the site's session/CSRF/auth stack (parley.webhook_handler), and
-        # signed POSTs Django's request path too (parley.webhook_fast_path).
-        "http": BodySizeLimitMiddleware(
-            WebhookRouter(django_asgi_app, WebhookFastPath(WebhookASGIHandler()))
-        ),
-        "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+# Signed platform deliveries are answered in front of everything (parley.webhook_fast_path).
+application = WebhookFastPath(
+    ProtocolTypeRouter(
+        {
+            # Bodies over their route's limit are refused before Django reads them. Platform
+            # deliveries skip the site's session/CSRF/auth stack (parley.webhook_handler).
+            "http": BodySizeLimitMiddleware(WebhookRouter(django_asgi_app, WebhookASGIHandler())),
+            "websocket": ExactOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

@@ -1,14 +1,17 @@
 """The web server's fast path for signed platform deliveries: a plain ASGI app in front of the
-webhook handler (parley.webhook_handler).
+whole application (parley.asgi), so a delivery passes through no other layer.
 
 A POST to `/webhooks/x/` or `/webhooks/meta/` is, in a storm, nearly every request the server
 sees, and Django's request path (an HttpRequest, the middleware chain, the URL resolver, an
 HttpResponse) was about half of a delivery's CPU once its storing was batched
-(docs/performance.md). Here such a POST is read, checked and stored without them: the body
-is read (BodySizeLimitMiddleware, outside, still refuses one over WEBHOOK_MAX_BODY_BYTES with
-a 413), the Host is checked against ALLOWED_HOSTS, the signature and JSON are checked by the
-same functions the views call (ingestion.webhooks: same secrets, same cache, same answers and
-log lines), the delivery is stored by the group commit and answered only once committed.
+(docs/performance.md); the ASGI layers in front of it (the protocol router, the body limit,
+the webhook router) a third of what was left of the fast path's own. Here such a POST is
+read, checked and stored without them: a body within WEBHOOK_MAX_BODY_BYTES is read (one
+declared larger, or with a Content-Length that is not a number, goes to the body limit's 413
+or 400 unread, and one streamed past the limit with what was read), the Host is checked
+against ALLOWED_HOSTS, the signature and JSON are checked by the same functions the views
+call (ingestion.webhooks: same secrets, same cache, same answers and log lines), the delivery
+is stored by the group commit and answered only once committed.
 
 What the middleware chain did for a delivery is done by hand: the request id (django-guid's
 contextvar, so it is on the log lines and goes into the Celery task, and its response
@@ -16,7 +19,8 @@ header), SecurityMiddleware's headers (computed by SecurityMiddleware itself, on
 settings), CommonMiddleware's Content-Length, and django-prometheus's request and response
 metrics, with the same names and labels. uvicorn's access log is unchanged.
 
-Everything else goes to the webhook handler, whose answers are the reference: another method
+Everything else goes to the application behind, and a webhook to the webhook handler, whose
+answers are the reference: another method
 (X's CRC GET, Meta's verification GET), another path, a Host not allowed (Django answers its
 400), duplicated headers, a forwarded host, settings that make Django redirect, and any error
 while checking or storing (the body is handed over as it was read, so Django answers and
@@ -76,30 +80,40 @@ ROUTES = {
 
 class WebhookFastPath:
     """Signed POSTs to the platforms' webhook routes, answered without Django's request path;
-    every other request to `fallback` (see the module)."""
+    every other request, and every other scope, to `fallback` (see the module)."""
 
     def __init__(self, fallback) -> None:
         self.fallback = fallback
 
     async def __call__(self, scope, receive, send) -> None:
-        route = ROUTES.get(scope["path"]) if scope.get("method") == "POST" else None
+        route = (
+            ROUTES.get(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
         headers = _eligible_headers(scope) if route is not None else None
         if headers is None:
             await self.fallback(scope, receive, send)
             return
         began = default_timer()
+        config = _settings()
         chunks = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                # The client went away, or the body passed WEBHOOK_MAX_BODY_BYTES (the size
-                # limit answers 413): nothing to store, nothing to answer, as in Django.
+                return  # the client went away: nothing to store, nothing to answer
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > config.body_limit:
+                # A body without a Content-Length, streamed past the limit: the body limit
+                # answers its 413 with what was read.
+                await self._hand_over(scope, b"".join(chunks), receive, send)
                 return
-            chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
         raw = b"".join(chunks)
-        config = _settings()
         upload_limit = config.upload_limit
         if upload_limit is not None and len(raw) > upload_limit:
             await self._hand_over(scope, raw, receive, send)
@@ -125,7 +139,7 @@ class WebhookFastPath:
         secure = _is_secure(scope, headers)
         metrics = _metrics()
         # Counted once answered here: a request handed over is counted by the handler.
-        metrics.request_started(_declared_length(headers), secure, route.view_name)
+        metrics.request_started(len(raw), secure, route.view_name)
         body = answer.text.encode()
         response_headers = [
             (b"content-type", answer.content_type.encode("latin-1")),
@@ -162,6 +176,7 @@ class _Config:
     __getattribute__, a twentieth of a delivery's Python in a profile."""
 
     plain: bool
+    body_limit: int  # the body limit's for webhook routes (parley.body_limits)
     allowed_hosts: tuple[str, ...]
     proxy_ssl_header: tuple[bytes, str] | None
     ssl_redirect: bool
@@ -184,6 +199,7 @@ def _settings() -> _Config:
         proxy = settings.SECURE_PROXY_SSL_HEADER
         _config = _Config(
             plain=_plain_settings(),
+            body_limit=settings.WEBHOOK_MAX_BODY_BYTES,
             allowed_hosts=tuple(allowed),
             proxy_ssl_header=(_meta_to_header(proxy[0]), proxy[1]) if proxy else None,
             ssl_redirect=settings.SECURE_SSL_REDIRECT,
@@ -207,6 +223,9 @@ def _eligible_headers(scope) -> dict[bytes, bytes] | None:
         if name in headers:
             return None  # Django joins repeated headers; let it
         headers[name] = value
+    declared = headers.get(b"content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > config.body_limit):
+        return None  # the body limit answers 400 or 413 before a byte is read
     host = headers.get(b"host")
     if not host or (host not in _hosts_allowed and not _host_allowed(host, config.allowed_hosts)):
         # Django answers a Host not allowed with its 400 (and the security log line).
@@ -259,12 +278,6 @@ def _is_secure(scope, headers: dict[bytes, bytes]) -> bool:
 
 def _meta_to_header(meta_name: str) -> bytes:
     return meta_name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
-
-
-def _declared_length(headers: dict[bytes, bytes]) -> int:
-    # What django-prometheus observes as the request's size: its Content-Length.
-    declared = headers.get(b"content-length", b"")
-    return int(declared) if declared.isdigit() else 0
 
 
 def _text(headers: dict[bytes, bytes], name: bytes) -> str:
