@@ -6,12 +6,13 @@ committed; only then do they answer 200, so an acknowledged delivery is never lo
 web server (`manage.py serve`, parley.serving) the deliveries go through one group-commit
 writer per process (reliability.group_commit): the deliveries that arrive while a commit is
 in flight are inserted together, on PostgreSQL by one `INSERT … ON CONFLICT DO NOTHING`
-committed on its own. Anywhere else (tests, another server) each delivery is stored alone,
-by the same service.
+committed on its own, sent from the event loop. Anywhere else (tests, another server) each
+delivery is stored alone, by the same service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -21,12 +22,16 @@ from dataclasses import dataclass, field, replace
 
 import psycopg
 from asgiref.sync import sync_to_async
+from celery import current_app
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from reliability.group_commit import GroupCommit
-from reliability.services import enqueue_drain_on_commit_in_background
+from reliability.group_commit import GroupCommit, LoopGroupCommit
+from reliability.services import (
+    enqueue_drain_committed_in_background,
+    enqueue_drain_on_commit_in_background,
+)
 
 from .models import WebhookDelivery
 from .tasks import process_webhook_delivery
@@ -48,6 +53,9 @@ class PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
+Key = tuple[str, str]  # (platform, body digest): a body is stored once per platform
+
+
 @dataclass(frozen=True)
 class ReceivedDelivery:
     platform: str
@@ -56,19 +64,22 @@ class ReceivedDelivery:
     # The receiving request's context (its request id), for the task queued after commit.
     context: contextvars.Context | None = field(default=None, compare=False)
 
+    @property
+    def key(self) -> Key:
+        return (self.platform, self.body_sha256)
+
 
 def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[int]:
     """Keep each delivery once per distinct body and queue the processing of the new ones
     once committed (one message for them all); the stored delivery's id for each, in order
     (a repeated body gets the id it was first stored under).
 
-    On PostgreSQL, called outside a transaction (the web server's writer), the batch is
-    stored by one INSERT in autocommit: a statement is its own transaction, committed before
-    its result comes back, so the writer waits for one round trip instead of three (BEGIN,
-    INSERT, COMMIT), each of which, on a busy web process, also waited for the GIL and the
-    CPU to come back to the writer thread. The bodies it skipped as stored before are looked
-    up after it. Elsewhere (SQLite, or inside a caller's transaction) one transaction (a
-    savepoint) holds the look-up and the insert.
+    On PostgreSQL, called outside a transaction, the batch is stored by one INSERT in
+    autocommit: a statement is its own transaction, committed before its result comes back,
+    one round trip instead of three (BEGIN, INSERT, COMMIT). The bodies it skipped as stored
+    before are looked up after it. Elsewhere (SQLite, or inside a caller's transaction) one
+    transaction (a savepoint) holds the look-up and the insert. The web server's writer on
+    PostgreSQL stores the same way on a connection of its own (`_store_batch_on_loop`).
 
     Only the database must answer: a broker that is down is logged and the deliveries wait
     for the beat tick that queues unprocessed deliveries again (reliability.services), as
@@ -77,120 +88,189 @@ def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[in
     """
     one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
     with nullcontext() if one_statement else transaction.atomic():
-        distinct: dict[tuple[str, str], WebhookDelivery] = {}
-        for delivery in received:
-            key = (delivery.platform, delivery.body_sha256)
-            if key not in distinct:
-                distinct[key] = WebhookDelivery(
-                    platform=delivery.platform, body=delivery.body, body_sha256=delivery.body_sha256
-                )
-        created, stored_before = _insert_once(list(distinct.values()))
-        for (platform, _), pk in stored_before.items():
-            logger.info("Webhook: %s delivery #%s repeated; already stored", platform, pk)
-        seen = {**stored_before, **{(d.platform, d.body_sha256): d.pk for d in created}}
-        if created:
-            # The platform waits for the commit, not for Redis (reliability.services). The
-            # task drains: one message, carrying the request id of the request that brought
-            # the batch's first delivery, has a worker take the whole batch (and what waits
-            # with it).
-            first = created[0]
-            context = next(
-                delivery.context
-                for delivery in received
-                if (delivery.platform, delivery.body_sha256) == (first.platform, first.body_sha256)
-            )
-            (context or contextvars.copy_context()).run(
-                enqueue_drain_on_commit_in_background,
-                process_webhook_delivery,
-                [stored.pk for stored in created],
-            )
-    return [seen[(delivery.platform, delivery.body_sha256)] for delivery in received]
+        distinct = _distinct(received)
+        inserted, stored_before = _insert_once(distinct)
+        return _answered(
+            received, inserted, stored_before, queue=enqueue_drain_on_commit_in_background
+        )
 
 
-def _insert_once(
-    deliveries: list[WebhookDelivery],
-) -> tuple[list[WebhookDelivery], dict[tuple[str, str], int]]:
+def _distinct(received: Sequence[ReceivedDelivery]) -> list[ReceivedDelivery]:
+    """The first delivery of each body."""
+    return list({delivery.key: delivery for delivery in reversed(received)}.values())[::-1]
+
+
+def _answered(
+    received: Sequence[ReceivedDelivery],
+    inserted: dict[Key, int],
+    stored_before: dict[Key, int],
+    *,
+    queue,
+) -> list[int]:
+    """Each delivery's id, in order, once `inserted` (in the batch's order) and `stored_before`
+    are known; the processing of the inserted ones queued by `queue`."""
+    for (platform, _), pk in stored_before.items():
+        logger.info("Webhook: %s delivery #%s repeated; already stored", platform, pk)
+    if inserted:
+        # The platform waits for the commit, not for Redis (reliability.services). The task
+        # drains: one message, carrying the request id of the request that brought the
+        # batch's first new delivery, has a worker take the whole batch (and what waits
+        # with it).
+        first = next(delivery for delivery in received if delivery.key in inserted)
+        (first.context or contextvars.copy_context()).run(
+            queue, process_webhook_delivery, list(inserted.values())
+        )
+    ids = {**stored_before, **inserted}
+    return [ids[delivery.key] for delivery in received]
+
+
+def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], dict[Key, int]]:
     """INSERT the deliveries whose body is not stored yet, in the caller's transaction (or
-    autocommit): those inserted (their ids set), and the ids of those stored before, by
-    (platform, digest).
+    autocommit): the ids of those inserted (in order) and of those stored before.
 
-    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (the unique body per
-    platform, `webhook_delivery_once_per_body`), with the values bound by the server, then a
-    SELECT only for the bodies it found stored. Django's bulk_create sends arrays of the
-    values quoted into the SQL text by the client (its cursors bind client-side), and
-    escaping every body into a jsonb array was a sixth of a delivery's CPU in the web process
-    (docs/performance.md); the SELECT that came first for every batch is gone too. Elsewhere
-    (SQLite): a SELECT for the stored bodies, then bulk_create.
+    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (`_insert_statement`),
+    then a SELECT only for the bodies it found stored. Elsewhere (SQLite): a SELECT for the
+    stored bodies, then bulk_create.
     """
     if not deliveries:
-        return [], {}
+        return {}, {}
     if connection.vendor != "postgresql":
-        stored_before = _stored_ids(deliveries)
-        fresh = [d for d in deliveries if (d.platform, d.body_sha256) not in stored_before]
-        return WebhookDelivery.objects.bulk_create(fresh), stored_before
-    now = timezone.now()
-    params: list = []
-    for delivery in deliveries:
-        delivery.received_at = now
-        params += [delivery.platform, json.dumps(delivery.body), delivery.body_sha256, now]
-    rows = ", ".join(["(%s, %s::jsonb, %s, %s, '', '')"] * len(deliveries))
-    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+        stored_before = _ids_by_key(_stored_ids([delivery.key for delivery in deliveries]))
+        created = WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(platform=d.platform, body=d.body, body_sha256=d.body_sha256)
+            for d in deliveries
+            if d.key not in stored_before
+        )
+        return {(row.platform, row.body_sha256): row.pk for row in created}, stored_before
     connection.ensure_connection()
     # A server-binding cursor on Django's connection (the same transaction), wrapped as
     # Django wraps its own (query logging, execute wrappers), whose statement is prepared.
     with connection._prepare_cursor(PreparingCursor(connection.connection)) as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (platform, body, body_sha256, received_at, error, claimed_by) "
-            f"VALUES {rows} "
-            # The constraint's own predicate, so PostgreSQL infers its partial index.
-            "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
-            "RETURNING id, platform, body_sha256",
-            params,
-        )
-        inserted = {(platform, digest): pk for pk, platform, digest in cursor.fetchall()}
-    created = []
+        cursor.execute(*_insert_statement(deliveries))
+        returned = _ids_by_key(cursor.fetchall())
+    missing = [d.key for d in deliveries if d.key not in returned]
+    return _in_order(deliveries, returned), _ids_by_key(_stored_ids(missing)) if missing else {}
+
+
+def _insert_statement(deliveries: list[ReceivedDelivery]) -> tuple[str, list]:
+    """PostgreSQL's INSERT of a batch: the unique body per platform
+    (`webhook_delivery_once_per_body`) skips what is stored already, the values are bound by
+    the server and the ids come back. Django's bulk_create sends arrays of the values quoted
+    into the SQL text by the client (its cursors bind client-side), and escaping every body
+    into a jsonb array was a sixth of a delivery's CPU in the web process
+    (docs/performance.md)."""
+    now = timezone.now()
+    params: list = []
     for delivery in deliveries:
-        pk = inserted.get((delivery.platform, delivery.body_sha256))
-        if pk is not None:
-            delivery.pk = pk
-            created.append(delivery)
-    if len(created) == len(deliveries):
-        return created, {}
-    return created, _stored_ids([d for d in deliveries if d.pk is None])
+        params += [delivery.platform, json.dumps(delivery.body), delivery.body_sha256, now]
+    rows = ", ".join(["(%s, %s::jsonb, %s, %s, '', '')"] * len(deliveries))
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    return (
+        f"INSERT INTO {table} (platform, body, body_sha256, received_at, error, claimed_by) "
+        f"VALUES {rows} "
+        # The constraint's own predicate, so PostgreSQL infers its partial index.
+        "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
+        "RETURNING id, platform, body_sha256",
+        params,
+    )
 
 
-def _stored_ids(deliveries: list[WebhookDelivery]) -> dict[tuple[str, str], int]:
-    """The ids of the deliveries already stored with these bodies, by (platform, digest):
-    read per platform, through the unique constraint's index."""
+def _ids_by_key(rows) -> dict[Key, int]:
+    return {(platform, digest): pk for pk, platform, digest in rows}
+
+
+def _in_order(deliveries: list[ReceivedDelivery], ids: dict[Key, int]) -> dict[Key, int]:
+    return {d.key: ids[d.key] for d in deliveries if d.key in ids}
+
+
+def _stored_ids(keys: list[Key]):
+    """The (id, platform, digest) of the deliveries already stored with these bodies: read
+    per platform, through the unique constraint's index."""
     by_platform: dict[str, set[str]] = {}
-    for delivery in deliveries:
-        by_platform.setdefault(delivery.platform, set()).add(delivery.body_sha256)
+    for platform, digest in keys:
+        by_platform.setdefault(platform, set()).add(digest)
     wanted = Q()
     for platform, digests in by_platform.items():
         wanted |= Q(platform=platform, body_sha256__in=digests)
-    return {
-        (platform, digest): pk
-        for pk, platform, digest in WebhookDelivery.objects.filter(wanted)
+    return (
+        WebhookDelivery.objects.filter(wanted)
         .exclude(body_sha256="")
         .values_list("pk", "platform", "body_sha256")
-    }
+    )
 
 
 def _store_batch(received: Sequence[ReceivedDelivery]) -> list[int]:
     return store_webhook_deliveries(received=received)
 
 
-_writer: GroupCommit | None = None
+# The event-loop writer's connection, the loop it belongs to, and how to open it (Django's
+# parameters, without its cursor class and adapters: it returns only ids and text).
+_loop_connection: tuple[asyncio.AbstractEventLoop, psycopg.AsyncConnection] | None = None
+_loop_connection_params: dict = {}
+
+
+async def _writer_connection() -> psycopg.AsyncConnection:
+    """The writer's connection on the running loop: opened at the first batch, and again
+    after it broke (or, in tests, on another loop)."""
+    global _loop_connection
+    loop = asyncio.get_running_loop()
+    if _loop_connection is not None:
+        opened_on, kept = _loop_connection
+        if opened_on is loop and not (kept.broken or kept.closed):
+            return kept
+        if opened_on is loop:
+            await kept.close()
+    opened = await psycopg.AsyncConnection.connect(**_loop_connection_params, autocommit=True)
+    _loop_connection = (loop, opened)
+    return opened
+
+
+async def _store_batch_on_loop(received: Sequence[ReceivedDelivery]) -> list[int]:
+    """store_webhook_deliveries for the web server's writer on PostgreSQL, on the event loop:
+    the same statements, on a connection of the writer's own (one per web process, besides
+    the pool), each committed on its own (autocommit); the processing is queued at once,
+    since it is committed."""
+    distinct = _distinct(received)
+    async with (await _writer_connection()).cursor() as cursor:
+        await cursor.execute(*_insert_statement(distinct), prepare=True)
+        returned = _ids_by_key(await cursor.fetchall())
+        stored_before = {}
+        if missing := [d.key for d in distinct if d.key not in returned]:
+            await cursor.execute(*_stored_ids(missing).query.sql_with_params())
+            stored_before = _ids_by_key(await cursor.fetchall())
+    return _answered(
+        received,
+        _in_order(distinct, returned),
+        stored_before,
+        queue=enqueue_drain_committed_in_background,
+    )
+
+
+_writer: GroupCommit | LoopGroupCommit | None = None
 
 
 def start_group_commit() -> None:
     """From now on this process stores deliveries through one group-commit writer. The web
-    server calls it at start-up; its thread starts with the first delivery."""
-    global _writer
-    if _writer is None:
-        _writer = GroupCommit(
-            _store_batch, max_batch=MAX_DELIVERIES_PER_COMMIT, name="parley-webhook-writer"
+    server calls it at start-up, before serving.
+
+    On PostgreSQL, with a broker to hand the processing to, the writer runs on the event
+    loop (reliability.group_commit.LoopGroupCommit). Otherwise (SQLite, or tasks run
+    in-process, which is database work of their own) it is a thread, started with the first
+    delivery."""
+    global _writer, _loop_connection_params
+    if _writer is not None:
+        return
+    name = "parley-webhook-writer"
+    if connection.vendor == "postgresql" and not current_app.conf.task_always_eager:
+        params = connection.get_connection_params()
+        _loop_connection_params = {
+            key: value for key, value in params.items() if key not in ("cursor_factory", "context")
+        }
+        _writer = LoopGroupCommit(
+            _store_batch_on_loop, max_batch=MAX_DELIVERIES_PER_COMMIT, name=name
         )
+    else:
+        _writer = GroupCommit(_store_batch, max_batch=MAX_DELIVERIES_PER_COMMIT, name=name)
 
 
 def stop_group_commit() -> None:

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -191,3 +191,75 @@ def _settle(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:
         except RuntimeError:
             # The loop is closed: its callers are gone, their items stored all the same.
             logger.debug("group commit: a caller's event loop closed before it heard back")
+
+
+class LoopGroupCommit:
+    """The same group commit for a coroutine `store`, run on the callers' event loop: no
+    writer thread. For a store whose database I/O is asynchronous (a psycopg AsyncConnection),
+    so the web process's one thread waits for the database as it waits for sockets.
+
+    With a writer thread, a webhook storm kept two threads of each web process taking the
+    GIL from each other (the loop parsing requests, the writer in psycopg), and each batch
+    woke the loop from the other thread; the thread was a fifth of a delivery's CPU and the
+    loop's side of the hand-over more (docs/performance.md). Same guarantees as GroupCommit:
+    a caller hears back only once `store` has returned; a failed batch is retried item by
+    item; a caller that gave up before its batch was taken is left out. One writer serves one
+    event loop (a web process has one).
+    """
+
+    def __init__(
+        self,
+        store: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]],
+        *,
+        max_batch: int,
+        name: str,
+    ) -> None:
+        self._store = store
+        self.max_batch = max(1, max_batch)
+        self.name = name
+        self._waiting: list[tuple[Any, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+
+    async def submit_async(self, item: Any) -> Any:
+        """`store`'s result for `item`, once its batch has been stored."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((item, future))
+        if self._writing is None:
+            self._writing = loop.create_task(self._write_batches(), name=self.name)
+        return await future
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Nothing to stop: what is waiting is written by the loop that serves its callers."""
+
+    async def _write_batches(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                # A caller that has given up already is not stored.
+                await self._write([entry for entry in batch if not entry[1].cancelled()])
+        finally:
+            self._writing = None
+
+    async def _write(self, batch: list[tuple[Any, asyncio.Future]]) -> None:
+        if not batch:
+            return
+        try:
+            results = await self._store([item for item, _ in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                _settle_on_loop([(batch[0][1], None, error)])
+                return
+            logger.warning(
+                "%s: a batch of %d failed (%r); storing its items one by one",
+                self.name,
+                len(batch),
+                error,
+            )
+            for entry in batch:
+                await self._write([entry])
+            return
+        _settle_on_loop(
+            [(future, result, None) for (_, future), result in zip(batch, results, strict=True)]
+        )

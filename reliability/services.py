@@ -81,6 +81,14 @@ def enqueue_drain_on_commit_in_background(task, ids: Sequence) -> None:
     enqueue_on_commit_in_background(task, ids[0])
 
 
+def enqueue_drain_committed_in_background(task, ids: Sequence) -> None:
+    """As enqueue_drain_on_commit_in_background, for rows committed already outside Django's
+    transactions (the webhook writer's own connection, ingestion.intake): handed to the
+    publisher thread now. Not for eager mode, where the task would run in the caller."""
+    if ids:
+        _hand_over(contextvars.copy_context(), task, ids[0])
+
+
 # Draining tasks with a send handed to the publisher thread that has not looked at the mark yet.
 _drain_sends_pending: set[str] = set()
 _drain_sends_lock = threading.Lock()

@@ -23,6 +23,7 @@ from ingestion.intake import ReceivedDelivery, store_webhook_deliveries
 from ingestion.models import WebhookDelivery
 from ingestion.services import process_webhook_delivery as drain_process
 from ingestion.tasks import process_webhook_delivery
+from reliability.group_commit import LoopGroupCommit
 from reliability.services import wait_for_background_publishes
 from tests.ingestion.conftest import payload
 from tests.ingestion.test_webhooks import X_URL, x_signature
@@ -233,3 +234,55 @@ def test_a_batch_of_new_deliveries_is_one_message_whose_runs_process_them_all(
         drain_process(delivery_id=delivery_id)
     assert not WebhookDelivery.objects.filter(processed_at__isnull=True).exists()
     assert Post.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_writer_on_the_event_loop_stores_each_body_once_and_queues_it(
+    x_account, default_team, monkeypatch
+):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    sent = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, args, **options: sent.append((name, args))
+    )
+    stored_before = store_webhook_deliveries(
+        received=[
+            ReceivedDelivery(
+                platform=Platform.TWITTER,
+                body=json.loads(_x_body(0)),
+                body_sha256=hashlib.sha256(_x_body(0)).hexdigest(),
+            )
+        ]
+    )[0]
+    sent.clear()
+    intake.start_group_commit()
+    try:
+        assert isinstance(intake._writer, LoopGroupCommit)
+        # Twelve new bodies, one of them twice, and one stored before.
+        bodies = [_x_body(number) for number in range(1, 13)] + [_x_body(5), _x_body(0)]
+
+        async def deliver_all():
+            client = AsyncClient()
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        X_URL,
+                        body,
+                        content_type="application/json",
+                        headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
+                    )
+                    for body in bodies
+                )
+            )
+
+        responses = async_to_sync(deliver_all)()
+        wait_for_background_publishes()
+    finally:
+        intake.stop_group_commit()
+
+    assert [response.status_code for response in responses] == [200] * 14
+    assert WebhookDelivery.objects.count() == 13
+    assert WebhookDelivery.objects.filter(pk=stored_before).exists()
+    # Committed, then handed to the broker: one message stands for what waits.
+    assert [name for name, _ in sent] == [process_webhook_delivery.name]

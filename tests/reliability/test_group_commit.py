@@ -9,7 +9,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from reliability.group_commit import GroupCommit
+from reliability.group_commit import GroupCommit, LoopGroupCommit
 
 
 class Store:
@@ -166,3 +166,103 @@ def test_a_caller_on_an_event_loop_that_gave_up_before_its_batch_is_not_stored(h
     assert asyncio.run(give_up_on_b()) == ["stored a", "stored c"]
     assert held_store.batches == [["a"], ["c"]]
     writer.stop()
+
+
+class LoopStore:
+    """A coroutine store on the callers' event loop that records each batch and can be held
+    in the middle of a write."""
+
+    def __init__(self, fail_on=None) -> None:
+        self.batches: list[list] = []
+        self.writing = asyncio.Event()
+        self.release = asyncio.Event()
+        self.fail_on = fail_on
+
+    async def __call__(self, items):
+        self.batches.append(list(items))
+        self.writing.set()
+        await self.release.wait()
+        if self.fail_on is not None and self.fail_on in items:
+            raise ValueError(f"cannot store {self.fail_on}")
+        return [f"stored {item}" for item in items]
+
+
+def run_on_loop(scenario, *, max_batch=100, fail_on=None):
+    """`scenario(writer, store)` on a fresh event loop, with a LoopGroupCommit over a held
+    LoopStore; its result, and the store's batches."""
+
+    async def main():
+        store = LoopStore(fail_on)
+        writer = LoopGroupCommit(store, max_batch=max_batch, name="test-writer")
+        return await scenario(writer, store), store.batches
+
+    return asyncio.run(main())
+
+
+async def _first_write_held(writer, store):
+    first = asyncio.ensure_future(writer.submit_async("a"))
+    await asyncio.wait_for(store.writing.wait(), 10)
+    return first
+
+
+def test_on_the_loop_items_arriving_during_a_write_are_written_together_after_it():
+    async def scenario(writer, store):
+        first = await _first_write_held(writer, store)
+        waiting = [asyncio.ensure_future(writer.submit_async(item)) for item in "bcd"]
+        await asyncio.sleep(0.01)
+        heard_early = first.done() or any(future.done() for future in waiting)
+        store.release.set()
+        return heard_early, await asyncio.gather(first, *waiting)
+
+    (heard_early, results), batches = run_on_loop(scenario)
+
+    assert heard_early is False
+    assert results == ["stored a", "stored b", "stored c", "stored d"]
+    assert batches == [["a"], ["b", "c", "d"]]
+
+
+def test_on_the_loop_one_bad_item_fails_only_its_own_caller():
+    async def scenario(writer, store):
+        first = await _first_write_held(writer, store)
+        callers = [asyncio.ensure_future(writer.submit_async(item)) for item in ("b", "bad", "c")]
+        await asyncio.sleep(0)
+        store.release.set()
+        return await asyncio.gather(first, *callers, return_exceptions=True)
+
+    results, batches = run_on_loop(scenario, fail_on="bad")
+
+    assert results[:2] == ["stored a", "stored b"]
+    assert isinstance(results[2], ValueError)
+    assert results[3] == "stored c"
+    # The failed batch, then each of its items alone.
+    assert batches[1:] == [["b", "bad", "c"], ["b"], ["bad"], ["c"]]
+
+
+def test_on_the_loop_a_caller_that_gave_up_before_its_batch_is_not_stored():
+    async def scenario(writer, store):
+        first = await _first_write_held(writer, store)
+        gone = asyncio.ensure_future(writer.submit_async("gone"))
+        kept = asyncio.ensure_future(writer.submit_async("kept"))
+        await asyncio.sleep(0)
+        gone.cancel()
+        store.release.set()
+        return await asyncio.gather(first, kept)
+
+    results, batches = run_on_loop(scenario)
+
+    assert results == ["stored a", "stored kept"]
+    assert batches == [["a"], ["kept"]]
+
+
+def test_on_the_loop_a_batch_is_no_larger_than_max_batch():
+    async def scenario(writer, store):
+        first = await _first_write_held(writer, store)
+        waiting = [asyncio.ensure_future(writer.submit_async(item)) for item in "bcde"]
+        await asyncio.sleep(0)
+        store.release.set()
+        return await asyncio.gather(first, *waiting)
+
+    results, batches = run_on_loop(scenario, max_batch=2)
+
+    assert results == [f"stored {item}" for item in "abcde"]
+    assert batches == [["a"], ["b", "c"], ["d", "e"]]
