@@ -137,9 +137,6 @@ class WebhookFastPath:
             await self._hand_over(scope, raw, receive, send)
             return
         secure = _is_secure(scope, headers)
-        metrics = _metrics()
-        # Counted once answered here: a request handed over is counted by the handler.
-        metrics.request_started(len(raw), secure, route.view_name)
         body = answer.text.encode()
         response_headers = [
             (b"content-type", answer.content_type.encode("latin-1")),
@@ -152,7 +149,15 @@ class WebhookFastPath:
             {"type": "http.response.start", "status": answer.status, "headers": response_headers}
         )
         await send({"type": "http.response.body", "body": body})
-        metrics.request_finished(answer.status, len(body), route.view_name, began)
+        # Counted once answered here: a request handed over is counted by the handler.
+        _metrics().record(
+            view=route.view_name,
+            secure=secure,
+            status=answer.status,
+            request_bytes=len(raw),
+            response_bytes=len(body),
+            began=began,
+        )
         guid.set(None)  # as django-guid does when a request finishes
 
     async def _hand_over(self, scope, raw: bytes, receive, send) -> None:
@@ -329,46 +334,66 @@ def _forget_settings(**kwargs) -> None:
 
 class _RequestMetrics:
     """django-prometheus's request and response metrics for a fast-path request, as its two
-    middlewares record them for a view (same metrics, same labels), with the label lookups
-    kept."""
+    middlewares record them for a view (same metrics, same labels). Each kind of answer (view,
+    transport, status) has its metrics' children looked up once: finding them by their labels
+    was a third of the metrics' cost, and the metrics a tenth of the fast path's."""
 
     def __init__(self) -> None:
         self.metrics = Metrics.get_instance()
-        self._children: dict[tuple, object] = {}
+        self._recorders: dict[tuple[str, bool, int], tuple] = {}
 
-    def _child(self, metric, **labels):
-        key = (metric._name, *labels.values())
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(**labels)
-        return child
+    def record(
+        self,
+        *,
+        view: str,
+        secure: bool,
+        status: int,
+        request_bytes: int,
+        response_bytes: int,
+        began: float,
+    ) -> None:
+        recorder = self._recorders.get((view, secure, status))
+        if recorder is None:
+            recorder = self._recorders[(view, secure, status)] = self._recorder(
+                view, secure, status
+            )
+        counters, request_size, response_size, latencies = recorder
+        for count in counters:
+            count()
+        request_size(request_bytes)
+        response_size(response_bytes)
+        elapsed = default_timer() - began
+        for observe in latencies:
+            observe(elapsed)
 
-    def request_started(self, body_bytes: int, secure: bool, view: str) -> None:
+    def _recorder(self, view: str, secure: bool, status: int) -> tuple:
         metrics = self.metrics
         transport = "https" if secure else "http"
-        metrics.requests_total.inc()
-        self._child(metrics.requests_by_method, method="POST").inc()
-        self._child(metrics.requests_by_transport, transport=transport).inc()
-        metrics.requests_body_bytes.observe(body_bytes)
-        self._child(
-            metrics.requests_by_view_transport_method, view=view, transport=transport, method="POST"
-        ).inc()
-
-    def request_finished(self, status: int, body_bytes: int, view: str, began: float) -> None:
-        metrics = self.metrics
         label = str(status)
-        elapsed = default_timer() - began
-        self._child(metrics.responses_by_status, status=label).inc()
-        self._child(
-            metrics.responses_by_status_view_method, status=label, view=view, method="POST"
-        ).inc()
-        self._child(metrics.responses_by_charset, charset="utf-8").inc()
-        metrics.responses_body_bytes.observe(body_bytes)
-        self._child(metrics.requests_latency_by_view_method, view=view, method="POST").observe(
-            elapsed
+        counters = (
+            metrics.requests_total.inc,
+            metrics.requests_by_method.labels(method="POST").inc,
+            metrics.requests_by_transport.labels(transport=transport).inc,
+            metrics.requests_by_view_transport_method.labels(
+                view=view, transport=transport, method="POST"
+            ).inc,
+            metrics.responses_by_status.labels(status=label).inc,
+            metrics.responses_by_status_view_method.labels(
+                status=label, view=view, method="POST"
+            ).inc,
+            metrics.responses_by_charset.labels(charset="utf-8").inc,
+            metrics.responses_total.inc,
         )
-        metrics.responses_total.inc()
-        metrics.requests_latency_before.observe(elapsed)
+        latencies = (
+            metrics.requests_latency_by_view_method.labels(view=view, method="POST").observe,
+            metrics.requests_latency_before.observe,
+        )
+        return (
+            counters,
+            metrics.requests_body_bytes.observe,
+            metrics.responses_body_bytes.observe,
+            latencies,
+        )
 
 
 class SkipStoredDeliveries(logging.Filter):
