@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import zip_longest
 from pathlib import Path
 
 from parley.listeners import balanced_listening
@@ -268,9 +270,16 @@ def _web_rss_mb(pid: int) -> float | None:
     return max(filter(None, map(peak_rss_mb, [pid, *children_of(pid)])), default=None)
 
 
+# Rounds of Parley then the bare app, one after the other with both servers up: the machine's
+# speed drifts from one second to the next (the bare app's rate alone moved from 9,800 to 27,500/s
+# between runs), and a ratio of two loads run a minute apart measured the drift as much as
+# Parley.
+ROUNDS = 3
+
+
 def run(*, deliveries: int, offered_rate: int) -> dict:
-    """Needs no worker: the queued tasks are purged afterwards (the ingest benchmark
-    measures processing)."""
+    """`deliveries` per round and per server. Needs no worker: the queued tasks are purged
+    afterwards (the ingest benchmark measures processing)."""
     from parley.celery import app as celery_app
     from parley.management.commands.serve import web_processes
 
@@ -278,34 +287,39 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     # As a deployment on this machine would run: one web process per core.
     processes = web_processes()
     half = deliveries // 2
-    loads = {}
-    with _served(bare=False, processes=processes) as server:
+    rounds: list[tuple[Load, float, Load, float]] = []
+    with (
+        _served(bare=False, processes=processes) as server,
+        _served(bare=True, processes=processes) as bare_server,
+    ):
         # Warm up Django's first request (URL resolver, connections) outside the clock.
-        asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
-        mixed = x_requests(half, id_base=1_800_000_000_000_000_000) + meta_requests(
-            deliveries - half, id_base=0
-        )
-        loads["saturation"], server_cpu_ms = _timed_cpu(
-            server.pid, lambda: asyncio.run(_run(server.port, mixed, rate=None, server=server))
-        )
+        for warmed in (server, bare_server):
+            warm_up = x_requests(20, id_base=1_700_000_000_000_000_000)
+            asyncio.run(_run(warmed.port, warm_up, rate=None))
+        for round_number in range(ROUNDS):
+            id_base = 1_800_000_000_000_000_000 + round_number * 10_000_000
+            mixed = x_requests(half, id_base=id_base) + meta_requests(
+                deliveries - half, id_base=round_number * 10_000_000
+            )
+            load, cpu_ms = _timed_cpu(server.pid, partial(_saturate, server, mixed))
+            bare_requests = x_requests(deliveries, id_base=id_base)
+            bare_load, bare_cpu_ms = _timed_cpu(
+                bare_server.pid, partial(_saturate, bare_server, bare_requests)
+            )
+            rounds.append((load, cpu_ms, bare_load, bare_cpu_ms))
         offered = x_requests(
             max(1, offered_rate * 5), id_base=1_850_000_000_000_000_000
         )  # five seconds' worth
-        loads["offered"] = asyncio.run(_run(server.port, offered, rate=offered_rate))
+        offered_load = asyncio.run(_run(server.port, offered, rate=offered_rate))
         web_rss = _web_rss_mb(server.pid)
-    with _served(bare=True, processes=processes) as server:
-        asyncio.run(_run(server.port, x_requests(20, id_base=1_700_000_000_000_000_000), rate=None))
-        bare_requests = x_requests(deliveries, id_base=1_800_000_000_000_000_000)
-        loads["bare"], bare_cpu_ms = _timed_cpu(
-            server.pid,
-            lambda: asyncio.run(_run(server.port, bare_requests, rate=None, server=server)),
-        )
     celery_app.control.purge()
     reset_traffic()
-    saturation, offered_load, bare = loads["saturation"], loads["offered"], loads["bare"]
+    saturation = _together([parley for parley, _, _, _ in rounds])
+    bare = _together([bare_load for _, _, bare_load, _ in rounds])
     return {
         "benchmark": "webhooks",
-        "webhook_deliveries": deliveries,
+        "webhook_deliveries": deliveries * ROUNDS,
+        "webhook_rounds": ROUNDS,
         "webhook_connections": CONNECTIONS,
         "webhook_web_processes": processes,
         "webhook_deliveries_per_s": round(saturation.per_second, 1),
@@ -319,13 +333,39 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
         "webhook_p99_ms": round(percentile(offered_load.latencies_ms, 0.99), 2),
         "webhook_rejected": (saturation.sent - saturation.accepted)
         + (offered_load.sent - offered_load.accepted),
-        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), served by serve's code",
+        "baseline": "bare ASGI app answering 200 (bench/bare_asgi.py), served by serve's code, "
+        "in rounds alternating with Parley's",
         "bare_asgi_per_s": round(bare.per_second, 1),
         "webhook_ratio_to_bare_asgi": round(saturation.per_second / bare.per_second, 4),
+        "webhook_ratio_per_round": [
+            round(parley.per_second / bare_load.per_second, 4) for parley, _, bare_load, _ in rounds
+        ],
         "bare_asgi_requests_per_process": bare.per_process,
         # Server CPU (all its processes) per request at saturation: what the load on the
         # machine changes least.
-        "webhook_server_cpu_ms_per_delivery": round(server_cpu_ms, 3),
-        "bare_asgi_server_cpu_ms_per_request": round(bare_cpu_ms, 3),
+        "webhook_server_cpu_ms_per_delivery": round(
+            sum(cpu_ms for _, cpu_ms, _, _ in rounds) / ROUNDS, 3
+        ),
+        "bare_asgi_server_cpu_ms_per_request": round(
+            sum(bare_cpu_ms for _, _, _, bare_cpu_ms in rounds) / ROUNDS, 3
+        ),
         "web_rss_mb": web_rss,
     }
+
+
+def _saturate(server: Server, requests: list[bytes]) -> Load:
+    return asyncio.run(_run(server.port, requests, rate=None, server=server))
+
+
+def _together(loads: list[Load]) -> Load:
+    """Loads run one after the other, as one: their requests over their summed time (the
+    per-process counts, most first in each, summed rank by rank)."""
+    ranked = zip_longest(*(load.per_process for load in loads), fillvalue=0)
+    per_process = [sum(counts) for counts in ranked]
+    return Load(
+        sum(load.sent for load in loads),
+        sum(load.accepted for load in loads),
+        sum(load.seconds for load in loads),
+        [latency for load in loads for latency in load.latencies_ms],
+        per_process,
+    )
