@@ -50,6 +50,20 @@ def reset_traffic() -> None:
         )
 
 
+def checkpoint() -> None:
+    """Have PostgreSQL write out what earlier work left dirty before a measurement that waits
+    on commits, as pgbench's documentation advises, so that no checkpoint of it runs during
+    the measurement. Skipped, with a line, where the role may not (CHECKPOINT needs a
+    superuser or pg_checkpoint)."""
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as error:
+        print(f"(no CHECKPOINT before the measurement: {error})", file=sys.stderr)
+
+
 def ensure_fixtures():
     """The team, the agents and the X account every benchmark uses; returns them."""
     from core.models import AgentProfile, Platform, Team

@@ -36,6 +36,7 @@ from . import data
 from .common import (
     BRAND_ID,
     background,
+    checkpoint,
     children_of,
     connection_owners,
     free_port,
@@ -284,6 +285,7 @@ def run(*, deliveries: int, offered_rate: int) -> dict:
     from parley.management.commands.serve import web_processes
 
     reset_traffic()
+    checkpoint()
     # As a deployment on this machine would run: one web process per core.
     processes = web_processes()
     half = deliveries // 2
