@@ -24,7 +24,7 @@ import psycopg
 from asgiref.sync import sync_to_async
 from celery import current_app
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reliability.group_commit import GroupCommit, LoopGroupCommit
@@ -96,8 +96,11 @@ def store_webhook_deliveries(*, received: Sequence[ReceivedDelivery]) -> list[in
 
 
 def _distinct(received: Sequence[ReceivedDelivery]) -> list[ReceivedDelivery]:
-    """The first delivery of each body."""
-    return list({delivery.key: delivery for delivery in reversed(received)}.values())[::-1]
+    """The first delivery of each body, in order."""
+    first: dict[Key, ReceivedDelivery] = {}
+    for delivery in received:
+        first.setdefault(delivery.key, delivery)
+    return list(first.values())
 
 
 def _answered(
@@ -184,7 +187,7 @@ def _in_order(deliveries: list[ReceivedDelivery], ids: dict[Key, int]) -> dict[K
     return {d.key: ids[d.key] for d in deliveries if d.key in ids}
 
 
-def _stored_ids(keys: list[Key]):
+def _stored_ids(keys: list[Key]) -> QuerySet:
     """The (id, platform, digest) of the deliveries already stored with these bodies: read
     per platform, through the unique constraint's index."""
     by_platform: dict[str, set[str]] = {}
