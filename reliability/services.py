@@ -94,9 +94,9 @@ _drain_sends_pending: set[str] = set()
 _drain_sends_lock = threading.Lock()
 
 # The publisher looks at a draining task's mark (a Redis round trip) at most this often per
-# process; the sends handed over meanwhile wait and are covered by the next look. In a storm
-# of one-post deliveries it looked once per committed batch, a sixth of a delivery's CPU in
-# the web process (docs/performance.md); a worker now starts at most this much later.
+# process; the rows committed meanwhile are covered by the next look. In a storm of one-post
+# deliveries it was woken and looked once per committed batch, an eighth of a delivery's CPU
+# in the web process (docs/performance.md); a worker now starts at most this much later.
 DRAIN_LOOK_SPACING_SECONDS = 0.01
 _last_drain_look: dict[str, float] = {}
 
@@ -157,8 +157,8 @@ def _send(context: contextvars.Context, task, *args) -> None:
 
 
 def _space_drain_look(task_name: str) -> None:
-    """Wait (in the publisher thread) until the task's mark may be looked at again; what is
-    handed over meanwhile is counted, so the send that looks comes after it."""
+    """Wait (in the publisher thread) until the task's mark may be looked at again; a row
+    committed meanwhile finds this send pending, so the look that follows covers it."""
     last = _last_drain_look.get(task_name)
     if last is not None:
         pause = last + DRAIN_LOOK_SPACING_SECONDS - time.monotonic()
