@@ -97,7 +97,7 @@ _drain_sends_lock = threading.Lock()
 # process; the rows committed meanwhile are covered by the next look. In a storm of one-post
 # deliveries it was woken and looked once per committed batch, an eighth of a delivery's CPU
 # in the web process (docs/performance.md); a worker now starts at most this much later.
-DRAIN_LOOK_SPACING_SECONDS = 0.01
+DRAIN_LOOK_SPACING_SECONDS = 0.05
 _last_drain_look: dict[str, float] = {}
 
 
