@@ -45,6 +45,26 @@ def _x_body(number: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def _post_all_at_once(bodies: list[bytes]) -> list:
+    """Each body POSTed, signed, to the X webhook, all at once on one event loop."""
+
+    async def deliver_all():
+        client = AsyncClient()
+        return await asyncio.gather(
+            *(
+                client.post(
+                    X_URL,
+                    body,
+                    content_type="application/json",
+                    headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
+                )
+                for body in bodies
+            )
+        )
+
+    return async_to_sync(deliver_all)()
+
+
 @pytest.mark.django_db
 def test_deliveries_stored_together_are_kept_once_per_body_in_one_transaction(
     django_capture_on_commit_callbacks,
@@ -130,21 +150,7 @@ def test_concurrent_deliveries_through_the_writer_are_each_answered_and_stored_o
     monkeypatch.setattr(group_commit, "_store", recorded)
     bodies = [_x_body(number) for number in range(12)] + [_x_body(0)]
 
-    async def deliver_all():
-        client = AsyncClient()
-        return await asyncio.gather(
-            *(
-                client.post(
-                    X_URL,
-                    body,
-                    content_type="application/json",
-                    headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
-                )
-                for body in bodies
-            )
-        )
-
-    responses = async_to_sync(deliver_all)()
+    responses = _post_all_at_once(bodies)
 
     assert [response.status_code for response in responses] == [200] * 13
     assert WebhookDelivery.objects.count() == 12
@@ -262,21 +268,7 @@ def test_on_postgresql_the_writer_on_the_event_loop_stores_each_body_once_and_qu
         # Twelve new bodies, one of them twice, and one stored before.
         bodies = [_x_body(number) for number in range(1, 13)] + [_x_body(5), _x_body(0)]
 
-        async def deliver_all():
-            client = AsyncClient()
-            return await asyncio.gather(
-                *(
-                    client.post(
-                        X_URL,
-                        body,
-                        content_type="application/json",
-                        headers={"X-Twitter-Webhooks-Signature": x_signature(body)},
-                    )
-                    for body in bodies
-                )
-            )
-
-        responses = async_to_sync(deliver_all)()
+        responses = _post_all_at_once(bodies)
         wait_for_background_publishes()
     finally:
         intake.stop_group_commit()
