@@ -351,6 +351,4 @@ def _bad_request(message: str) -> HttpResponse:
 
 def _received(platform: str, body: dict, raw: bytes) -> ReceivedDelivery:
     """The delivery to keep once per distinct body (ingestion.intake)."""
-    return ReceivedDelivery(
-        platform=platform, body=body, body_sha256=hashlib.sha256(raw).hexdigest()
-    )
+    return ReceivedDelivery.of(platform, raw, body)

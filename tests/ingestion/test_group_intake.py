@@ -6,7 +6,6 @@ committed."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import threading
 
@@ -32,9 +31,7 @@ from tests.ingestion.test_webhooks import X_URL, x_signature
 def _received(marker: int, platform: str = Platform.TWITTER) -> ReceivedDelivery:
     body = {"for_user_id": "1", "marker": marker}
     raw = json.dumps(body).encode()
-    return ReceivedDelivery(
-        platform=platform, body=body, body_sha256=hashlib.sha256(raw).hexdigest()
-    )
+    return ReceivedDelivery.of(platform, raw, body)
 
 
 def _x_body(number: int) -> bytes:
@@ -114,6 +111,23 @@ def test_a_body_stored_before_is_skipped_by_the_insert_and_answered_with_its_id(
 
     assert again[0] == stored
     assert WebhookDelivery.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_a_body_is_stored_as_the_platform_wrote_it():
+    # A coordinate with more digits than a float keeps: parsed and written again, it was cut.
+    raw = b'{"for_user_id": "1", "coordinates": [-9.1393567450000000012, 38.72225]}'
+    [delivery_id] = store_webhook_deliveries(
+        received=[ReceivedDelivery.of(Platform.TWITTER, raw, json.loads(raw))]
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT body -> 'coordinates' ->> 0 FROM ingestion_webhookdelivery WHERE id = %s",
+            [delivery_id],
+        )
+        assert cursor.fetchone() == ("-9.1393567450000000012",)
 
 
 @pytest.mark.django_db
@@ -214,18 +228,10 @@ def test_a_batch_of_new_deliveries_is_one_message_whose_runs_process_them_all(
     meta = payload("meta_feed_webhook.json")
     batch = [
         *(
-            ReceivedDelivery(
-                platform=Platform.TWITTER,
-                body=json.loads(body),
-                body_sha256=hashlib.sha256(body).hexdigest(),
-            )
+            ReceivedDelivery.of(Platform.TWITTER, body, json.loads(body))
             for body in (_x_body(1), _x_body(2))
         ),
-        ReceivedDelivery(
-            platform=Platform.FACEBOOK,
-            body=meta,
-            body_sha256=hashlib.sha256(json.dumps(meta).encode()).hexdigest(),
-        ),
+        ReceivedDelivery.of(Platform.FACEBOOK, json.dumps(meta).encode(), meta),
     ]
 
     ids = store_webhook_deliveries(received=batch)
@@ -253,13 +259,7 @@ def test_on_postgresql_the_writer_on_the_event_loop_stores_each_body_once_and_qu
         current_app, "send_task", lambda name, args, **options: sent.append((name, args))
     )
     stored_before = store_webhook_deliveries(
-        received=[
-            ReceivedDelivery(
-                platform=Platform.TWITTER,
-                body=json.loads(_x_body(0)),
-                body_sha256=hashlib.sha256(_x_body(0)).hexdigest(),
-            )
-        ]
+        received=[ReceivedDelivery.of(Platform.TWITTER, _x_body(0), json.loads(_x_body(0)))]
     )[0]
     sent.clear()
     intake.start_group_commit()

@@ -3,9 +3,15 @@ refused with the reason, whether or not the text alone shows the value is plainl
 
 from __future__ import annotations
 
+import json
+import random
+from pathlib import Path
+
 import pytest
 
-from ingestion.json_input import MAX_DEPTH, loads_storable
+from ingestion.json_input import MAX_DEPTH, loads_storable, unstorable_reason
+
+SAMPLES = Path(__file__).parent / "payloads/samples"
 
 
 def nested(levels: int) -> str:
@@ -33,3 +39,56 @@ def test_a_paired_surrogate_escape_is_read_as_its_character():
 def test_a_nul_escape_is_refused():
     with pytest.raises(ValueError, match="NUL character"):
         loads_storable('{"text": "a\\u0000b"}')
+
+
+def test_a_real_tweet_with_emoji_pairs_and_many_brackets_is_read():
+    # The recorded reply: 45 brackets, nested 9 deep, names with escaped flag emoji.
+    raw = (SAMPLES / "x-account-activity/tweet_create_reply.json").read_text()
+    text = json.dumps(json.loads(raw))
+    assert text.count("{") + text.count("[") > MAX_DEPTH
+    assert "\\ud83c" in text
+    body = loads_storable(text)
+    assert body["tweet_create_events"][0]["entities"]["user_mentions"][3]["name"].endswith(
+        "\N{REGIONAL INDICATOR SYMBOL LETTER I}\N{REGIONAL INDICATOR SYMBOL LETTER T}"
+    )
+
+
+def test_a_string_of_brackets_is_not_nesting():
+    assert loads_storable('"' + "[" * (MAX_DEPTH * 2) + '"') == "[" * (MAX_DEPTH * 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ('{"t": "\\\\uD800"}', False),  # an escaped backslash, then letters
+        ('{"t": "\\\\\\uD800"}', True),  # an escaped backslash, then a lone surrogate
+        ('{"t": "\\ud83d\\ud83d"}', True),  # two high halves
+        ('{"t": "\\ud83d\\ude00\\udc00"}', True),  # a pair, then a low half alone
+        ('{"\\udc00": 1}', True),  # in a key
+        ('{"t": "\\ud83dx"}', True),  # a high half, then a letter
+    ],
+)
+def test_surrogate_escapes_are_told_apart_from_their_look_alikes(text, refused):
+    if refused:
+        with pytest.raises(ValueError, match="unpaired UTF-16 surrogate"):
+            loads_storable(text)
+    else:
+        assert loads_storable(text) == json.loads(text)
+
+
+def test_the_texts_shortcuts_answer_as_a_walk_of_every_value_does():
+    # Random escapes, backslashes and brackets: refused or read exactly when walking the
+    # parsed value says so.
+    pieces = ["\\\\", "\\ud83d", "\\ude00", "\\udc00", "\\u0000", "\\u0041", "a", "[", "{"]
+    rng = random.Random(5)
+    for _ in range(2000):
+        string = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        depth = rng.choice([1, 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 3])
+        text = "[" * (depth - 1) + json.dumps({"s": string}) + "]" * (depth - 1)
+        expected = unstorable_reason(json.loads(text))
+        try:
+            loads_storable(text)
+        except ValueError as error:
+            assert str(error) == expected, text
+        else:
+            assert expected == "", text
