@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 from django.apps import apps
 from django.db import connection, models
@@ -59,6 +60,16 @@ def follower_count(rng: random.Random) -> int:
 # --- the ingest storm ------------------------------------------------------------------------
 
 
+# The recorded tweet every storm tweet is shaped from: a real status from tweepy's cassettes
+# (MIT), as Account Activity wraps it, copied for the connector tests. X pushes the whole tweet
+# with its author's profile, 2.7 KB compact, not the handful of fields Parley reads, and the
+# intake hashes, parses and stores all of it.
+RECORDED_STATUS = (
+    Path(__file__).resolve().parent.parent
+    / "tests/ingestion/payloads/samples/x-account-activity/tweet_create_status.json"
+)
+
+
 def storm_payloads(
     *,
     brand_id: str,
@@ -67,7 +78,8 @@ def storm_payloads(
     seed: int = 7,
     id_base: int = 1_900_000_000_000_000_000,
 ) -> list[dict]:
-    """`count` tweets mentioning the brand as Account Activity deliveries of `per_delivery`.
+    """`count` tweets mentioning the brand as Account Activity deliveries of `per_delivery`,
+    each the recorded tweet's shape (RECORDED_STATUS) with its own id, time, text and author.
 
     A quarter of the authors write more than once, and a third of those later tweets answer
     the author's previous one, so threads, returning customers and new ones are mixed.
@@ -76,26 +88,55 @@ def storm_payloads(
     authors = max(1, count * 3 // 4)
     last_tweet_of: dict[int, str] = {}
     start = datetime.now(UTC) - timedelta(minutes=5)
+    recorded = json.dumps(json.loads(RECORDED_STATUS.read_text())["tweet_create_events"][0])
     tweets = []
     for index in range(count):
         author = rng.randrange(authors)
         tweet_id = str(id_base + index)
         parent = last_tweet_of.get(author) if rng.random() < 0.33 else None
-        tweets.append(
+        tweet = json.loads(recorded)
+        user_id = str(3_000_000_000 + author)
+        screen_name = f"storm_user_{author}"
+        tweet.update(
             {
                 "created_at": format_datetime(start + timedelta(milliseconds=index * 50)),
+                "id": int(tweet_id),
                 "id_str": tweet_id,
                 "text": "@brand " + post_text(rng),
-                "in_reply_to_status_id_str": parent,
-                "user": {
-                    "id_str": str(3_000_000_000 + author),
-                    "screen_name": f"storm_user_{author}",
-                    "name": f"Storm User {author}",
-                    "followers_count": follower_count(rng),
-                    "verified": rng.random() < 0.01,
+                "entities": {
+                    "hashtags": [],
+                    "symbols": [],
+                    "user_mentions": [
+                        {
+                            "screen_name": "brand",
+                            "name": "Brand",
+                            "id": int(brand_id),
+                            "id_str": brand_id,
+                            "indices": [0, 6],
+                        }
+                    ],
+                    "urls": [],
                 },
+                "in_reply_to_status_id": int(parent) if parent else None,
+                "in_reply_to_status_id_str": parent,
+                "in_reply_to_user_id": int(user_id) if parent else None,
+                "in_reply_to_user_id_str": user_id if parent else None,
+                "in_reply_to_screen_name": screen_name if parent else None,
+                "retweet_count": 0,
+                "favorite_count": 0,
             }
         )
+        tweet["user"].update(
+            {
+                "id": int(user_id),
+                "id_str": user_id,
+                "screen_name": screen_name,
+                "name": f"Storm User {author}",
+                "followers_count": follower_count(rng),
+                "verified": rng.random() < 0.01,
+            }
+        )
+        tweets.append(tweet)
         last_tweet_of[author] = tweet_id
     return [
         {"for_user_id": brand_id, "tweet_create_events": tweets[start : start + per_delivery]}
