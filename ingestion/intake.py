@@ -43,14 +43,12 @@ logger = logging.getLogger(__name__)
 MAX_DELIVERIES_PER_COMMIT = 500
 
 
-class PreparingCursor(psycopg.Cursor):
-    """Prepares what it executes. Django opens its connections with psycopg's automatic
-    preparing off, and the storm's INSERT was parsed and planned again for every batch, a
-    fifth of PostgreSQL's CPU per delivery (docs/performance.md). One statement text per
-    batch size, each prepared once per connection (psycopg keeps the last 100)."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
+# The writer's own connection prepares its statements (psycopg's default threshold: at the
+# fifth execution, or at once when asked). Django opens its connections with preparing off
+# (prepare_threshold None, which also ignores `prepare=True`), so the storm's INSERT was
+# parsed and planned again for every batch (docs/performance.md). One statement text per
+# batch size; psycopg keeps the last 100 prepared.
+WRITER_PREPARE_THRESHOLD = 5
 
 
 Key = tuple[str, str]  # (platform, body digest): a body is stored once per platform
@@ -161,8 +159,9 @@ def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], di
         return {(row.platform, row.body_sha256): row.pk for row in created}, stored_before
     connection.ensure_connection()
     # A server-binding cursor on Django's connection (the same transaction), wrapped as
-    # Django wraps its own (query logging, execute wrappers), whose statement is prepared.
-    with connection._prepare_cursor(PreparingCursor(connection.connection)) as cursor:
+    # Django wraps its own (query logging, execute wrappers): the bodies are sent beside the
+    # statement, not quoted into it.
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
         cursor.execute(*_insert_statement(deliveries))
         returned = _ids_by_key(cursor.fetchall())
     missing = [d.key for d in deliveries if d.key not in returned]
@@ -282,7 +281,12 @@ def start_group_commit() -> None:
     if connection.vendor == "postgresql" and not current_app.conf.task_always_eager:
         params = connection.get_connection_params()
         _loop_connection_params = {
-            key: value for key, value in params.items() if key not in ("cursor_factory", "context")
+            **{
+                key: value
+                for key, value in params.items()
+                if key not in ("cursor_factory", "context")
+            },
+            "prepare_threshold": WRITER_PREPARE_THRESHOLD,
         }
         _writer = LoopGroupCommit(
             _store_batch_on_loop, max_batch=MAX_DELIVERIES_PER_COMMIT, name=name

@@ -278,3 +278,29 @@ def test_on_postgresql_the_writer_on_the_event_loop_stores_each_body_once_and_qu
     assert WebhookDelivery.objects.filter(pk=stored_before).exists()
     # Committed, then handed to the broker: one message stands for what waits.
     assert [name for name, _ in sent] == [process_webhook_delivery.name]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_writer_prepares_its_insert_once_per_batch_size(monkeypatch):
+    # Django's connections have preparing off, which ignores `prepare=True`: the writer's own
+    # connection must not.
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
+    intake.start_group_commit()
+    try:
+
+        async def store_two_batches_of_two() -> list[str]:
+            for first in (1, 3):
+                await intake._store_batch_on_loop([_received(first), _received(first + 1)])
+            writer = await intake._writer_connection()
+            cursor = await writer.execute("SELECT statement FROM pg_prepared_statements")
+            return [statement for (statement,) in await cursor.fetchall()]
+
+        prepared = async_to_sync(store_two_batches_of_two)()
+        wait_for_background_publishes()
+    finally:
+        intake.stop_group_commit()
+
+    assert len([statement for statement in prepared if statement.startswith("INSERT")]) == 1
+    assert WebhookDelivery.objects.count() == 4
