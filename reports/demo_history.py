@@ -126,8 +126,8 @@ def _agents(teams: list[Team]) -> list:
 
 
 def seed_history(*, days: int, now: datetime | None = None, seed: int = 20) -> HistorySummary:
-    """Write `days` days of history up to the start of the current hour, once: a database
-    that has it already is left alone."""
+    """Write the `days` days before today (local time) as history, up to an hour before the
+    start of the current hour, once: a database that has it already is left alone."""
     now = now or timezone.now()
     accounts = []
     for platform, handle, name, _ in HISTORY_ACCOUNTS:
@@ -147,13 +147,14 @@ def seed_history(*, days: int, now: datetime | None = None, seed: int = 20) -> H
             accounts=accounts,
             agents=agents,
             teams=teams,
+            first_day=timezone.localtime(now).date() - timedelta(days=days),
             days=days,
             end=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1),
         )
     return HistorySummary(days=days, conversations=conversations, posts=posts, created=True)
 
 
-def _write(*, rng, accounts, agents, teams, days, end) -> tuple[int, int]:
+def _write(*, rng, accounts, agents, teams, first_day, days, end) -> tuple[int, int]:
     tz = timezone.get_current_timezone()
     weights = [share for *_, share in HISTORY_ACCOUNTS]
     customers = {
@@ -171,9 +172,10 @@ def _write(*, rng, accounts, agents, teams, days, end) -> tuple[int, int]:
     }
     spike_day = max(0, days - 12)
     plans = []
-    start_day = timezone.localtime(end, tz).date() - timedelta(days=days)
+    # Days counted from today's date, not from `end`'s: in the first hour of a day `end` is
+    # yesterday, and the history left yesterday empty and began a day early.
     for offset in range(days):
-        day = start_day + timedelta(days=offset)
+        day = first_day + timedelta(days=offset)
         volume = WEEKDAY_CONVERSATIONS * (WEEKEND_SHARE if day.weekday() >= 5 else 1)
         volume *= rng.uniform(0.85, 1.15)
         for hour, share in enumerate(HOURLY_SHAPE):

@@ -1,12 +1,13 @@
 """`seed_demo --history-days N`: weeks of history so every report has something to show."""
 
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.management import call_command
 from django.utils import timezone
 
 from core.models import ACTIVE_STATUSES, Conversation
+from reports.demo_history import seed_history
 from reports.models import SpikeAlert
 from reports.selectors import ReportFilter, kpis
 from sla.models import SlaTimer, TimerState
@@ -52,3 +53,15 @@ def test_seeded_history_is_in_the_rollups_the_reports_read(db):
     assert from_rollup() == from_posts()
     assert conversations_from_rollup() == conversations_from_rows()
     assert numbers["volume"]["total"] == sum(figures[0] for figures in from_posts().values())
+
+
+def test_history_seeded_in_the_first_hour_of_a_day_covers_the_days_before_it(db):
+    # Half past midnight: the hour before is yesterday's last, which must not shift the days.
+    now = timezone.make_aware(datetime(2026, 3, 10, 0, 30))
+
+    seed_history(days=7, now=now)
+
+    days = list(Conversation.objects.dates("created_at", "day"))
+    assert days[0] == date(2026, 3, 3)
+    assert days[-1] == date(2026, 3, 9)
+    assert len(days) == 7
