@@ -13,6 +13,7 @@ from typing import Any
 
 # Real deliveries and exports nest a handful of levels; anything deeper is hostile.
 MAX_DEPTH = 32
+_TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
 def _reject_constant(name: str) -> None:
@@ -29,7 +30,7 @@ def loads_storable(text: str | bytes) -> Any:
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError as error:
-        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from error
+        raise ValueError(_TOO_DEEP) from error
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
     problem = _unstorable_in(text, value)
@@ -85,9 +86,6 @@ def _nested_deeper_than_allowed(value: Any) -> bool:
         children = current.values() if isinstance(current, dict) else current
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
-
-
-_TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
 def unstorable_reason(value: Any) -> str:
