@@ -8,7 +8,7 @@ from celery import shared_task
 from core.models import DeliveryStatus
 from reliability.services import publish
 
-from . import pipeline, profiles, services, sweeps
+from . import pipeline, profiles, retention, services, sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +84,8 @@ def process_inbound_posts(self, post_ids: list[int]) -> None:
 @shared_task
 def requeue_stranded_work() -> dict[str, int]:
     return sweeps.requeue_stranded_work()
+
+
+@shared_task
+def purge_processed_deliveries() -> int:
+    return retention.purge_processed_deliveries()

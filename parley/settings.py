@@ -271,6 +271,13 @@ RELIABILITY_REPLY_RETRY_AFTER_SECONDS = env.float(
 )
 # The largest webhook body accepted (bytes); bigger ones get a 413 and are not stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Processed webhook deliveries are deleted this many days after they arrived (their posts
+# keep their own payload); 0 keeps them forever (ingestion.retention).
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["purge-processed-webhook-deliveries"] = {
+    "task": "ingestion.tasks.purge_processed_deliveries",
+    "schedule": 3600.0,
+}
 # How long a web process keeps the accounts' webhook secrets before reading them again: a
 # secret rotated from another process is honoured within this many seconds (0: every delivery).
 WEBHOOK_SECRETS_CACHE_SECONDS = env.float("WEBHOOK_SECRETS_CACHE_SECONDS", default=5.0)
