@@ -79,7 +79,7 @@ async def check_meta_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery
     platform = META_OBJECTS.get(kind) if isinstance(kind, str) else None
     if platform is None:
         return _refused(f"Unsupported object {body.get('object')!r}; expected page or instagram.")
-    return _received(platform, body, raw)
+    return ReceivedDelivery.of(platform, raw, body)
 
 
 async def check_x_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | Answer:
@@ -107,7 +107,7 @@ async def check_x_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | 
         return _refused("Not an Account Activity delivery: no for_user_id or user_event.")
     # A `user_event` (an access revocation) is stored and processed like any delivery: the
     # worker marks the account unhealthy with the reason.
-    return _received(Platform.TWITTER, body, raw)
+    return ReceivedDelivery.of(Platform.TWITTER, raw, body)
 
 
 @csrf_exempt
@@ -347,8 +347,3 @@ def _refused(message: str) -> Answer:
 def _bad_request(message: str) -> HttpResponse:
     answer = _refused(message)
     return HttpResponse(answer.text, status=answer.status, content_type=answer.content_type)
-
-
-def _received(platform: str, body: dict, raw: bytes) -> ReceivedDelivery:
-    """The delivery to keep once per distinct body (ingestion.intake)."""
-    return ReceivedDelivery.of(platform, raw, body)
