@@ -20,6 +20,10 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every call: json.loads builds a new one whenever it is given an option.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads_storable(text: str | bytes) -> Any:
     """Parse JSON text, refusing what could not be stored; ValueError says why."""
     if isinstance(text, bytes):
@@ -28,7 +32,7 @@ def loads_storable(text: str | bytes) -> Any:
         except UnicodeDecodeError as error:
             raise ValueError(f"not UTF-8 text (byte {error.start + 1})") from error
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except RecursionError as error:
         raise ValueError(_TOO_DEEP) from error
     except json.JSONDecodeError as error:

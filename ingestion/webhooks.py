@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -66,9 +65,7 @@ async def check_meta_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery
     """A Meta POST's body, checked against `X-Hub-Signature-256` (`signature`) and parsed:
     the delivery to store, or the refusal to answer (logged here)."""
     secrets = await _secrets(settings.META_APP_SECRET, "app_secret", META_OBJECTS.values())
-    expected = [
-        "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest() for secret in secrets
-    ]
+    expected = ["sha256=" + hmac.digest(secret.encode(), raw, "sha256").hex() for secret in secrets]
     if not _matches(signature, expected):
         logger.warning("Meta webhook: rejected a delivery with a bad X-Hub-Signature-256")
         return Answer(403, "Invalid X-Hub-Signature-256.")
@@ -304,8 +301,9 @@ def _matches(signature: str, expected: list[str]) -> bool:
 
 
 def _b64_hmac(secret: str, message: bytes) -> str:
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+    # hmac.digest is OpenSSL's one-shot HMAC: an HMAC object built in Python for each
+    # delivery was a thirtieth of the web process's time in a storm.
+    return base64.b64encode(hmac.digest(secret.encode(), message, "sha256")).decode()
 
 
 def _too_big(request: HttpRequest) -> HttpResponse | None:

@@ -30,7 +30,7 @@ logs it as it always did; storing it twice is harmless, deliveries are kept once
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from timeit import default_timer
@@ -290,10 +290,16 @@ def _text(headers: dict[bytes, bytes], name: bytes) -> str:
 
 
 def _new_request_id() -> str:
-    # As django-guid makes one.
+    # As django-guid makes one: a version 4 UUID, its 16 random bytes marked as uuid.UUID
+    # marks them (building the UUID object was a fiftieth of the event loop's time).
     config = _settings()
-    made = str(uuid.uuid4()) if config.request_id_as_string else uuid.uuid4().hex
-    return made[: config.request_id_length]
+    made = bytearray(os.urandom(16))
+    made[6] = made[6] & 0x0F | 0x40  # version 4
+    made[8] = made[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = made.hex()
+    if config.request_id_as_string:
+        text = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text[: config.request_id_length]
 
 
 # SecurityMiddleware's headers for a response over http and over https, as it adds them:
@@ -396,29 +402,24 @@ class _RequestMetrics:
         )
 
 
-class SkipStoredDeliveries(logging.Filter):
-    """On uvicorn's access log: no line for a webhook POST answered 200. In a storm those
-    lines were a seventh of the web process's Python (formatting, the redaction filter,
+class AccessLogger(logging.Logger):
+    """uvicorn's access logger, without a line for a webhook POST answered 200. In a storm
+    those lines were a seventh of the web process's Python (formatting, the redaction filter,
     writing) and said nothing the stored delivery (its received_at) and the request metrics
-    do not; refusals (403, 400, 413...) and every other request keep their line."""
+    do not; refusals (403, 400, 413...) and every other request keep their line. Skipped
+    before the record is made: made and then dropped by a filter, each record still cost a
+    twentieth of the event loop's time."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
+    def info(self, msg, *args, **kwargs) -> None:
         # uvicorn's line: (client, method, path with query, HTTP version, status)
-        return not (
-            isinstance(args, tuple)
-            and len(args) == 5
-            and args[4] == 200
-            and args[1] == "POST"
-            and args[2] in ROUTES
-        )
+        if not (len(args) == 5 and args[4] == 200 and args[1] == "POST" and args[2] in ROUTES):
+            super().info(msg, *args, **kwargs)
 
 
 def skip_stored_deliveries_in_access_log() -> None:
-    """Called once per web process (parley.serving)."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(existing, SkipStoredDeliveries) for existing in access.filters):
-        access.addFilter(SkipStoredDeliveries())
+    """Called once per web process (parley.serving). uvicorn made its logger at import, so
+    its class is changed in place (its handlers, level and filters stay)."""
+    logging.getLogger("uvicorn.access").__class__ = AccessLogger
 
 
 _request_metrics: _RequestMetrics | None = None

@@ -6,6 +6,8 @@ handle reaches the handler unchanged."""
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
 
 import pytest
 from prometheus_client import REGISTRY
@@ -106,7 +108,10 @@ def test_the_fast_path_answers_a_post_as_djangos_handler_does(
 
     assert (fast.status_code, fast.body) == (django.status_code, django.body)
     assert _comparable(fast.headers) == _comparable(django.headers)
-    assert len(fast.headers["x-request-id"]) == 32
+    # Made up when the platform sends none, as django-guid makes them: a version 4 UUID's hex.
+    made_up = fast.headers["x-request-id"]
+    assert (uuid.UUID(made_up).hex, uuid.UUID(made_up).version) == (made_up, 4)
+    assert made_up != django.headers["x-request-id"]
 
 
 def test_a_signed_delivery_is_stored_once_and_answered_with_the_request_id(
@@ -263,3 +268,16 @@ def test_fast_path_requests_are_counted_in_djangos_request_metrics(facebook_page
         _sample("django_http_requests_latency_seconds_by_view_method_count", **view),
     )
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
+
+
+def test_a_request_id_made_up_in_django_guids_string_format_is_a_dashed_uuid4(monkeypatch):
+    config = webhook_fast_path._settings()
+    monkeypatch.setattr(
+        webhook_fast_path,
+        "_config",
+        replace(config, request_id_as_string=True, request_id_length=36),
+    )
+    made_up = {webhook_fast_path._new_request_id() for _ in range(3)}
+    assert len(made_up) == 3
+    assert {str(uuid.UUID(made)) for made in made_up} == made_up
+    assert {uuid.UUID(made).version for made in made_up} == {4}
