@@ -12,6 +12,7 @@ the same tables with Django's bulk_create in the same run.
 
 from __future__ import annotations
 
+import json
 import time
 
 from django.db import connection
@@ -99,7 +100,8 @@ def _storm(deliveries: list[dict], *, posts: int) -> float:
     drain_started(process_webhook_delivery)
     started = time.perf_counter()
     stored = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(platform=Platform.TWITTER, body=body) for body in deliveries
+        WebhookDelivery(platform=Platform.TWITTER, body_text=json.dumps(body))
+        for body in deliveries
     )
     ids = [delivery.pk for delivery in stored]
     for first in range(0, len(ids), MAX_DELIVERIES_PER_COMMIT):

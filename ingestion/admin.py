@@ -267,7 +267,7 @@ class PlatformAccountAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "platform", "received_at", "processed_at", "error"]
     list_filter = ["platform"]
-    readonly_fields = ["platform", "body", "received_at", "processed_at", "error"]
+    readonly_fields = ["platform", "body_text", "body", "received_at", "processed_at", "error"]
 
 
 @admin.register(CustomerLink)

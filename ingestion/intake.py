@@ -57,23 +57,18 @@ Key = tuple[str, str]  # (platform, body digest): a body is stored once per plat
 @dataclass(frozen=True)
 class ReceivedDelivery:
     platform: str
-    body: dict
     body_sha256: str
-    # The body's JSON text as received: PostgreSQL parses it into the jsonb column itself,
-    # exact as sent (serialising `body` again was a tenth of a real tweet's CPU in the web
-    # process); the ORM (SQLite) stores `body`.
+    # The body's JSON text as received, stored as it is (WebhookDelivery.body_text):
+    # serialising `body` again was a tenth of a real tweet's CPU in the web process.
     text: str
     # The receiving request's context (its request id), for the task queued after commit.
     context: contextvars.Context | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, platform: str, raw: bytes, body: dict) -> ReceivedDelivery:
-        """The delivery of `raw`, a UTF-8 JSON text checked and parsed into `body`."""
+    def of(cls, platform: str, raw: bytes) -> ReceivedDelivery:
+        """The delivery of `raw`, a UTF-8 JSON text checked as storable."""
         return cls(
-            platform=platform,
-            body=body,
-            body_sha256=hashlib.sha256(raw).hexdigest(),
-            text=raw.decode(),
+            platform=platform, body_sha256=hashlib.sha256(raw).hexdigest(), text=raw.decode()
         )
 
     @property
@@ -152,7 +147,7 @@ def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], di
     if connection.vendor != "postgresql":
         stored_before = _ids_by_key(_stored_ids([delivery.key for delivery in deliveries]))
         created = WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(platform=d.platform, body=d.body, body_sha256=d.body_sha256)
+            WebhookDelivery(platform=d.platform, body_text=d.text, body_sha256=d.body_sha256)
             for d in deliveries
             if d.key not in stored_before
         )
@@ -182,8 +177,8 @@ def _insert_statement(deliveries: list[ReceivedDelivery]) -> tuple[str, list]:
     rows = ", ".join(["(%s, %s, %s)"] * len(deliveries))
     table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
     return (
-        f"INSERT INTO {table} (platform, body, body_sha256, received_at, error, claimed_by) "
-        "SELECT v.platform, v.body::jsonb, v.digest, %s, '', '' "
+        f"INSERT INTO {table} (platform, body_text, body_sha256, received_at, error, claimed_by) "
+        "SELECT v.platform, v.body, v.digest, %s, '', '' "
         f"FROM (VALUES {rows}) AS v (platform, body, digest) "
         # The constraint's own predicate, so PostgreSQL infers its partial index.
         "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "

@@ -1,6 +1,8 @@
 """The brand's accounts on each platform, where polling each of them has got to, and the
 records that keep webhook deliveries and outbound replies exactly-once."""
 
+import json
+
 from django.db import models
 from django.utils import timezone
 
@@ -76,7 +78,14 @@ class WebhookDelivery(models.Model):
     """
 
     platform = models.CharField(max_length=20, choices=Platform.choices)
-    body = models.JSONField()
+    # The body as the platform sent it, byte for byte what was signed; read through `payload`.
+    # Kept as text, not jsonb: it is never queried inside, and PostgreSQL parsing it into
+    # jsonb at every INSERT (and printing it back for the worker) was a third of the
+    # database's CPU per delivery in a storm (docs/performance.md).
+    body_text = models.TextField(blank=True)
+    # The parsed body of the deliveries stored before `body_text` (ingestion 0012), until
+    # WEBHOOK_DELIVERY_RETENTION_DAYS deletes them; empty for the others.
+    body = models.JSONField(null=True, blank=True)
     # SHA-256 of the raw body: a platform's redelivery of the same body is acknowledged
     # without storing it twice. Looked up by platform and digest, through the unique
     # constraint's index: an index of its own (and its LIKE twin) cost every storm INSERT
@@ -114,6 +123,11 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} delivery #{self.pk}"
+
+    @property
+    def payload(self) -> dict:
+        """The delivery's JSON body, parsed."""
+        return json.loads(self.body_text) if self.body_text else self.body
 
 
 class ReplyAttempt(models.Model):

@@ -408,9 +408,9 @@ def _parse_deliveries(
     for delivery in deliveries:
         try:
             if delivery.platform == Platform.TWITTER:
-                parsed[delivery] = parse_account_activity(delivery.body)
+                parsed[delivery] = parse_account_activity(delivery.payload)
             else:
-                parsed[delivery] = parse_meta_delivery(delivery.body)
+                parsed[delivery] = parse_meta_delivery(delivery.payload)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             # A signed body of the wrong shape: recorded on the delivery, never retried.
             logger.warning("Webhook delivery %s cannot be read: %r", delivery.pk, error)

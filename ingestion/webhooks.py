@@ -76,7 +76,7 @@ async def check_meta_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery
     platform = META_OBJECTS.get(kind) if isinstance(kind, str) else None
     if platform is None:
         return _refused(f"Unsupported object {body.get('object')!r}; expected page or instagram.")
-    return ReceivedDelivery.of(platform, raw, body)
+    return ReceivedDelivery.of(platform, raw)
 
 
 async def check_x_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | Answer:
@@ -104,7 +104,7 @@ async def check_x_delivery(*, signature: str, raw: bytes) -> ReceivedDelivery | 
         return _refused("Not an Account Activity delivery: no for_user_id or user_event.")
     # A `user_event` (an access revocation) is stored and processed like any delivery: the
     # worker marks the account unhealthy with the reason.
-    return ReceivedDelivery.of(Platform.TWITTER, raw, body)
+    return ReceivedDelivery.of(Platform.TWITTER, raw)
 
 
 @csrf_exempt

@@ -24,6 +24,7 @@ def _compression(table: str, column: str) -> str:
 
 
 def test_webhook_bodies_and_raw_posts_are_compressed_with_lz4():
+    assert _compression("ingestion_webhookdelivery", "body_text") == "l"
     assert _compression("ingestion_webhookdelivery", "body") == "l"
     assert _compression("helpdesk_post", "raw") == "l"
 

@@ -29,8 +29,8 @@ def test_bodies_stored_twice_keep_their_first_copy():
 
     MigrationExecutor(connection).migrate(AFTER)
 
-    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {
-        first.pk,
-        other_platform.pk,
-        *(row.pk for row in undigested),
-    }
+    kept = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    # Back to the latest schema for the tests that follow (later migrations add columns).
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    assert kept == {first.pk, other_platform.pk, *(row.pk for row in undigested)}

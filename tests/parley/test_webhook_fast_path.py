@@ -135,7 +135,8 @@ def test_a_signed_delivery_is_stored_once_and_answered_with_the_request_id(
     assert answers[0].headers["referrer-policy"] == "same-origin"
     delivery = WebhookDelivery.objects.get()
     assert delivery.platform == Platform.TWITTER
-    assert delivery.body["tweet_create_events"][0]["id_str"] == "1960000000000000007"
+    assert delivery.body_text == body.decode()  # stored as signed, byte for byte
+    assert delivery.payload["tweet_create_events"][0]["id_str"] == "1960000000000000007"
     assert handled_by_django == []
 
 
