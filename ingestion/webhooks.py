@@ -34,7 +34,7 @@ from django_ratelimit.core import is_ratelimited
 from core.models import Platform
 
 from .intake import ReceivedDelivery, store_delivery
-from .json_input import loads_storable
+from .json_input import inspect_storable
 from .models import PlatformAccount
 
 logger = logging.getLogger(__name__)
@@ -329,7 +329,7 @@ def _too_big(request: HttpRequest) -> HttpResponse | None:
 
 def _json_object(raw: bytes) -> dict | Answer:
     try:
-        body = loads_storable(raw)
+        body = inspect_storable(raw)
     except ValueError as error:
         return _refused(f"Malformed JSON: {error}.")
     if not isinstance(body, dict):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.json_input import MAX_DEPTH, loads_storable, unstorable_reason
+from ingestion.json_input import MAX_DEPTH, inspect_storable, loads_storable, unstorable_reason
 
 SAMPLES = Path(__file__).parent / "payloads/samples"
 
@@ -92,3 +92,54 @@ def test_the_texts_shortcuts_answer_as_a_walk_of_every_value_does():
             assert str(error) == expected, text
         else:
             assert expected == "", text
+
+
+def test_inspecting_a_real_tweet_reads_what_loading_it_reads():
+    raw = (SAMPLES / "x-account-activity/tweet_create_reply.json").read_bytes()
+    assert inspect_storable(raw) == loads_storable(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"t": "\\udc00"}', "JSON text contains an unpaired UTF-16 surrogate"),
+        (b'{"\\uD800": 1}', "JSON text contains an unpaired UTF-16 surrogate"),
+        (b'{"t": "a\\u0000b"}', "JSON text contains a NUL character (\\u0000)"),
+        (nested(MAX_DEPTH).encode(), "JSON nested deeper than 32 levels"),
+        (b'{"t": NaN}', "NaN is not valid JSON"),
+        (b'{"t": "\xff"}', "not UTF-8 text (byte 8)"),
+        (
+            b'{"t": 1,}',
+            "not valid JSON (Expecting property name enclosed in double quotes at column 9)",
+        ),
+    ],
+)
+def test_inspecting_refuses_what_loading_refuses_and_says_the_same(raw, reason):
+    for parse in (inspect_storable, loads_storable):
+        with pytest.raises(ValueError) as refused:
+            parse(raw)
+        assert str(refused.value) == reason
+
+
+def test_inspecting_and_loading_agree_on_random_escapes_and_nesting():
+    pieces = ["\\\\", "\\ud83d", "\\uDE00", "\\udc00", "\\u0000", "\\u0041", "a", "[", "{"]
+    rng = random.Random(11)
+    for _ in range(2000):
+        string = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        depth = rng.choice([1, 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 3])
+        raw = ("[" * (depth - 1) + json.dumps({"s": string}) + "]" * (depth - 1)).encode()
+        try:
+            loaded = loads_storable(raw)
+        except ValueError as error:
+            with pytest.raises(ValueError) as refused:
+                inspect_storable(raw)
+            assert str(refused.value) == str(error), raw
+        else:
+            assert inspect_storable(raw) == loaded, raw
+
+
+def test_a_number_beyond_64_bits_is_accepted_when_inspected():
+    # Kept as its text: the stored body still holds every digit.
+    assert inspect_storable(b'{"n": 123456789012345678901234567890}') == {
+        "n": 1.2345678901234568e29
+    }
