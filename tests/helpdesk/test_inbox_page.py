@@ -164,8 +164,13 @@ def test_status_filter_shows_resolved_conversations(logged_in, default_team):
 
 def test_search_finds_customer_handles_and_post_text(logged_in, default_team):
     waiting("@brand hello", team=default_team, customer=CustomerFactory(handle="maria_travels"))
-    waiting("@brand my router blinks red", team=default_team)
-    waiting("@brand unrelated", team=default_team)
+    # Named, not Faker's random names: one of those was a "Maria", found by the search.
+    waiting(
+        "@brand my router blinks red",
+        team=default_team,
+        customer=CustomerFactory(display_name="Sam Okafor"),
+    )
+    waiting("@brand unrelated", team=default_team, customer=CustomerFactory(display_name="Li Wei"))
 
     by_handle = rows_of(logged_in.get(reverse("inbox"), {"q": "@maria"}))
     by_text = rows_of(logged_in.get(reverse("inbox"), {"q": "ROUTER"}))
