@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -66,9 +66,13 @@ class ReceivedDelivery:
 
     @classmethod
     def of(cls, platform: str, raw: bytes) -> ReceivedDelivery:
-        """The delivery of `raw`, a UTF-8 JSON text checked as storable."""
+        """The delivery of `raw`, a UTF-8 JSON text checked as storable, received in the
+        current context (the request's: the checks run in it)."""
         return cls(
-            platform=platform, body_sha256=hashlib.sha256(raw).hexdigest(), text=raw.decode()
+            platform=platform,
+            body_sha256=hashlib.sha256(raw).hexdigest(),
+            text=raw.decode(),
+            context=contextvars.copy_context(),
         )
 
     @property
@@ -302,5 +306,4 @@ async def store_delivery(delivery: ReceivedDelivery) -> int:
     """Return once `delivery` is committed (or found stored already): its id."""
     if _writer is None:
         return (await sync_to_async(store_webhook_deliveries)(received=[delivery]))[0]
-    delivery = replace(delivery, context=contextvars.copy_context())
     return await _writer.submit_async(delivery)
