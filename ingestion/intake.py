@@ -62,7 +62,7 @@ class ReceivedDelivery:
     # serialising `body` again was a tenth of a real tweet's CPU in the web process.
     text: str
     # The receiving request's context (its request id), for the task queued after commit.
-    context: contextvars.Context | None = field(default=None, compare=False)
+    context: contextvars.Context = field(compare=False)
 
     @classmethod
     def of(cls, platform: str, raw: bytes) -> ReceivedDelivery:
@@ -131,9 +131,7 @@ def _answered(
         # batch's first new delivery, has a worker take the whole batch (and what waits
         # with it).
         first = next(delivery for delivery in received if delivery.key in inserted)
-        (first.context or contextvars.copy_context()).run(
-            queue, process_webhook_delivery, list(inserted.values())
-        )
+        first.context.run(queue, process_webhook_delivery, list(inserted.values()))
     ids = {**stored_before, **inserted}
     return [ids[delivery.key] for delivery in received]
 
