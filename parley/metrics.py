@@ -36,6 +36,8 @@ from reliability.models import DeadLetter
 from reliability.services import queue_backlog
 from sla.models import SlaTimer, TimerState
 
+from .webhook_fast_path import flush_request_metrics
+
 logger = logging.getLogger(__name__)
 
 # Triage latency is measured over this many most recently processed webhook deliveries.
@@ -232,5 +234,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
             content_type="text/plain",
         )
     register_collector()
+    flush_request_metrics()
     export: Callable[[HttpRequest], HttpResponse] = ExportToDjangoView
     return export(request)

@@ -5,12 +5,16 @@ handle reaches the handler unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import uuid
 from dataclasses import replace
+from timeit import default_timer
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.models import Platform
 from ingestion.models import WebhookDelivery
@@ -269,6 +273,74 @@ def test_fast_path_requests_are_counted_in_djangos_request_metrics(facebook_page
         _sample("django_http_requests_latency_seconds_by_view_method_count", **view),
     )
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
+
+
+def test_a_batch_of_observations_fills_a_histogram_as_observing_each_does():
+    registry = CollectorRegistry()
+    buckets = (0.01, 0.1, 1.0, 10.0)
+    one_by_one = Histogram("one_by_one", "", buckets=buckets, registry=registry)
+    batched = Histogram("batched", "", buckets=buckets, registry=registry)
+    # Below, on and between the bounds, and past the last one (+Inf).
+    amounts = [0.0, 0.005, 0.01, 0.0100001, 0.1, 0.5, 1.0, 3.0, 10.0, 10.5, 1e9, 0.5, 0.5]
+
+    for amount in amounts:
+        one_by_one.observe(amount)
+    webhook_fast_path._observe_each(batched, amounts)
+
+    def samples(name: str) -> dict:
+        return {
+            (sample.name.removeprefix(name), tuple(sorted(sample.labels.items()))): sample.value
+            for family in registry.collect()
+            if family.name == name
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        }
+
+    assert samples("batched") == samples("one_by_one")
+    assert samples("batched")[("_bucket", (("le", "+Inf"),))] == len(amounts)
+
+
+def test_a_scrape_counts_a_request_answered_in_the_event_loops_current_turn(client):
+    """The fast path's request metrics are recorded at the end of the event loop's turn;
+    /metrics takes in what is noted before then."""
+    view = {"view": "ingestion:x-webhook", "method": "POST"}
+    counted = "django_http_requests_latency_seconds_by_view_method_count"
+    before = _sample(counted, **view)
+    noted, scraped = threading.Event(), threading.Event()
+
+    def answer_and_hold_the_turn() -> None:
+        webhook_fast_path._metrics().record(
+            view="ingestion:x-webhook",
+            secure=False,
+            status=200,
+            request_bytes=100,
+            response_bytes=0,
+            began=default_timer(),
+        )
+        noted.set()
+        scraped.wait(timeout=10)
+
+    loop = asyncio.new_event_loop()
+    serving = threading.Thread(target=loop.run_forever)
+    serving.start()
+    try:
+        loop.call_soon_threadsafe(answer_and_hold_the_turn)
+        assert noted.wait(timeout=10)
+        response = client.get("/metrics")
+    finally:
+        scraped.set()
+        loop.call_soon_threadsafe(loop.stop)
+        serving.join(timeout=10)
+        loop.close()
+
+    assert response.status_code == 200
+    scraped_counts = {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+        if sample.name == counted
+    }
+    assert scraped_counts[tuple(sorted(view.items()))] == before + 1
 
 
 def test_a_request_id_made_up_in_django_guids_string_format_is_a_dashed_uuid4(monkeypatch):
