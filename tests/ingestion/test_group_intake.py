@@ -296,3 +296,30 @@ def test_on_postgresql_the_writer_prepares_its_insert_once_per_batch_size(monkey
 
     assert len([statement for statement in prepared if statement.startswith("INSERT")]) == 1
     assert WebhookDelivery.objects.count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_writer_batch_with_a_body_stored_before_stores_the_others_once(
+    monkeypatch,
+):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
+    stored_before = store_webhook_deliveries(received=[_received(2)])[0]
+    intake.start_group_commit()
+    try:
+        # New, stored before, new, and the first one again: the batch's plain INSERT fails on
+        # the body stored before, and the batch goes in again.
+        ids = async_to_sync(intake._store_batch_on_loop)(
+            [_received(1), _received(2), _received(3), _received(1)]
+        )
+        wait_for_background_publishes()
+    finally:
+        intake.stop_group_commit()
+
+    stored = dict(WebhookDelivery.objects.values_list("pk", "body_text"))
+    assert len(stored) == 3
+    assert ids[1] == stored_before
+    assert ids[0] == ids[3]
+    assert len(set(ids)) == 3
+    assert [json.loads(stored[pk])["marker"] for pk in ids] == [1, 2, 3, 1]
