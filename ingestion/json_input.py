@@ -110,18 +110,25 @@ def _has_lone_surrogate_escape(text: str) -> bool:
     )
 
 
+_CONTAINERS = (dict, list)
+
+
 def _nested_deeper_than_allowed(value: Any) -> bool:
     # Depth as unstorable_reason counts it: the top value is level 1, what a container holds
-    # one level more, so a container at the last level allowed must be empty.
-    if not isinstance(value, dict | list):
+    # one level more, so a container at the last level allowed must be empty. A plain loop
+    # and a tuple of types: a generator testing `dict | list` (a union built at each test)
+    # took three times as long on X's reply and retweet samples (45 and 68 brackets).
+    if not isinstance(value, _CONTAINERS):
         return False
     stack = [(value, 1)]
     while stack:
         current, depth = stack.pop()
         if depth > MAX_DEPTH or (depth == MAX_DEPTH and current):
             return True
-        children = current.values() if isinstance(current, dict) else current
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below = depth + 1
+        for child in current.values() if isinstance(current, dict) else current:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, below))
     return False
 
 
