@@ -10,12 +10,15 @@ class CoreConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
-        from . import lookups, pg_arrays, turns
+        from . import lookups, pg_arrays, pg_datetimes, turns
         from .roles import ensure_roles_after_migrate
 
         lookups.register()
         connection_created.connect(
             pg_arrays.on_connection_created, dispatch_uid="parley-plain-list-dumper"
+        )
+        connection_created.connect(
+            pg_datetimes.on_connection_created, dispatch_uid="parley-c-timestamptz-loader"
         )
         turns.connect_signals()
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="parley-ensure-roles")
