@@ -311,11 +311,28 @@ def start_group_commit() -> None:
 
 
 def stop_group_commit() -> None:
-    """Store what is queued, then go back to a transaction per delivery."""
+    """Store what is queued, then go back to a transaction per delivery; the writer's own
+    connection is closed."""
     global _writer
     writer, _writer = _writer, None
     if writer is not None:
         writer.stop()
+    _close_writer_connection()
+
+
+def _close_writer_connection() -> None:
+    """Close the event-loop writer's connection: on its loop while that runs, else at once
+    (its loop has stopped, so nothing is in flight on it). Left open, it held a server
+    session until the process ended."""
+    global _loop_connection
+    kept, _loop_connection = _loop_connection, None
+    if kept is None:
+        return
+    loop, opened = kept
+    if loop.is_running():
+        asyncio.run_coroutine_threadsafe(opened.close(), loop)
+    elif not opened.closed:
+        opened.pgconn.finish()
 
 
 async def store_delivery(delivery: ReceivedDelivery) -> int:

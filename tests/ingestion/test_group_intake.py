@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -323,3 +324,32 @@ def test_on_postgresql_a_writer_batch_with_a_body_stored_before_stores_the_other
     assert ids[0] == ids[3]
     assert len(set(ids)) == 3
     assert [json.loads(stored[pk])["marker"] for pk in ids] == [1, 2, 3, 1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_stopping_the_group_commit_closes_the_writers_connection(monkeypatch):
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
+    intake.start_group_commit()
+    try:
+
+        async def store_one() -> int:
+            await intake._store_batch_on_loop([_received(1)])
+            return (await intake._writer_connection()).info.backend_pid
+
+        writer_session = async_to_sync(store_one)()
+        wait_for_background_publishes()
+    finally:
+        intake.stop_group_commit()
+
+    # The server ends the session once it reads the goodbye: wait for it, a few seconds at most.
+    deadline = time.monotonic() + 5
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [writer_session])
+            (sessions,) = cursor.fetchone()
+            if sessions == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert sessions == 0
