@@ -273,27 +273,31 @@ def test_on_postgresql_the_writer_on_the_event_loop_stores_each_body_once_and_qu
     assert [name for name, _ in sent] == [process_webhook_delivery.name]
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_on_postgresql_the_writer_prepares_its_insert_once_per_batch_size(monkeypatch):
-    # Django's connections have preparing off, which ignores `prepare=True`: the writer's own
-    # connection must not.
+@pytest.fixture
+def loop_writer(monkeypatch):
+    """The web server's writer on the event loop (PostgreSQL, a broker), its messages dropped;
+    stopped afterwards."""
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
     intake.start_group_commit()
-    try:
+    yield
+    wait_for_background_publishes()
+    intake.stop_group_commit()
 
-        async def store_two_batches_of_two() -> list[str]:
-            for first in (1, 3):
-                await intake._store_batch_on_loop([_received(first), _received(first + 1)])
-            writer = await intake._writer_connection()
-            cursor = await writer.execute("SELECT statement FROM pg_prepared_statements")
-            return [statement for (statement,) in await cursor.fetchall()]
 
-        prepared = async_to_sync(store_two_batches_of_two)()
-        wait_for_background_publishes()
-    finally:
-        intake.stop_group_commit()
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_writer_prepares_its_insert_once_per_batch_size(loop_writer):
+    # Django's connections have preparing off, which ignores `prepare=True`: the writer's own
+    # connection must not.
+    async def store_two_batches_of_two() -> list[str]:
+        for first in (1, 3):
+            await intake._store_batch_on_loop([_received(first), _received(first + 1)])
+        writer = await intake._writer_connection()
+        cursor = await writer.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in await cursor.fetchall()]
+
+    prepared = async_to_sync(store_two_batches_of_two)()
 
     assert len([statement for statement in prepared if statement.startswith("INSERT")]) == 1
     assert WebhookDelivery.objects.count() == 4
@@ -302,21 +306,15 @@ def test_on_postgresql_the_writer_prepares_its_insert_once_per_batch_size(monkey
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_a_writer_batch_with_a_body_stored_before_stores_the_others_once(
-    monkeypatch,
+    loop_writer,
 ):
-    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
-    monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
     stored_before = store_webhook_deliveries(received=[_received(2)])[0]
-    intake.start_group_commit()
-    try:
-        # New, stored before, new, and the first one again: the batch's plain INSERT fails on
-        # the body stored before, and the batch goes in again.
-        ids = async_to_sync(intake._store_batch_on_loop)(
-            [_received(1), _received(2), _received(3), _received(1)]
-        )
-        wait_for_background_publishes()
-    finally:
-        intake.stop_group_commit()
+
+    # New, stored before, new, and the first one again: the batch's plain INSERT fails on the
+    # body stored before, and the batch goes in again.
+    ids = async_to_sync(intake._store_batch_on_loop)(
+        [_received(1), _received(2), _received(3), _received(1)]
+    )
 
     stored = dict(WebhookDelivery.objects.values_list("pk", "body_text"))
     assert len(stored) == 3
@@ -328,20 +326,15 @@ def test_on_postgresql_a_writer_batch_with_a_body_stored_before_stores_the_other
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_on_postgresql_stopping_the_group_commit_closes_the_writers_connection(monkeypatch):
-    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
-    monkeypatch.setattr(current_app, "send_task", lambda name, args, **options: None)
-    intake.start_group_commit()
-    try:
+def test_on_postgresql_stopping_the_group_commit_closes_the_writers_connection(loop_writer):
+    async def store_one() -> int:
+        await intake._store_batch_on_loop([_received(1)])
+        return (await intake._writer_connection()).info.backend_pid
 
-        async def store_one() -> int:
-            await intake._store_batch_on_loop([_received(1)])
-            return (await intake._writer_connection()).info.backend_pid
+    writer_session = async_to_sync(store_one)()
+    wait_for_background_publishes()
 
-        writer_session = async_to_sync(store_one)()
-        wait_for_background_publishes()
-    finally:
-        intake.stop_group_commit()
+    intake.stop_group_commit()
 
     # The server ends the session once it reads the goodbye: wait for it, a few seconds at most.
     deadline = time.monotonic() + 5
