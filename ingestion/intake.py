@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -140,7 +141,7 @@ def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], di
     """INSERT the deliveries whose body is not stored yet, in the caller's transaction (or
     autocommit): the ids of those inserted (in order) and of those stored before.
 
-    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (`_insert_statement`),
+    On PostgreSQL one multi-row `INSERT … ON CONFLICT DO NOTHING` (`_insert_sql`),
     then a SELECT only for the bodies it found stored. Elsewhere (SQLite): a SELECT for the
     stored bodies, then bulk_create.
     """
@@ -159,41 +160,46 @@ def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], di
     # Django wraps its own (query logging, execute wrappers): the bodies are sent beside the
     # statement, not quoted into it.
     with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
-        cursor.execute(*_insert_statement(deliveries))
+        cursor.execute(_insert_sql(len(deliveries), skip_stored=True), _insert_params(deliveries))
         returned = _ids_by_key(cursor.fetchall())
     missing = [d.key for d in deliveries if d.key not in returned]
     return _in_order(deliveries, returned), _ids_by_key(_stored_ids(missing)) if missing else {}
 
 
-def _insert_statement(
-    deliveries: list[ReceivedDelivery], *, skip_stored: bool = True
-) -> tuple[str, list]:
-    """PostgreSQL's INSERT of a batch: the unique body per platform
-    (`webhook_delivery_once_per_body`) skips what is stored already, the values are bound by
-    the server and the ids come back. Django's bulk_create sends arrays of the values quoted
-    into the SQL text by the client (its cursors bind client-side), and escaping every body
-    into a jsonb array was a sixth of a delivery's CPU in the web process
+@functools.lru_cache(maxsize=128)
+def _insert_sql(rows: int, *, skip_stored: bool) -> str:
+    """PostgreSQL's INSERT of a batch of `rows` deliveries (`_insert_params`), the same text
+    for every batch of that size: the ids come back. With `skip_stored`, the unique body per
+    platform (`webhook_delivery_once_per_body`) skips what is stored already; without, a body
+    stored before fails the statement (UniqueViolation).
+
+    The values are bound by the server. Django's bulk_create sends arrays of the values
+    quoted into the SQL text by the client (its cursors bind client-side), and escaping every
+    body into a jsonb array was a sixth of a delivery's CPU in the web process
     (docs/performance.md). The time is bound once, not per row: psycopg parses a statement's
-    text again at every execution past 50 parameters, so a batch of up to 16 stays parsed.
-    Without `skip_stored`, a body stored before fails the statement (UniqueViolation)."""
-    params: list = [timezone.now()]
-    for delivery in deliveries:
-        params += [delivery.platform, delivery.text, delivery.body_sha256]
-    rows = ", ".join(["(%s, %s, %s)"] * len(deliveries))
+    text again at every execution past 50 parameters, so a batch of up to 16 stays parsed."""
     table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * rows)
+    # The constraint's own predicate, so PostgreSQL infers its partial index.
+    on_conflict = (
+        "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
+        if skip_stored
+        else ""
+    )
     return (
         f"INSERT INTO {table} (platform, body_text, body_sha256, received_at, error, claimed_by) "
         "SELECT v.platform, v.body, v.digest, %s, '', '' "
-        f"FROM (VALUES {rows}) AS v (platform, body, digest) "
-        # The constraint's own predicate, so PostgreSQL infers its partial index.
-        + (
-            "ON CONFLICT (platform, body_sha256) WHERE NOT (body_sha256 = '') DO NOTHING "
-            if skip_stored
-            else ""
-        )
-        + "RETURNING id, platform, body_sha256",
-        params,
+        f"FROM (VALUES {values}) AS v (platform, body, digest) "
+        f"{on_conflict}RETURNING id, platform, body_sha256"
     )
+
+
+def _insert_params(deliveries: list[ReceivedDelivery]) -> list:
+    """The values `_insert_sql` binds: the time received, then each delivery's."""
+    params: list = [timezone.now()]
+    for delivery in deliveries:
+        params += [delivery.platform, delivery.text, delivery.body_sha256]
+    return params
 
 
 def _ids_by_key(rows) -> dict[Key, int]:
@@ -260,11 +266,13 @@ async def _store_batch_on_loop(received: Sequence[ReceivedDelivery]) -> list[int
         # served storm (docs/performance.md). A body stored before (a platform's retry, or
         # the same body in the other web process) fails the whole statement, and the batch
         # goes in again skipping what is stored.
-        statement, params = _insert_statement(distinct, skip_stored=False)
+        params = _insert_params(distinct)
         try:
-            await cursor.execute(statement, params, prepare=True)
+            await cursor.execute(
+                _insert_sql(len(distinct), skip_stored=False), params, prepare=True
+            )
         except psycopg.errors.UniqueViolation:
-            await cursor.execute(_insert_statement(distinct)[0], params, prepare=True)
+            await cursor.execute(_insert_sql(len(distinct), skip_stored=True), params, prepare=True)
         returned = _ids_by_key(await cursor.fetchall())
         stored_before = {}
         if missing := [d.key for d in distinct if d.key not in returned]:
