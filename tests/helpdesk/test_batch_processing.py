@@ -2,7 +2,7 @@
 posts come one by one."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from core.models import AssignmentStrategy, Conversation, Post
@@ -110,7 +110,7 @@ async def test_the_inbox_gets_a_card_per_conversation_of_the_batch(demo_account,
     items = [InboundItemFactory(author=author(n), text=f"@brand question {n}?") for n in range(3)]
 
     # With eager tasks, storing queues the batch's processing, which runs at commit.
-    results = await sync_to_async(ingest_items)(account=demo_account, items=items)
+    results = await database_sync_to_async(ingest_items)(account=demo_account, items=items)
 
     frames = [await socket.receive_json_from(timeout=5) for _ in items]
     assert {frame["conversation"]["id"] for frame in frames} == {

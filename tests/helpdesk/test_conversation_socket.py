@@ -1,7 +1,7 @@
 """The conversation WebSocket: the views' visibility, presence between agents, live changes."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
@@ -45,7 +45,9 @@ async def test_unauthenticated_socket_is_refused(conversation):
 
 
 async def test_agent_of_another_team_is_refused(conversation):
-    outsider = await sync_to_async(AgentFactory)(teams=[await sync_to_async(TeamFactory)()])
+    outsider = await database_sync_to_async(AgentFactory)(
+        teams=[await database_sync_to_async(TeamFactory)()]
+    )
 
     connected, code = await _communicator(outsider, conversation.pk).connect()
 
@@ -61,7 +63,7 @@ async def test_unknown_conversation_is_refused(agent):
 
 
 async def test_supervisor_of_no_team_may_watch(conversation):
-    supervisor = await sync_to_async(AgentFactory)(is_superuser=True)
+    supervisor = await database_sync_to_async(AgentFactory)(is_superuser=True)
 
     socket = await _open(supervisor, conversation.pk)
 
@@ -71,7 +73,7 @@ async def test_supervisor_of_no_team_may_watch(conversation):
 async def test_a_second_agent_is_seen_viewing_and_typing_then_leaving(
     conversation, agent, default_team
 ):
-    ana = await sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
+    ana = await database_sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
     first = await _open(agent, conversation.pk)
 
     second = await _open(ana, conversation.pk)
@@ -102,8 +104,8 @@ async def test_agent_does_not_hear_their_own_presence(conversation, agent):
 
 
 async def test_presence_does_not_leak_to_another_conversation(conversation, agent, default_team):
-    other = await sync_to_async(ConversationFactory)(team=default_team)
-    ana = await sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
+    other = await database_sync_to_async(ConversationFactory)(team=default_team)
+    ana = await database_sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
     watching_other = await _open(agent, other.pk)
 
     here = await _open(ana, conversation.pk)
@@ -116,10 +118,12 @@ async def test_presence_does_not_leak_to_another_conversation(conversation, agen
 async def test_a_reply_reaches_the_page_watching_the_conversation(
     conversation, agent, default_team
 ):
-    ana = await sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
+    ana = await database_sync_to_async(AgentFactory)(teams=[default_team], first_name="Ana")
     socket = await _open(agent, conversation.pk)
 
-    await sync_to_async(send_reply)(conversation_id=conversation.pk, agent=ana, text="On it!")
+    await database_sync_to_async(send_reply)(
+        conversation_id=conversation.pk, agent=ana, text="On it!"
+    )
 
     messages = [await socket.receive_json_from(timeout=2) for _ in range(2)]
     events = {message["event"] for message in messages}
@@ -132,13 +136,15 @@ async def test_a_reply_reaches_the_page_watching_the_conversation(
 async def test_a_batch_of_posts_reaches_only_the_pages_of_its_conversations(
     conversation, agent, default_team, demo_account
 ):
-    other = await sync_to_async(ConversationFactory)(team=default_team)
+    other = await database_sync_to_async(ConversationFactory)(team=default_team)
     watching = await _open(agent, conversation.pk)
     watching_other = await _open(agent, other.pk)
-    customer = await sync_to_async(lambda: conversation.customer)()
-    new_post = await sync_to_async(PostFactory)(conversation=conversation, customer=customer)
+    customer = await database_sync_to_async(lambda: conversation.customer)()
+    new_post = await database_sync_to_async(PostFactory)(
+        conversation=conversation, customer=customer
+    )
 
-    await sync_to_async(process_inbound_posts)(post_ids=[new_post.pk])
+    await database_sync_to_async(process_inbound_posts)(post_ids=[new_post.pk])
 
     message = await watching.receive_json_from(timeout=2)
     assert message["event"] == "post.received"
@@ -150,7 +156,7 @@ async def test_a_batch_of_posts_reaches_only_the_pages_of_its_conversations(
 
 
 async def test_unknown_client_messages_are_ignored(conversation, agent, default_team):
-    ana = await sync_to_async(AgentFactory)(teams=[default_team])
+    ana = await database_sync_to_async(AgentFactory)(teams=[default_team])
     first = await _open(agent, conversation.pk)
     second = await _open(ana, conversation.pk)
     await first.receive_json_from(timeout=2)  # Ana joined

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from core.models import Platform
@@ -26,7 +26,7 @@ async def _connect(user) -> WebsocketCommunicator:
     return communicator
 
 
-@sync_to_async
+@database_sync_to_async
 def _ingest(account, text: str):
     return ingest_item(account=account, item=InboundItemFactory(text=text)).post
 
@@ -45,7 +45,9 @@ async def test_new_post_reaches_the_connected_agent_of_its_team(demo_account, ag
 
 
 async def test_agent_of_another_team_hears_nothing(demo_account, agent):
-    outsider = await sync_to_async(AgentFactory)(teams=[await sync_to_async(TeamFactory)()])
+    outsider = await database_sync_to_async(AgentFactory)(
+        teams=[await database_sync_to_async(TeamFactory)()]
+    )
     socket = await _connect(outsider)
 
     await _ingest(demo_account, "@brand hello")
@@ -70,7 +72,7 @@ async def test_anonymous_socket_is_refused():
 async def test_a_webhook_deliverys_request_id_reaches_the_browser_push(agent, client):
     # The id the platform's delivery came in with (X-Request-ID), followed through the
     # processing task and the channel layer to the frame each watching browser gets.
-    await sync_to_async(PlatformAccountFactory)(
+    await database_sync_to_async(PlatformAccountFactory)(
         platform=Platform.FACEBOOK,
         external_id=FACEBOOK_PAGE_ID,
         credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
@@ -78,7 +80,7 @@ async def test_a_webhook_deliverys_request_id_reaches_the_browser_push(agent, cl
     socket = await _connect(agent)
     body = json.dumps(payload("meta_feed_webhook.json")).encode()
 
-    response = await sync_to_async(post_meta)(
+    response = await database_sync_to_async(post_meta)(
         client.__class__(HTTP_X_REQUEST_ID="meta-delivery-5150"), body, meta_signature(body)
     )
 

@@ -289,11 +289,11 @@ def test_without_a_name_the_username_is_shown(default_team):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_presence_uses_the_display_name(default_team):
-    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
 
-    dana = await sync_to_async(AgentFactory)(first_name="Dana", teams=[default_team])
-    conversation = await sync_to_async(waiting)(default_team)
+    dana = await database_sync_to_async(AgentFactory)(first_name="Dana", teams=[default_team])
+    conversation = await database_sync_to_async(waiting)(default_team)
     communicator = WebsocketCommunicator(
         ConversationConsumer.as_asgi(), f"/ws/conversations/{conversation.pk}/"
     )

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
@@ -17,11 +17,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 async def test_a_snooze_that_ended_brings_the_conversation_back_to_the_inbox(default_team, agent):
     now = timezone.now()
-    ended = await sync_to_async(ConversationFactory)(
+    ended = await database_sync_to_async(ConversationFactory)(
         team=default_team, snoozed_until=now - timedelta(seconds=5)
     )
-    await sync_to_async(PostFactory)(conversation=ended, text="@brand still waiting")
-    later = await sync_to_async(ConversationFactory)(
+    await database_sync_to_async(PostFactory)(conversation=ended, text="@brand still waiting")
+    later = await database_sync_to_async(ConversationFactory)(
         team=default_team, snoozed_until=now + timedelta(hours=1)
     )
     socket = WebsocketCommunicator(
@@ -30,7 +30,7 @@ async def test_a_snooze_that_ended_brings_the_conversation_back_to_the_inbox(def
     socket.scope["user"] = agent
     assert (await socket.connect())[0]
 
-    woken = await sync_to_async(wake_snoozed_conversations.apply)()
+    woken = await database_sync_to_async(wake_snoozed_conversations.apply)()
 
     assert woken.get() == 1
     message = await socket.receive_json_from(timeout=5)
@@ -40,10 +40,10 @@ async def test_a_snooze_that_ended_brings_the_conversation_back_to_the_inbox(def
     assert message["conversation"]["excerpt"] == "@brand still waiting"
     assert await socket.receive_nothing(timeout=0.3)
     snoozes = dict(
-        await sync_to_async(list)(Conversation.objects.values_list("pk", "snoozed_until"))
+        await database_sync_to_async(list)(Conversation.objects.values_list("pk", "snoozed_until"))
     )
     assert snoozes[ended.pk] is None
     assert snoozes[later.pk] is not None
     # Nothing is left to wake: the next run is quiet.
-    assert (await sync_to_async(wake_snoozed_conversations.apply)()).get() == 0
+    assert (await database_sync_to_async(wake_snoozed_conversations.apply)()).get() == 0
     await socket.disconnect()

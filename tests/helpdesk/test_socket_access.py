@@ -4,7 +4,7 @@ left, a conversation moved away, a deactivated account, a logout."""
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -43,7 +43,7 @@ async def _closed_with(socket: WebsocketCommunicator) -> int:
     return message["code"]
 
 
-@sync_to_async
+@database_sync_to_async
 def _ingest(account, text: str):
     return ingest_item(account=account, item=InboundItemFactory(text=text)).post
 
@@ -53,7 +53,7 @@ async def test_agent_removed_from_a_team_stops_hearing_its_conversations(
 ):
     inbox = await _open(agent, "/ws/inbox/")
 
-    await sync_to_async(agent.agent_profile.teams.remove)(default_team)
+    await database_sync_to_async(agent.agent_profile.teams.remove)(default_team)
 
     assert await _closed_with(inbox) == 4403
     await _ingest(demo_account, "@brand after you left")
@@ -63,7 +63,7 @@ async def test_agent_removed_from_a_team_stops_hearing_its_conversations(
 async def test_removing_agents_from_the_team_side_closes_their_sockets(agent, default_team):
     inbox = await _open(agent, "/ws/inbox/")
 
-    await sync_to_async(default_team.agents.clear)()
+    await database_sync_to_async(default_team.agents.clear)()
 
     assert await _closed_with(inbox) == 4403
 
@@ -72,17 +72,17 @@ async def test_deactivated_user_sockets_close(agent):
     inbox = await _open(agent, "/ws/sla/")
 
     agent.is_active = False
-    await sync_to_async(agent.save)()
+    await database_sync_to_async(agent.save)()
 
     assert await _closed_with(inbox) == 4403
 
 
 async def test_superuser_status_taken_away_closes_the_sockets(default_team):
-    admin = await sync_to_async(AgentFactory)(teams=[], is_superuser=True)
+    admin = await database_sync_to_async(AgentFactory)(teams=[], is_superuser=True)
     inbox = await _open(admin, "/ws/inbox/")
 
     admin.is_superuser = False
-    await sync_to_async(admin.save)()
+    await database_sync_to_async(admin.save)()
 
     assert await _closed_with(inbox) == 4403
 
@@ -90,20 +90,20 @@ async def test_superuser_status_taken_away_closes_the_sockets(default_team):
 async def test_signing_in_elsewhere_leaves_open_sockets_alone(agent):
     inbox = await _open(agent, "/ws/inbox/")
 
-    await sync_to_async(Client().login)(username=agent.username, password=AGENT_PASSWORD)
+    await database_sync_to_async(Client().login)(username=agent.username, password=AGENT_PASSWORD)
 
     assert await inbox.receive_nothing(timeout=0.3)
     await inbox.disconnect()
 
 
 async def test_supervisor_role_taken_away_closes_the_all_teams_socket(default_team):
-    supervisor = await sync_to_async(AgentFactory)(teams=[])
-    role = await sync_to_async(Group.objects.get)(name=SUPERVISOR)
-    await sync_to_async(supervisor.groups.add)(role)
-    supervisor = await sync_to_async(get_user_model().objects.get)(pk=supervisor.pk)
+    supervisor = await database_sync_to_async(AgentFactory)(teams=[])
+    role = await database_sync_to_async(Group.objects.get)(name=SUPERVISOR)
+    await database_sync_to_async(supervisor.groups.add)(role)
+    supervisor = await database_sync_to_async(get_user_model().objects.get)(pk=supervisor.pk)
     inbox = await _open(supervisor, "/ws/inbox/")
 
-    await sync_to_async(supervisor.groups.remove)(role)
+    await database_sync_to_async(supervisor.groups.remove)(role)
 
     assert await _closed_with(inbox) == 4403
 
@@ -111,17 +111,17 @@ async def test_supervisor_role_taken_away_closes_the_all_teams_socket(default_te
 async def test_conversation_moved_to_another_team_closes_its_page_for_the_old_team(
     agent, default_team
 ):
-    conversation = await sync_to_async(ConversationFactory)(team=default_team)
-    await sync_to_async(PostFactory)(conversation=conversation)
+    conversation = await database_sync_to_async(ConversationFactory)(team=default_team)
+    await database_sync_to_async(PostFactory)(conversation=conversation)
     page = await _open(agent, f"/ws/conversations/{conversation.pk}/")
-    other_team = await sync_to_async(TeamFactory)()
-    admin = await sync_to_async(get_user_model().objects.create_superuser)(
+    other_team = await database_sync_to_async(TeamFactory)()
+    admin = await database_sync_to_async(get_user_model().objects.create_superuser)(
         "root", "root@example.com", "pw-12345678"
     )
     staff = Client()
-    await sync_to_async(staff.force_login)(admin)
+    await database_sync_to_async(staff.force_login)(admin)
 
-    moved = await sync_to_async(staff.post)(
+    moved = await database_sync_to_async(staff.post)(
         f"/admin/core/conversation/{conversation.pk}/change/",
         {
             "customer": conversation.customer_id,
@@ -141,14 +141,16 @@ async def test_conversation_moved_to_another_team_closes_its_page_for_the_old_te
 
 async def test_logout_closes_the_sockets_of_that_session_only(agent):
     browser, other_browser = Client(), Client()
-    await sync_to_async(browser.force_login)(agent)
-    await sync_to_async(other_browser.force_login)(agent)
-    logged_out = await _open(agent, "/ws/inbox/", session=await sync_to_async(_session)(browser))
+    await database_sync_to_async(browser.force_login)(agent)
+    await database_sync_to_async(other_browser.force_login)(agent)
+    logged_out = await _open(
+        agent, "/ws/inbox/", session=await database_sync_to_async(_session)(browser)
+    )
     still_in = await _open(
-        agent, "/ws/inbox/", session=await sync_to_async(_session)(other_browser)
+        agent, "/ws/inbox/", session=await database_sync_to_async(_session)(other_browser)
     )
 
-    await sync_to_async(browser.post)("/logout/")
+    await database_sync_to_async(browser.post)("/logout/")
 
     assert await _closed_with(logged_out) == 4401
     assert await still_in.receive_nothing(timeout=0.3)

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
@@ -120,7 +120,7 @@ async def _connect(user, path="/ws/cockpit/"):
     return communicator, connected, code
 
 
-@sync_to_async
+@database_sync_to_async
 def _supervisor_and_account():
     from core.models import Team
 
@@ -139,7 +139,7 @@ async def test_the_cockpit_gets_a_new_snapshot_when_a_post_arrives():
     first = await socket.receive_json_from(timeout=5)
     assert first["cockpit"]["totals"]["depth"] == 0
 
-    await sync_to_async(ingest_item)(
+    await database_sync_to_async(ingest_item)(
         account=account, item=InboundItemFactory(text="@brand my parcel is lost")
     )
 
@@ -153,14 +153,14 @@ async def test_the_cockpit_gets_a_new_snapshot_when_a_post_arrives():
 @pytest.mark.asyncio
 async def test_the_cockpit_hears_a_breach_and_lists_the_conversation():
     supervisor, account = await _supervisor_and_account()
-    ingested = await sync_to_async(ingest_item)(account=account, item=InboundItemFactory())
+    ingested = await database_sync_to_async(ingest_item)(account=account, item=InboundItemFactory())
     post = ingested.post
     socket, connected, _ = await _connect(supervisor)
     assert connected
     await socket.receive_json_from(timeout=5)
 
     later = timezone.now() + timedelta(hours=2)
-    await sync_to_async(sweep_timers)(now=later)
+    await database_sync_to_async(sweep_timers)(now=later)
 
     alerts = []
     while (message := await socket.receive_json_from(timeout=5))["event"] != "cockpit":
@@ -178,7 +178,7 @@ async def test_the_cockpit_hears_a_breach_and_lists_the_conversation():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_agents_who_are_not_supervisors_are_refused():
-    agent = await sync_to_async(AgentFactory)()
+    agent = await database_sync_to_async(AgentFactory)()
 
     _, connected, code = await _connect(agent)
 

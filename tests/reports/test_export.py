@@ -110,16 +110,16 @@ def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole(monkeypatch):
-    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
     from django.test import AsyncClient
 
     from reports import views
     from tests.reports.conftest import grant
     from tests.reports.dataset import build_week
 
-    await sync_to_async(build_week)()
-    supervisor = await sync_to_async(AgentFactory)(username="sam")
-    await sync_to_async(grant)(supervisor, "receive_team_alerts", "view_all_conversations")
+    await database_sync_to_async(build_week)()
+    supervisor = await database_sync_to_async(AgentFactory)(username="sam")
+    await database_sync_to_async(grant)(supervisor, "receive_team_alerts", "view_all_conversations")
     client = AsyncClient()
     await client.aforce_login(supervisor)
     monkeypatch.setattr(views, "EXPORT_BATCH_LINES", 3)  # seven conversations: three batches
