@@ -42,7 +42,13 @@ from core.models import (
     Post,
 )
 from reliability.services import publish, task_named
-from triage.services import TRIAGE_FIELDS, queue_auto_replies, triage_posts
+from triage.services import (
+    ArrivingPost,
+    Classification,
+    queue_auto_replies,
+    triage_arriving,
+    triage_fields,
+)
 
 from .connectors import InboundAuthor, InboundItem, unknown_author
 from .locks import lock_authors
@@ -194,28 +200,22 @@ def stored_posts(platform: str, external_ids: Iterable[str]) -> dict[str, Post]:
     }
 
 
-def _classify(*, account: PlatformAccount, items: list[InboundItem]) -> dict[str, Post]:
-    """Unsaved posts carrying each item's triage tags, by external id."""
-    posts = [
-        Post(
-            direction=Direction.INBOUND,
-            platform=account.platform,
-            external_id=item.external_id,
-            customer=Customer(
+def _classify(*, account: PlatformAccount, items: list[InboundItem]) -> dict[str, Classification]:
+    """Each item's triage tags, by external id."""
+    results = triage_arriving(
+        [
+            ArrivingPost(
+                text=classifier_text(item),
                 platform=account.platform,
-                external_id=item.author.external_id,
-                handle=item.author.handle,
+                raw=item.raw,
+                created_at=item.created_at,
                 follower_count=item.author.follower_count,
                 is_verified=item.author.is_verified,
-            ),
-            text=classifier_text(item),
-            created_at=item.created_at,
-            raw=item.raw,
-        )
-        for item in items
-    ]
-    triage_posts(posts)
-    return {post.external_id: post for post in posts}
+            )
+            for item in items
+        ]
+    )
+    return {item.external_id: result for item, result in zip(items, results, strict=True)}
 
 
 def _store(
@@ -223,7 +223,7 @@ def _store(
     account: PlatformAccount,
     items: list[InboundItem],
     stored: dict[str, Post],
-    tagged: dict[str, Post] | None,
+    tagged: dict[str, Classification] | None,
     created: dict[str, Post],
 ) -> None:
     """Write the posts not stored yet; `created` gains them as each transaction commits, and
@@ -279,7 +279,7 @@ def _write(
     account: PlatformAccount,
     items: list[InboundItem],
     stored: dict[str, Post],
-    tagged: dict[str, Post] | None,
+    tagged: dict[str, Classification] | None,
 ) -> dict[str, Post]:
     """Store and process `items` in the caller's transaction, which holds their authors'
     locks; returns the posts written, by external id."""
@@ -292,8 +292,6 @@ def _write(
     if not items:
         return {}
     conversations, opened = _thread(account=account, customers=customers, items=items)
-    # New rows, with the tags copied over: the classified posts may have been through a
-    # rolled-back insert already (a retry below), which left them with stale ids.
     posts = Post.objects.bulk_create(
         Post(
             conversation=conversations[item.external_id],
@@ -307,11 +305,7 @@ def _write(
             created_at=item.created_at,
             raw=stored_raw(item),
             delivery_status=DeliveryStatus.RECEIVED,
-            **(
-                {name: getattr(tagged[item.external_id], name) for name in TRIAGE_FIELDS}
-                if tagged
-                else {}
-            ),
+            **(triage_fields(tagged[item.external_id]) if tagged else {}),
         )
         for item in items
     )

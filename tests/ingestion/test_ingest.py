@@ -3,10 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from core.models import Conversation, ConversationStatus, Customer, Post
+from core.models import Conversation, ConversationStatus, Customer, Post, Priority
 from ingestion.connectors import InboundAuthor
-from ingestion.services import ingest_item
+from ingestion.services import ingest_item, ingest_items
 from tests.factories import InboundItemFactory
+from triage.models import WatchedAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,36 @@ def test_author_profile_is_stored_and_refreshed(demo_account, default_team):
     assert customer.follower_count == 410_000
     assert customer.is_verified is True
     assert customer.posts.count() == 2
+
+
+def test_triage_reads_the_author_the_payload_and_the_tagged_accounts_of_arriving_posts(
+    demo_account, default_team
+):
+    WatchedAccount.objects.create(handle="fca", kind=WatchedAccount.Kind.REGULATOR)
+    verified = InboundAuthor("cust-v", "famous", "Famous", 1_200, is_verified=True)
+    items = [
+        InboundItemFactory(text="what time does support open on sundays?", author=verified),
+        InboundItemFactory(text="@brand still no refund, I am furious", author=verified),
+        InboundItemFactory(text="@brand @FCA you took my money twice"),
+        InboundItemFactory(
+            text="@brand terrible service, my order is lost and nobody answers",
+            raw={"public_metrics": {"retweet_count": 900, "like_count": 2_000}},
+        ),
+    ]
+
+    posts = [result.post for result in ingest_items(account=demo_account, items=items)]
+
+    question, complaint, tagging, spreading = [Post.objects.get(pk=post.pk) for post in posts]
+    assert (question.priority, question.triage_reasons) == (
+        Priority.NORMAL,
+        ["influencer (verified)"],
+    )
+    assert complaint.priority == Priority.HIGH
+    assert "influencer (verified) complaining" in complaint.triage_reasons
+    assert tagging.priority == Priority.HIGH
+    assert "tags @fca (Regulator)" in tagging.triage_reasons
+    assert spreading.priority == Priority.HIGH
+    assert any(reason.startswith("viral risk") for reason in spreading.triage_reasons)
 
 
 def test_post_soon_after_resolution_reopens_the_conversation(demo_account, default_team):
