@@ -129,7 +129,7 @@ def test_when_classifying_fails_the_posts_are_still_stored(
     def broken_model(posts):
         raise ValueError("a model file that cannot be read")
 
-    monkeypatch.setattr("ingestion.store.triage_posts", broken_model)
+    monkeypatch.setattr("ingestion.store.triage_arriving", broken_model)
     items = [InboundItemFactory(author=author(n)) for n in range(2)]
 
     with django_capture_on_commit_callbacks() as queued:

@@ -20,7 +20,7 @@ from ingestion.services import ingest_item
 from routing.models import RoutingRule
 from sla.models import SlaTimer, TimerKind
 from tests.factories import AGENT_PASSWORD, AgentFactory, InboundItemFactory, TeamFactory
-from triage.services import record_feedback
+from triage.services import Classification, record_feedback
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +43,16 @@ def classifier(monkeypatch):
     """Triage as TAGS says (a question, neutral and normal for any other text)."""
 
     def tag(posts):
-        for post in posts:
-            intent, sentiment, priority = TAGS.get(
-                post.text, (Intent.QUESTION, Sentiment.NEUTRAL, Priority.NORMAL)
+        return [
+            Classification(
+                *TAGS.get(post.text, (Intent.QUESTION, Sentiment.NEUTRAL, Priority.NORMAL)),
+                confidence=0.9,
+                reasons=list(REASONS.get(post.text, [])),
             )
-            post.intent, post.sentiment, post.priority = intent, sentiment, priority
-            post.triage_confidence = 0.9
-            post.triage_reasons = list(REASONS.get(post.text, []))
+            for post in posts
+        ]
 
-    monkeypatch.setattr("ingestion.store.triage_posts", tag)
+    monkeypatch.setattr("ingestion.store.triage_arriving", tag)
 
 
 @pytest.fixture

@@ -110,7 +110,9 @@ def test_an_unknown_report_is_a_404_and_a_bad_period_a_400(client, supervisor):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole(monkeypatch):
+    from asgiref.sync import sync_to_async
     from channels.db import database_sync_to_async
+    from django.db import connections
     from django.test import AsyncClient
 
     from reports import views
@@ -128,6 +130,10 @@ async def test_under_asgi_the_export_streams_in_batches_without_reading_it_whole
 
     assert response.is_async
     chunks = [chunk async for chunk in response.streaming_content]
+    # The batches were read on asgiref's shared database thread, after the request (the test
+    # client keeps connections open at its end): close that thread's connection, as a
+    # served request's end does, or it holds a session on the test database past the tests.
+    await sync_to_async(connections.close_all)()
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
     assert len(chunks) == 3 and len(rows) == 1 + 7
 
