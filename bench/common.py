@@ -143,12 +143,35 @@ def celery_worker(*, concurrency: int, name: str = "celery-worker"):
     )  # fmt: skip
 
 
-def uvicorn_server(port: int):
-    return background(
-        [sys.executable, "-m", "uvicorn", "parley.asgi:application",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        name="uvicorn",
-    )  # fmt: skip
+@contextmanager
+def serving(
+    command: list[str], *, port: int, processes: int, name: str, env: dict | None = None
+) -> Iterator[Running]:
+    """`command` serving on `port` from `processes` web processes; yields once every process
+    listens (Django's start-up takes seconds, more on a busy machine, and a process takes
+    connections only once it listens)."""
+    from parley.listeners import balanced_listening
+
+    with background(command, name=name, env=env) as process:
+        if balanced_listening():
+            wait_for_listeners(port, processes, timeout=120)
+        else:
+            wait_for_port(port, timeout=120)
+        yield process
+
+
+def parley_server(port: int, *, processes: int = 0, env: dict | None = None, name: str = "serve"):
+    """Parley served on `port` as production serves it, `manage.py serve --no-schedule`:
+    `processes` web processes (by default one per core), each with what parley.serving does
+    before its first request (pooled connections, the group commit, start-up kept out of the
+    garbage collector's way)."""
+    from parley.management.commands.serve import web_processes
+
+    processes = processes or web_processes()
+    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--no-schedule"]  # fmt: skip
+    env = {**(env or {}), "WEB_CONCURRENCY": str(processes)}
+    return serving(command, port=port, processes=processes, name=name, env=env)
 
 
 def wait_for_worker(timeout: float = 120.0) -> None:

@@ -1,5 +1,6 @@
 """Live latency: from the commit of a processed post to its card arriving on every one of N
-agent WebSockets, through a real ASGI server (uvicorn) and channels-redis.
+agent WebSockets, through Parley served as production serves it (`manage.py serve`: uvicorn,
+one web process per core) and channels-redis.
 
 Each post goes through the real path (`ingest_item`: stored, triaged, routed, on the SLA
 clock, in one transaction); the clock starts when it commits. The baseline
@@ -122,7 +123,7 @@ async def _redis_run(url: str, sockets: int, posts: int) -> list[float]:
 
 
 def run(*, sockets: int, posts: int, port: int) -> dict:
-    """Needs Parley served by uvicorn on `port` (the runner starts it at the beginning)."""
+    """Needs Parley served on `port` (the runner starts it: common.parley_server)."""
     from django.conf import settings
 
     _, agent, _, _ = ensure_fixtures()

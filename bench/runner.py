@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from .common import celery_worker, ensure_fixtures, free_port, uvicorn_server
+    from .common import celery_worker, ensure_fixtures, free_port, parley_server
 
     call_command("migrate", verbosity=0)
     ensure_fixtures()
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
                     celery_worker(concurrency=sizes["workers"])
                 )
             if "live" in chosen:
-                running["web"] = servers.enter_context(uvicorn_server(port))
+                running["web"] = servers.enter_context(parley_server(port))
             return running
 
         output = run_benchmarks(chosen, sizes, port, start_servers)

@@ -32,22 +32,19 @@ from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
-from parley.listeners import balanced_listening
-
 from . import data
 from .common import (
     BRAND_ID,
-    background,
     checkpoint,
     children_of,
     connection_owners,
     free_port,
     listening_pids,
+    parley_server,
     peak_rss_mb,
     percentile,
     reset_traffic,
-    wait_for_listeners,
-    wait_for_port,
+    serving,
 )
 
 X_SECRET = "bench-x-consumer-secret"
@@ -242,23 +239,19 @@ def _served(*, bare: bool, processes: int) -> Iterator[Server]:
     with its pooled database connections and group commit), or, `bare`, the baseline app by
     the same serving code (bench/bare_serving.py)."""
     port = free_port()
+    env = {"X_CONSUMER_SECRET": X_SECRET, "META_APP_SECRET": META_SECRET}
     if bare:
         command = [sys.executable, "-m", "bench.bare_serving", str(port), str(processes)]
+        server = serving(
+            command,
+            port=port,
+            processes=processes,
+            name="serve-bare",
+            env={**env, "WEB_CONCURRENCY": str(processes)},
+        )
     else:
-        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--no-schedule"]  # fmt: skip
-    env = {
-        "X_CONSUMER_SECRET": X_SECRET,
-        "META_APP_SECRET": META_SECRET,
-        "WEB_CONCURRENCY": str(processes),
-    }
-    with background(command, name="serve-bare" if bare else "serve-webhooks", env=env) as process:
-        # Django's start-up takes seconds, more on a busy machine, and a process takes
-        # connections only once it listens: wait for every process's socket.
-        if balanced_listening():
-            wait_for_listeners(port, processes, timeout=120)
-        else:
-            wait_for_port(port, timeout=120)
+        server = parley_server(port, processes=processes, env=env, name="serve-webhooks")
+    with server as process:
         yield Server(port, process.pid)
 
 
