@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +160,9 @@ def serving(
         yield process
 
 
-def parley_server(port: int, *, processes: int = 0, env: dict | None = None, name: str = "serve"):
+def parley_server(
+    port: int, *, processes: int = 0, env: dict | None = None, name: str = "serve"
+) -> AbstractContextManager[Running]:
     """Parley served on `port` as production serves it, `manage.py serve --no-schedule`:
     `processes` web processes (by default one per core), each with what parley.serving does
     before its first request (pooled connections, the group commit, start-up kept out of the
