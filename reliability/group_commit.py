@@ -213,12 +213,16 @@ class LoopGroupCommit:
         *,
         max_batch: int,
         name: str,
+        gather_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self.max_batch = max(1, max_batch)
         self.name = name
+        self.gather_seconds = max(0.0, gather_seconds)
         self._waiting: list[tuple[Any, asyncio.Future]] = []
         self._writing: asyncio.Task | None = None
+        # How many items the last batch carried: the load the writer has just seen.
+        self._last_batch_size = 0
 
     async def submit_async(self, item: Any) -> Any:
         """`store`'s result for `item`, once its batch has been stored."""
@@ -235,12 +239,28 @@ class LoopGroupCommit:
     async def _write_batches(self) -> None:
         try:
             while self._waiting:
+                if len(self._waiting) < min(self._last_batch_size, self.max_batch):
+                    await self._gather()
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
+                self._last_batch_size = len(batch)
                 # A caller that has given up already is not stored.
                 await self._write([entry for entry in batch if not entry[1].cancelled()])
         finally:
             self._writing = None
+
+    async def _gather(self) -> None:
+        """Under load (fewer items wait than the last batch carried), let the items on their
+        way join this batch: wait `gather_seconds`, once.
+
+        In a storm the callers answered by the last commit send their next requests a moment
+        later, while the writer has already taken the few that came during the commit: each
+        commit then carried half the callers. Waiting a fraction of a commit's round trip for
+        them cut the commits by a quarter and the CPU per item (the database's included) by a
+        tenth, and answered sooner, not later (docs/performance.md). A lone item never waits:
+        after a batch of one, nothing is smaller."""
+        if self.gather_seconds:
+            await asyncio.sleep(self.gather_seconds)
 
     async def _write(self, batch: list[tuple[Any, asyncio.Future]]) -> None:
         if not batch:

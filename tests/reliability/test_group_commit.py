@@ -187,13 +187,15 @@ class LoopStore:
         return [f"stored {item}" for item in items]
 
 
-def run_on_loop(scenario, *, max_batch=100, fail_on=None):
+def run_on_loop(scenario, *, max_batch=100, fail_on=None, gather_seconds=0.0):
     """`scenario(writer, store)` on a fresh event loop, with a LoopGroupCommit over a held
     LoopStore; its result, and the store's batches."""
 
     async def main():
         store = LoopStore(fail_on)
-        writer = LoopGroupCommit(store, max_batch=max_batch, name="test-writer")
+        writer = LoopGroupCommit(
+            store, max_batch=max_batch, name="test-writer", gather_seconds=gather_seconds
+        )
         return await scenario(writer, store), store.batches
 
     return asyncio.run(main())
@@ -266,3 +268,59 @@ def test_on_the_loop_a_batch_is_no_larger_than_max_batch():
 
     assert results == [f"stored {item}" for item in "abcde"]
     assert batches == [["a"], ["b", "c"], ["d", "e"]]
+
+
+def _watch_gathering(writer) -> asyncio.Event:
+    """An event set each time the writer starts waiting for a batch to fill (its real wait
+    still runs)."""
+    gathering = asyncio.Event()
+    gather = writer._gather
+
+    async def watched():
+        gathering.set()
+        await gather()
+
+    writer._gather = watched
+    return gathering
+
+
+async def _release_and_wait_for_next_write(store) -> None:
+    store.writing.clear()
+    store.release.set()
+    await asyncio.sleep(0)
+    store.release.clear()
+
+
+def test_on_the_loop_under_load_deliveries_on_their_way_join_the_next_batch():
+    async def scenario(writer, store):
+        gathering = _watch_gathering(writer)
+        first = await _first_write_held(writer, store)
+        busy = [asyncio.ensure_future(writer.submit_async(item)) for item in "bcd"]
+        await _release_and_wait_for_next_write(store)
+        await asyncio.wait_for(store.writing.wait(), 10)  # b, c, d: as many as waited
+        early = asyncio.ensure_future(writer.submit_async("e"))
+        store.release.set()
+        # Fewer wait (one) than the last batch carried (three): the writer waits for more.
+        await asyncio.wait_for(gathering.wait(), 10)
+        on_their_way = [asyncio.ensure_future(writer.submit_async(item)) for item in "fg"]
+        return await asyncio.gather(first, *busy, early, *on_their_way)
+
+    results, batches = run_on_loop(scenario, gather_seconds=0.05)
+
+    assert results == [f"stored {item}" for item in "abcdefg"]
+    assert batches == [["a"], ["b", "c", "d"], ["e", "f", "g"]]
+
+
+def test_on_the_loop_a_delivery_arriving_alone_is_not_held_for_others():
+    async def scenario(writer, store):
+        gathering = _watch_gathering(writer)
+        store.release.set()
+        alone = await writer.submit_async("a")
+        after_it = await writer.submit_async("b")
+        return alone, after_it, gathering.is_set()
+
+    (alone, after_it, gathered), batches = run_on_loop(scenario, gather_seconds=10.0)
+
+    assert (alone, after_it) == ("stored a", "stored b")
+    assert gathered is False
+    assert batches == [["a"], ["b"]]
