@@ -186,19 +186,20 @@ def _engagements_per_hour(raw: Any, created_at: datetime) -> float:
     return total / hours
 
 
-# What triage sets on a post (the caller saves them).
-TRIAGE_FIELDS = ("intent", "sentiment", "priority", "triage_confidence", "triage_reasons")
+# What triage sets on a post (the caller saves them), each from its Classification attribute.
+_TRIAGE_FIELD_SOURCES = {
+    "intent": "intent",
+    "sentiment": "sentiment",
+    "priority": "priority",
+    "triage_confidence": "confidence",
+    "triage_reasons": "reasons",
+}
+TRIAGE_FIELDS = tuple(_TRIAGE_FIELD_SOURCES)
 
 
 def triage_fields(result: Classification) -> dict[str, Any]:
     """A classification as the post's TRIAGE_FIELDS."""
-    return {
-        "intent": result.intent,
-        "sentiment": result.sentiment,
-        "priority": result.priority,
-        "triage_confidence": result.confidence,
-        "triage_reasons": result.reasons,
-    }
+    return {field: getattr(result, source) for field, source in _TRIAGE_FIELD_SOURCES.items()}
 
 
 @dataclass(frozen=True)
