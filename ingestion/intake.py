@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import psycopg
 from asgiref.sync import sync_to_async
 from celery import current_app
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -313,10 +312,7 @@ def start_group_commit() -> None:
             "prepare_threshold": WRITER_PREPARE_THRESHOLD,
         }
         _writer = LoopGroupCommit(
-            _store_batch_on_loop,
-            max_batch=MAX_DELIVERIES_PER_COMMIT,
-            name=name,
-            gather_seconds=settings.WEBHOOK_COMMIT_GATHER_MS / 1000,
+            _store_batch_on_loop, max_batch=MAX_DELIVERIES_PER_COMMIT, name=name
         )
     else:
         _writer = GroupCommit(_store_batch, max_batch=MAX_DELIVERIES_PER_COMMIT, name=name)

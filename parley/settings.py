@@ -284,10 +284,6 @@ WEBHOOK_SECRETS_CACHE_SECONDS = env.float("WEBHOOK_SECRETS_CACHE_SECONDS", defau
 # The longest a session's copy stays in Redis (parley/sessions.py): the bound on a logout
 # that could not reach Redis. Pages within it read the session without a query.
 SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
-# Under a storm, how long the web process's webhook writer waits for deliveries on their way
-# to join a commit when fewer wait than the last commit carried (ms; 0: never). Fewer,
-# larger commits; a delivery that arrives alone never waits (ingestion.intake).
-WEBHOOK_COMMIT_GATHER_MS = env.float("WEBHOOK_COMMIT_GATHER_MS", default=0.3)
 # The largest body accepted anywhere else (forms, the API, the admin): 413 beyond it, refused
 # on the declared length or while streaming, before Django reads it (parley.body_limits).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)

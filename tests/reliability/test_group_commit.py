@@ -187,15 +187,13 @@ class LoopStore:
         return [f"stored {item}" for item in items]
 
 
-def run_on_loop(scenario, *, max_batch=100, fail_on=None, gather_seconds=0.0):
+def run_on_loop(scenario, *, max_batch=100, fail_on=None):
     """`scenario(writer, store)` on a fresh event loop, with a LoopGroupCommit over a held
     LoopStore; its result, and the store's batches."""
 
     async def main():
         store = LoopStore(fail_on)
-        writer = LoopGroupCommit(
-            store, max_batch=max_batch, name="test-writer", gather_seconds=gather_seconds
-        )
+        writer = LoopGroupCommit(store, max_batch=max_batch, name="test-writer")
         return await scenario(writer, store), store.batches
 
     return asyncio.run(main())
@@ -300,12 +298,14 @@ def test_on_the_loop_under_load_deliveries_on_their_way_join_the_next_batch():
         await asyncio.wait_for(store.writing.wait(), 10)  # b, c, d: as many as waited
         early = asyncio.ensure_future(writer.submit_async("e"))
         store.release.set()
-        # Fewer wait (one) than the last batch carried (three): the writer waits for more.
-        await asyncio.wait_for(gathering.wait(), 10)
+        # Fewer wait (one) than the last batch carried (three): the writer lets the loop turn
+        # for more. (asyncio.timeout, not wait_for: no task of its own to go through.)
+        async with asyncio.timeout(10):
+            await gathering.wait()
         on_their_way = [asyncio.ensure_future(writer.submit_async(item)) for item in "fg"]
         return await asyncio.gather(first, *busy, early, *on_their_way)
 
-    results, batches = run_on_loop(scenario, gather_seconds=0.05)
+    results, batches = run_on_loop(scenario)
 
     assert results == [f"stored {item}" for item in "abcdefg"]
     assert batches == [["a"], ["b", "c", "d"], ["e", "f", "g"]]
@@ -319,7 +319,7 @@ def test_on_the_loop_a_delivery_arriving_alone_is_not_held_for_others():
         after_it = await writer.submit_async("b")
         return alone, after_it, gathering.is_set()
 
-    (alone, after_it, gathered), batches = run_on_loop(scenario, gather_seconds=10.0)
+    (alone, after_it, gathered), batches = run_on_loop(scenario)
 
     assert (alone, after_it) == ("stored a", "stored b")
     assert gathered is False
