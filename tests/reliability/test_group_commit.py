@@ -282,7 +282,8 @@ def _watch_gathering(writer) -> asyncio.Event:
     return gathering
 
 
-async def _release_and_wait_for_next_write(store) -> None:
+async def _release_the_held_write(store) -> None:
+    """Let the write in progress return, and hold the next one."""
     store.writing.clear()
     store.release.set()
     await asyncio.sleep(0)
@@ -294,7 +295,7 @@ def test_on_the_loop_under_load_deliveries_on_their_way_join_the_next_batch():
         gathering = _watch_gathering(writer)
         first = await _first_write_held(writer, store)
         busy = [asyncio.ensure_future(writer.submit_async(item)) for item in "bcd"]
-        await _release_and_wait_for_next_write(store)
+        await _release_the_held_write(store)
         await asyncio.wait_for(store.writing.wait(), 10)  # b, c, d: as many as waited
         early = asyncio.ensure_future(writer.submit_async("e"))
         store.release.set()
