@@ -18,6 +18,7 @@ from core.models import Conversation, Priority
 from helpdesk.selectors import INBOX_SORTS
 from tests.factories import (
     AGENT_PASSWORD,
+    AgentFactory,
     ConversationFactory,
     CustomerFactory,
     PostFactory,
@@ -79,6 +80,20 @@ def test_another_teams_conversation_is_never_sent(signed_in, default_team):
     elsewhere = conversation(TeamFactory(name="Billing", slug="billing"), "invoice?")
 
     assert row_ids(rows(signed_in, [elsewhere.pk], view="team")) == []
+
+
+def test_a_supervisors_teams_queue_holds_only_their_teams_and_all_holds_every_team(
+    client, default_team
+):
+    supervisor = AgentFactory(is_superuser=True, teams=[default_team])
+    client.login(username=supervisor.username, password=AGENT_PASSWORD)
+    ours = conversation(default_team, "where is my order?")
+    elsewhere = conversation(TeamFactory(name="Billing", slug="billing"), "invoice?", handle="bo")
+
+    assert row_ids(rows(client, [ours.pk, elsewhere.pk], view="team")) == [ours.pk]
+    assert sorted(row_ids(rows(client, [ours.pk, elsewhere.pk], view="all"))) == sorted(
+        [ours.pk, elsewhere.pk]
+    )
 
 
 def test_post_text_comes_back_escaped(signed_in, default_team):
