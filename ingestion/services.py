@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -561,6 +561,16 @@ def deliver_reply(*, post_id: int) -> Post:
     except ConnectorError as error:
         logger.warning("Reply %s to %s failed: %s", post.pk, account, error)
         status, error_text = DeliveryStatus.FAILED, redact(str(error))
+    except DatabaseError as error:
+        # Parley's own database failed mid-attempt (a restart, a dropped connection), not
+        # the platform: the reply stays pending for the task to retry, and as the failure
+        # could have come after the platform took it, the retry asks the platform first.
+        # Taken for a connector bug, it failed the reply for good (found by `make chaos`).
+        logger.warning(
+            "Reply %s to %s not sent yet: the database failed: %s", post.pk, account, error
+        )
+        outcome_unknown = True
+        error_text = "Not sent yet: Parley's database was unavailable. Retrying."
     except Exception as error:
         # A connector bug or a client library's own error (oauthlib's TypeError for a
         # missing key): the agent sees a failed reply with the reason, never a crashed

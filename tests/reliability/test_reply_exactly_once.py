@@ -5,6 +5,7 @@ the doubt, and the next retry published the reply a second time)."""
 from datetime import datetime
 
 import pytest
+from django.db import OperationalError
 
 from core.models import DeliveryStatus, Direction
 from ingestion import services
@@ -59,4 +60,56 @@ def test_a_failed_check_keeps_the_reply_in_doubt_so_it_is_never_published_twice(
     assert first.delivery_status == second.delivery_status == DeliveryStatus.PENDING
     assert third.delivery_status == DeliveryStatus.SENT
     assert third.external_id == "tweet-1"
+    assert platform.published == ["Sorry, checking now."]
+
+
+class PlatformAfterADatabaseBlip:
+    """A platform that works; the database fails once while the reply is being sent."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.checks = 0
+
+    def send_reply(self, *, text: str, in_reply_to: str, idempotency_key: str) -> str:
+        self.published.append(text)
+        return f"tweet-{len(self.published)}"
+
+    def find_published_reply(self, *, text: str, in_reply_to: str, since: datetime) -> str | None:
+        self.checks += 1
+        return None
+
+
+def test_a_database_failure_mid_send_leaves_the_reply_pending_not_failed(
+    demo_account, agent, monkeypatch
+):
+    # Found by `make chaos`: PostgreSQL restarting while a worker read the post being answered
+    # was taken for a connector bug, and the reply failed for good ("check the credentials").
+    platform = PlatformAfterADatabaseBlip()
+    monkeypatch.setattr(services, "connector_for", lambda account: platform)
+    conversation = ConversationFactory(account=demo_account)
+    PostFactory(conversation=conversation, external_id="asked-1")
+    reply = PostFactory(
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        external_id=None,
+        agent=agent,
+        in_reply_to="asked-1",
+        delivery_status=DeliveryStatus.PENDING,
+        text="Sorry, checking now.",
+    )
+    read_answered_post = services._stored_post
+
+    def database_restarting(platform_name, external_id):
+        monkeypatch.setattr(services, "_stored_post", read_answered_post)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "_stored_post", database_restarting)
+
+    first = deliver_reply(post_id=reply.pk)  # the database goes away mid-attempt
+    second = deliver_reply(post_id=reply.pk)  # the task's retry
+
+    assert first.delivery_status == DeliveryStatus.PENDING
+    assert "database was unavailable" in first.delivery_error
+    assert second.delivery_status == DeliveryStatus.SENT
+    assert platform.checks == 1  # asked the platform before publishing again
     assert platform.published == ["Sorry, checking now."]
