@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 from django.db import OperationalError
 
-from core.models import DeliveryStatus, Direction
+from core.models import DeliveryStatus
 from ingestion import services
 from ingestion.connectors import DeliveryUncertain, RateLimited
 from ingestion.services import deliver_reply
-from tests.factories import ConversationFactory, PostFactory
+from tests.factories import ConversationFactory, PostFactory, pending_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -37,21 +37,12 @@ class FlakyPlatform:
 
 
 def test_a_failed_check_keeps_the_reply_in_doubt_so_it_is_never_published_twice(
-    demo_account, agent, monkeypatch
+    demo_account, monkeypatch
 ):
     platform = FlakyPlatform()
     monkeypatch.setattr(services, "connector_for", lambda account: platform)
-    conversation = ConversationFactory(account=demo_account)
-    PostFactory(conversation=conversation, external_id="asked-1")
-    reply = PostFactory(
-        conversation=conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        agent=agent,
-        in_reply_to="asked-1",
-        delivery_status=DeliveryStatus.PENDING,
-        text="Sorry, checking now.",
-    )
+    asked = PostFactory(conversation=ConversationFactory(account=demo_account), external_id="q-1")
+    reply = pending_reply(asked, "Sorry, checking now.")
 
     first = deliver_reply(post_id=reply.pk)  # published, but the answer never came
     second = deliver_reply(post_id=reply.pk)  # the check is rate limited
@@ -79,24 +70,13 @@ class PlatformAfterADatabaseBlip:
         return None
 
 
-def test_a_database_failure_mid_send_leaves_the_reply_pending_not_failed(
-    demo_account, agent, monkeypatch
-):
+def test_a_database_failure_mid_send_leaves_the_reply_pending_not_failed(demo_account, monkeypatch):
     # Found by `make chaos`: PostgreSQL restarting while a worker read the post being answered
     # was taken for a connector bug, and the reply failed for good ("check the credentials").
     platform = PlatformAfterADatabaseBlip()
     monkeypatch.setattr(services, "connector_for", lambda account: platform)
-    conversation = ConversationFactory(account=demo_account)
-    PostFactory(conversation=conversation, external_id="asked-1")
-    reply = PostFactory(
-        conversation=conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        agent=agent,
-        in_reply_to="asked-1",
-        delivery_status=DeliveryStatus.PENDING,
-        text="Sorry, checking now.",
-    )
+    asked = PostFactory(conversation=ConversationFactory(account=demo_account), external_id="q-1")
+    reply = pending_reply(asked, "Sorry, checking now.")
     read_answered_post = services._stored_post
 
     def database_restarting(platform_name, external_id):

@@ -12,7 +12,7 @@ from ingestion import sweeps
 from ingestion.models import ReplyAttempt, WebhookDelivery
 from ingestion.sweeps import requeue_stranded_work
 from reliability.models import DeadLetter
-from tests.factories import ConversationFactory, PostFactory
+from tests.factories import ConversationFactory, PostFactory, pending_reply
 from tests.ingestion.conftest import payload
 
 pytestmark = pytest.mark.django_db
@@ -78,18 +78,9 @@ def test_a_stranded_post_is_requeued_once_per_window(demo_account, default_team,
     assert queued == [post.pk]
 
 
-def test_a_reply_whose_retry_was_lost_is_sent_by_the_sweep(demo_account, agent):
-    conversation = ConversationFactory(account=demo_account)
-    PostFactory(conversation=conversation, external_id="asked-1")
-    reply = PostFactory(
-        conversation=conversation,
-        direction=Direction.OUTBOUND,
-        external_id=None,
-        agent=agent,
-        in_reply_to="asked-1",
-        delivery_status=DeliveryStatus.PENDING,
-        text="Sorry, checking now.",
-    )
+def test_a_reply_whose_retry_was_lost_is_sent_by_the_sweep(demo_account):
+    asked = PostFactory(conversation=ConversationFactory(account=demo_account), external_id="q-1")
+    reply = pending_reply(asked, "Sorry, checking now.")
     # Attempted once, failed transiently; the retry message died with a Redis restart.
     ReplyAttempt.objects.create(
         post=reply, attempts=1, last_attempt_at=timezone.now() - timedelta(hours=1)
