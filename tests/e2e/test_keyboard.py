@@ -10,9 +10,20 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.demo_server import AGENT_PASSWORD, AGENT_USERNAME
+from tests.e2e.demo_server import AGENT_PASSWORD, AGENT_USERNAME, demo_server
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def parley_server():
+    # The demo feed posts its first burst and then stays quiet. A customer's post arriving
+    # between opening a conversation and sending made the page hold the reply back ("New
+    # activity arrived since you opened this conversation"), as it should, and failed the
+    # answering test on a fresh clone; nothing here needs posts to keep arriving.
+    with demo_server(posts_per_minute=0, poll_seconds=1) as server:
+        yield server
+
 
 ROWS = "#conversation-rows tr[data-conversation-id]"
 MAX_TABS = 150
