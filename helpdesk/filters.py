@@ -14,6 +14,7 @@ from core.models import (
     Platform,
     Priority,
 )
+from core.selectors import own_team_ids
 from sla.models import TimerState
 from sla.selectors import with_sla
 
@@ -83,10 +84,13 @@ class ConversationFilter(django_filters.FilterSet):
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         if value == "team":
-            # The page passes the user's team ids it has read (see visible_conversations).
-            if self.own_team_ids is not None:
-                return queryset.filter(team_id__in=self.own_team_ids)
-            return queryset.filter(team__agents__user=user)
+            # The user's team ids as a list (the page passes those it has read): joined
+            # through the agent's profile instead, the statement took the planner 4.6 ms
+            # against 0.1 ms to run (docs/performance.md, "Live inbox rows").
+            team_ids = self.own_team_ids
+            if team_ids is None:
+                team_ids = own_team_ids(user)
+            return queryset.filter(team_id__in=team_ids)
         return queryset
 
     def keep(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

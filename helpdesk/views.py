@@ -251,9 +251,9 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain",
         )
-    # The user's teams read first, as the inbox page does: the statement below then names
-    # them, where a join through the agent's profile (twice: the view and what the user may
-    # see) took the planner 4.6 ms against 0.1 ms to run it (docs/performance.md).
+    # The user's teams read once, as the inbox page does, for what the user may see and for
+    # the team view: the statement below names them, where a join through the agent's
+    # profile took the planner 4.6 ms against 0.1 ms to run it (docs/performance.md).
     own_team_ids = visibility.own_team_ids(request.user)
     filterset = _inbox_filter(request, request.GET, own_team_ids=own_team_ids)
     if not filterset.is_valid():
