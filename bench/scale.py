@@ -286,6 +286,8 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         .order_by("-id")
         .first()
     )
+    live_rows = f"/inbox/rows/?view=team&ids={conversation.pk}"
+    live_rows_all = f"/inbox/rows/?view=all&ids={conversation.pk}"
     pages = {
         "inbox": (agent_client, "/inbox/"),
         "inbox_mine": (agent_client, "/inbox/?view=mine"),
@@ -296,6 +298,12 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         "api_conversations": (agent_client, "/api/conversations/?status=open&priority=2"),
         "search": (admin_client, "/api/conversations/?q=order"),
         "inbox_search": (admin_client, "/inbox/?view=all&q=order"),
+        # What each watching browser asks after a push names a changed conversation: its
+        # rows with the view badges, in one request (live_refresh), and each alone.
+        "live_refresh": (agent_client, f"{live_rows}&counts=1"),
+        "live_refresh_all_teams": (admin_client, f"{live_rows_all}&counts=1"),
+        "live_rows": (agent_client, live_rows),
+        "live_counts": (agent_client, "/inbox/counts/"),
     }
     row: dict = {}
     for name, (client, url) in pages.items():
@@ -312,6 +320,10 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         ),
         f"search_ms_at_{label}": max(row["search_ms"], row["inbox_search_ms"]),
         f"conversation_ms_at_{label}": row["conversation_ms"],
+        # Server time per watching browser per batch of changes (the live inbox's request).
+        f"live_refresh_ms_at_{label}": max(
+            row["live_refresh_ms"], row["live_refresh_all_teams_ms"]
+        ),
     }
     print(f"with {open_conversations:,} open: {row}", flush=True)
     return {

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
@@ -228,9 +229,13 @@ def inbox_delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
 @never_cache
 def inbox_counts(request: HttpRequest) -> JsonResponse:
     """The view badges, for the live inbox to refresh after a change."""
-    counts = selectors.inbox_view_counts(request.user)
+    return JsonResponse(_badges(request.user))
+
+
+def _badges(user, *, own_team_ids: list[int] | None = None) -> dict[str, int | str]:
+    counts = selectors.inbox_view_counts(user, team_ids=own_team_ids)
     # A count beyond the cap arrives as the badge's text ("10,000+"), the others as numbers.
-    return JsonResponse({key: selectors.count_label(count) for key, count in counts.items()})
+    return {key: selectors.count_label(count) for key, count in counts.items()}
 
 
 # How many rows the live inbox may ask for at once (it batches the ids of a burst of changes).
@@ -239,11 +244,17 @@ INBOX_ROWS_MAX_IDS = 100
 
 @login_required
 @require_GET
+@never_cache
 def inbox_rows(request: HttpRequest) -> HttpResponse:
     """The inbox rows (the page's own card template) of the conversations in `ids` that
     belong to the view, filters, search and sort in the rest of the query; the others are
     left out. The live inbox asks this for what a push says changed, so which rows a list
-    holds, and in what order, is decided here alone (helpdesk.filters, INBOX_SORTS)."""
+    holds, and in what order, is decided here alone (helpdesk.filters, INBOX_SORTS).
+
+    With `counts=1` the answer is JSON, the rows' HTML beside the view badges (as
+    /inbox/counts/ gives them): the live inbox's one request per batch of changes. Asking
+    for the badges apart cost every watching agent a second request per batch, whose
+    session, user, permissions and teams were read again (docs/performance.md)."""
     raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
     if not raw_ids or len(raw_ids) > INBOX_ROWS_MAX_IDS or not all(p.isdigit() for p in raw_ids):
         return HttpResponse(
@@ -264,10 +275,14 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
     conversations = selectors.inbox_rows(
         filterset.qs, ids=[int(pk) for pk in raw_ids], sort=filterset.chosen_sort
     )
-    return render(
-        request,
-        "helpdesk/_rows.html",
-        {"conversations": conversations, "now": timezone.now()},
+    context = {"conversations": conversations, "now": timezone.now()}
+    if request.GET.get("counts") != "1":
+        return render(request, "helpdesk/_rows.html", context)
+    return JsonResponse(
+        {
+            "rows": render_to_string("helpdesk/_rows.html", context, request=request),
+            "counts": _badges(request.user, own_team_ids=own_team_ids),
+        }
     )
 
 

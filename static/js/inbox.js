@@ -89,9 +89,15 @@
     asking = true;
     const url = new URL(inbox.dataset.rowsUrl, location.href);
     url.searchParams.set("ids", ids.join(","));
+    // The view badges come with the rows: one request per batch of changes.
+    url.searchParams.set("counts", "1");
     fetch(url, { credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) { if (html !== null) applyRows(ids, html); })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (answer === null) return;
+        applyRows(ids, answer.rows);
+        applyCounts(answer.counts);
+      })
       .catch(function () { /* the next change or a reload shows it */ })
       .finally(function () {
         asking = false;
@@ -123,24 +129,14 @@
     });
   }
 
-  // The view badges come from the server (one aggregate query), a moment after a change.
-  let countsTimer = null;
-  function refreshCounts() {
-    clearTimeout(countsTimer);
-    countsTimer = setTimeout(function () {
-      fetch(inbox.dataset.countsUrl, { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (counts) {
-          if (!counts) return;
-          document.querySelectorAll("[data-count]").forEach(function (badge) {
-            const value = counts[badge.dataset.count];
-            if (value === undefined) return;
-            badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " " + gettext("new") : value;
-            if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
-          });
-        })
-        .catch(function () { /* the next change tries again */ });
-    }, 300);
+  // The view badges, as the server counted them with the rows (one aggregate query).
+  function applyCounts(counts) {
+    document.querySelectorAll("[data-count]").forEach(function (badge) {
+      const value = counts[badge.dataset.count];
+      if (value === undefined) return;
+      badge.textContent = badge.dataset.count === "mine_unanswered" ? value + " " + gettext("new") : value;
+      if (badge.dataset.count === "mine_unanswered") badge.hidden = value === 0;
+    });
   }
 
   function onMessage(data) {
@@ -148,7 +144,6 @@
     if (changed === undefined || changed === null) return;
     pending.add(changed);
     schedule();
-    refreshCounts();
   }
 
   // Closed because the agent's access changed: reconnect, to be grouped anew (or refused).

@@ -96,6 +96,32 @@ def test_a_supervisors_teams_queue_holds_only_their_teams_and_all_holds_every_te
     )
 
 
+def test_the_live_inbox_gets_the_badges_with_its_rows(signed_in, default_team, agent):
+    # One request per batch of changes: the rows under the agent's view, and every view's
+    # badge as /inbox/counts/ (and the page) counts them.
+    mine = conversation(default_team, "where is my order?", assignee=agent)
+    theirs = conversation(default_team, "where is my refund?", handle="bo")
+    conversation(TeamFactory(name="Billing", slug="billing"), "invoice?", handle="cy")
+
+    response = signed_in.get(
+        reverse("inbox_rows"), {"ids": f"{mine.pk},{theirs.pk}", "view": "mine", "counts": "1"}
+    )
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert row_ids(answer["rows"]) == [mine.pk]
+    assert answer["counts"]["mine"] == 1
+    assert answer["counts"]["team"] == 2 and answer["counts"]["unassigned"] == 1
+    assert answer["counts"] == signed_in.get(reverse("inbox_counts")).json()
+
+    Conversation.objects.filter(pk=theirs.pk).update(assignee=agent)
+    later = signed_in.get(
+        reverse("inbox_rows"), {"ids": str(theirs.pk), "view": "mine", "counts": "1"}
+    ).json()
+    assert row_ids(later["rows"]) == [theirs.pk]
+    assert later["counts"]["mine"] == 2 and later["counts"]["unassigned"] == 0
+
+
 def test_post_text_comes_back_escaped(signed_in, default_team):
     hostile = conversation(default_team, HOSTILE_TEXT, handle="mallory")
 
