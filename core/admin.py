@@ -73,8 +73,13 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        # The inboxes and open pages hear of it; pages of agents outside a new team close.
-        transaction.on_commit(lambda: broadcast_conversation(obj.pk, event="conversation.edited"))
+        # The inboxes and open pages hear of it; pages of agents outside a new team close,
+        # and the inboxes of the team it left drop it.
+        team_before = form.initial.get("team") if change else None
+        left = team_before if team_before != obj.team_id else None
+        transaction.on_commit(
+            lambda: broadcast_conversation(obj.pk, event="conversation.edited", left_team_id=left)
+        )
 
 
 @admin.register(Post)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -104,14 +104,41 @@ def _notify(groups: list[str], payload: dict) -> None:
         logger.exception("Could not notify %s of %s", groups, payload["event"])
 
 
-def broadcast_conversation(conversation_id: int, *, event: str) -> None:
-    """Send the conversation's inbox card to those watching it (see broadcast_conversations)."""
-    broadcast_conversations([conversation_id], event=event)
+def broadcast_conversation(
+    conversation_id: int, *, event: str, left_team_id: int | None = None
+) -> None:
+    """Send the conversation's inbox card to those watching it (see broadcast_conversations);
+    `left_team_id`: the team it was just moved out of."""
+    left = {conversation_id: left_team_id} if left_team_id is not None else None
+    broadcast_conversations([conversation_id], event=event, left_teams=left)
 
 
-def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> None:
+def teams_left(
+    teams_before: Mapping[int, int | None], conversations: Iterable[Any]
+) -> dict[int, int]:
+    """{conversation id: the team it was in} for those of `conversations` (with `pk` and
+    `team_id`) whose team is no longer the one `teams_before` names: what
+    broadcast_conversations needs to tell the teams they left."""
+    return {
+        conversation.pk: teams_before[conversation.pk]
+        for conversation in conversations
+        if teams_before.get(conversation.pk) not in (None, conversation.team_id)
+    }
+
+
+def broadcast_conversations(
+    conversation_ids: Sequence[int],
+    *,
+    event: str,
+    left_teams: Mapping[int, int] | None = None,
+) -> None:
     """Send the conversations' inbox cards to their teams' agents and to those who see all,
     and tell the open conversation pages which conversations changed.
+
+    `left_teams` names, for conversations just moved to another team (by a rule, an admin),
+    the team each left: that team's agents get its card too, so their inboxes ask for the
+    row again, find it gone from their view and drop it. Otherwise it stayed in the old
+    team's queue on every screen until a reload.
 
     A group gets one message for the whole batch, not one per conversation: in a storm each
     message is copied to every listening socket, and each send costs round trips to Redis,
@@ -126,11 +153,13 @@ def broadcast_conversations(conversation_ids: Sequence[int], *, event: str) -> N
     cards = _card_reader(conversation_ids)
     if not cards:
         return
+    left_teams = left_teams or {}
     inbox_cards: dict[str, list[dict]] = {}
     for card in cards:
         inbox_cards.setdefault(ALL_CONVERSATIONS_GROUP, []).append(card)
-        if card["team_id"] is not None:
-            inbox_cards.setdefault(team_group(card["team_id"]), []).append(card)
+        teams = {card["team_id"], left_teams.get(card["id"])} - {None}
+        for team_id in sorted(teams):
+            inbox_cards.setdefault(team_group(team_id), []).append(card)
     request_id = current_request_id()
     messages = [
         (

@@ -43,6 +43,7 @@ from core.realtime import (
     broadcast_conversations,
     notice,
     notify_users_after_commit,
+    teams_left,
 )
 from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
 from core.selectors import display_name, emails_for_mentions
@@ -303,6 +304,7 @@ def bulk_update_conversations(
             .filter(pk__in=ids)
             .order_by("pk")
         )
+        teams_before = {conversation.pk: conversation.team_id for conversation in conversations}
         if action == BulkAction.ASSIGN and assignee is not None:
             member_of = set(
                 AgentProfile.objects.filter(user=assignee).values_list("teams", flat=True)
@@ -346,7 +348,10 @@ def bulk_update_conversations(
                     conversation_ids=changed,
                 ),
             )
-        transaction.on_commit(lambda: broadcast_conversations(changed, event="conversation.bulk"))
+        left = teams_left(teams_before, conversations)
+        transaction.on_commit(
+            lambda: broadcast_conversations(changed, event="conversation.bulk", left_teams=left)
+        )
     return changed
 
 
@@ -431,6 +436,7 @@ def tag_conversation(
         raise ValidationError(gettext("Name the tag to add or remove."))
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        team_before = conversation.team_id
         if add:
             conversation.tags.add(Tag.objects.get_or_create(name=add)[0])
             Note.objects.create(conversation=conversation, author=agent, text=f"Tagged “{add}”.")
@@ -446,8 +452,11 @@ def tag_conversation(
             Note.objects.create(
                 conversation=conversation, author=agent, text=f"Removed the tag “{remove}”."
             )
+        left = team_before if team_before != conversation.team_id else None
         transaction.on_commit(
-            lambda: broadcast_conversation(conversation.pk, event="conversation.tags")
+            lambda: broadcast_conversation(
+                conversation.pk, event="conversation.tags", left_team_id=left
+            )
         )
     return conversation
 

@@ -28,7 +28,12 @@ from core.models import (
     Post,
     Sentiment,
 )
-from core.realtime import broadcast_conversations, notice, notify_users_after_commit
+from core.realtime import (
+    broadcast_conversations,
+    notice,
+    notify_users_after_commit,
+    teams_left,
+)
 from core.turns import record_customer_turns_of
 from routing.services import (
     RoutingTable,
@@ -208,6 +213,7 @@ def _route_and_clock(
       the priority (routing.services.reroute_on_priority_rise).
     """
     new = set(new)
+    teams_before = {pk: conversation.team_id for pk, conversation in conversations.items()}
     routing = RoutingTable.load()
     clocks = ClockBatch()
     clocks.read_timers(conversations.keys() - new, new=new)
@@ -258,7 +264,12 @@ def _route_and_clock(
     # next-response KPI). The posts were stored without save(), so no signal did it.
     record_customer_turns_of([conversation.pk for conversation in touched])
     touched_ids = [conversation.pk for conversation in touched]
-    transaction.on_commit(lambda: broadcast_conversations(touched_ids, event="post.received"))
+    # A rise in priority may have moved a conversation to another team: the team it left
+    # hears of it too.
+    left = teams_left(teams_before, touched)
+    transaction.on_commit(
+        lambda: broadcast_conversations(touched_ids, event="post.received", left_teams=left)
+    )
     for conversation in returned.values():
         if conversation.assignee_id is not None:
             notify_users_after_commit(

@@ -32,7 +32,7 @@ def broadcasts(monkeypatch):
     sent: list[tuple[list[int], str]] = []
     monkeypatch.setattr(
         "helpdesk.services.broadcast_conversations",
-        lambda ids, *, event: sent.append((list(ids), event)),
+        lambda ids, *, event, left_teams=None: sent.append((list(ids), event)),
     )
     return sent
 
