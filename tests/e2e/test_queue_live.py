@@ -431,3 +431,38 @@ def test_template_quick_search_previews_and_flags_unknown_variables(parley_serve
     expect(page.locator("#reply-form textarea")).to_have_value(
         "Hi lea_x, sorry for the delay: your parcel ships today."
     )
+
+
+VIP_TAG_RULE = """
+from core.models import Team
+from routing.models import RoutingRule
+
+vip, _ = Team.objects.get_or_create(name="VIP care", slug="vip-care")
+RoutingRule.objects.get_or_create(
+    name="VIPs to VIP care", defaults={{"has_tag": "vip", "team": vip, "position": 5}}
+)
+print(vip.pk)
+"""
+
+
+def test_a_conversation_a_tag_rule_moves_away_leaves_my_team_queue_live(parley_server, browser_for):
+    shell(parley_server, VIP_TAG_RULE)
+    first = tweet(parley_server, handle="vic_x", text="@brandx my order is a week late")
+    moved = conversation_of(parley_server, first)
+    sofia, tom = browser_for(), browser_for()
+    log_in(sofia, parley_server, "sofia")
+    open_team_queue(sofia, parley_server)
+    row = sofia.locator(f'{ROWS}[data-conversation-id="{moved}"]')
+    expect(row).to_have_count(1)
+    sofia.evaluate("window.parleyE2eNoReload = true")
+
+    # Tom tags it; the rule sends it to VIP care, a team neither of them is in.
+    log_in(tom, parley_server, "tom")
+    tom.goto(parley_server.url(f"/conversations/{moved}/"))
+    tom.get_by_placeholder("Add a tag").fill("vip")
+    tom.get_by_placeholder("Add a tag").press("Enter")
+
+    expect(row).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
+    assert sofia.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
+    sofia.reload()
+    expect(sofia.locator(f'{ROWS}[data-conversation-id="{moved}"]')).to_have_count(0)
