@@ -617,6 +617,7 @@ def escalate_timer(*, timer_id: int, now: datetime) -> str | None:
             timer.at_risk_alerted_cycle = timer.cycle
             alert = True
         timer.save()
+        team_before = conversation.team_id
         if alert and crossed == TimerState.BREACHED:
             integrations.emit(IntegrationEvent.SLA_BREACHED, conversation)
             if timer.policy is not None:
@@ -626,7 +627,11 @@ def escalate_timer(*, timer_id: int, now: datetime) -> str | None:
             groups = _alert_groups(conversation)
             transaction.on_commit(lambda: _push_alert(payload, groups))
         conversation_id = conversation.pk
-        transaction.on_commit(lambda: broadcast_conversation(conversation_id, event="sla.changed"))
+        # A breach may have moved it to another team (the policy's): the team it left hears.
+        left = team_before if team_before != conversation.team_id else None
+        transaction.on_commit(
+            lambda: broadcast_conversation(conversation_id, event="sla.changed", left_team_id=left)
+        )
     return crossed
 
 

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.models import Priority
+from core.realtime import team_group
 from sla import tasks
 from sla.consumers import alert_groups_for
 from sla.models import SlaTimer, TimerKind, TimerState
@@ -68,17 +69,27 @@ class Listener:
         for group in groups:
             async_to_sync(self.layer.group_add)(group, self.channel)
 
-    def alerts(self) -> list[dict]:
+    def messages(self) -> list[dict]:
+        """What the groups were sent since the last call."""
+
         async def drain() -> list[dict]:
             received = []
             while True:
                 try:
-                    message = await asyncio.wait_for(self.layer.receive(self.channel), 0.05)
+                    received.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
                 except TimeoutError:
                     return received
-                received.append(message["alert"])
 
         return async_to_sync(drain)()
+
+    def alerts(self) -> list[dict]:
+        return [message["alert"] for message in self.messages()]
+
+    def changed_conversations(self) -> set[int]:
+        """The conversations the inbox groups were told changed."""
+        return {
+            card["id"] for message in self.messages() for card in message.get("conversations", [])
+        }
 
 
 def test_crossing_at_risk_then_breach_alerts_once_each(
@@ -155,13 +166,17 @@ def test_a_policy_can_raise_priority_and_move_the_conversation_on_breach(
     post = PostFactory(conversation__team=default_team, conversation__assignee=agent)
     start_response_clocks(conversation=post.conversation, post=post)
     age(post.conversation, 20 * MINUTE)
+    old_team_inboxes = Listener(team_group(default_team.pk))
 
-    sweep_timers(now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_timers(now=timezone.now())
 
     post.conversation.refresh_from_db()
     assert post.conversation.priority == Priority.HIGH
     assert post.conversation.team == escalations
     assert post.conversation.assignee is None
+    # The team it left hears of it, so its inboxes drop the row.
+    assert post.conversation.pk in old_team_inboxes.changed_conversations()
 
 
 def test_a_new_next_response_cycle_alerts_again(
