@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import ConversationStatus
+from core.models import Conversation, ConversationStatus, Team
 
 from .services import BulkAction
 
@@ -141,3 +141,17 @@ class BulkForm(forms.Form):
         if cleaned.get("action") == BulkAction.SNOOZE and cleaned.get("snooze"):
             cleaned["snooze_until"] = SnoozeForm.wake_at_for(cleaned["snooze"])
         return cleaned
+
+
+class MoveTeamForm(forms.Form):
+    """The team to hand a conversation to: any team but the one it is in."""
+
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), empty_label=None, label=_("Move to")
+    )
+
+    def __init__(self, *args, conversation: Conversation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.exclude(pk=conversation.team_id).order_by(
+            "name"
+        )

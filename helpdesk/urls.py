@@ -13,6 +13,11 @@ urlpatterns = [
     path("inbox/views/<int:view_id>/delete/", views.inbox_delete_view, name="inbox_delete_view"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path(
+        "conversations/<int:conversation_id>/team/",
+        views.conversation_team,
+        name="conversation_team",
+    ),
+    path(
         "conversations/<int:conversation_id>/next/",
         views.conversation_next,
         name="conversation_next",

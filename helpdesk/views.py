@@ -26,11 +26,19 @@ from core.models import (
     ConversationStatus,
 )
 from core.reply_templates import body_for, render_reply_template, unknown_variables
-from routing.services import assign_conversation
+from routing.services import assign_conversation, move_to_team
 
 from . import customers, selectors, services, social
 from .filters import ASIDE_VIEWS, INBOX_VIEWS, ConversationFilter
-from .forms import AssignForm, BulkForm, NoteForm, ReplyForm, SnoozeForm, StatusForm
+from .forms import (
+    AssignForm,
+    BulkForm,
+    MoveTeamForm,
+    NoteForm,
+    ReplyForm,
+    SnoozeForm,
+    StatusForm,
+)
 from .models import Macro
 
 FILTER_FIELDS = ("platform", "intent", "priority", "status", "sla", "tag", "q", "sort")
@@ -473,6 +481,39 @@ def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpRespo
         else _("Unassigned."),
     )
     return redirect("conversation", conversation_id=current.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation_team(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Hand the conversation to another team's queue. A page of its own: the conversation
+    page would otherwise read every team for a choice made now and then."""
+    current = _visible_or_404(request, conversation_id)
+    form = MoveTeamForm(request.POST or None, conversation=current)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            team = form.cleaned_data["team"]
+            try:
+                move_to_team(conversation_id=current.pk, team=team, by=request.user)
+            except ValidationError as error:
+                form.add_error("team", error)
+            else:
+                if visibility.visible_conversations(request.user).filter(pk=current.pk).exists():
+                    messages.success(request, _("Moved to %(team)s.") % {"team": team.name})
+                    return redirect("conversation", conversation_id=current.pk)
+                messages.success(
+                    request,
+                    _("Moved to %(team)s: it has left your teams' queue.") % {"team": team.name},
+                )
+                return redirect("inbox")
+    return render(
+        request,
+        "helpdesk/move_team.html",
+        {"conversation": current, "form": form},
+        status=status,
+    )
 
 
 @login_required

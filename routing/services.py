@@ -360,6 +360,54 @@ def assign_conversation(
     return conversation
 
 
+def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> Conversation:
+    """An agent hands a conversation to another team's queue (a billing question that landed
+    with delivery), as Zendesk's group or Chatwoot's team field does.
+
+    Its assignee keeps it when they work in the new team too; otherwise it goes to the new
+    queue unassigned, where the team's assignment strategy may give it to one of its online
+    agents. The SLA clocks run on: the customer is still waiting. A note says who moved it
+    from where, and the team it left hears of it at commit, so their inboxes drop the row.
+    Refused with ValidationError when it is in that team already.
+    """
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("team")
+            .get(pk=conversation_id)
+        )
+        if conversation.team_id == team.pk:
+            raise ValidationError(
+                gettext("This conversation is in %(team)s already.") % {"team": team.name}
+            )
+        left = conversation.team
+        if (
+            conversation.assignee_id is not None
+            and not AgentProfile.objects.filter(
+                user_id=conversation.assignee_id, teams=team
+            ).exists()
+        ):
+            conversation.assignee = None
+        conversation.team = team
+        conversation.routed_by = None
+        if conversation.assignee_id is None and conversation.status in ACTIVE_STATUSES:
+            auto_assign(conversation=conversation)
+        conversation.save(update_fields=["team", "routed_by", "assignee", "updated_at"])
+        Note.objects.create(
+            conversation=conversation,
+            author=by,
+            text=f"{display_name(by)} moved this from {left.name if left else 'no team'} "
+            f"to {team.name}.",
+        )
+        left_team_id = left.pk if left else None
+        transaction.on_commit(
+            lambda: broadcast_conversation(
+                conversation.pk, event="conversation.moved", left_team_id=left_team_id
+            )
+        )
+    return conversation
+
+
 def set_agent_online(*, agent: AbstractBaseUser, online: bool) -> list[int]:
     """Mark an agent on- or offline. Going offline returns their unanswered conversations to
     the queue, where auto-assignment gives them to colleagues. Returns the ids returned."""

@@ -135,6 +135,14 @@ class AssignSerializer(serializers.Serializer):
     )
 
 
+class MoveTeamSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        help_text="Slug of the team whose queue takes the conversation.",
+    )
+
+
 class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ConversationStatus.choices)
     snooze_until = serializers.DateTimeField(required=False, allow_null=True)

@@ -19,7 +19,7 @@ from core.models import Conversation, Customer, Post, ReplyTemplate, Team
 from core.reply_templates import render_reply_template
 from helpdesk import customers, selectors, services, social
 from helpdesk.filters import ConversationFilter
-from routing.services import assign_conversation
+from routing.services import assign_conversation, move_to_team
 from sla.models import SlaTimer
 from sla.selectors import timers_of
 
@@ -168,6 +168,27 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         except DjangoValidationError as error:
             return Response({"detail": error.messages}, status=status.HTTP_409_CONFLICT)
         return Response(serializers.ConversationSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers.MoveTeamSerializer, responses=serializers.ConversationSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="team")
+    def move_team(self, request: Request, pk: str) -> Response:
+        """Hand the conversation to another team's queue (routing.services.move_to_team).
+        The answer is the conversation as moved, which an agent outside the new team no
+        longer sees."""
+        conversation = self.get_object()
+        data = _validated(serializers.MoveTeamSerializer, request)
+        try:
+            move_to_team(conversation_id=conversation.pk, team=data["team"], by=request.user)
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        moved = (
+            Conversation.objects.select_related("customer", "account", "team", "assignee")
+            .prefetch_related("tags")
+            .get(pk=conversation.pk)
+        )
+        return Response(serializers.ConversationSerializer(moved).data)
 
     @extend_schema(
         request=serializers.StatusSerializer, responses=serializers.ConversationSerializer

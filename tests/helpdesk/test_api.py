@@ -122,6 +122,30 @@ def test_assign_to_me_then_a_stale_reassign_is_a_409(api, agent, conversation, d
     assert stale.status_code == 409
 
 
+def test_move_to_another_team_then_it_has_left_the_agents_list(api, agent, conversation):
+    billing = TeamFactory(name="Billing", slug="billing")
+    url = f"/api/conversations/{conversation.pk}/team/"
+
+    moved = api.post(url, {"team": "billing"}, format="json")
+    unknown = api.post(url, {"team": "no-such-team"}, format="json")
+
+    assert moved.status_code == 200
+    assert (moved.data["team"], moved.data["assignee"]) == ("Billing", None)
+    assert billing.conversations.filter(pk=conversation.pk).exists()
+    assert api.get("/api/conversations/").data["results"] == []
+    # Out of the agent's teams now: not found for them, like any other team's conversation.
+    assert unknown.status_code == 404
+
+
+def test_moving_to_an_unknown_team_is_a_400_that_says_so(api, conversation):
+    refused = api.post(
+        f"/api/conversations/{conversation.pk}/team/", {"team": "no-such-team"}, format="json"
+    )
+
+    assert refused.status_code == 400
+    assert "team" in refused.data
+
+
 def test_resolve_and_add_a_note(api, conversation):
     resolved = api.post(
         f"/api/conversations/{conversation.pk}/status/", {"status": "resolved"}, format="json"

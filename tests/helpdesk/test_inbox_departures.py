@@ -16,6 +16,7 @@ from ingestion.connectors import InboundAuthor
 from ingestion.services import ingest_item
 from parley.asgi import application
 from routing.models import RoutingRule
+from routing.services import move_to_team
 from tests.factories import (
     AgentFactory,
     ConversationFactory,
@@ -127,6 +128,19 @@ async def test_a_priority_rise_moving_a_conversation_tells_the_team_it_left(
     moved = await database_sync_to_async(write)("the whole app is down")
 
     assert (moved.pk, moved.team_id) == (conversation.pk, vip_team.pk)
+    assert await _heard(inbox) == {conversation.pk}
+    await inbox.disconnect()
+
+
+async def test_an_agent_moving_a_conversation_tells_the_team_it_left(default_team, agent, vip_team):
+    conversation = await _waiting_in(default_team)
+    colleague = await database_sync_to_async(AgentFactory)(teams=[default_team])
+    inbox = await _inbox_of(colleague)
+
+    await database_sync_to_async(move_to_team)(
+        conversation_id=conversation.pk, team=vip_team, by=agent
+    )
+
     assert await _heard(inbox) == {conversation.pk}
     await inbox.disconnect()
 
