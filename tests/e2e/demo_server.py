@@ -66,12 +66,29 @@ class DemoServer:
             timeout=60,
         )
 
+    def wait_for_inbound_posts(self, at_least: int, *, timeout: float = 60) -> None:
+        """Wait until the demo feed has stored `at_least` customer posts: its first burst
+        comes with its first poll, which a busy machine (CI runs other phases alongside)
+        can delay past a page's own waiting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counted = self.manage("shell", "-c", INBOUND_POSTS)
+            if counted.returncode == 0 and int(counted.stdout.strip().splitlines()[-1]) >= at_least:
+                return
+            time.sleep(1)
+        raise AssertionError(f"fewer than {at_least} posts arrived from the demo feed")
+
     def log(self) -> str:
         """Everything the migrate, seed and serve commands printed so far."""
         try:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+INBOUND_POSTS = (
+    "from core.models import Post; print(Post.objects.filter(direction='inbound').count())"
+)
 
 
 class DemoServerError(RuntimeError):

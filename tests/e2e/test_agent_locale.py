@@ -54,6 +54,7 @@ def parley_server():
     # The demo feed posts its first burst and then stays quiet: a customer's post would end
     # the snooze the New York test reads (it did, on a fresh clone, twice).
     with demo_server(posts_per_minute=0, poll_seconds=1) as server:
+        server.wait_for_inbound_posts(1)
         yield server
 
 

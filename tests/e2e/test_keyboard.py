@@ -22,6 +22,7 @@ def parley_server():
     # activity arrived since you opened this conversation"), as it should, and failed the
     # answering test on a fresh clone; nothing here needs posts to keep arriving.
     with demo_server(posts_per_minute=0, poll_seconds=1) as server:
+        server.wait_for_inbound_posts(1)
         yield server
 
 

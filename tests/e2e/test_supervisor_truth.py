@@ -50,9 +50,6 @@ SlaTimer.objects.filter(pk=timer.pk).update(
 print(timer.conversation_id, (now + timedelta(seconds=8)).timestamp())
 """
 DETECT_SNIPPET = "from reports.services import detect_spikes; print(len(detect_spikes()))"
-POSTS_SNIPPET = (
-    "from core.models import Post; print(Post.objects.filter(direction='inbound').count())"
-)
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +74,8 @@ def log_in(page, server, username: str, password: str, path: str) -> None:
     expect(page).to_have_url(re.compile(re.escape(path.split("?")[0])))
 
 
-def wait_for_posts(server, at_least: int) -> None:
-    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
-    while time.monotonic() < deadline:
-        counted = server.manage("shell", "-c", POSTS_SNIPPET)
-        if counted.returncode == 0 and int(counted.stdout.strip().splitlines()[-1]) >= at_least:
-            return
-        time.sleep(1)
-    raise AssertionError(f"fewer than {at_least} posts arrived from the demo feed")
-
-
 def test_the_cockpit_reads_breached_and_oldest_waiting_as_the_inbox_does(parley_server, page):
-    wait_for_posts(parley_server, 5)
+    parley_server.wait_for_inbound_posts(5)
     overdue = parley_server.manage("shell", "-c", OVERDUE_SNIPPET)
     assert overdue.returncode == 0, overdue.stdout + overdue.stderr
     log_in(page, parley_server, SUPERVISOR_USERNAME, SUPERVISOR_PASSWORD, "/dashboards/")
@@ -119,7 +106,7 @@ def test_the_cockpit_reads_breached_and_oldest_waiting_as_the_inbox_does(parley_
 
 
 def test_the_cockpit_counts_a_breach_at_its_due_second_without_a_reload(parley_server, page):
-    wait_for_posts(parley_server, 5)
+    parley_server.wait_for_inbound_posts(5)
     log_in(page, parley_server, SUPERVISOR_USERNAME, SUPERVISOR_PASSWORD, "/dashboards/")
     expect(page.locator("#cockpit-live")).to_have_text("live")
     page.evaluate("window.parleyE2eNoReload = true")
@@ -142,7 +129,7 @@ def test_the_cockpit_counts_a_breach_at_its_due_second_without_a_reload(parley_s
 def test_a_fresh_install_learns_its_usual_volume_instead_of_alerting(parley_server, page):
     # 120 posts a minute: far above a usual volume of zero, as a fresh install's first
     # minutes always are.
-    wait_for_posts(parley_server, 30)
+    parley_server.wait_for_inbound_posts(30)
     detected = parley_server.manage("shell", "-c", DETECT_SNIPPET)
     assert detected.returncode == 0, detected.stdout + detected.stderr
     assert detected.stdout.strip().splitlines()[-1] == "0"
