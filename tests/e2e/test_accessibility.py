@@ -160,6 +160,12 @@ def open_conversation_triage(page, server, states) -> None:
     expect(details.locator("ul.explanation li").first).to_be_visible()
 
 
+def open_move_to_team(page, server, states) -> None:
+    open_conversation(page, server, states)
+    page.get_by_role("link", name="Move to another team…").click()
+    expect(page.get_by_label("Move to")).to_be_visible()
+
+
 def open_cockpit(page, server, states) -> None:
     page.goto(server.url("/dashboards/"))
     expect(page.locator("#cockpit-live")).to_have_text("live")
@@ -229,6 +235,7 @@ PAGES: dict[str, tuple[tuple[str, str] | None, Callable]] = {
     "conversation, breached": (AGENT, open_conversation),
     "conversation, at risk": (AGENT, open_at_risk_conversation),
     "conversation, triage details open": (AGENT, open_conversation_triage),
+    "move a conversation to another team": (AGENT, open_move_to_team),
     "cockpit": (SUPERVISOR, open_cockpit),
     "reports": (SUPERVISOR, open_reports),
     "very responsive": (SUPERVISOR, open_responsiveness),
