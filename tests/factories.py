@@ -121,3 +121,26 @@ class InboundItemFactory(factory.Factory):
     created_at = factory.LazyFunction(timezone.now)
     in_reply_to = ""
     raw = factory.LazyAttribute(lambda item: {"id": item.external_id, "text": item.text})
+
+
+def move_in_admin(conversation, team):
+    """A superuser moves `conversation` to `team` on its admin change page; the response."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345678")
+    staff = Client()
+    staff.force_login(admin)
+    return staff.post(
+        f"/admin/core/conversation/{conversation.pk}/change/",
+        {
+            "customer": conversation.customer_id,
+            "account": conversation.account_id,
+            "status": conversation.status,
+            "team": team.pk,
+            "priority": conversation.priority,
+            "sentiment": conversation.sentiment,
+            "posts-TOTAL_FORMS": "0",
+            "posts-INITIAL_FORMS": "0",
+        },
+    )

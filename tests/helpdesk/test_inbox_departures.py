@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from core.models import Conversation, Intent, Priority, Sentiment
 from helpdesk.services import BulkAction, bulk_update_conversations, tag_conversation
@@ -23,6 +21,7 @@ from tests.factories import (
     InboundItemFactory,
     PostFactory,
     TeamFactory,
+    move_in_admin,
 )
 from triage.services import Classification
 
@@ -149,25 +148,7 @@ async def test_an_admin_moving_a_conversation_tells_the_team_it_left(default_tea
     conversation = await _waiting_in(default_team)
     colleague = await database_sync_to_async(AgentFactory)(teams=[default_team])
     inbox = await _inbox_of(colleague)
-    admin = await database_sync_to_async(get_user_model().objects.create_superuser)(
-        "root", "root@example.com", "pw-12345678"
-    )
-    staff = Client()
-    await database_sync_to_async(staff.force_login)(admin)
-
-    moved = await database_sync_to_async(staff.post)(
-        f"/admin/core/conversation/{conversation.pk}/change/",
-        {
-            "customer": conversation.customer_id,
-            "account": conversation.account_id,
-            "status": conversation.status,
-            "team": vip_team.pk,
-            "priority": conversation.priority,
-            "sentiment": conversation.sentiment,
-            "posts-TOTAL_FORMS": "0",
-            "posts-INITIAL_FORMS": "0",
-        },
-    )
+    moved = await database_sync_to_async(move_in_admin)(conversation, vip_team)
 
     assert moved.status_code == 302
     assert await _heard(inbox) == {conversation.pk}

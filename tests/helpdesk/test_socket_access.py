@@ -20,6 +20,7 @@ from tests.factories import (
     InboundItemFactory,
     PostFactory,
     TeamFactory,
+    move_in_admin,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -115,25 +116,7 @@ async def test_conversation_moved_to_another_team_closes_its_page_for_the_old_te
     await database_sync_to_async(PostFactory)(conversation=conversation)
     page = await _open(agent, f"/ws/conversations/{conversation.pk}/")
     other_team = await database_sync_to_async(TeamFactory)()
-    admin = await database_sync_to_async(get_user_model().objects.create_superuser)(
-        "root", "root@example.com", "pw-12345678"
-    )
-    staff = Client()
-    await database_sync_to_async(staff.force_login)(admin)
-
-    moved = await database_sync_to_async(staff.post)(
-        f"/admin/core/conversation/{conversation.pk}/change/",
-        {
-            "customer": conversation.customer_id,
-            "account": conversation.account_id,
-            "status": conversation.status,
-            "team": other_team.pk,
-            "priority": conversation.priority,
-            "sentiment": conversation.sentiment,
-            "posts-TOTAL_FORMS": "0",
-            "posts-INITIAL_FORMS": "0",
-        },
-    )
+    moved = await database_sync_to_async(move_in_admin)(conversation, other_team)
 
     assert moved.status_code == 302, moved.content.decode()[:2000]
     assert await _closed_with(page) == 4403
