@@ -135,7 +135,8 @@ def broadcast_conversations(
     """Send the conversations' inbox cards to their teams' agents and to those who see all,
     and tell the open conversation pages which conversations changed.
 
-    `left_teams` names, for conversations just moved to another team (by a rule, an admin),
+    `left_teams` names, for conversations just moved to another team (by an agent, a rule,
+    an SLA policy, an admin),
     the team each left: that team's agents get its card too, so their inboxes ask for the
     row again, find it gone from their view and drop it. Otherwise it stayed in the old
     team's queue on every screen until a reload.
