@@ -136,10 +136,9 @@ def broadcast_conversations(
     and tell the open conversation pages which conversations changed.
 
     `left_teams` names, for conversations just moved to another team (by an agent, a rule,
-    an SLA policy, an admin),
-    the team each left: that team's agents get its card too, so their inboxes ask for the
-    row again, find it gone from their view and drop it. Otherwise it stayed in the old
-    team's queue on every screen until a reload.
+    an SLA policy, an admin), the team each left: that team's agents get its card too, so
+    their inboxes ask for the row again, find it gone from their view and drop it. Otherwise
+    it stayed in the old team's queue on every screen until a reload.
 
     A group gets one message for the whole batch, not one per conversation: in a storm each
     message is copied to every listening socket, and each send costs round trips to Redis,
