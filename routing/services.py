@@ -367,7 +367,8 @@ def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> C
     Its assignee keeps it when they work in the new team too; otherwise it goes to the new
     queue unassigned, where the team's assignment strategy may give it to one of its online
     agents. The SLA clocks run on: the customer is still waiting. A note says who moved it
-    from where, and the team it left hears of it at commit, so their inboxes drop the row.
+    from where, the assignee who lost it hears of it (unless they moved it), and the team it
+    left hears of it at commit, so their inboxes drop the row.
     Refused with ValidationError when it is in that team already.
     """
     with transaction.atomic():
@@ -381,13 +382,14 @@ def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> C
                 gettext("This conversation is in %(team)s already.") % {"team": team.name}
             )
         left = conversation.team
+        dropped = None
         if (
             conversation.assignee_id is not None
             and not AgentProfile.objects.filter(
                 user_id=conversation.assignee_id, teams=team
             ).exists()
         ):
-            conversation.assignee = None
+            dropped, conversation.assignee = conversation.assignee_id, None
         conversation.team = team
         conversation.routed_by = None
         if conversation.assignee_id is None and conversation.status in ACTIVE_STATUSES:
@@ -399,6 +401,20 @@ def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> C
             text=f"{display_name(by)} moved this from {left.name if left else 'no team'} "
             f"to {team.name}.",
         )
+        if dropped is not None and dropped != by.pk:
+            # Someone else took it off their hands: they hear it, as they hear of assignments.
+            notify_users_after_commit(
+                [dropped],
+                notice(
+                    "moved",
+                    conversation,
+                    key=f"{team.pk}:{timezone.now().timestamp()}",
+                    text=f"{display_name(by)} moved conversation #{conversation.pk} to "
+                    f"{team.name}; it is no longer yours.",
+                    # No link: outside that team they may not open it any more.
+                    url="",
+                ),
+            )
         left_team_id = left.pk if left else None
         transaction.on_commit(
             lambda: broadcast_conversation(

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from core.models import AssignmentStrategy, Conversation
+from core.realtime import user_group
 from routing.services import move_to_team
 from tests.factories import AgentFactory, ConversationFactory, PostFactory, TeamFactory
 
@@ -23,12 +24,23 @@ def waiting_in(team, **fields) -> Conversation:
     return conversation
 
 
+@pytest.fixture
+def notices(monkeypatch):
+    """The notices sent to people's sockets after commit: (groups, payload)."""
+    sent: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(
+        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
+    )
+    return sent
+
+
 def test_a_moved_conversation_waits_unassigned_in_the_new_queue_with_a_note(
-    default_team, agent, billing
+    default_team, agent, billing, notices, django_capture_on_commit_callbacks
 ):
     conversation = waiting_in(default_team, assignee=agent)
 
-    move_to_team(conversation_id=conversation.pk, team=billing, by=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        move_to_team(conversation_id=conversation.pk, team=billing, by=agent)
 
     conversation.refresh_from_db()
     assert conversation.team == billing
@@ -37,6 +49,24 @@ def test_a_moved_conversation_waits_unassigned_in_the_new_queue_with_a_note(
     note = conversation.notes.get()
     assert note.author == agent
     assert note.text.endswith(f"moved this from {default_team.name} to Billing.")
+    assert notices == []  # they moved it themselves
+
+
+def test_the_assignee_hears_when_someone_else_moves_their_conversation_away(
+    default_team, agent, billing, notices, django_capture_on_commit_callbacks
+):
+    supervisor = AgentFactory(teams=[default_team], first_name="Sam")
+    conversation = waiting_in(default_team, assignee=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        move_to_team(conversation_id=conversation.pk, team=billing, by=supervisor)
+
+    [(groups, payload)] = notices
+    assert groups == [user_group(agent.pk)]
+    assert (payload["event"], payload["url"]) == ("moved", "")
+    assert payload["text"] == (
+        f"Sam moved conversation #{conversation.pk} to Billing; it is no longer yours."
+    )
 
 
 def test_an_assignee_who_works_in_the_new_team_keeps_it(default_team, billing):
