@@ -7,7 +7,9 @@ server for one batch of changed conversations (one ingest delivery's worth).
   what pushing server-rendered fragments would cost per team group and batch. It cannot
   serve an agent under a search or a "mine" view without re-deciding membership per agent.
 - `rows_request_ms`: one agent's GET /inbox/rows/ for the batch under a search (what the
-  browser does now: the server filters, searches, sorts and renders for that agent);
+  browser asks: the server filters, searches, sorts and renders for that agent; the browser
+  also asks the view badges in the same request, `counts=1`, measured on the 100,000-open
+  queue as `live_refresh_ms_at_100k_open` by the open_queue benchmark);
   `rows_request_ms_one` for a single changed conversation, `rows_request_queries` its SQL.
 - `rows_fanout_ms`: rows_request_ms times the agents watching (server time per batch if all
   of them look at the changed team's queue), the figure to hold against the push's budget.
