@@ -120,6 +120,11 @@ class BulkForm(forms.Form):
         error_messages={"invalid_choice": _("“%(value)s” is not a snooze length.")},
     )
     tag = forms.CharField(required=False, max_length=50, strip=True)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        error_messages={"invalid_choice": _("There is no such team.")},
+    )
 
     def __init__(self, *args, colleagues, acting_user, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ from core.models import (
     Post,
     ReplyTemplate,
     Tag,
+    Team,
     reply_length,
 )
 from core.outbox import deliver_after_commit
@@ -47,7 +48,7 @@ from core.realtime import (
 )
 from core.reply_templates import TAKEN_PRIVATE_NOTE, render_reply_template, render_text
 from core.selectors import display_name, emails_for_mentions
-from routing.services import RoutingTable, route_on_tag
+from routing.services import RoutingTable, apply_team_move, route_on_tag
 from sla.services import (
     conversation_status_changed,
     drop_running_clocks,
@@ -254,6 +255,7 @@ class BulkAction(models.TextChoices):
     STATUS = "status", _("Change status")
     SNOOZE = "snooze", _("Snooze")
     TAG = "tag", _("Add tag")
+    TEAM = "team", _("Move to team")
     SPAM = "spam", _("Mark spam / no reply needed")
 
 
@@ -270,9 +272,11 @@ def bulk_update_conversations(
     status: str = "",
     snooze_until: datetime | None = None,
     tag: str = "",
+    team: Team | None = None,
 ) -> list[int]:
     """Apply one action to many conversations an agent selected in the inbox: assign (or,
-    with assignee=None, unassign), change status, snooze until, add a tag, or mark spam.
+    with assignee=None, unassign), change status, snooze until, add a tag, move to `team`
+    (those in it already stay as they are), or mark spam.
 
     All or nothing: the conversations are locked in id order, each is changed and saved as
     the single-conversation services do (so the audit log records each change, and the SLA
@@ -297,10 +301,12 @@ def bulk_update_conversations(
     tag = tag.strip()
     if action == BulkAction.TAG and not tag:
         raise ValidationError(gettext("Name the tag to add."))
+    if action == BulkAction.TEAM and team is None:
+        raise ValidationError(gettext("Choose the team to move them to."))
     with transaction.atomic():
         conversations = list(
             Conversation.objects.select_for_update(of=("self",))
-            .select_related("account", "customer")
+            .select_related("account", "customer", "team")
             .filter(pk__in=ids)
             .order_by("pk")
         )
@@ -332,9 +338,17 @@ def bulk_update_conversations(
             elif action == BulkAction.TAG:
                 conversation.tags.add(label)
                 route_on_tag(conversation=conversation, table=routing)
+            elif action == BulkAction.TEAM:
+                if conversation.team_id != team.pk:
+                    apply_team_move(conversation, team, by=agent)
             else:
                 _apply_needs_reply(conversation, False, agent=agent)
-        changed = [conversation.pk for conversation in conversations]
+        changed = [
+            conversation.pk
+            for conversation in conversations
+            # A move leaves out those that were in the team already: nothing changed there.
+            if action != BulkAction.TEAM or teams_before[conversation.pk] != team.pk
+        ]
         if action == BulkAction.ASSIGN and assignee is not None and assignee.pk != agent.pk:
             count = len(changed)
             notify_users_after_commit(

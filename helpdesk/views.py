@@ -24,6 +24,7 @@ from core.models import (
     REPLY_CHAR_LIMITS,
     Conversation,
     ConversationStatus,
+    Team,
 )
 from core.reply_templates import body_for, render_reply_template, unknown_variables
 from routing.services import assign_conversation, move_to_team
@@ -117,6 +118,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "mine_unanswered": counts["mine_unanswered"],
             "bulk_actions": services.BulkAction.choices,
             "colleagues": selectors.colleagues_of(user),
+            "teams": Team.objects.order_by("name"),
             "snooze_choices": SnoozeForm.base_fields["snooze"].choices,
             "statuses": ConversationStatus.choices,
             "inbox_query": query,
@@ -154,6 +156,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
             status=data["status"],
             snooze_until=data.get("snooze_until"),
             tag=data["tag"],
+            team=data["team"],
         )
     except ValidationError as error:
         for message in error.messages:
@@ -182,6 +185,8 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         }
     elif action == services.BulkAction.TAG:
         done = _("Tagged %(count)s “%(tag)s”.") % {"count": count, "tag": data["tag"]}
+    elif action == services.BulkAction.TEAM:
+        done = _("Moved %(count)s to %(team)s.") % {"count": count, "team": data["team"].name}
     else:
         done = _("%(count)s set aside as needing no reply.") % {"count": count}
     messages.success(request, done)

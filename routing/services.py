@@ -362,13 +362,8 @@ def assign_conversation(
 
 def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> Conversation:
     """An agent hands a conversation to another team's queue (a billing question that landed
-    with delivery), as Zendesk's group or Chatwoot's team field does.
-
-    Its assignee keeps it when they work in the new team too; otherwise it goes to the new
-    queue unassigned, where the team's assignment strategy may give it to one of its online
-    agents. The SLA clocks run on: the customer is still waiting. A note says who moved it
-    from where, the assignee who lost it hears of it (unless they moved it), and the team it
-    left hears of it at commit, so their inboxes drop the row.
+    with delivery), as Zendesk's group or Chatwoot's team field does (apply_team_move says
+    what a move does). The team it left hears of it at commit, so their inboxes drop the row.
     Refused with ValidationError when it is in that team already.
     """
     with transaction.atomic():
@@ -381,47 +376,57 @@ def move_to_team(*, conversation_id: int, team: Team, by: AbstractBaseUser) -> C
             raise ValidationError(
                 gettext("This conversation is in %(team)s already.") % {"team": team.name}
             )
-        left = conversation.team
-        dropped = None
-        if (
-            conversation.assignee_id is not None
-            and not AgentProfile.objects.filter(
-                user_id=conversation.assignee_id, teams=team
-            ).exists()
-        ):
-            dropped, conversation.assignee = conversation.assignee_id, None
-        conversation.team = team
-        conversation.routed_by = None
-        if conversation.assignee_id is None and conversation.status in ACTIVE_STATUSES:
-            auto_assign(conversation=conversation)
-        conversation.save(update_fields=["team", "routed_by", "assignee", "updated_at"])
-        Note.objects.create(
-            conversation=conversation,
-            author=by,
-            text=f"{display_name(by)} moved this from {left.name if left else 'no team'} "
-            f"to {team.name}.",
-        )
-        if dropped is not None and dropped != by.pk:
-            # Someone else took it off their hands: they hear it, as they hear of assignments.
-            notify_users_after_commit(
-                [dropped],
-                notice(
-                    "moved",
-                    conversation,
-                    key=f"{team.pk}:{timezone.now().timestamp()}",
-                    text=f"{display_name(by)} moved conversation #{conversation.pk} to "
-                    f"{team.name}; it is no longer yours.",
-                    # No link: outside that team they may not open it any more.
-                    url="",
-                ),
-            )
-        left_team_id = left.pk if left else None
+        left_team_id = apply_team_move(conversation, team, by=by)
         transaction.on_commit(
             lambda: broadcast_conversation(
                 conversation.pk, event="conversation.moved", left_team_id=left_team_id
             )
         )
     return conversation
+
+
+def apply_team_move(conversation: Conversation, team: Team, *, by: AbstractBaseUser) -> int | None:
+    """Move a conversation whose row the caller holds locked into `team`'s queue and save it;
+    the id of the team it left. The caller broadcasts.
+
+    Its assignee keeps it when they work in the new team too; otherwise it goes to the new
+    queue unassigned, where the team's assignment strategy may give it to one of its online
+    agents. The SLA clocks run on: the customer is still waiting. A note says who moved it
+    from where, and the assignee who lost it hears of it (unless they moved it).
+    """
+    left = conversation.team
+    dropped = None
+    if (
+        conversation.assignee_id is not None
+        and not AgentProfile.objects.filter(user_id=conversation.assignee_id, teams=team).exists()
+    ):
+        dropped, conversation.assignee = conversation.assignee_id, None
+    conversation.team = team
+    conversation.routed_by = None
+    if conversation.assignee_id is None and conversation.status in ACTIVE_STATUSES:
+        auto_assign(conversation=conversation)
+    conversation.save(update_fields=["team", "routed_by", "assignee", "updated_at"])
+    Note.objects.create(
+        conversation=conversation,
+        author=by,
+        text=f"{display_name(by)} moved this from {left.name if left else 'no team'} "
+        f"to {team.name}.",
+    )
+    if dropped is not None and dropped != by.pk:
+        # Someone else took it off their hands: they hear it, as they hear of assignments.
+        notify_users_after_commit(
+            [dropped],
+            notice(
+                "moved",
+                conversation,
+                key=f"{team.pk}:{timezone.now().timestamp()}",
+                text=f"{display_name(by)} moved conversation #{conversation.pk} to "
+                f"{team.name}; it is no longer yours.",
+                # No link: outside that team they may not open it any more.
+                url="",
+            ),
+        )
+    return left.pk if left else None
 
 
 def set_agent_online(*, agent: AbstractBaseUser, online: bool) -> list[int]:

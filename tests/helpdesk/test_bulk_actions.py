@@ -185,3 +185,66 @@ def test_an_agent_pulls_a_conversation_back_from_no_reply_needed(logged_in, defa
     conversation.refresh_from_db()
     assert conversation.needs_reply is True
     assert SlaTimer.objects.get(conversation=conversation, kind=TimerKind.FIRST_RESPONSE).is_running
+
+
+def test_bulk_move_to_a_team_moves_each_row_with_a_note_and_keeps_those_already_there(
+    logged_in, agent, default_team, django_capture_on_commit_callbacks
+):
+    billing = TeamFactory(name="Billing")
+    rows = three(default_team)
+    already = ConversationFactory(team=billing)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post(
+            reverse("inbox_bulk"),
+            {
+                "ids": [*(c.pk for c in rows), already.pk],
+                "action": "team",
+                "team": billing.pk,
+                "inbox_query": "view=team",
+            },
+            follow=True,
+        )
+
+    # The agent is not in Billing: they may not touch its conversation, which stays as it was.
+    assert "Moved 3 conversations to Billing." in response.content.decode()
+    assert set(
+        Conversation.objects.filter(pk__in=[c.pk for c in rows]).values_list("team", flat=True)
+    ) == {billing.pk}
+    for conversation in rows:
+        assert conversation.notes.get().text.endswith("to Billing.")
+    assert not already.notes.exists()
+
+
+def test_bulk_move_without_a_team_is_refused(logged_in, default_team):
+    rows = three(default_team)
+
+    response = logged_in.post(
+        reverse("inbox_bulk"),
+        {"ids": [c.pk for c in rows], "action": "team", "inbox_query": ""},
+        follow=True,
+    )
+
+    assert "Choose the team to move them to." in response.content.decode()
+    assert set(Conversation.objects.values_list("team", flat=True)) == {default_team.pk}
+
+
+def test_bulk_move_counts_only_the_conversations_it_moved(logged_in, agent, default_team):
+    billing = TeamFactory(name="Billing")
+    agent.agent_profile.teams.add(billing)
+    rows = three(default_team)
+    there = ConversationFactory(team=billing)
+
+    response = logged_in.post(
+        reverse("inbox_bulk"),
+        {
+            "ids": [*(c.pk for c in rows), there.pk],
+            "action": "team",
+            "team": billing.pk,
+            "inbox_query": "",
+        },
+        follow=True,
+    )
+
+    assert "Moved 3 conversations to Billing." in response.content.decode()
+    assert not there.notes.exists()
