@@ -89,3 +89,13 @@ def facebook_page(db):
         external_id=FACEBOOK_PAGE_ID,
         credentials={"page_access_token": "page-token", "app_secret": META_APP_SECRET},
     )
+
+
+@pytest.fixture
+def notices(monkeypatch):
+    """The notices sent to people's sockets after commit, as (groups, payload)."""
+    sent: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(
+        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
+    )
+    return sent

@@ -56,16 +56,6 @@ def classifier(monkeypatch):
 
 
 @pytest.fixture
-def notices(monkeypatch):
-    """The notices sent to people's sockets after commit: (groups, payload)."""
-    sent: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr(
-        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
-    )
-    return sent
-
-
-@pytest.fixture
 def write(demo_account, default_team, django_capture_on_commit_callbacks):
     """The customer `handle` posts `text` (at `at`, default now); returns the conversation."""
 

@@ -28,15 +28,6 @@ def logged_in(client, agent):
 
 
 @pytest.fixture
-def notices(monkeypatch):
-    sent: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr(
-        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
-    )
-    return sent
-
-
-@pytest.fixture
 def broadcasts(monkeypatch):
     sent: list[tuple[list[int], str]] = []
     monkeypatch.setattr(

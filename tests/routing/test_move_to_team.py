@@ -24,16 +24,6 @@ def waiting_in(team, **fields) -> Conversation:
     return conversation
 
 
-@pytest.fixture
-def notices(monkeypatch):
-    """The notices sent to people's sockets after commit: (groups, payload)."""
-    sent: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr(
-        "core.realtime._notify", lambda groups, payload: sent.append((groups, payload))
-    )
-    return sent
-
-
 def test_a_moved_conversation_waits_unassigned_in_the_new_queue_with_a_note(
     default_team, agent, billing, notices, django_capture_on_commit_callbacks
 ):
