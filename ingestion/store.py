@@ -31,6 +31,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core import counters
+from core.bulk import insert_rows
 from core.models import (
     ACTIVE_STATUSES,
     Conversation,
@@ -292,7 +293,7 @@ def _write(
     if not items:
         return {}
     conversations, opened = _thread(account=account, customers=customers, items=items)
-    posts = Post.objects.bulk_create(
+    posts = insert_rows(
         Post(
             conversation=conversations[item.external_id],
             account=account,
@@ -478,7 +479,7 @@ def _customer_conversations(
             conversation.save(update_fields=["status", "resolved_at", "updated_at"])
             found[conversation.customer_id] = conversation
     missing = customer_ids - found.keys()
-    opened = Conversation.objects.bulk_create(
+    opened = insert_rows(
         Conversation(customer_id=customer_id, account=account) for customer_id in sorted(missing)
     )
     found.update((conversation.customer_id, conversation) for conversation in opened)

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core import integrations
-from core.bulk import update_rows
+from core.bulk import insert_rows, update_rows
 from core.models import (
     Conversation,
     ConversationStatus,
@@ -171,7 +171,7 @@ class ClockBatch:
         """Write the started timers (one insert for the new ones) and schedule their checks."""
         timers = list(self.started.values())
         restarted = [timer for timer in timers if not timer._state.adding]
-        SlaTimer.objects.bulk_create([timer for timer in timers if timer._state.adding])
+        insert_rows([timer for timer in timers if timer._state.adding])
         now = timezone.now()
         for timer in restarted:
             timer.updated_at = now
