@@ -24,14 +24,15 @@ import orjson
 import psycopg
 from django.db import connections, router
 from django.db.models import AutoField, Field, JSONField, Model
-from django.db.models.expressions import BaseExpression, DatabaseDefault
+from django.db.models.expressions import DatabaseDefault
 from psycopg.types.json import Jsonb
 
 
 def insert_rows(rows: Iterable[Model]) -> list[Model]:
     """Insert model instances (all of one model, none saved yet) in one statement and set
-    their primary keys; returns them. Like `bulk_create` (which it is, off PostgreSQL, or
-    for a value the database computes): no `save()`, no signals."""
+    their primary keys and what the database computed (generated columns, database
+    defaults); returns them. Like `bulk_create` (which it is off PostgreSQL, or for an
+    expression): no `save()`, no signals."""
     rows = list(rows)
     if not rows:
         return rows
@@ -39,33 +40,44 @@ def insert_rows(rows: Iterable[Model]) -> list[Model]:
     meta = model._meta
     alias = router.db_for_write(model)
     connection = connections[alias]
-    fields = [
-        field
-        for field in meta.concrete_fields
-        if not field.generated and not isinstance(field, AutoField)
-    ]
     if connection.vendor != "postgresql" or not isinstance(meta.pk, AutoField):
         return model._default_manager.using(alias).bulk_create(rows)
-    values = []
-    for field in fields:
-        column = [field.pre_save(row, True) for row in rows]
-        if any(isinstance(value, DatabaseDefault | BaseExpression) for value in column):
-            return model._default_manager.using(alias).bulk_create(rows)
-        values.append(_db_values(field, column, connection))
     for row in rows:
+        # As bulk_create: a related object saved since it was assigned gives its id.
         row._prepare_related_fields_for_save(operation_name="insert_rows")
+    columns, values, read_back = [], [], [meta.pk]
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        column = [] if field.generated else [field.pre_save(row, True) for row in rows]
+        if (field.generated or field.has_db_default()) and all(
+            isinstance(value, DatabaseDefault) for value in column
+        ):
+            # Computed by the database (a generated column, or every row's default): read
+            # back, as a plain value (a field converting what it reads is bulk_create's).
+            if field.get_db_converters(connection):
+                return model._default_manager.using(alias).bulk_create(rows)
+            read_back.append(field)
+            continue
+        if any(hasattr(value, "resolve_expression") for value in column):
+            # An expression, or a database default for some rows only: bulk_create's.
+            return model._default_manager.using(alias).bulk_create(rows)
+        columns.append(field)
+        values.append(_db_values(field, column, connection))
     quote = connection.ops.quote_name
     # Array types without a length: varchar(20)[] would cut longer values to fit.
-    arrays = ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+    arrays = ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in columns)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"RETURNING {', '.join(quote(field.column) for field in read_back)}"
     )
     with _binary_cursor(connection) as cursor:
         cursor.execute(sql, values)
         returned = cursor.fetchall()
-    for row, (pk,) in zip(rows, returned, strict=True):
-        row.pk = pk
+    for row, stored in zip(rows, returned, strict=True):
+        for field, value in zip(read_back, stored, strict=True):
+            setattr(row, field.attname, value)
         row._state.adding = False
         row._state.db = alias
     return rows

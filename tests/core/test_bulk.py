@@ -7,13 +7,19 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 
 from core.bulk import _db_values, dumps_json, insert_rows, update_rows
 from core.models import Conversation, Customer, Direction, Post, Priority
 from ingestion.models import PlatformAccount
 from sla.models import SlaTimer, TimerKind
-from tests.factories import ConversationFactory, PostFactory, TeamFactory
+from tests.factories import (
+    ConversationFactory,
+    PlatformAccountFactory,
+    PostFactory,
+    TeamFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -123,10 +129,22 @@ def test_a_field_that_prepares_its_own_values_still_does():
     assert PlatformAccount.objects.get(pk=account.pk).credentials == {"token": "s3cret"}
 
 
-def test_a_value_the_database_computes_is_left_to_it():
-    # Customer.notes has a database default: the insert leaves it to PostgreSQL or SQLite.
+def test_what_the_database_computes_is_read_back():
+    # Customer.notes has a database default; Conversation.waiting_since is a generated column.
     (customer,) = insert_rows([Customer(platform="x", external_id="1", handle="ana")])
-    assert Customer.objects.get(pk=customer.pk).notes == ""
+    assert customer.notes == "" == Customer.objects.get(pk=customer.pk).notes
+    (conversation,) = insert_rows(
+        [Conversation(customer=customer, account=PlatformAccountFactory())]
+    )
+    stored = Conversation.objects.get(pk=conversation.pk)
+    assert conversation.waiting_since == stored.waiting_since
+    assert isinstance(stored.waiting_since, datetime)
+
+
+def test_an_expression_is_computed_by_the_database():
+    conversation = ConversationFactory()
+    (post,) = insert_rows([_inbound(conversation, 1, priority=Value(1) + Value(2))])
+    assert Post.objects.get(pk=post.pk).priority == 3
 
 
 @pytest.mark.parametrize(
