@@ -65,14 +65,13 @@ def insert_rows(rows: Iterable[Model]) -> list[Model]:
         columns.append(field)
         values.append(_db_values(field, column, connection))
     quote = connection.ops.quote_name
-    # Array types without a length: varchar(20)[] would cut longer values to fit.
-    arrays = ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in columns)
+    arrays = _binary_arrays(columns, connection)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
         f"SELECT * FROM unnest({arrays}) "
         f"RETURNING {', '.join(quote(field.column) for field in read_back)}"
     )
-    with _binary_cursor(connection) as cursor:
+    with server_binding_cursor(connection) as cursor:
         cursor.execute(sql, values)
         returned = cursor.fetchall()
     for row, stored in zip(rows, returned, strict=True):
@@ -156,10 +155,16 @@ _KEPT_AS_THEY_ARE: dict[str, tuple[type, ...]] = {
 }
 
 
-def _binary_cursor(connection):
+def _binary_arrays(fields: Sequence[Field], connection) -> str:
+    """One binary array parameter per field, cast to the field's type without its length:
+    varchar(20)[] would cut longer values to fit."""
+    return ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+
+
+def server_binding_cursor(connection):
     """A cursor on Django's PostgreSQL connection (the same transaction, wrapped as Django
-    wraps its own: query logging, execute wrappers) that binds parameters on the server, so
-    `%b` sends them in binary."""
+    wraps its own: query logging, execute wrappers) that binds parameters on the server:
+    sent beside the statement instead of spelled into it, and in binary where `%b` says so."""
     connection.ensure_connection()
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
@@ -184,8 +189,7 @@ def update_rows(rows: Iterable[Model], fields: Sequence[str]) -> int:
         # One array per column: a statement of a few parameters, whatever the batch size,
         # is parsed once (psycopg caches it) and planned cheaply, where a VALUES list of
         # thousands of literals cost both sides more than the update itself (bench: ingest).
-        # Array types without a length: varchar(20)[] would cut longer values to fit.
-        arrays = ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in columns)
+        arrays = _binary_arrays(columns, connection)
         names = ", ".join(f"column{number}" for number in range(1, len(columns) + 1))
         source = f"unnest({arrays}) AS new({names})"
         params = values
@@ -203,6 +207,6 @@ def update_rows(rows: Iterable[Model], fields: Sequence[str]) -> int:
         f"WHERE {table}.{quote(meta.pk.column)} = new.column1"
     )
     postgresql = connection.vendor == "postgresql"
-    with _binary_cursor(connection) if postgresql else connection.cursor() as cursor:
+    with server_binding_cursor(connection) if postgresql else connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.bulk import server_binding_cursor
 from reliability.group_commit import GroupCommit, LoopGroupCommit
 from reliability.services import (
     enqueue_drain_committed_in_background,
@@ -155,11 +156,8 @@ def _insert_once(deliveries: list[ReceivedDelivery]) -> tuple[dict[Key, int], di
             if d.key not in stored_before
         )
         return {(row.platform, row.body_sha256): row.pk for row in created}, stored_before
-    connection.ensure_connection()
-    # A server-binding cursor on Django's connection (the same transaction), wrapped as
-    # Django wraps its own (query logging, execute wrappers): the bodies are sent beside the
-    # statement, not quoted into it.
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+    # Bound on the server: the bodies are sent beside the statement, not quoted into it.
+    with server_binding_cursor(connection) as cursor:
         cursor.execute(_insert_sql(len(deliveries), skip_stored=True), _insert_params(deliveries))
         returned = _ids_by_key(cursor.fetchall())
     missing = [d.key for d in deliveries if d.key not in returned]
