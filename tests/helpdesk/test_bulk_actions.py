@@ -187,33 +187,39 @@ def test_an_agent_pulls_a_conversation_back_from_no_reply_needed(logged_in, defa
     assert SlaTimer.objects.get(conversation=conversation, kind=TimerKind.FIRST_RESPONSE).is_running
 
 
-def test_bulk_move_to_a_team_moves_each_row_with_a_note_and_keeps_those_already_there(
+def _move_to_team(client, conversations: list[Conversation], team) -> str:
+    """The inbox page after the bulk action moving `conversations` to `team`."""
+    response = client.post(
+        reverse("inbox_bulk"),
+        {
+            "ids": [c.pk for c in conversations],
+            "action": "team",
+            "team": team.pk,
+            "inbox_query": "view=team",
+        },
+        follow=True,
+    )
+    return response.content.decode()
+
+
+def test_bulk_move_to_a_team_moves_each_row_with_a_note_and_not_one_the_agent_cannot_see(
     logged_in, agent, default_team, django_capture_on_commit_callbacks
 ):
     billing = TeamFactory(name="Billing")
     rows = three(default_team)
-    already = ConversationFactory(team=billing)
+    hidden = ConversationFactory(team=billing)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = logged_in.post(
-            reverse("inbox_bulk"),
-            {
-                "ids": [*(c.pk for c in rows), already.pk],
-                "action": "team",
-                "team": billing.pk,
-                "inbox_query": "view=team",
-            },
-            follow=True,
-        )
+        page = _move_to_team(logged_in, [*rows, hidden], billing)
 
     # The agent is not in Billing: they may not touch its conversation, which stays as it was.
-    assert "Moved 3 conversations to Billing." in response.content.decode()
+    assert "Moved 3 conversations to Billing." in page
     assert set(
         Conversation.objects.filter(pk__in=[c.pk for c in rows]).values_list("team", flat=True)
     ) == {billing.pk}
     for conversation in rows:
         assert conversation.notes.get().text.endswith("to Billing.")
-    assert not already.notes.exists()
+    assert not hidden.notes.exists()
 
 
 def test_bulk_move_without_a_team_is_refused(logged_in, default_team):
@@ -235,16 +241,7 @@ def test_bulk_move_counts_only_the_conversations_it_moved(logged_in, agent, defa
     rows = three(default_team)
     there = ConversationFactory(team=billing)
 
-    response = logged_in.post(
-        reverse("inbox_bulk"),
-        {
-            "ids": [*(c.pk for c in rows), there.pk],
-            "action": "team",
-            "team": billing.pk,
-            "inbox_query": "",
-        },
-        follow=True,
-    )
+    page = _move_to_team(logged_in, [*rows, there], billing)
 
-    assert "Moved 3 conversations to Billing." in response.content.decode()
+    assert "Moved 3 conversations to Billing." in page
     assert not there.notes.exists()
