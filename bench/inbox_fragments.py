@@ -50,7 +50,7 @@ def _conversations(account, count: int) -> list[int]:
 
 def run(*, batch: int, agents: int, repeat: int) -> dict:
     from core.models import Conversation
-    from helpdesk.selectors import conversation_cards, inbox_page
+    from helpdesk.selectors import conversation_cards, inbox_rows
 
     reset_traffic()
     _team, agent, _admin, account = ensure_fixtures()
@@ -64,7 +64,7 @@ def run(*, batch: int, agents: int, repeat: int) -> dict:
         assert response.status_code == 200, response.content[:200]
 
     def fragments() -> None:
-        rendered = inbox_page(Conversation.objects.filter(pk__in=ids), limit=len(ids))
+        rendered = inbox_rows(Conversation.objects.all(), ids=ids)
         render_to_string("helpdesk/_rows.html", {"conversations": rendered, "now": timezone.now()})
 
     json_cards_ms = median_ms(lambda: conversation_cards(ids), repeat=repeat)

@@ -9,9 +9,12 @@ a network in between; each figure is the median of `repeat` requests after two w
 
 from __future__ import annotations
 
+import html
+import re
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.test import Client
@@ -304,6 +307,9 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         "live_refresh_all_teams": (admin_client, f"{live_rows_all}&counts=1"),
         "live_rows": (agent_client, live_rows),
         "live_counts": (agent_client, "/inbox/counts/"),
+        # "Show more" under the team queue: the second page, and the one 1,000 rows deep.
+        "show_more": (agent_client, _show_more_url(agent_client, clicks=1)),
+        "show_more_deep": (agent_client, _show_more_url(agent_client, clicks=20)),
     }
     row: dict = {}
     for name, (client, url) in pages.items():
@@ -324,6 +330,7 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         f"live_refresh_ms_at_{label}": max(
             row["live_refresh_ms"], row["live_refresh_all_teams_ms"]
         ),
+        f"show_more_ms_at_{label}": max(row["show_more_ms"], row["show_more_deep_ms"]),
     }
     print(f"with {open_conversations:,} open: {row}", flush=True)
     return {
@@ -335,6 +342,16 @@ def open_queue(*, open_conversations: int, repeat: int) -> dict:
         "pages": row,
         "figures": figures,
     }
+
+
+def _show_more_url(client: Client, *, clicks: int) -> str:
+    """What the team queue's "Show more" asks after `clicks` clicks: the page after the
+    last row of the inbox page, then after each page it brought."""
+    page = client.get("/inbox/").content.decode()
+    after = html.unescape(re.findall(r'data-sort-key="([^"]*)"', page)[-1])
+    for _ in range(clicks - 1):
+        after = client.get("/inbox/rows/", {"view": "team", "after": after}).json()["next"]
+    return "/inbox/rows/?" + urlencode({"view": "team", "after": after})
 
 
 def _open_queue_staff():

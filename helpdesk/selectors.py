@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -129,7 +131,7 @@ INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
     """Active, awake conversations the user may work that need a reply, in queue order."""
     active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
-    return inbox_page(not_snoozed(active), limit=limit)
+    return inbox_page(not_snoozed(active), limit=limit).rows
 
 
 def conversation_detail(user: AbstractBaseUser, conversation_id: int) -> Conversation:
@@ -212,25 +214,66 @@ def search_conversations(conversations: QuerySet[Conversation], text: str) -> Qu
     ).filter(Q(customer__in=customers) | Q(first_matching_post__isnull=False))
 
 
+# An inbox page shows this many rows, and a "Show more" button the next as many (the live
+# inbox appends them): Chatwoot loads 25 at a time, a Zendesk view 30. Each row is a card
+# to render, the largest part of the page's time (docs/performance.md).
+INBOX_PAGE_SIZE = 50
+
+
+@dataclass
+class InboxPage:
+    """Rows of the inbox in its sort order, and whether more follow the last of them."""
+
+    rows: list[Conversation]
+    more: bool
+
+    @property
+    def next_position(self) -> str:
+        """Where the next page starts (its `after`): the last row's sort key, "" if none."""
+        return self.rows[-1].sort_key if self.more and self.rows else ""
+
+
 def inbox_page(
-    conversations: QuerySet[Conversation], *, limit: int = 100, sort: str = DEFAULT_SORT
-) -> list[Conversation]:
+    conversations: QuerySet[Conversation],
+    *,
+    limit: int = INBOX_PAGE_SIZE,
+    sort: str = DEFAULT_SORT,
+    after: Sequence[int] | None = None,
+) -> InboxPage:
     """One page of the (already filtered) inbox in `sort` order (INBOX_SORTS; by default
-    who has waited longest for what the brand owes them), with what a row shows."""
+    who has waited longest for what the brand owes them), with what a row shows: the first
+    `limit` rows, or those after the position `after` (parse_position) when given."""
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    # One row more than shown says whether a next page exists, without counting.
+    rows = _read_rows(conversations, order=order, limit=limit + 1, after=after)
+    return InboxPage(rows=_labelled(rows[:limit], order), more=len(rows) > limit)
+
+
+def _read_rows(
+    conversations: QuerySet[Conversation],
+    *,
+    order: Sequence[str | OrderBy],
+    limit: int,
+    after: Sequence[int] | None = None,
+) -> list[Conversation]:
     latest_inbound = Post.objects.filter(
         conversation=OuterRef("pk"), direction=Direction.INBOUND
     ).order_by("-created_at", "-id")
-    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
-    rows = list(
-        # The account's platform as a column, not the account: a row would decrypt its
-        # platform tokens (core.fields.EncryptedJSONField) only to show the platform's name.
-        with_queue_facts(conversations.select_related("customer", "team", "assignee"))
-        .annotate(
+    # The account's platform as a column, not the account: a row would decrypt its
+    # platform tokens (core.fields.EncryptedJSONField) only to show the platform's name.
+    queryset = with_queue_facts(conversations.select_related("customer", "team", "assignee"))
+    if after is not None:
+        queryset = queryset.filter(_after_position(queryset, order, after))
+    return list(
+        queryset.annotate(
             account_platform=F("account__platform"),
             latest_text=Subquery(latest_inbound.values("text")[:1]),
-        )
-        .order_by(*order)[:limit]
+        ).order_by(*order)[:limit]
     )
+
+
+def _labelled(rows: list[Conversation], order: Sequence[str | OrderBy]) -> list[Conversation]:
+    # What each row shows (row.shown), its response timer and its place in `order`.
     shown = _RowLabels()
     for row in rows:
         row.response_timer = response_timer_of(
@@ -246,7 +289,7 @@ def inbox_page(
 class _RowLabels:
     """What an inbox row shows (`row.shown`, read by helpdesk/_rows.html), as plain strings.
 
-    Computed here rather than in the template because a page is 100 rows: each row's
+    Computed here rather than in the template because a page is 50 rows: each row's
     get_FOO_display translates every choice of its field, and each template filter, tag and
     attribute lookup on a model instance costs far more than a dict lookup. The labels of
     each choice are translated once per page, in the request's language.
@@ -294,11 +337,18 @@ class _RowLabels:
 
 
 def inbox_rows(
-    conversations: QuerySet[Conversation], *, ids: Sequence[int], sort: str = DEFAULT_SORT
+    conversations: QuerySet[Conversation],
+    *,
+    ids: Sequence[int],
+    sort: str = DEFAULT_SORT,
+    after: Sequence[int] | None = None,
 ) -> list[Conversation]:
     """Those of `ids` that are in `conversations` (the agent's view, filters and search),
-    read as inbox_page reads them: what the live inbox asks for when they change."""
-    return inbox_page(conversations.filter(pk__in=ids), limit=len(ids), sort=sort)
+    read as inbox_page reads them: what the live inbox asks for when they change. With
+    `after`, only those that come after that position (the live inbox of a later page)."""
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    rows = _read_rows(conversations.filter(pk__in=ids), order=order, limit=len(ids), after=after)
+    return _labelled(rows, order)
 
 
 def inbox_sort_key(row: Conversation, order: Sequence[str | OrderBy]) -> list[int]:
@@ -314,9 +364,81 @@ def inbox_sort_key(row: Conversation, order: Sequence[str | OrderBy]) -> list[in
         if value is None:
             key += [1 if nulls_last else -1, 0]
             continue
-        number = int(value.timestamp() * 1_000_000) if isinstance(value, datetime) else int(value)
+        number = _microseconds(value) if isinstance(value, datetime) else int(value)
         key += [0, -number if descending else number]
     return key
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# A position's numbers are kept within a signed 64-bit integer, what the databases compare.
+_POSITION_BOUND = 2**63
+
+
+def _microseconds(moment: datetime) -> int:
+    # Exact integer arithmetic: timestamp() * 1e6 in floating point can land a microsecond
+    # off, and a next page compares these numbers for equality.
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def parse_position(text: str, sort: str = DEFAULT_SORT) -> list[int]:
+    """The position `text` names in the inbox's `sort` order: a row's sort key as the page
+    gives it (data-sort-key, a JSON list of numbers). Raises ValueError saying what is
+    wrong with it."""
+    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    expected = 2 * len(order)
+    try:
+        position = json.loads(text)
+    except ValueError:
+        raise ValueError("not a position in the list (a row's sort key).") from None
+    if (
+        not isinstance(position, list)
+        or len(position) != expected
+        or not all(type(number) is int for number in position)
+    ):
+        raise ValueError(f"a position in this sort is a list of {expected} whole numbers.")
+    if not all(-_POSITION_BOUND < number < _POSITION_BOUND for number in position):
+        raise ValueError("a number of this position is out of range.")
+    for (field, _descending, nulls_last), rank in zip(
+        _order_terms(order), position[::2], strict=True
+    ):
+        if rank not in (0, 1 if nulls_last else -1):
+            raise ValueError(f"{rank} is not a place for {field} in this sort.")
+    return position
+
+
+def _after_position(
+    queryset: QuerySet[Conversation], order: Sequence[str | OrderBy], position: Sequence[int]
+) -> Q:
+    """The rows of `queryset` that come after `position` (inbox_sort_key's numbers) in
+    `order`: past it on a term whose earlier terms all equal the position's (a keyset, so a
+    next page holds neither a row already shown nor a gap, whatever moved in between)."""
+    beyond: list[Q] = []
+    same_so_far = Q()
+    for (field, descending, nulls_last), rank, number in zip(
+        _order_terms(order), position[::2], position[1::2], strict=True
+    ):
+        if rank:  # the position is NULL on this term
+            if not nulls_last:
+                beyond.append(same_so_far & Q(**{f"{field}__isnull": False}))
+            same_so_far &= Q(**{f"{field}__isnull": True})
+            continue
+        value: int | datetime = -number if descending else number
+        if _is_time(queryset, field):
+            value = _EPOCH + value * _MICROSECOND
+        past = Q(**{f"{field}__{'lt' if descending else 'gt'}": value})
+        if nulls_last:
+            past |= Q(**{f"{field}__isnull": True})
+        beyond.append(same_so_far & past)
+        same_so_far &= Q(**{field: value})
+    return reduce(operator.or_, beyond)
+
+
+def _is_time(queryset: QuerySet, field: str) -> bool:
+    # An annotation of the queryset (response_due_at), a generated column (waiting_since)
+    # or a plain one: the first two say their type in output_field.
+    source = queryset.query.annotations.get(field) or queryset.model._meta.get_field(field)
+    return isinstance(getattr(source, "output_field", source), DateTimeField)
 
 
 def _order_terms(order: Sequence[str | OrderBy]) -> Iterator[tuple[str, bool, bool]]:

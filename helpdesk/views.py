@@ -85,7 +85,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     params = filterset.data
     can_see_all = visibility.can_see_all_conversations(user)
     valid = filterset.is_valid()
-    conversations = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort)
+    # A later page ("Show more" without JavaScript): the rows after a position.
+    after, position_error = _position(request.GET, filterset.chosen_sort)
+    page = selectors.inbox_page(filterset.qs, sort=filterset.chosen_sort, after=after)
     counts = selectors.inbox_view_counts(user, team_ids=own_team_ids)
     kept = {name: params[name] for name in FILTER_FIELDS if params.get(name)}
     query = urlencode({"view": params["view"], **kept})
@@ -107,7 +109,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         request,
         "helpdesk/inbox.html",
         {
-            "conversations": conversations,
+            "conversations": page.rows,
+            "next_position": page.next_position,
+            "later_page": after is not None,
+            "position_error": position_error,
             "now": timezone.now(),
             "filter_form": filterset.form,
             "view": params["view"],
@@ -122,11 +127,24 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "snooze_choices": SnoozeForm.base_fields["snooze"].choices,
             "statuses": ConversationStatus.choices,
             "inbox_query": query,
+            # The live inbox of a later page asks only for rows after where it starts.
+            "rows_query": query + ("&" + urlencode({"after": params["after"]}) if after else ""),
             "saved_views": selectors.saved_views_for(user),
             "own_teams": own_teams,
         },
-        status=200 if valid else 400,
+        status=200 if valid and not position_error else 400,
     )
+
+
+def _position(query: QueryDict, sort: str) -> tuple[list[int] | None, str]:
+    """The `after` of the query (selectors.parse_position), or what is wrong with it."""
+    text = query.get("after", "")
+    if not text:
+        return None, ""
+    try:
+        return selectors.parse_position(text, sort), ""
+    except ValueError as error:
+        return None, f"after: {error}"
 
 
 @login_required
@@ -267,11 +285,19 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
     With `counts=1` the answer is JSON, the rows' HTML beside the view badges (as
     /inbox/counts/ gives them): the live inbox's one request per batch of changes. Asking
     for the badges apart cost every watching agent a second request per batch, whose
-    session, user, permissions and teams were read again (docs/performance.md)."""
+    session, user, permissions and teams were read again (docs/performance.md).
+
+    With `after` (a row's sort key) as well, only the rows after it: the live inbox of a
+    later page. With `after` and no `ids`, the page after that row, as JSON: its rows and
+    where the page after it starts ("" at the end), what the inbox's "Show more" appends."""
     raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
-    if not raw_ids or len(raw_ids) > INBOX_ROWS_MAX_IDS or not all(p.isdigit() for p in raw_ids):
+    next_page = not raw_ids and "after" in request.GET
+    if not next_page and (
+        not raw_ids or len(raw_ids) > INBOX_ROWS_MAX_IDS or not all(p.isdigit() for p in raw_ids)
+    ):
         return HttpResponse(
-            f"ids: give 1 to {INBOX_ROWS_MAX_IDS} conversation ids, separated by commas.",
+            f"ids: give 1 to {INBOX_ROWS_MAX_IDS} conversation ids, separated by commas "
+            "(or `after`, a row's sort key, for the page after that row).",
             status=400,
             content_type="text/plain",
         )
@@ -285,8 +311,21 @@ def inbox_rows(request: HttpRequest) -> HttpResponse:
             f"{field}: {' '.join(problems)}" for field, problems in filterset.errors.items()
         )
         return HttpResponse(errors, status=400, content_type="text/plain")
+    sort = filterset.chosen_sort
+    after, position_error = _position(request.GET, sort)
+    if position_error:
+        return HttpResponse(position_error, status=400, content_type="text/plain")
+    if next_page:
+        page = selectors.inbox_page(filterset.qs, sort=sort, after=after)
+        context = {"conversations": page.rows, "now": timezone.now()}
+        return JsonResponse(
+            {
+                "rows": render_to_string("helpdesk/_rows.html", context, request=request),
+                "next": page.next_position,
+            }
+        )
     conversations = selectors.inbox_rows(
-        filterset.qs, ids=[int(pk) for pk in raw_ids], sort=filterset.chosen_sort
+        filterset.qs, ids=[int(pk) for pk in raw_ids], sort=sort, after=after
     )
     context = {"conversations": conversations, "now": timezone.now()}
     if request.GET.get("counts") != "1":

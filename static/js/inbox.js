@@ -13,6 +13,8 @@
   const t = window.gettext || function (s) { return s; };
   const liveStatus = document.getElementById("live-status");
   const emptyRow = rows.querySelector("tr.empty");
+  const showMore = document.getElementById("show-more");
+  const moreError = document.getElementById("show-more-error");
   // Changes a moment apart are asked for together; one request at a time, in order.
   const BATCH_MS = 150;
   const MAX_IDS = 100;
@@ -38,13 +40,21 @@
     return false;
   }
 
+  // Whether more rows follow the last one on screen ("Show more" offered): the list is cut
+  // there, so a row that sorts after it belongs to a later page, not to the end of this one.
+  function listIsCut() {
+    return Boolean(showMore && !showMore.hidden);
+  }
+
   function placeRow(row) {
     const key = sortKey(row);
     const next = Array.prototype.find.call(
       rows.querySelectorAll("tr[data-conversation-id]"),
       function (other) { return comesBefore(key, sortKey(other)); }
     );
+    if (!next && listIsCut()) return false;
     rows.insertBefore(row, next || emptyRow || null);
+    return true;
   }
 
   function showEmptyIfNone() {
@@ -76,9 +86,51 @@
         placeRow(fresh);
       }
     });
+    rowsChanged();
+  }
+
+  function rowsChanged() {
     showEmptyIfNone();
     refreshTimers();
     document.dispatchEvent(new CustomEvent("parley:rows-changed"));
+  }
+
+  // "Show more": the page after the last row on screen (its sort key is where it starts),
+  // appended below; the link's own address is that page, for a browser without scripts.
+  function loadMore(event) {
+    event.preventDefault();
+    if (showMore.getAttribute("aria-busy") === "true") return;
+    const shown = rows.querySelectorAll("tr[data-conversation-id]");
+    const target = new URL(showMore.href, location.href);
+    const after = shown.length
+      ? shown[shown.length - 1].dataset.sortKey
+      : target.searchParams.get("after");
+    const url = new URL(inbox.dataset.rowsUrl, location.href);
+    url.searchParams.set("after", after);
+    showMore.setAttribute("aria-busy", "true");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (answer) {
+        const template = document.createElement("template");
+        template.innerHTML = answer.rows;  // server-rendered, escaped by Django's templates
+        template.content.querySelectorAll("tr[data-conversation-id]").forEach(function (row) {
+          const id = row.dataset.conversationId;
+          // A row a push already placed on screen stays where it is.
+          if (!rows.querySelector('tr[data-conversation-id="' + id + '"]')) {
+            rows.insertBefore(row, emptyRow || null);
+          }
+        });
+        target.searchParams.set("after", answer.next);
+        showMore.href = target.toString();
+        showMore.hidden = !answer.next;
+        rowsChanged();
+      })
+      .then(function () { moreError.hidden = true; })
+      .catch(function () { moreError.hidden = false; })
+      .finally(function () { showMore.removeAttribute("aria-busy"); });
   }
 
   function askForRows() {
@@ -155,6 +207,7 @@
       setLive("offline", willRetry ? gettext("reconnecting…") : gettext("offline"));
     },
   });
+  if (showMore) showMore.addEventListener("click", loadMore);
   refreshTimers();
   setInterval(refreshTimers, 1000);
 })();

@@ -466,3 +466,71 @@ def test_a_conversation_a_tag_rule_moves_away_leaves_my_team_queue_live(parley_s
     assert sofia.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
     sofia.reload()
     expect(sofia.locator(f'{ROWS}[data-conversation-id="{moved}"]')).to_have_count(0)
+
+
+# Maria works Returns, whose queue is longer than a page, and Social care, where tweets land.
+LONG_RETURNS_QUEUE = """
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from core import roles
+from core.models import AgentProfile, Conversation, Customer, Post, Team
+from ingestion.models import PlatformAccount
+
+returns = Team.objects.create(name="Returns", slug="returns")
+maria = get_user_model().objects.create_user("maria", password="{password}", first_name="Maria")
+maria.groups.add(Group.objects.get(name=roles.AGENT))
+AgentProfile.objects.create(user=maria, is_online=False).teams.add(
+    returns, Team.objects.get(slug="social-care")
+)
+account = PlatformAccount.objects.get(handle="brandx")
+start = timezone.now() - timedelta(hours=3)
+for number in range({count}):
+    at = start + timedelta(minutes=number)
+    customer = Customer.objects.create(
+        platform="twitter", external_id=f"returns-{{number}}", handle=f"returner{{number}}"
+    )
+    conversation = Conversation.objects.create(
+        account=account, customer=customer, team=returns, last_inbound_at=at
+    )
+    # Unanswered: waiting since it began.
+    Conversation.objects.filter(pk=conversation.pk).update(created_at=at)
+    Post.objects.create(
+        conversation=conversation, customer=customer, direction="inbound", platform="twitter",
+        external_id=f"returns-post-{{number}}", text=f"@brandx return number {{number}}",
+        created_at=at,
+    )
+"""
+
+
+def test_a_long_queue_shows_fifty_and_the_rest_in_order_on_show_more(parley_server, browser_for):
+    shell(parley_server, LONG_RETURNS_QUEUE, count=55, password=PASSWORD)
+    page = browser_for()
+    log_in(page, parley_server, "maria")
+    open_team_queue(page, parley_server)
+    expect(page.locator(ROWS)).to_have_count(50)
+    show_more = page.get_by_role("link", name="Show more")
+    expect(show_more).to_be_visible()
+    badge = page.locator('[data-count="team"]')
+    queued = int(badge.inner_text())
+    page.evaluate("window.parleyE2eNoReload = true")
+
+    # A new tweet joins the queue behind the fifty shown: the badge counts it, the list does
+    # not show it at the end of this page, where it does not belong.
+    arrived = conversation_of(
+        parley_server, tweet(parley_server, handle="late_x", text="@brandx a return label?")
+    )
+    expect(badge).to_have_text(str(queued + 1), timeout=LIVE_TIMEOUT_MS)
+    assert arrived not in row_ids(page)
+
+    show_more.click()
+
+    expect(page.locator(ROWS)).to_have_count(queued + 1)
+    expect(show_more).to_be_hidden()
+    ids = row_ids(page)
+    assert len(set(ids)) == len(ids)
+    assert arrived in ids
+    keys = page.eval_on_selector_all(ROWS, "rows => rows.map(r => JSON.parse(r.dataset.sortKey))")
+    assert keys == sorted(keys), "the rows are not in the queue's order"
+    assert page.evaluate("window.parleyE2eNoReload") is True, "the inbox reloaded"
