@@ -42,6 +42,9 @@
     const all = conversationRows();
     if (!all.length) return;
     const current = all.findIndex(function (row) { return row.classList.contains("selected"); });
+    // Past the last row of a cut list: bring the next page (inbox.js's "Show more").
+    const more = document.getElementById("show-more");
+    if (step > 0 && current === all.length - 1 && more && !more.hidden) more.click();
     const next = current === -1 ? 0 : Math.min(Math.max(current + step, 0), all.length - 1);
     all.forEach(function (row) { row.classList.remove("selected"); });
     all[next].classList.add("selected");

@@ -505,6 +505,8 @@ for number in range({count}):
 
 
 def test_a_long_queue_shows_fifty_and_the_rest_in_order_on_show_more(parley_server, browser_for):
+    """Show more is a link; the keyboard's `j` past the last row follows it as a click does
+    (shortcuts.js), so the test walks down the list as an agent would."""
     shell(parley_server, LONG_RETURNS_QUEUE, count=55, password=PASSWORD)
     page = browser_for()
     log_in(page, parley_server, "maria")
@@ -524,10 +526,16 @@ def test_a_long_queue_shows_fifty_and_the_rest_in_order_on_show_more(parley_serv
     expect(badge).to_have_text(str(queued + 1), timeout=LIVE_TIMEOUT_MS)
     assert arrived not in row_ids(page)
 
-    show_more.click()
+    # Down the list with the keyboard: past the last row, `j` brings the next page.
+    for _ in range(51):
+        page.keyboard.press("j")
 
     expect(page.locator(ROWS)).to_have_count(queued + 1)
     expect(show_more).to_be_hidden()
+    page.keyboard.press("j")
+    expect(page.locator(f"{ROWS}.selected")).to_have_attribute(
+        "data-conversation-id", row_ids(page)[50]
+    )
     ids = row_ids(page)
     assert len(set(ids)) == len(ids)
     assert arrived in ids
