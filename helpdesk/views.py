@@ -128,7 +128,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "statuses": ConversationStatus.choices,
             "inbox_query": query,
             # The live inbox of a later page asks only for rows after where it starts.
-            "rows_query": query + ("&" + urlencode({"after": params["after"]}) if after else ""),
+            "rows_query": f"{query}&{urlencode({'after': request.GET['after']})}"
+            if after
+            else query,
             "saved_views": selectors.saved_views_for(user),
             "own_teams": own_teams,
         },
