@@ -68,6 +68,7 @@
       const sla = row.querySelector("td.sla");
       const customer = who ? who.textContent : gettext("a customer");
       found.push({ key: "row:" + row.dataset.conversationId, inboxRow: true, customer: customer,
+        fresh: row.classList.contains("fresh"),
         conversationId: row.dataset.conversationId,
         sla: interpolate(gettext("%(customer)s: first response SLA"), { customer: customer }, true), state: normalState(sla && sla.dataset.state) });
     });
@@ -95,8 +96,11 @@
       if (!item.state && known) return;
       lastState.set(item.key, item.state);
       if (!settled) return;
-      if (!known && item.inboxRow) say("new", interpolate(gettext("New conversation from %(customer)s"), { customer: item.customer }, true));
-      else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
+      if (!known && item.inboxRow) {
+        // A row that arrived live (inbox.js marks it fresh) is news; the rows a "Show more"
+        // brought are older ones, not new conversations.
+        if (item.fresh) say("new", interpolate(gettext("New conversation from %(customer)s"), { customer: item.customer }, true));
+      } else if (ALERTS[item.state] && (!known || (before && item.state !== before))) {
         if (firstTime(item.conversationId, item.state)) say("alert", interpolate(ALERTS[item.state], { sla: item.sla }, true));
       }
     });

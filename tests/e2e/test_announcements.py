@@ -14,6 +14,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.announcer import RECORD_ANNOUNCEMENTS
 from tests.e2e.demo_server import AGENT_PASSWORD, AGENT_USERNAME, demo_server
 
 pytestmark = pytest.mark.browser
@@ -23,13 +24,6 @@ NEW_ROW_TIMEOUT_MS = 30_000
 # Long enough for a batch to be said and for a dozen countdown ticks after it.
 QUIET_SECONDS = 5
 
-# Keeps every text the live region is given, in order, in window.parleyE2eSaid.
-RECORD_ANNOUNCEMENTS = """() => {
-  window.parleyE2eSaid = [];
-  const region = document.getElementById("announcer");
-  new MutationObserver(() => window.parleyE2eSaid.push(region.textContent))
-    .observe(region, { childList: true, characterData: true, subtree: true });
-}"""
 MOVE_DUE = """([id, secondsFromNow]) => {
   const cell = document.querySelector(`tr[data-conversation-id="${id}"] td.sla`);
   cell.dataset.due = new Date(Date.now() + secondsFromNow * 1000).toISOString();
