@@ -533,21 +533,22 @@ def next_conversation_id(
     sort: str = DEFAULT_SORT,
 ) -> int | None:
     """The conversation after `after` in `conversations` (the agent's current inbox view
-    and filters; by default their queue) in `sort` order, wrapping to the first."""
+    and filters; by default their queue) in `sort` order, wrapping to the first; the first
+    when `after` has left the list. Read from its place in the sort (the keyset "Show more"
+    pages on), so `n` follows the list however deep in it the agent works."""
     if conversations is None:
         conversations = not_snoozed(
             visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
         )
     order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
-    ids = list(with_queue_facts(conversations).order_by(*order).values_list("pk", flat=True)[:200])
-    others = [pk for pk in ids if pk != after]
-    if not others:
-        return None
-    if after in ids:
-        following = ids[ids.index(after) + 1 :]
-        if following:
-            return following[0]
-    return others[0]
+    queue = with_queue_facts(conversations)
+    current = queue.filter(pk=after).first()
+    if current is not None:
+        beyond = _after_position(queue, order, inbox_sort_key(current, order))
+        following = queue.filter(beyond).order_by(*order).values_list("pk", flat=True).first()
+        if following is not None:
+            return following
+    return queue.exclude(pk=after).order_by(*order).values_list("pk", flat=True).first()
 
 
 def conversation_page(user: AbstractBaseUser, conversation_id: int) -> Conversation:

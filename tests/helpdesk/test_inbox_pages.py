@@ -170,3 +170,13 @@ def test_a_position_that_is_not_one_is_refused_with_what_is_wrong(
     assert message in page.content.decode()
     # The page still lists the queue from the top.
     assert len(row_ids(page.content.decode())) == 2
+
+
+def test_n_follows_the_list_however_deep_the_agent_has_shown_it(signed_in, default_team):
+    # Past the 200 rows `n` once read: an agent four "Show more"s down the queue.
+    queue = waiting_queue(default_team, 205)
+
+    response = signed_in.get(reverse("conversation_next", args=[queue[202]]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("conversation", args=[queue[203]])
