@@ -52,9 +52,8 @@
       rows.querySelectorAll("tr[data-conversation-id]"),
       function (other) { return comesBefore(key, sortKey(other)); }
     );
-    if (!next && listIsCut()) return false;
+    if (!next && listIsCut()) return;
     rows.insertBefore(row, next || emptyRow || null);
-    return true;
   }
 
   function showEmptyIfNone() {
