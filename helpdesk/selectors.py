@@ -128,6 +128,11 @@ DEFAULT_SORT = "waiting"
 INBOX_ORDER = INBOX_SORTS[DEFAULT_SORT][1]
 
 
+def _order_of(sort: str) -> tuple[str | OrderBy, ...]:
+    # The order of an INBOX_SORTS key; an unknown one reads as the default.
+    return INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+
+
 def inbox_for(user: AbstractBaseUser, *, limit: int = 100) -> list[Conversation]:
     """Active, awake conversations the user may work that need a reply, in queue order."""
     active = visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
@@ -243,7 +248,7 @@ def inbox_page(
     """One page of the (already filtered) inbox in `sort` order (INBOX_SORTS; by default
     who has waited longest for what the brand owes them), with what a row shows: the first
     `limit` rows, or those after the position `after` (parse_position) when given."""
-    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    order = _order_of(sort)
     # One row more than shown says whether a next page exists, without counting.
     rows = _read_rows(conversations, order=order, limit=limit + 1, after=after)
     return InboxPage(rows=_labelled(rows[:limit], order), more=len(rows) > limit)
@@ -346,7 +351,7 @@ def inbox_rows(
     """Those of `ids` that are in `conversations` (the agent's view, filters and search),
     read as inbox_page reads them: what the live inbox asks for when they change. With
     `after`, only those that come after that position (the live inbox of a later page)."""
-    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    order = _order_of(sort)
     rows = _read_rows(conversations.filter(pk__in=ids), order=order, limit=len(ids), after=after)
     return _labelled(rows, order)
 
@@ -385,7 +390,7 @@ def parse_position(text: str, sort: str = DEFAULT_SORT) -> list[int]:
     """The position `text` names in the inbox's `sort` order: a row's sort key as the page
     gives it (data-sort-key, a JSON list of numbers). Raises ValueError saying what is
     wrong with it."""
-    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    order = _order_of(sort)
     expected = 2 * len(order)
     try:
         position = json.loads(text)
@@ -540,7 +545,7 @@ def next_conversation_id(
         conversations = not_snoozed(
             visible_conversations(user).filter(status__in=ACTIVE_STATUSES, needs_reply=True)
         )
-    order = INBOX_SORTS.get(sort, INBOX_SORTS[DEFAULT_SORT])[1]
+    order = _order_of(sort)
     queue = with_queue_facts(conversations)
     current = queue.filter(pk=after).first()
     if current is not None:

@@ -78,8 +78,8 @@ class Listener:
         async def drain() -> list[dict]:
             received = []
             # The messages were sent before this is called: the first receive waits longer
-            # only for the layer itself (a Redis connection on a loaded machine took over
-            # 50 ms, and the test read no alert); the rest are already queued behind it.
+            # only for the layer itself (a fresh Redis connection on a loaded machine may
+            # pass 50 ms; a fresh-clone run once read no alert); the rest are queued behind.
             wait = FIRST_RECEIVE_SECONDS
             while True:
                 try:
