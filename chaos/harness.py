@@ -1,16 +1,17 @@
 """The fault-injection run behind `make chaos`: no post lost, no reply sent twice.
 
-A real Celery worker (chaos.worker) on a private Redis (AOF on) and a private PostgreSQL
+Two real Celery workers (chaos.worker) on a private Redis (AOF on) and a private PostgreSQL
 cluster (initdb in a temporary directory, on a spare port, with the distribution's binaries)
 processes a stream of signed X webhook deliveries (through the real /webhooks/x/ view; a
 delivery answered with an error is delivered again, as X does) and agents' replies (through
 helpdesk.services.send_reply, published by the real tweepy client to chaos.stub). Meanwhile
-the harness SIGKILLs the worker, restarts Redis empty (every queued message lost), SIGKILLs
+the harness SIGKILLs a worker, restarts Redis empty (every queued message lost), SIGKILLs
 Redis (it replays its AOF), crashes PostgreSQL (`pg_ctl stop -m immediate`, started again a
-moment later), terminates the worker's PostgreSQL connections, and lets the stub answer 429,
-500 and timeouts. The harness also plays Celery beat: every couple of seconds it runs the
-reliability sweep, as a beat tick would. Without PostgreSQL binaries (or with
---shared-postgres) it uses a database on DATABASE_URL's server and skips the crash.
+moment later), terminates the workers' PostgreSQL connections, and lets the stub answer 429,
+500 and timeouts. Two Celery beats tick every periodic task twice; the harness also runs
+the reliability sweep every couple of seconds, as a beat tick would. Without PostgreSQL
+binaries (or with --shared-postgres) it uses a database on DATABASE_URL's server and skips
+the crash.
 
 Then faults stop and the harness waits for the work to drain and counts. The last line of
 output is one JSON object; the exit status is 0 only when nothing was lost or duplicated.
@@ -48,6 +49,9 @@ X_ACCOUNT_ID = "1500000000"
 CONSUMER_SECRET = "chaos-consumer-secret"
 FIRST_POST_ID = 2_000_000_000_000_000_000
 CUSTOMERS = 50  # posts cycle through them, so conversations get several posts
+# Customers no agent answers during the run, so the duplicated beats have breach alerts to
+# double. Agents answer the others within seconds, before a minute's target runs out.
+UNANSWERED_CUSTOMERS = frozenset(str(40_000 + customer) for customer in range(5))
 
 # Timings that make a short run possible: a worker's claim on a reply or on webhook deliveries
 # lapses after a few seconds (the stub's read timeout is one), stranded work is swept after
@@ -322,10 +326,14 @@ def run(args: argparse.Namespace) -> dict:
 
     call_command("migrate", verbosity=0)
     beats = [beat(env, workdir, "beat-a"), beat(env, workdir, "beat-b")]
+    # Two workers, as production runs several: the two beats' ticks are taken by both at
+    # once, so a periodic task that is not safe to run concurrently doubles its effects.
+    workers = [
+        Worker({**env, "CHAOS_WORKER_NAME": name}, workdir / f"{name}.log")
+        for name in ("worker-a", "worker-b")
+    ]
     try:
-        return _stream(
-            args, rng, redis, postgres, stub, Worker(env, workdir / "worker.log"), beats, workdir
-        )
+        return _stream(args, rng, redis, postgres, stub, workers, beats, workdir)
     finally:
         if postgres is not None:
             from django.db import connections
@@ -335,7 +343,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _stream(
-    args, rng, redis: PrivateRedis, postgres: PrivatePostgres | None, stub, worker: Worker,
+    args, rng, redis: PrivateRedis, postgres: PrivatePostgres | None, stub, workers: list[Worker],
     beats: list[Worker], workdir: Path,
 ) -> dict:  # fmt: skip
     from django.db import DatabaseError, close_old_connections, connection
@@ -390,8 +398,7 @@ def _stream(
     answered: set[int] = set()
     start = datetime.now(UTC) - timedelta(hours=1)
 
-    worker.start()
-    for process in beats:
+    for process in [*workers, *beats]:
         process.start()
     faults["duplicate_beat"] = len(beats) - 1
     stub.faults_on = True
@@ -419,6 +426,7 @@ def _stream(
         try:
             close_old_connections()
             requeue_stranded_work()
+            _clocks_run_out(UNANSWERED_CUSTOMERS)
         except Exception as error:  # the sweep is a beat tick: the next one tries again
             print(f"sweep failed: {error}", file=sys.stderr)
 
@@ -462,6 +470,7 @@ def _stream(
                 candidates = list(
                     Post.objects.filter(direction=Direction.INBOUND)
                     .exclude(conversation_id__in=answered)
+                    .exclude(customer__external_id__in=UNANSWERED_CUSTOMERS)
                     .values_list("conversation_id", flat=True)
                     .distinct()[:2]
                 )
@@ -495,6 +504,8 @@ def _stream(
             faults[kind] += 1
             print(f"+{now - began:5.1f}s fault: {kind}", flush=True)
             if kind == "worker_sigkill":
+                # Each worker in turn.
+                worker = workers[faults[kind] % len(workers)]
                 worker.kill()
                 worker.start()
             elif kind == "redis_restart":
@@ -522,8 +533,7 @@ def _stream(
         if now >= next_sweep:
             sweep()
             next_sweep = now + 2
-        worker.ensure_running()
-        for process in beats:
+        for process in [*workers, *beats]:
             process.ensure_running()
         time.sleep(0.1)
 
@@ -534,7 +544,8 @@ def _stream(
         redis.start()
     if postgres_back_at is not None:
         postgres.start()
-    worker.ensure_running()
+    for worker in workers:
+        worker.ensure_running()
     drain_deadline = time.monotonic() + args.drain_seconds
     drained = False
     while time.monotonic() < drain_deadline:
@@ -560,12 +571,14 @@ def _stream(
             ).count(),
         }
         print(f"+{time.monotonic() - began:5.1f}s draining: {waiting}", flush=True)
-        worker.ensure_running()
+        for worker in workers:
+            worker.ensure_running()
         time.sleep(2)
     drain_seconds = round(time.monotonic() - fault_end, 1)
     for process in beats:
         process.stop()
-    worker.stop()
+    for worker in workers:
+        worker.stop()
     stub.stop()
     redis.stop()
 
@@ -594,7 +607,7 @@ def _stream(
         "drain_seconds": drain_seconds,
         "seconds": round(time.monotonic() - began, 1),
         "faults": dict(sorted(faults.items())),
-        "worker_log": str(workdir / "worker.log"),
+        "worker_logs": [str(worker.log_path) for worker in workers],
     }
     return result
 
@@ -606,6 +619,20 @@ def _resolve(conversation_id: int) -> None:
         change_status(conversation_id=conversation_id, status="resolved")
     except Exception as error:  # the database went away under us: it stays open
         print(f"resolving failed: {error}", file=sys.stderr)
+
+
+def _clocks_run_out(customer_ids: frozenset[str]) -> int:
+    """The running SLA timers of these customers' conversations fall due now, as if their
+    minute had passed: the beats' sweeps then alert them while faults are injected, in the
+    short run too (its faults last 20 s). Returns the timers moved."""
+    from django.utils import timezone
+
+    from sla.models import SlaTimer
+
+    now = timezone.now()
+    return SlaTimer.objects.filter(
+        conversation__customer__external_id__in=customer_ids, stopped_at=None, due_at__gt=now
+    ).update(due_at=now, at_risk_at=now)
 
 
 def _beat_duplicates(stub) -> dict:
@@ -659,7 +686,11 @@ def _request_reply(conversation_id: int, agent, number: int):
 
 def passed(result: dict) -> bool:
     return (
-        result["sla_alerts_duplicated"] == 0
+        # The beats had breaches to alert and surveys to send: no doubles means nothing
+        # without them.
+        result["sla_alerts"] > 0
+        and result["csat_messages"] > 0
+        and result["sla_alerts_duplicated"] == 0
         and result["csat_messages_duplicated"] == 0
         and result["posts_lost"] == 0
         and result["posts_duplicated"] == 0

@@ -48,6 +48,8 @@ def main() -> None:
         [
             "worker",
             "--pool=solo",
+            # Each of the run's workers by its own name, as Celery asks of workers on one host.
+            f"--hostname={os.environ.get('CHAOS_WORKER_NAME', 'worker')}@%h",
             f"--loglevel={os.environ.get('CHAOS_WORKER_LOGLEVEL', 'INFO')}",
             "--without-gossip",
             "--without-mingle",

@@ -63,6 +63,7 @@ def test_under_worker_kills_redis_restarts_and_platform_errors_nothing_is_lost_o
     assert result["faults"].get("duplicate_beat", 0) >= 1
     assert result["csat_messages"] > 0
     assert result["csat_messages_duplicated"] == 0
+    assert result["sla_alerts"] > 0
     assert result["sla_alerts_duplicated"] == 0
     if PrivatePostgres.binaries() is not None:
         # The run owns its PostgreSQL cluster, and crashed it at least once.
