@@ -3,7 +3,7 @@ timers that hold each conversation to those promises."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -197,7 +197,14 @@ class BusinessHours(models.Model):
     )
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens_at = models.TimeField()
-    closes_at = models.TimeField()
+    # At or before the opening time: the hours run on into the next day, as a care desk open
+    # "until midnight" or overnight has them (the weekday is the day they open).
+    closes_at = models.TimeField(
+        help_text=(
+            "At or before the opening time: the next day. 18:00-00:00 is open until "
+            "midnight, 22:00-02:00 overnight, 00:00-00:00 all day."
+        )
+    )
 
     class Meta:
         ordering = ["weekday", "opens_at"]
@@ -207,13 +214,16 @@ class BusinessHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
 
     def clean(self) -> None:
-        if (
-            self.opens_at is not None
-            and self.closes_at is not None
-            and self.closes_at <= self.opens_at
-        ):
+        # Equal times would be 24 hours from the opening: meant only at midnight (all day),
+        # anything else is far likelier a slip.
+        if self.opens_at is not None and self.opens_at == self.closes_at != time(0):
             raise ValidationError(
-                {"closes_at": "Closes before it opens: business hours end after they start."}
+                {
+                    "closes_at": (
+                        "Opens and closes at the same time. For the whole day, open at 00:00 "
+                        "and close at 00:00."
+                    )
+                }
             )
 
 

@@ -1,11 +1,13 @@
 """Admin screens for service windows and SLA policies: valid input saves, invalid input gets
 a clear form error."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
+from sla.business_time import is_open
 from sla.models import ServiceWindow, SlaPolicy, SlaTimer, TimerKind
 from sla.services import start_response_clocks
 from tests.factories import PostFactory
@@ -105,20 +107,42 @@ def test_an_unknown_placeholder_in_the_auto_reply_is_refused(admin_client):
     assert "{{ back_at }}" in errors and "{{ customer.handle }}" in errors
 
 
-def test_business_hours_ending_before_they_start_are_refused(admin_client):
+def weekly_form(*hours: tuple[str, str, str]) -> dict:
+    """A weekly window with business hours given as (weekday, opens, closes)."""
     data = window_form(kind="weekly", opens_at="", closes_at="")
-    data.update(
-        {
-            "business_hours-TOTAL_FORMS": "1",
-            "business_hours-0-weekday": "0",
-            "business_hours-0-opens_at": "17:00",
-            "business_hours-0-closes_at": "09:00",
-        }
-    )
+    data["business_hours-TOTAL_FORMS"] = str(len(hours))
+    for index, (weekday, opens_at, closes_at) in enumerate(hours):
+        data[f"business_hours-{index}-weekday"] = weekday
+        data[f"business_hours-{index}-opens_at"] = opens_at
+        data[f"business_hours-{index}-closes_at"] = closes_at
+    return data
+
+
+def test_business_hours_may_run_until_midnight_overnight_or_all_day(admin_client):
+    # Monday until midnight, Friday night into Saturday, Sunday all day.
+    data = weekly_form(("0", "18:00", "00:00"), ("4", "22:00", "02:00"), ("6", "00:00", "00:00"))
 
     response = add_window(admin_client, data)
 
-    assert "Closes before it opens" in errors_of(response)
+    assert response.status_code == 302, errors_of(response)
+    schedule = ServiceWindow.objects.get(name="Care desk").schedule()
+    london = ZoneInfo("Europe/London")
+
+    def open_at(day: int, hour: int, minute: int = 0) -> bool:
+        # 5-11 January 2026: Monday to Sunday, no holiday in England.
+        return is_open(datetime(2026, 1, day, hour, minute, tzinfo=london), schedule)
+
+    assert open_at(5, 23, 59) and not open_at(6, 0, 1)  # Monday, until midnight
+    assert open_at(9, 23) and open_at(10, 1, 30) and not open_at(10, 2, 30)  # Friday night
+    assert open_at(11, 0, 1) and open_at(11, 12) and open_at(11, 23, 59)  # Sunday
+    assert not open_at(7, 12)  # Wednesday: closed
+
+
+def test_business_hours_opening_and_closing_at_the_same_time_are_refused(admin_client):
+    response = add_window(admin_client, weekly_form(("0", "09:00", "09:00")))
+
+    assert "Opens and closes at the same time" in errors_of(response)
+    assert not ServiceWindow.objects.exists()
 
 
 def test_a_valid_policy_is_saved(admin_client):
