@@ -112,7 +112,7 @@ class CheckedBodyForm(forms.ModelForm):
 class ReplyTemplateForm(CheckedBodyForm):
     class Meta:
         model = ReplyTemplate
-        fields = ["name", "team", "body"]
+        fields = ["name", "team", "intent", "body"]
         help_texts = {"body": "Variables: " + variables_help(REPLY_VARIABLES) + "."}
 
 
@@ -134,8 +134,8 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     conversation (static/parley_admin/reply_template_preview.js asks preview_view)."""
 
     form = ReplyTemplateForm
-    list_display = ["name", "team"]
-    list_filter = ["team"]
+    list_display = ["name", "team", "intent"]
+    list_filter = ["team", "intent"]
     search_fields = ["name", "body"]
     inlines = [ReplyTemplateVariantInline]
     change_form_template = "admin/core/replytemplate/change_form.html"

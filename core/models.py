@@ -499,6 +499,14 @@ class ReplyTemplate(models.Model):
         related_name="reply_templates",
         help_text="Empty: offered to every team.",
     )
+    # What it answers: offered first when the customer's latest post has this intent, as
+    # Sprout Social suggests replies, so the agent's first pick is usually the right one.
+    intent = models.CharField(
+        max_length=20,
+        choices=[(value, label) for value, label in Intent.choices if value],
+        blank=True,
+        help_text="Suggested first when the customer's latest post has this intent.",
+    )
     body = models.TextField()
 
     class Meta:

@@ -705,11 +705,30 @@ def assignable_agent(conversation: Conversation, username: str) -> AbstractBaseU
     return agents.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
-def reply_templates_for(conversation: Conversation) -> list[ReplyTemplate]:
-    return list(
+def reply_templates_for(
+    conversation: Conversation, *, suggest_for: str = ""
+) -> list[ReplyTemplate]:
+    """The templates the conversation's team may use, by name; those for the intent
+    `suggest_for` (the customer's latest post's) first."""
+    templates = list(
         ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))
         .prefetch_related("variants")
         .order_by("name")
+    )
+    if suggest_for:
+        templates.sort(key=lambda template: template.intent != suggest_for)  # stable: by name
+    return templates
+
+
+def latest_inbound_intent(thread: Sequence[Post]) -> str:
+    """The triage intent of the customer's latest tagged post in `thread` (oldest first)."""
+    return next(
+        (
+            post.intent
+            for post in reversed(thread)
+            if post.direction == Direction.INBOUND and post.intent
+        ),
+        "",
     )
 
 

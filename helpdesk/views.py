@@ -402,7 +402,8 @@ def _conversation_context(
         data["seen_post_id"] = newest_post_id or ""
         form.data = data
     templates = []
-    for template in selectors.reply_templates_for(current):
+    suggest_for = selectors.latest_inbound_intent(thread)
+    for template in selectors.reply_templates_for(current, suggest_for=suggest_for):
         try:
             text = render_reply_template(template, conversation=current, agent=request.user)
         except TemplateSyntaxError:
@@ -412,6 +413,7 @@ def _conversation_context(
                 "id": template.pk,
                 "name": template.name,
                 "text": text,
+                "suggested": bool(suggest_for) and template.intent == suggest_for,
                 # Shown in the composer's preview: these would be left empty.
                 "unknown": unknown_variables(body_for(template, current.account.platform)),
             }

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core import roles
-from core.models import AgentProfile, Platform, Priority, ReplyTemplate, Team
+from core.models import AgentProfile, Intent, Platform, Priority, ReplyTemplate, Team
 from helpdesk.models import Macro, MacroAssign
 from ingestion.models import PlatformAccount
 from routing.models import RoutingRule
@@ -20,23 +20,26 @@ DEMO_BRAND_HANDLE = "parley_demo"
 
 # What an agent's first hour in the demo reaches for: answers to the feed's usual posts
 # (praise, a late parcel, an address change, an outage), each within the demo's 280
-# characters. Team None: offered to every team.
+# characters. Team None: offered to every team. The intent: suggested first for posts of it.
 DEMO_REPLY_TEMPLATES = (
     (
         "Thanks for the kind words",
         None,
+        Intent.COMPLIMENT,
         "Thank you, {{ customer.first_name }}! We have passed your message on to the team. "
         "^{{ agent.first_name }}",
     ),
     (
         "Sorry, send us a DM",
         None,
+        Intent.COMPLAINT,
         "Hi {{ customer.first_name }}, sorry about this. Could you send us a DM with your order "
         "number? We will look into it right away. ^{{ agent.first_name }}",
     ),
     (
         "Change of delivery address",
         "customer-care",
+        Intent.QUESTION,
         "Hi {{ customer.first_name }}, you can change the address under Orders > Edit address "
         "until the parcel ships. If it has left already, DM us the order number and we will "
         "reroute it. ^{{ agent.first_name }}",
@@ -44,6 +47,7 @@ DEMO_REPLY_TEMPLATES = (
     (
         "Known outage",
         "priority-care",
+        Intent.COMPLAINT,
         "Hi {{ customer.first_name }}, we know about the outage and our engineers are on it. "
         "Updates follow on {{ brand.handle }}; sorry for the trouble. ^{{ agent.first_name }}",
     ),
@@ -85,9 +89,9 @@ def seed_demo(
     teams = {team.slug: team for team in (care, priority_care)}
     templates = {
         name: ReplyTemplate.objects.get_or_create(
-            name=name, defaults={"team": teams.get(team_slug), "body": body}
+            name=name, defaults={"team": teams.get(team_slug), "intent": intent, "body": body}
         )[0]
-        for name, team_slug, body in DEMO_REPLY_TEMPLATES
+        for name, team_slug, intent, body in DEMO_REPLY_TEMPLATES
     }
     Macro.objects.get_or_create(
         name="Ask for the order number",

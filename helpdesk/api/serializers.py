@@ -155,7 +155,7 @@ class NoteCreateSerializer(serializers.Serializer):
 class ReplyTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReplyTemplate
-        fields = ["id", "name", "team", "body"]
+        fields = ["id", "name", "team", "intent", "body"]
 
 
 class PostActionSerializer(serializers.Serializer):

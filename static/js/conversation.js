@@ -104,7 +104,12 @@
         return { template: t, score: byName ? byName * 2 + byText : byText };
       })
       .filter(function (match) { return match.score > 0; })
-      .sort(function (a, b) { return b.score - a.score || a.template.name.localeCompare(b.template.name); })
+      // Ties (every template, before anything is typed): the ones suggested for the
+      // customer's latest post first, then by name.
+      .sort(function (a, b) {
+        return b.score - a.score || b.template.suggested - a.template.suggested ||
+          a.template.name.localeCompare(b.template.name);
+      })
       .map(function (match) { return match.template; });
   }
 
@@ -147,7 +152,9 @@
       list.textContent = "";
       matches.forEach(function (t, index) {
         const item = document.createElement("li");
-        item.textContent = t.name;
+        item.textContent = t.suggested
+          ? interpolate(gettext("%(name)s · suggested"), { name: t.name }, true)
+          : t.name;
         item.dataset.templateId = t.id;
         item.setAttribute("role", "option");
         item.setAttribute("aria-selected", index === active ? "true" : "false");

@@ -434,6 +434,46 @@ def test_template_quick_search_previews_and_flags_unknown_variables(parley_serve
     )
 
 
+SUGGESTED_TEMPLATES = """
+from core.models import Intent, Post, ReplyTemplate, Team
+
+social = Team.objects.get(slug="social-care")
+for name, intent in (("Apology", Intent.COMPLAINT), ("Kind words", Intent.COMPLIMENT)):
+    ReplyTemplate.objects.create(name=name, team=social, intent=intent, body=name + "!")
+# The classifier's tag, as if it had read praise.
+Post.objects.filter(conversation_id={conversation}).update(intent=Intent.COMPLIMENT)
+"""
+
+
+def test_template_quick_search_offers_the_template_for_the_latest_post_first(
+    parley_server, browser_for
+):
+    first = tweet(parley_server, handle="ines_x", text="@brandx you were great today, thanks")
+    conversation = conversation_of(parley_server, first)
+    made = parley_server.manage(
+        "shell", "-c", SUGGESTED_TEMPLATES.format(conversation=conversation)
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    page = browser_for()
+    log_in(page, parley_server, "sofia")
+    page.goto(parley_server.url(f"/conversations/{conversation}/"))
+
+    page.locator("#reply-form textarea").press("/")
+
+    # Before anything is typed every template ties: those suggested for praise lead (the
+    # demo's thanks among them), then the rest, each by name.
+    expect(page.locator("#template-search li")).to_have_text(
+        [
+            "Kind words · suggested",
+            "Thanks for the kind words · suggested",
+            "Apology",
+            "Sorry, send us a DM",
+        ]
+    )
+    page.locator("#template-search input").press("Enter")
+    expect(page.locator("#reply-form textarea")).to_have_value("Kind words!")
+
+
 VIP_TAG_RULE = """
 from core.models import Team
 from routing.models import RoutingRule
