@@ -707,17 +707,20 @@ def assignable_agent(conversation: Conversation, username: str) -> AbstractBaseU
 
 def reply_templates_for(
     conversation: Conversation, *, suggest_for: str = ""
-) -> list[ReplyTemplate]:
-    """The templates the conversation's team may use, by name; those for the intent
-    `suggest_for` (the customer's latest post's) first."""
-    templates = list(
+) -> list[tuple[ReplyTemplate, bool]]:
+    """The templates the conversation's team may use, each with whether it is suggested (it
+    answers the intent `suggest_for`, the customer's latest post's): those first, each part
+    by name."""
+    templates = (
         ReplyTemplate.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))
         .prefetch_related("variants")
         .order_by("name")
     )
-    if suggest_for:
-        templates.sort(key=lambda template: template.intent != suggest_for)  # stable: by name
-    return templates
+    offered = [
+        (template, bool(suggest_for) and template.intent == suggest_for) for template in templates
+    ]
+    offered.sort(key=lambda pair: not pair[1])  # stable: by name within each part
+    return offered
 
 
 def latest_inbound_intent(thread: Sequence[Post]) -> str:

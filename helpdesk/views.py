@@ -403,7 +403,7 @@ def _conversation_context(
         form.data = data
     templates = []
     suggest_for = selectors.latest_inbound_intent(thread)
-    for template in selectors.reply_templates_for(current, suggest_for=suggest_for):
+    for template, suggested in selectors.reply_templates_for(current, suggest_for=suggest_for):
         try:
             text = render_reply_template(template, conversation=current, agent=request.user)
         except TemplateSyntaxError:
@@ -413,7 +413,7 @@ def _conversation_context(
                 "id": template.pk,
                 "name": template.name,
                 "text": text,
-                "suggested": bool(suggest_for) and template.intent == suggest_for,
+                "suggested": suggested,
                 # Shown in the composer's preview: these would be left empty.
                 "unknown": unknown_variables(body_for(template, current.account.platform)),
             }

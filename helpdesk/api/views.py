@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import selectors as visibility
-from core.models import Conversation, Customer, Post, ReplyTemplate, Team
+from core.models import Conversation, Customer, Direction, Post, ReplyTemplate, Team
 from core.reply_templates import render_reply_template
 from helpdesk import customers, selectors, services, social
 from helpdesk.filters import ConversationFilter
@@ -59,6 +59,9 @@ RENDERED_TEMPLATE = inline_serializer(
         "id": drf_serializers.IntegerField(),
         "name": drf_serializers.CharField(),
         "text": drf_serializers.CharField(),
+        "suggested": drf_serializers.BooleanField(
+            help_text="For the intent of the customer's latest post (these come first)."
+        ),
     },
     many=True,
 )
@@ -247,9 +250,10 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def rendered_templates(self, request: Request, pk: str) -> Response:
         """The reply templates offered for this conversation, with variables filled in."""
         conversation = self.get_object()
-        templates = ReplyTemplate.objects.filter(
-            Q(team__isnull=True) | Q(team=conversation.team_id)
-        ).prefetch_related("variants")
+        latest = conversation.posts.filter(direction=Direction.INBOUND).exclude(intent="")
+        suggest_for = selectors.latest_inbound_intent(
+            list(latest.order_by("-created_at", "-id")[:1])
+        )
         return Response(
             [
                 {
@@ -258,8 +262,11 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
                     "text": render_reply_template(
                         template, conversation=conversation, agent=request.user
                     ),
+                    "suggested": suggested,
                 }
-                for template in templates
+                for template, suggested in selectors.reply_templates_for(
+                    conversation, suggest_for=suggest_for
+                )
             ]
         )
 

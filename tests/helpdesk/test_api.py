@@ -170,5 +170,21 @@ def test_templates_come_rendered_for_the_conversation(api, conversation, default
             "id": ReplyTemplate.objects.get(name="Hi").pk,
             "name": "Hi",
             "text": f"Hi @{conversation.customer.handle}!",
+            "suggested": False,
         }
+    ]
+
+
+def test_templates_for_the_latest_posts_intent_come_first_and_marked(
+    api, conversation, default_team
+):
+    ReplyTemplate.objects.create(name="Apology", body="Sorry!", intent=Intent.COMPLAINT)
+    ReplyTemplate.objects.create(name="Thanks", body="Thanks!", intent=Intent.COMPLIMENT)
+    PostFactory(conversation=conversation, intent=Intent.COMPLIMENT)
+
+    response = api.get(f"/api/conversations/{conversation.pk}/templates/")
+
+    assert [(template["name"], template["suggested"]) for template in response.data] == [
+        ("Thanks", True),
+        ("Apology", False),
     ]
