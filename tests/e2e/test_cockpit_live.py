@@ -101,6 +101,10 @@ def test_cockpit_shows_a_breach_live_and_links_to_the_conversation(parley_server
 
     row = page.locator(f'#attention tr[data-conversation-id="{conversation_id}"]')
     expect(row).to_have_attribute("data-state", "breached", timeout=LIVE_TIMEOUT_MS)
+    # The totals follow the row (read at once, they had not always caught up under load).
+    expect(page.locator("#total-breached")).not_to_have_text(
+        str(breached_before), timeout=LIVE_TIMEOUT_MS
+    )
     assert int(page.locator("#total-breached").text_content()) > breached_before
     assert page.evaluate("window.parleyE2eNoReload") is True, "the cockpit reloaded"
 
