@@ -190,9 +190,12 @@ def tweet(server, *, handle: str, text: str, in_reply_to: str = "") -> str:
 
 
 def shell(server, snippet: str, **values) -> str:
+    """Run `snippet` (its {placeholders} filled) in the server's shell; its last line printed,
+    if any."""
     finished = server.manage("shell", "-c", snippet.format(**values))
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    return finished.stdout.strip().splitlines()[-1]
+    printed = finished.stdout.strip().splitlines()
+    return printed[-1] if printed else ""
 
 
 def conversation_of(server, tweet_id: str) -> str:
@@ -450,10 +453,7 @@ def test_template_quick_search_offers_the_template_for_the_latest_post_first(
 ):
     first = tweet(parley_server, handle="ines_x", text="@brandx you were great today, thanks")
     conversation = conversation_of(parley_server, first)
-    made = parley_server.manage(
-        "shell", "-c", SUGGESTED_TEMPLATES.format(conversation=conversation)
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
+    shell(parley_server, SUGGESTED_TEMPLATES, conversation=conversation)
     page = browser_for()
     log_in(page, parley_server, "sofia")
     page.goto(parley_server.url(f"/conversations/{conversation}/"))
